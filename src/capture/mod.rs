@@ -1,0 +1,336 @@
+//! Input files: sniff the format from the bytes and hand every exchange to a sink.
+//!
+//! Readers never build the whole trace in memory. Each reader calls the sink once per
+//! [`Exchange`], in input order, and the caller turns it into owned facts before the
+//! next one comes. Problems in the trace (a truncated file, a malformed entry) are
+//! [`InputWarning`]s, not errors: a damaged trace still yields everything before the
+//! damage. [`CaptureError`] is for failures of the tool to read at all, and always
+//! names the file and the place.
+
+pub mod har;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::http::Exchange;
+
+/// The formats aadtrace recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Har,
+    Pcap,
+    Pcapng,
+    Netmon,
+    Saz,
+    Netlog,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Har => "har",
+            Format::Pcap => "pcap",
+            Format::Pcapng => "pcapng",
+            Format::Netmon => "netmon",
+            Format::Saz => "saz",
+            Format::Netlog => "netlog",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A problem in the trace itself, reported and survived.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InputWarning {
+    /// Stable snake_case name (`capture_truncated`, `har_sanitized`, `malformed_entry`…).
+    pub code: String,
+    pub message: String,
+}
+
+impl InputWarning {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        InputWarning {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a reader learned about one input besides its exchanges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InputSummary {
+    /// Producing program and version when the input names it (`Chromium 131`).
+    pub producer: Option<String>,
+    pub exchanges: usize,
+    pub warnings: Vec<InputWarning>,
+}
+
+/// Failures of the tool to read an input. Always names the file and the place.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a trace aadtrace can read ({detail})")]
+    UnknownFormat { path: String, detail: String },
+    #[error("{path}: {format} input is not supported yet")]
+    Unsupported { path: String, format: Format },
+    #[error("{path}: {place}: {detail}")]
+    Malformed {
+        path: String,
+        place: String,
+        detail: String,
+    },
+}
+
+/// Progress callbacks from a reader: bytes consumed of the input so far.
+pub trait Progress {
+    fn advance_to(&self, bytes_read: u64);
+}
+
+/// A no-op progress sink.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance_to(&self, _bytes_read: u64) {}
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Source {
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == "-" {
+            Source::Stdin
+        } else {
+            Source::File(PathBuf::from(arg))
+        }
+    }
+
+    /// Name used in messages and in the report.
+    pub fn display_name(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Stdin => "<stdin>".to_string(),
+        }
+    }
+
+    /// Size in bytes when known in advance (a regular file).
+    pub fn size_hint(&self) -> Option<u64> {
+        match self {
+            Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Source::Stdin => None,
+        }
+    }
+}
+
+/// Reads one input and calls `sink` for each exchange, with `origin.input` set to
+/// `input_index`. Returns the format and what the reader learned.
+pub fn read_source(
+    source: &Source,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    let name = source.display_name();
+    match source {
+        Source::File(path) => read_file(path, &name, input_index, progress, sink),
+        Source::Stdin => {
+            let stdin = std::io::stdin();
+            read_stream(Box::new(stdin.lock()), &name, input_index, progress, sink)
+        }
+    }
+}
+
+fn read_file(
+    path: &Path,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    let io_err = |source| CaptureError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    if len == 0 {
+        return Err(CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "the file is empty".to_string(),
+        });
+    }
+    let mut head = [0u8; 512];
+    let n = read_up_to(&file, &mut head).map_err(io_err)?;
+    let head = &head[..n];
+    if is_gzip(head) {
+        return read_stream(Box::new(file), name, input_index, progress, sink);
+    }
+    let format = sniff(head).ok_or_else(|| unknown_format(name, head))?;
+    match format {
+        Format::Har => {
+            // SAFETY: the map is read-only; inputs must not change while aadtrace runs
+            // (documented in the README): a file truncated under us raises SIGBUS.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+            let summary = har::read_slice(&map, name, input_index, progress, sink)?;
+            Ok((Format::Har, summary))
+        }
+        other => Err(CaptureError::Unsupported {
+            path: name.to_string(),
+            format: other,
+        }),
+    }
+}
+
+/// Reads a non-seekable input (stdin, gzip): sniffs its head, then streams it.
+fn read_stream(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let head = fill_head(&mut reader, name)?;
+    if is_gzip(&head) {
+        let inner = flate2::bufread::MultiGzDecoder::new(reader);
+        return read_stream(Box::new(inner), name, input_index, progress, sink);
+    }
+    let format = sniff(&head).ok_or_else(|| unknown_format(name, &head))?;
+    match format {
+        Format::Har => {
+            let summary = har::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((Format::Har, summary))
+        }
+        other => Err(CaptureError::Unsupported {
+            path: name.to_string(),
+            format: other,
+        }),
+    }
+}
+
+/// Looks at the buffered head of a stream without consuming it.
+fn fill_head<R: std::io::BufRead>(reader: &mut R, name: &str) -> Result<Vec<u8>, CaptureError> {
+    let buf = reader.fill_buf().map_err(|source| CaptureError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    if buf.is_empty() {
+        return Err(CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "the input is empty".to_string(),
+        });
+    }
+    Ok(buf[..buf.len().min(512)].to_vec())
+}
+
+fn read_up_to(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+/// Recognises a format from the first bytes of an (uncompressed) input.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    const PCAP_MAGICS: [[u8; 4]; 4] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+    ];
+    if head.len() >= 4 {
+        let magic = [head[0], head[1], head[2], head[3]];
+        if PCAP_MAGICS.contains(&magic)
+            || magic == [0xa1, 0xb2, 0xcd, 0x34]
+            || magic == [0x34, 0xcd, 0xb2, 0xa1]
+        {
+            return Some(Format::Pcap);
+        }
+        if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+            return Some(Format::Pcapng);
+        }
+        if &magic == b"GMBU" || &magic == b"RTSS" {
+            return Some(Format::Netmon);
+        }
+        if &magic == b"PK\x03\x04" {
+            return Some(Format::Saz);
+        }
+    }
+    sniff_json(head)
+}
+
+/// HAR is `{"log": …}`; a NetLog is `{"constants": …` or `{"events": …`.
+fn sniff_json(head: &[u8]) -> Option<Format> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    if text[start] != b'{' {
+        return None;
+    }
+    let window = String::from_utf8_lossy(&text[start..]);
+    let first_key = window[1..]
+        .trim_start()
+        .strip_prefix('"')
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("");
+    match first_key {
+        "constants" | "events" | "polledData" => Some(Format::Netlog),
+        // A HAR's only member is `log`; anything else that is a JSON object is tried
+        // as HAR too, so its reader can say precisely what is missing.
+        _ => Some(Format::Har),
+    }
+}
+
+fn unknown_format(name: &str, head: &[u8]) -> CaptureError {
+    let shown: String = head
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    CaptureError::UnknownFormat {
+        path: name.to_string(),
+        detail: format!(
+            "first bytes {shown} are not HAR, pcap, pcapng, Network Monitor, SAZ or NetLog"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_magic_bytes() {
+        assert_eq!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 0, 0]), Some(Format::Pcap));
+        assert_eq!(sniff(&[0x0a, 0x0d, 0x0d, 0x0a]), Some(Format::Pcapng));
+        assert_eq!(sniff(b"GMBU\x00\x02"), Some(Format::Netmon));
+        assert_eq!(sniff(b"PK\x03\x04"), Some(Format::Saz));
+        assert_eq!(sniff(b"\xEF\xBB\xBF  {\"log\":{}}"), Some(Format::Har));
+        assert_eq!(sniff(b"{\"constants\": {"), Some(Format::Netlog));
+        assert_eq!(sniff(b"hello"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Command line: arguments to a validated configuration, and the commands.

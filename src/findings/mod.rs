@@ -1,0 +1,1 @@
+//! Judgements on the analysis: one rule family per file.

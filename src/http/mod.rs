@@ -1,0 +1,302 @@
+//! The HTTP exchange model shared by every input format.
+//!
+//! HAR, SAZ, NetLog and reassembled packets all end as the same [`Exchange`]: one
+//! request, its response if there was one, a transport error if the exchange failed
+//! below HTTP, and timing. A transport failure, an HTTP 4xx/5xx and an AADSTS code
+//! inside a 200 page stay three different things: this layer only knows the first two.
+//!
+//! Exchanges borrow from their input where they can (`Cow<'a, …>`): a HAR read from a
+//! memory map yields exchanges that point into the map, and the analysis turns each
+//! one into small owned facts before the next is read, so bodies are never copied
+//! wholesale. Bodies stay in their wire encoding ([`Body`]) until someone asks.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+
+/// One header line, name and value as they appeared (name case kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+}
+
+impl<'a> Header<'a> {
+    pub fn new(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
+        Header {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Ordered header list with case-insensitive look-up (RFC 9110 §5.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers<'a>(pub Vec<Header<'a>>);
+
+impl<'a> Headers<'a> {
+    /// First value of `name`, compared ASCII case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_ref())
+    }
+
+    /// Every value of `name`, in order (e.g. several `Set-Cookie`).
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.0
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_ref())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn push(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
+        self.0.push(Header::new(name, value));
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A message body in the form its container stored it; decoded on demand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// No body, or the container recorded none.
+    #[default]
+    Absent,
+    /// The container said there was a body of this many bytes but did not keep it
+    /// (sanitised or size-limited HAR exports, NetLog without bytes).
+    Omitted { size: u64 },
+    /// Raw bytes as they crossed the wire after transfer decoding.
+    Bytes(Cow<'a, [u8]>),
+    /// A JSON string literal, quotes included, still escaped (HAR `content.text`);
+    /// `base64` when the HAR said `"encoding": "base64"`.
+    JsonText { literal: Cow<'a, str>, base64: bool },
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the body is not a valid JSON string literal")]
+    BadJsonString,
+    #[error("the body is marked base64 but does not decode as base64")]
+    BadBase64,
+}
+
+impl Body<'_> {
+    /// Decoded bytes of the body (empty when absent or omitted).
+    pub fn decode(&self) -> Result<Cow<'_, [u8]>, BodyError> {
+        match self {
+            Body::Absent | Body::Omitted { .. } => Ok(Cow::Borrowed(&[])),
+            Body::Bytes(b) => Ok(Cow::Borrowed(b.as_ref())),
+            Body::JsonText { literal, base64 } => {
+                let text: Cow<'_, str> =
+                    serde_json::from_str(literal).map_err(|_| BodyError::BadJsonString)?;
+                if *base64 {
+                    let cleaned: Vec<u8> =
+                        text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                    base64::engine::general_purpose::STANDARD
+                        .decode(&cleaned)
+                        .or_else(|_| {
+                            base64::engine::general_purpose::STANDARD_NO_PAD.decode(&cleaned)
+                        })
+                        .map(Cow::Owned)
+                        .map_err(|_| BodyError::BadBase64)
+                } else {
+                    Ok(match text {
+                        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Decoded body as text, invalid UTF-8 replaced.
+    pub fn text(&self) -> Result<Cow<'_, str>, BodyError> {
+        Ok(match self.decode()? {
+            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+        })
+    }
+
+    /// True when the container had a body but did not keep it.
+    pub fn is_omitted(&self) -> bool {
+        matches!(self, Body::Omitted { .. })
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Body::Absent)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub method: Cow<'a, str>,
+    /// Absolute URL (`scheme://host/path?query`).
+    pub url: Cow<'a, str>,
+    /// `HTTP/1.1`, `HTTP/2`, … as recorded, or empty when unknown.
+    pub http_version: Cow<'a, str>,
+    pub headers: Headers<'a>,
+    pub body: Body<'a>,
+    /// MIME type of the body when the container names it apart from the headers.
+    pub body_mime: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response<'a> {
+    pub status: u16,
+    pub reason: Cow<'a, str>,
+    pub http_version: Cow<'a, str>,
+    pub headers: Headers<'a>,
+    pub body: Body<'a>,
+    pub body_mime: Option<Cow<'a, str>>,
+}
+
+/// Times of an exchange. `started_us` is microseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timing {
+    pub started_us: i64,
+    /// Total time from request start to the end of the response, when known.
+    pub duration_ms: Option<f64>,
+    /// Time waiting for the first response byte, when known.
+    pub wait_ms: Option<f64>,
+}
+
+/// Where an exchange came from, so reports can point back into the input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Index of the input file among those analysed together.
+    pub input: usize,
+    /// Position inside the input: HAR entry index, frame number, SAZ session…
+    pub index: u64,
+}
+
+/// One HTTP request and what came back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exchange<'a> {
+    pub request: Request<'a>,
+    pub response: Option<Response<'a>>,
+    /// A failure below HTTP (connection reset, DNS, aborted): kept apart from status.
+    pub error: Option<Cow<'a, str>>,
+    pub timing: Timing,
+    pub origin: Origin,
+    /// Connection id for packet captures; `None` for HAR and other logs.
+    pub connection: Option<usize>,
+    /// Server address as recorded (`serverIPAddress` in HAR), if any.
+    pub server_ip: Option<Cow<'a, str>>,
+}
+
+impl Exchange<'_> {
+    /// Status of the response, `None` when there was no response (or status 0).
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
+    }
+}
+
+/// Splits an absolute URL into (scheme, host without port, path, query, fragment).
+///
+/// Total on any input: a string without `://` is treated as a path.
+pub fn split_url(url: &str) -> UrlParts<'_> {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => (&url[..i], &url[i + 3..]),
+        None => ("", url),
+    };
+    let (before_fragment, fragment) = match rest.find('#') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let (before_query, query) = match before_fragment.find('?') {
+        Some(i) => (&before_fragment[..i], Some(&before_fragment[i + 1..])),
+        None => (before_fragment, None),
+    };
+    let (authority, path) = if scheme.is_empty() {
+        ("", before_query)
+    } else {
+        match before_query.find('/') {
+            Some(i) => (&before_query[..i], &before_query[i..]),
+            None => (before_query, "/"),
+        }
+    };
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(stripped) = host_port.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or(stripped)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    UrlParts {
+        scheme,
+        host,
+        path,
+        query,
+        fragment,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'u> {
+    pub scheme: &'u str,
+    pub host: &'u str,
+    pub path: &'u str,
+    pub query: Option<&'u str>,
+    pub fragment: Option<&'u str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts() {
+        let p =
+            split_url("https://user@Login.microsoftonline.com:443/common/oauth2/authorize?a=1#x=2");
+        assert_eq!(p.scheme, "https");
+        assert_eq!(p.host, "Login.microsoftonline.com");
+        assert_eq!(p.path, "/common/oauth2/authorize");
+        assert_eq!(p.query, Some("a=1"));
+        assert_eq!(p.fragment, Some("x=2"));
+        let p = split_url("http://[::1]:8080");
+        assert_eq!(p.host, "::1");
+        assert_eq!(p.path, "/");
+        let p = split_url("not a url");
+        assert_eq!(p.path, "not a url");
+    }
+
+    #[test]
+    fn json_text_body_decodes_lazily() {
+        let b = Body::JsonText {
+            literal: Cow::Borrowed(r#""a\"b\u0026c""#),
+            base64: false,
+        };
+        assert_eq!(b.text().unwrap(), "a\"b&c");
+        let b = Body::JsonText {
+            literal: Cow::Borrowed(r#""aGVsbG8=""#),
+            base64: true,
+        };
+        assert_eq!(b.text().unwrap(), "hello");
+        let b = Body::JsonText {
+            literal: Cow::Borrowed(r#""%%%""#),
+            base64: true,
+        };
+        assert_eq!(b.decode(), Err(BodyError::BadBase64));
+    }
+
+    #[test]
+    fn headers_case_insensitive() {
+        let mut h = Headers::default();
+        h.push("Set-Cookie", "a=1");
+        h.push("set-cookie", "b=2");
+        assert_eq!(h.get("SET-COOKIE"), Some("a=1"));
+        assert_eq!(h.get_all("Set-Cookie").count(), 2);
+    }
+}

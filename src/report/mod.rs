@@ -1,0 +1,1 @@
+//! Reports: text, JSON contract; redaction of every string from a trace.
