@@ -23,3 +23,4 @@ pub mod findings;
 pub mod http;
 pub mod identity;
 pub mod report;
+pub mod session;

@@ -1,1 +1,6 @@
-fn main() {}
+//! The `aadtrace` binary: everything happens in [`aadtrace::cli`].
+
+fn main() {
+    let code = aadtrace::cli::main();
+    std::process::exit(code as i32);
+}

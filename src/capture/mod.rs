@@ -96,6 +96,8 @@ pub enum CaptureError {
 /// Progress callbacks from a reader: bytes consumed of the input so far.
 pub trait Progress {
     fn advance_to(&self, bytes_read: u64);
+    /// Called when one input is done and the next begins.
+    fn next_input(&self) {}
 }
 
 /// A no-op progress sink.

@@ -1,1 +1,135 @@
-//! Command line: arguments to a validated configuration, and the commands.
+//! Command line: arguments to validated settings, then the commands. `main.rs`
+//! only maps the returned [`ExitCode`] to the process exit status.
+
+pub mod args;
+mod explain;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+
+use clap::Parser;
+
+use crate::capture::Source;
+use crate::findings::{FindingOptions, Severity};
+use crate::identity::IdentityOptions;
+use crate::report::redact::Redactor;
+use crate::report::{json, text};
+use crate::session::{self, SessionOptions};
+use args::{AnalyzeArgs, Cli, Command, FailOn, ReportFormat};
+
+/// Process exit codes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Done; no finding at or above `--fail-on`.
+    Clean = 0,
+    /// Findings at or above `--fail-on` exist.
+    Findings = 1,
+    /// aadtrace itself failed.
+    ToolFailed = 2,
+}
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCode::ToolFailed
+            } else {
+                ExitCode::Clean
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Analyze(a) => analyze(&a),
+        Command::Explain(e) => explain::run(&e),
+    }
+}
+
+fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    if args.format == ReportFormat::Html {
+        eprintln!(
+            "aadtrace: the HTML report is not available yet; use --format text or --format json"
+        );
+        return ExitCode::ToolFailed;
+    }
+    if !args.keylog.is_empty() {
+        eprintln!("aadtrace: note: --keylog is used for packet captures; HAR traces are already decrypted");
+    }
+    let sources: Vec<Source> = args.files.iter().map(|f| Source::from_arg(f)).collect();
+    let options = session_options(args);
+    let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
+    let bar = progress::Bar::new(total, std::io::stderr().is_terminal());
+    let result = session::run(&sources, &options, &bar, &|| bar.exchange());
+    bar.finish();
+    let session = match result {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("aadtrace: {e}");
+            return ExitCode::ToolFailed;
+        }
+    };
+    let redactor = Redactor::new(!args.unsafe_show_secrets);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let report = match args.format {
+        ReportFormat::Json => json::render(&session, &redactor),
+        _ => {
+            let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            text::render(&session, &redactor, text::Palette { enabled: colour })
+        }
+    };
+    if let Err(code) = write_report(args, &report) {
+        return code;
+    }
+    exit_for(&session.findings, args.fail_on)
+}
+
+fn session_options(args: &AnalyzeArgs) -> SessionOptions {
+    SessionOptions {
+        identity: IdentityOptions {
+            default_mfa_window_ms: i64::from(args.mfa_window) * 1000,
+        },
+        findings: FindingOptions {
+            slow_ms: f64::from(args.slow_ms),
+            skew_seconds: i64::from(args.skew_seconds),
+            ..FindingOptions::default()
+        },
+    }
+}
+
+fn write_report(args: &AnalyzeArgs, report: &str) -> Result<(), ExitCode> {
+    let result = match &args.output {
+        Some(path) => std::fs::write(path, report).map_err(|e| (path.display().to_string(), e)),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(report.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| ("standard output".to_string(), e))
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        // A reader that stopped early (`| head`) is not a failure worth a message.
+        Err((_, e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err((place, e)) => {
+            eprintln!("aadtrace: cannot write the report to {place}: {e}");
+            Err(ExitCode::ToolFailed)
+        }
+    }
+}
+
+fn exit_for(findings: &[crate::findings::Finding], fail_on: FailOn) -> ExitCode {
+    let threshold = match fail_on {
+        FailOn::Info => Severity::Info,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Severity::Error,
+        FailOn::Never => return ExitCode::Clean,
+    };
+    if crate::findings::worst(findings).is_some_and(|w| w >= threshold) {
+        ExitCode::Findings
+    } else {
+        ExitCode::Clean
+    }
+}

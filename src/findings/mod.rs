@@ -1,1 +1,275 @@
-//! Judgements on the analysis: one rule family per file.
+//! Judgements on the analysis: what went wrong, how badly, and what to do next.
+//!
+//! Findings never parse: they read [`identity::Analysis`] and the inputs' warnings.
+//! One rule family per file; the kinds, their default severity, wording and next
+//! steps are data (`data/findings.json`), AADSTS wording comes from the identity
+//! catalogue.
+
+mod aadsts;
+mod evidence;
+mod http;
+mod mfa;
+mod timing;
+
+use std::sync::OnceLock;
+
+use crate::capture::InputWarning;
+use crate::identity::{Analysis, Step};
+
+/// How much a finding matters. Ordered: `Info < Warning < Error`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// An expected step that looks like an error but is not.
+    Info,
+    /// Degrades the sign-in or the evidence.
+    Warning,
+    /// Blocks a sign-in.
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub id: usize,
+    /// Stable snake_case name (`aadsts_error`, `mfa_timeout`, …).
+    pub kind: String,
+    pub severity: Severity,
+    /// The AADSTS number for `aadsts_error`.
+    pub code: Option<u32>,
+    pub flow: Option<usize>,
+    /// Step ids (the report's exchange ids) the finding is about.
+    pub exchanges: Vec<usize>,
+    /// Input the finding is about, for evidence findings.
+    pub input: Option<usize>,
+    pub time_us: Option<i64>,
+    pub correlation_id: Option<String>,
+    pub request_id: Option<String>,
+    pub tenant: Option<String>,
+    pub client_id: Option<String>,
+    /// User name, unmasked here: reports mask it.
+    pub user: Option<String>,
+    pub ests_server: Option<String>,
+    pub title: String,
+    pub explanation: String,
+    pub next_steps: Vec<String>,
+}
+
+/// Thresholds of the rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FindingOptions {
+    /// A sign-in step slower than this is `slow_response`.
+    pub slow_ms: f64,
+    /// Server and capture clocks further apart than this are `clock_skew`.
+    pub skew_seconds: i64,
+    /// This many push prompts within `fatigue_window_s` are `mfa_fatigue`.
+    pub fatigue_prompts: usize,
+    pub fatigue_window_s: i64,
+    /// This many redirects to the same address within `loop_window_s` are a loop.
+    pub loop_repeats: usize,
+    pub loop_window_s: i64,
+    /// This many identical requests within `storm_window_s` are a `retry_storm`.
+    pub storm_repeats: usize,
+    pub storm_window_s: i64,
+}
+
+impl Default for FindingOptions {
+    fn default() -> Self {
+        FindingOptions {
+            slow_ms: 3000.0,
+            skew_seconds: 300,
+            fatigue_prompts: 3,
+            fatigue_window_s: 600,
+            loop_repeats: 4,
+            loop_window_s: 60,
+            storm_repeats: 10,
+            storm_window_s: 60,
+        }
+    }
+}
+
+/// The default wording of a finding kind (`data/findings.json`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct KindInfo {
+    pub kind: String,
+    pub severity: Severity,
+    pub title: String,
+    pub explanation: String,
+    pub next_steps: Vec<String>,
+}
+
+/// Every finding kind aadtrace can report, with its default wording.
+pub fn kinds() -> &'static [KindInfo] {
+    static KINDS: OnceLock<Vec<KindInfo>> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        serde_json::from_str(include_str!("../../data/findings.json"))
+            .expect("data/findings.json is valid (checked by a unit test)")
+    })
+}
+
+/// The wording of `kind`, falling back to the generic input warning.
+pub fn kind_info(kind: &str) -> &'static KindInfo {
+    let all = kinds();
+    all.iter()
+        .find(|k| k.kind == kind)
+        .or_else(|| all.iter().find(|k| k.kind == "input_warning"))
+        .expect("input_warning is in data/findings.json")
+}
+
+/// Runs every rule family and numbers the findings in time order.
+pub fn evaluate(
+    analysis: &Analysis,
+    warnings: &[(usize, InputWarning)],
+    options: &FindingOptions,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    evidence::rules(warnings, &mut out);
+    aadsts::rules(analysis, &mut out);
+    http::rules(analysis, options, &mut out);
+    mfa::rules(analysis, options, &mut out);
+    timing::rules(analysis, options, &mut out);
+    out.sort_by(|a, b| {
+        (
+            a.time_us.unwrap_or(i64::MIN),
+            a.exchanges.first(),
+            std::cmp::Reverse(a.severity),
+            &a.kind,
+        )
+            .cmp(&(
+                b.time_us.unwrap_or(i64::MIN),
+                b.exchanges.first(),
+                std::cmp::Reverse(b.severity),
+                &b.kind,
+            ))
+    });
+    for (i, f) in out.iter_mut().enumerate() {
+        f.id = i;
+    }
+    out
+}
+
+/// The highest severity among `findings`, if any.
+pub fn worst(findings: &[Finding]) -> Option<Severity> {
+    findings.iter().map(|f| f.severity).max()
+}
+
+/// A finding of `kind` about one step, with the step's ids and the kind's wording.
+fn about_step(kind: &str, analysis: &Analysis, step: &Step) -> Finding {
+    let info = kind_info(kind);
+    let flow = analysis.flow_of_step.get(step.id).copied().flatten();
+    let flow_ref = flow.and_then(|f| analysis.flows.get(f));
+    Finding {
+        id: 0,
+        kind: kind.to_string(),
+        severity: info.severity,
+        code: None,
+        flow,
+        exchanges: vec![step.id],
+        input: Some(step.input),
+        time_us: Some(step.started_us),
+        correlation_id: step
+            .correlation_id
+            .clone()
+            .or_else(|| step.client_request_id.clone())
+            .or_else(|| flow_ref.and_then(|f| f.correlation_ids.first().cloned())),
+        request_id: step.request_id.clone(),
+        tenant: step
+            .tenant
+            .clone()
+            .or_else(|| flow_ref.and_then(|f| f.tenant.clone())),
+        client_id: step
+            .client_id
+            .clone()
+            .or_else(|| flow_ref.and_then(|f| f.client_id.clone())),
+        user: step
+            .user
+            .clone()
+            .or_else(|| flow_ref.and_then(|f| f.user.clone())),
+        ests_server: step.ests_server.clone(),
+        title: info.title.clone(),
+        explanation: info.explanation.clone(),
+        next_steps: info.next_steps.clone(),
+    }
+}
+
+/// "3.2 s", "1 min 12 s", "2 h 5 min": durations for people.
+pub fn human_duration(ms: f64) -> String {
+    let s = ms / 1000.0;
+    if s < 1.0 {
+        format!("{ms:.0} ms")
+    } else if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{} min {} s", (s / 60.0) as i64, (s % 60.0) as i64)
+    } else {
+        format!(
+            "{} h {} min",
+            (s / 3600.0) as i64,
+            ((s % 3600.0) / 60.0) as i64
+        )
+    }
+}
+
+/// True when the step's flow issued a code or token after this step.
+fn flow_succeeded_after(analysis: &Analysis, step: &Step) -> bool {
+    let Some(Some(f)) = analysis.flow_of_step.get(step.id) else {
+        return false;
+    };
+    analysis.flows[*f].steps.iter().any(|&i| {
+        analysis.steps[i].issued && analysis.steps[i].started_us >= step.started_us && i != step.id
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_data_is_valid_and_complete() {
+        let names: Vec<&str> = kinds().iter().map(|k| k.kind.as_str()).collect();
+        for required in [
+            "aadsts_error",
+            "http_error",
+            "mfa_timeout",
+            "mfa_denied",
+            "mfa_abandoned",
+            "mfa_failed",
+            "mfa_fatigue",
+            "slow_response",
+            "clock_skew",
+            "redirect_loop",
+            "retry_storm",
+            "har_sanitized",
+            "missing_body",
+            "capture_truncated",
+            "input_warning",
+        ] {
+            assert!(
+                names.contains(&required),
+                "{required} missing from data/findings.json"
+            );
+        }
+        assert!(kinds()
+            .iter()
+            .all(|k| !k.title.is_empty() && !k.next_steps.is_empty()));
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human_duration(43.0), "43 ms");
+        assert_eq!(human_duration(24_179.0), "24.2 s");
+        assert_eq!(human_duration(72_000.0), "1 min 12 s");
+    }
+}

@@ -39,3 +39,27 @@ pub fn decode(token: &str) -> Option<Jwt> {
     let _ = token;
     None
 }
+
+/// Claims that are neither secret nor personal: safe to show in reports.
+pub const SAFE_CLAIMS: &[&str] = &[
+    "tid",
+    "aud",
+    "iss",
+    "appid",
+    "azp",
+    "appidacr",
+    "azpacr",
+    "amr",
+    "acr",
+    "acrs",
+    "ver",
+    "scp",
+    "roles",
+    "iat",
+    "nbf",
+    "exp",
+    "auth_time",
+    "idtyp",
+    "xms_cc",
+    "deviceid",
+];

@@ -1,0 +1,85 @@
+//! Command-line arguments as clap parses them (the "low" stage); [`super`] turns
+//! them into validated settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aadtrace",
+    version,
+    about = "Explains Microsoft sign-ins (Entra ID, Microsoft accounts) found in network traces",
+    long_about = "aadtrace reads a trace (HAR, also .har.gz or standard input), rebuilds every sign-in \
+to login.microsoftonline.com and login.live.com, and says what went wrong, when, and what to do next, \
+with the ids a support ticket needs.\n\nExit codes: 0 no finding at or above --fail-on; 1 such findings \
+exist; 2 aadtrace itself failed (unreadable file, bad arguments)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse one or more traces as one session of evidence.
+    Analyze(AnalyzeArgs),
+    /// Explain AADSTS codes offline (e.g. 50074 AADSTS70012).
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Warning,
+    Error,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Trace files (`-` for standard input). The format is sniffed from the bytes.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Print secrets (tokens, codes, passwords, cookies) and full user names instead of redacting them.
+    #[arg(long)]
+    pub unsafe_show_secrets: bool,
+    /// NSS key log for TLS decryption of packet captures (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// MFA polling window in seconds, used when the sign-in page announced none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub mfa_window: u32,
+    /// A sign-in step slower than this many milliseconds is reported as slow.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub slow_ms: u32,
+    /// Clock differences above this many seconds are reported as clock skew.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub skew_seconds: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Codes, with or without the AADSTS prefix.
+    #[arg(required = true, value_name = "CODE")]
+    pub codes: Vec<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}

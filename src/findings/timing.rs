@@ -1,0 +1,194 @@
+//! Time-based judgements: slow steps, clocks that disagree, redirect loops and
+//! requests repeated in storms.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{about_step, human_duration, Finding, FindingOptions};
+use crate::identity::{flows, Analysis, Step};
+
+pub fn rules(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
+    slow_steps(analysis, options, out);
+    clock_skew(analysis, options, out);
+    redirect_loops(analysis, options, out);
+    retry_storms(analysis, options, out);
+}
+
+fn slow_steps(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
+    for step in analysis
+        .steps
+        .iter()
+        .filter(|s| flows::in_scope(s) && s.endpoint != Some("redirect_back"))
+    {
+        let Some(ms) = step.duration_ms.filter(|d| *d > options.slow_ms) else {
+            continue;
+        };
+        let mut f = about_step("slow_response", analysis, step);
+        f.title = format!(
+            "Slow response: {} {} took {}",
+            step.method,
+            step.endpoint.unwrap_or(&step.path),
+            human_duration(ms)
+        );
+        let wait = step
+            .wait_ms
+            .map(|w| format!(" ({} of it waiting for the server)", human_duration(w)))
+            .unwrap_or_default();
+        let region = step
+            .ests_server
+            .as_deref()
+            .map(|s| format!(" Served by {s}."))
+            .unwrap_or_default();
+        f.explanation = format!(
+            "{} This step took {}{wait}, above the {} threshold.{region}",
+            f.explanation,
+            human_duration(ms),
+            human_duration(options.slow_ms)
+        );
+        out.push(f);
+    }
+}
+
+/// Server time minus capture time, per step, from Date headers, SAS and error
+/// time stamps, page render times and token iat.
+fn skews(step: &Step) -> impl Iterator<Item = (i64, &'static str)> + '_ {
+    let from_server = step
+        .server_times_us
+        .iter()
+        .map(move |t| (t - step.started_us, "server time stamp"));
+    let from_tokens = step.tokens.iter().filter_map(move |t| {
+        t.iat
+            .map(|iat| (iat * 1_000_000 - step.started_us, "token iat"))
+    });
+    from_server.chain(from_tokens)
+}
+
+fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
+    let limit_us = options.skew_seconds * 1_000_000;
+    let mut worst_per_input: HashMap<usize, (i64, &Step, &'static str)> = HashMap::new();
+    for step in &analysis.steps {
+        for (skew, source) in skews(step) {
+            if skew.abs() <= limit_us {
+                continue;
+            }
+            let e = worst_per_input
+                .entry(step.input)
+                .or_insert((skew, step, source));
+            if skew.abs() > e.0.abs() {
+                *e = (skew, step, source);
+            }
+        }
+    }
+    let mut found: Vec<_> = worst_per_input.into_values().collect();
+    found.sort_by_key(|(_, s, _)| s.id);
+    for (skew, step, source) in found {
+        let mut f = about_step("clock_skew", analysis, step);
+        let direction = if skew > 0 { "ahead of" } else { "behind" };
+        f.title = format!(
+            "Server clock {} {direction} the capture's clock",
+            human_duration((skew.abs() / 1000) as f64)
+        );
+        f.explanation = format!("{} Largest difference: the {source} of this step is {} {direction} the time the capture recorded for it.", f.explanation, human_duration((skew.abs() / 1000) as f64));
+        out.push(f);
+    }
+}
+
+fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
+    let mut redirected_to: HashSet<u64> = HashSet::new();
+    let mut hits: HashMap<(String, String), Vec<&Step>> = HashMap::new();
+    for step in analysis.steps.iter().filter(|s| !s.noise) {
+        if redirected_to.contains(&step.url_key) || step.endpoint == Some("authorize") {
+            hits.entry((step.host.clone(), step.path.to_ascii_lowercase()))
+                .or_default()
+                .push(step);
+        }
+        if step.status.is_some_and(|s| (300..400).contains(&s)) {
+            redirected_to.extend(step.links_out.iter().copied());
+        }
+    }
+    let mut groups: Vec<_> = hits.into_values().collect();
+    groups.sort_by_key(|g| g[0].id);
+    for steps in groups {
+        let Some(window) = dense_window(&steps, options.loop_repeats, options.loop_window_s) else {
+            continue;
+        };
+        let first = window[0];
+        let mut f = about_step("redirect_loop", analysis, first);
+        f.exchanges = window.iter().map(|s| s.id).collect();
+        let span = (window[window.len() - 1].started_us - first.started_us) as f64 / 1000.0;
+        f.title = format!(
+            "Redirect loop: {}{} visited {} times in {}",
+            first.host,
+            first.path,
+            window.len(),
+            human_duration(span)
+        );
+        out.push(f);
+    }
+}
+
+/// The largest run of `steps` (time-ordered) with at least `min` steps within
+/// `window_s` seconds of the first, if any.
+fn dense_window<'s>(steps: &[&'s Step], min: usize, window_s: i64) -> Option<Vec<&'s Step>> {
+    let window_us = window_s * 1_000_000;
+    let mut best: Option<(usize, usize)> = None;
+    for start in 0..steps.len() {
+        let n = steps[start..]
+            .iter()
+            .take_while(|s| s.started_us - steps[start].started_us <= window_us)
+            .count();
+        if n >= min && best.is_none_or(|(_, m)| n > m) {
+            best = Some((start, n));
+        }
+    }
+    best.map(|(s, n)| steps[s..s + n].to_vec())
+}
+
+/// Steps that repeat by design: MFA polling and device-code token polling.
+fn expected_repeat(step: &Step) -> bool {
+    step.endpoint == Some("sas_end_auth")
+        || step.aadsts.contains(&70016)
+        || step
+            .grant_type
+            .as_deref()
+            .is_some_and(|g| g.ends_with("device_code"))
+}
+
+fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
+    let mut same: HashMap<(String, String, String), Vec<&Step>> = HashMap::new();
+    for step in analysis
+        .steps
+        .iter()
+        .filter(|s| !s.noise && !expected_repeat(s))
+    {
+        same.entry((step.method.clone(), step.host.clone(), step.path.clone()))
+            .or_default()
+            .push(step);
+    }
+    let mut groups: Vec<_> = same.into_values().collect();
+    groups.sort_by_key(|g| g[0].id);
+    for steps in groups {
+        let throttled: Vec<&Step> = steps
+            .iter()
+            .copied()
+            .filter(|s| s.status == Some(429))
+            .collect();
+        let window = dense_window(&steps, options.storm_repeats, options.storm_window_s)
+            .or_else(|| (!throttled.is_empty()).then_some(throttled));
+        let Some(window) = window else { continue };
+        let first = window[0];
+        let mut f = about_step("retry_storm", analysis, first);
+        f.exchanges = window.iter().map(|s| s.id).collect();
+        f.title = format!(
+            "{} {}{} sent {} times",
+            first.method,
+            first.host,
+            first.path,
+            window.len()
+        );
+        if window.iter().any(|s| s.status == Some(429)) {
+            f.explanation
+                .push_str(" The server throttled the client (HTTP 429).");
+        }
+        out.push(f);
+    }
+}

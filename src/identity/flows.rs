@@ -1,0 +1,296 @@
+//! Groups steps into sign-in flows and judges each flow's outcome.
+//!
+//! Two steps belong to the same flow when any of these links them (union-find):
+//! * the same correlation id (`client-request-id`, `$Config.correlationId`, the ids
+//!   in SAS replies and error descriptions);
+//! * a hand-off: a value one response gives out (flow token, ctx, code, device code,
+//!   a `Location` or federation URL) that a later request sends back;
+//! * a shared hand-off value sent by several requests (device-code polling).
+//!
+//! Outcome: `success` when a code or token was issued after the last blocking error,
+//! `failed` when a blocking error came last, `incomplete` otherwise.
+
+use std::collections::HashMap;
+
+use super::catalogue;
+use super::endpoints::HostRole;
+use super::mfa::{self, MfaAttempt, MfaResult};
+use super::observe::Step;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// An interactive Entra ID sign-in in a browser.
+    Entra,
+    /// A sign-in that went through login.live.com (Microsoft account).
+    Msa,
+    /// A federated sign-in through AD FS.
+    Adfs,
+    /// Device-code flow: the code request and the token polling.
+    DeviceCode,
+    /// Token-endpoint conversations only (ROPC, client credentials, refresh).
+    Token,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failed,
+    Incomplete,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub id: usize,
+    pub kind: FlowKind,
+    /// Step ids in time order.
+    pub steps: Vec<usize>,
+    pub started_us: i64,
+    pub ended_us: i64,
+    pub correlation_ids: Vec<String>,
+    pub tenant: Option<String>,
+    pub client_id: Option<String>,
+    pub user: Option<String>,
+    pub outcome: Outcome,
+    pub mfa: Vec<MfaAttempt>,
+    /// ESTS data-centre regions that served the flow, in order of first use.
+    pub regions: Vec<String>,
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// True for steps that take part in sign-in flows.
+pub fn in_scope(step: &Step) -> bool {
+    if step.noise {
+        return false;
+    }
+    let identity = matches!(
+        step.role,
+        Some(HostRole::Ests | HostRole::Msa | HostRole::SeamlessSso | HostRole::Adfs)
+    );
+    identity || step.endpoint == Some("redirect_back")
+}
+
+/// Groups `steps` (all exchanges, in time order) into flows.
+pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow> {
+    let scoped: Vec<usize> = (0..steps.len()).filter(|&i| in_scope(&steps[i])).collect();
+    let mut uf = UnionFind((0..scoped.len()).collect());
+    link_components(steps, &scoped, &mut uf);
+    let mut components: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (pos, &i) in scoped.iter().enumerate() {
+        components.entry(uf.find(pos)).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = components.into_values().collect();
+    groups.retain(|g| {
+        g.iter()
+            .any(|&i| steps[i].endpoint != Some("redirect_back") || steps[i].error.is_some())
+    });
+    for g in &mut groups {
+        g.sort_by_key(|&i| (steps[i].started_us, i));
+    }
+    groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(id, g)| build_flow(id, g, steps, trace_end_us, mfa_window_ms))
+        .collect()
+}
+
+fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
+    let mut by_correlation: HashMap<String, usize> = HashMap::new();
+    let mut produced: HashMap<u64, usize> = HashMap::new();
+    let mut consumed: HashMap<u64, usize> = HashMap::new();
+    let mut order: Vec<usize> = (0..scoped.len()).collect();
+    order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
+    for pos in order {
+        let step = &steps[scoped[pos]];
+        for id in [&step.client_request_id, &step.correlation_id]
+            .into_iter()
+            .flatten()
+        {
+            let key = id.trim().to_ascii_lowercase();
+            if key.is_empty() || key.chars().all(|c| c == '0' || c == '-') {
+                continue;
+            }
+            let first = *by_correlation.entry(key).or_insert(pos);
+            uf.union(first, pos);
+        }
+        let incoming = step.links_in.iter().chain(std::iter::once(&step.url_key));
+        for link in incoming {
+            if let Some(&from) = produced.get(link) {
+                uf.union(from, pos);
+            }
+        }
+        for link in &step.links_in {
+            let first = *consumed.entry(*link).or_insert(pos);
+            uf.union(first, pos);
+        }
+        for link in &step.links_out {
+            produced.entry(*link).or_insert(pos);
+        }
+    }
+}
+
+fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, window_ms: i64) -> Flow {
+    let first = &steps[g[0]];
+    let ended_us = g
+        .iter()
+        .map(|&i| end_us(&steps[i]))
+        .max()
+        .unwrap_or(first.started_us);
+    let mut correlation_ids = Vec::new();
+    let mut regions = Vec::new();
+    for &i in &g {
+        let s = &steps[i];
+        for c in [&s.correlation_id, &s.client_request_id]
+            .into_iter()
+            .flatten()
+        {
+            if !correlation_ids
+                .iter()
+                .any(|x: &String| x.eq_ignore_ascii_case(c))
+            {
+                correlation_ids.push(c.clone());
+            }
+        }
+        if let Some(r) = &s.region {
+            if !regions.contains(r) {
+                regions.push(r.clone());
+            }
+        }
+    }
+    let mfa = mfa::attempts(&g, steps, trace_end_us, window_ms);
+    Flow {
+        id,
+        kind: kind_of(&g, steps),
+        outcome: outcome_of(&g, steps, &mfa),
+        started_us: first.started_us,
+        ended_us,
+        correlation_ids,
+        tenant: tenant_of(&g, steps),
+        client_id: g
+            .iter()
+            .find_map(|&i| steps[i].client_id.clone())
+            .or_else(|| token_claim(&g, steps, &["appid", "azp"])),
+        user: g.iter().find_map(|&i| steps[i].user.clone()).or_else(|| {
+            g.iter()
+                .find_map(|&i| steps[i].tokens.iter().find_map(|t| t.user.clone()))
+        }),
+        mfa,
+        regions,
+        steps: g,
+    }
+}
+
+/// End time of a step: start plus duration when known.
+pub fn end_us(step: &Step) -> i64 {
+    step.started_us + step.duration_ms.map(|d| (d * 1000.0) as i64).unwrap_or(0)
+}
+
+fn kind_of(g: &[usize], steps: &[Step]) -> FlowKind {
+    let has = |f: &dyn Fn(&Step) -> bool| g.iter().any(|&i| f(&steps[i]));
+    if has(&|s| s.role == Some(HostRole::Adfs)) {
+        FlowKind::Adfs
+    } else if has(&|s| s.role == Some(HostRole::Msa)) {
+        FlowKind::Msa
+    } else if has(&|s| s.endpoint == Some("devicecode")) {
+        FlowKind::DeviceCode
+    } else if g.iter().all(|&i| {
+        matches!(
+            steps[i].endpoint,
+            Some("token" | "openid_configuration" | "msa_token")
+        )
+    }) {
+        FlowKind::Token
+    } else {
+        FlowKind::Entra
+    }
+}
+
+fn tenant_of(g: &[usize], steps: &[Step]) -> Option<String> {
+    let tenants: Vec<&String> = g.iter().filter_map(|&i| steps[i].tenant.as_ref()).collect();
+    tenants
+        .iter()
+        .find(|t| super::endpoints::is_guid(t))
+        .or_else(|| tenants.iter().find(|t| t.contains('.')))
+        .map(|t| t.to_string())
+        .or_else(|| token_claim(g, steps, &["tid"]))
+        .or_else(|| tenants.first().map(|t| t.to_string()))
+}
+
+fn token_claim(g: &[usize], steps: &[Step], names: &[&str]) -> Option<String> {
+    g.iter().find_map(|&i| {
+        steps[i].tokens.iter().find_map(|t| {
+            t.claims
+                .iter()
+                .find(|(k, _)| names.contains(&k.as_str()))
+                .map(|(_, v)| v.clone())
+        })
+    })
+}
+
+/// True when a code in the catalogue marks an expected step, not a failure.
+pub fn is_interrupt(code: u32) -> bool {
+    catalogue::lookup(code).is_some_and(|c| c.interrupt)
+}
+
+/// True when the step blocks the sign-in: a non-interrupt AADSTS code, an error
+/// parameter or JSON error, or an HTTP error on an identity endpoint.
+pub fn is_blocking(step: &Step) -> bool {
+    if !step.aadsts.is_empty() {
+        return step.aadsts.iter().any(|&c| !is_interrupt(c));
+    }
+    if step.error.is_some() {
+        return true;
+    }
+    let seamless_probe = step.role == Some(HostRole::SeamlessSso) && step.status == Some(401);
+    step.status.is_some_and(|s| s >= 400) && !seamless_probe
+}
+
+fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
+    let last_issue = g
+        .iter()
+        .filter(|&&i| steps[i].issued)
+        .map(|&i| steps[i].started_us)
+        .max();
+    let step_failure = g
+        .iter()
+        .filter(|&&i| is_blocking(&steps[i]))
+        .map(|&i| steps[i].started_us)
+        .max();
+    let mfa_failure = mfa
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.result,
+                MfaResult::Timeout | MfaResult::Denied | MfaResult::Failed
+            )
+        })
+        .map(|a| a.ended_us)
+        .max();
+    let last_failure = step_failure.max(mfa_failure);
+    match (last_issue, last_failure) {
+        (Some(ok), Some(bad)) if ok >= bad => Outcome::Success,
+        (Some(_), None) => Outcome::Success,
+        (_, Some(_)) => Outcome::Failed,
+        (None, None) => Outcome::Incomplete,
+    }
+}

@@ -1,0 +1,781 @@
+//! Turns one [`Exchange`] into a [`Step`]: the owned, small facts the rest of the
+//! analysis needs (endpoint, page, ids, AADSTS codes, MFA messages, tokens, the
+//! secrets that link one step to the next as hashes).
+//!
+//! This is where bodies are decoded, once, and only for the exchanges that can carry
+//! sign-in evidence; the exchange itself (and the memory it borrows) is dropped by the
+//! caller right after, so a trace of any size is analysed in bounded memory.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use super::config::{self, PageConfig};
+use super::endpoints::{self, HostRole};
+use super::jwt;
+use super::messages::{self, SasMessage};
+use crate::http::{split_url, Exchange};
+
+/// Where an error or AADSTS code was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorPlace {
+    /// An OAuth JSON error body (token endpoint and friends).
+    JsonBody,
+    /// `error=` in a redirect `Location` (query or fragment).
+    Redirect,
+    /// `error=` in the requested URL or form_post body (the app receiving it).
+    RequestUrl,
+    /// `$Config` / `ServerData` of an HTML page (often on HTTP 200).
+    Page,
+    /// A SOAP fault.
+    SoapFault,
+    /// Somewhere else in a body.
+    Body,
+}
+
+/// An error the step carries (besides its HTTP status).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepError {
+    pub error: Option<String>,
+    pub suberror: Option<String>,
+    /// The server's message, ids stripped.
+    pub message: Option<String>,
+    pub place: Option<ErrorPlace>,
+}
+
+/// Non-secret facts of one JWT seen in a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenFacts {
+    /// `id_token`, `access_token`, `prt_cookie`, …
+    pub kind: String,
+    pub signed: bool,
+    pub iat: Option<i64>,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+    /// Claims safe to show (tid, aud, appid/azp, amr, acr, ver, scp, …), as JSON text.
+    pub claims: Vec<(String, String)>,
+    /// The user the token names (upn / preferred_username / unique_name); PII.
+    pub user: Option<String>,
+}
+
+/// The MFA message of a SAS step, request and response merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SasFacts {
+    pub auth_method: Option<String>,
+    pub result_value: Option<String>,
+    pub success: Option<bool>,
+    pub retry: Option<bool>,
+    pub poll_count: Option<i64>,
+    pub entropy: Option<i64>,
+    pub err_code: Option<i64>,
+}
+
+/// The owned facts of one exchange.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    /// Index among all exchanges of the analysis (the `exchanges[].id` of the report).
+    pub id: usize,
+    pub input: usize,
+    /// Position inside the input (HAR entry index, frame number).
+    pub origin_index: u64,
+    pub started_us: i64,
+    pub duration_ms: Option<f64>,
+    pub wait_ms: Option<f64>,
+    pub method: String,
+    pub url: String,
+    pub host: String,
+    pub path: String,
+    pub http_version: String,
+    pub status: Option<u16>,
+    pub transport_error: Option<String>,
+    pub role: Option<HostRole>,
+    pub endpoint: Option<&'static str>,
+    pub noise: bool,
+    pub page: Option<String>,
+    pub ests_server: Option<String>,
+    /// Data-centre region from `x-ms-ests-server` or `serverDetails.dc`.
+    pub region: Option<String>,
+    pub client_request_id: Option<String>,
+    pub request_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub tenant: Option<String>,
+    pub client_id: Option<String>,
+    /// The user name the step names (PII: masked by reports).
+    pub user: Option<String>,
+    pub aadsts: Vec<u32>,
+    pub error: Option<StepError>,
+    /// Server-side time stamps found in the step, as µs since the epoch.
+    pub server_times_us: Vec<i64>,
+    pub location: Option<String>,
+    pub polling_timeout_ms: Option<i64>,
+    pub user_proofs: Vec<String>,
+    pub sas: Option<SasFacts>,
+    /// `mfaAuthMethod` of a ProcessAuth form.
+    pub mfa_auth_method: Option<String>,
+    pub grant_type: Option<String>,
+    /// A code or token was issued by this step.
+    pub issued: bool,
+    pub tokens: Vec<TokenFacts>,
+    /// Hashes of link values (flow tokens, ctx, codes, device codes) sent by the request.
+    pub links_in: Vec<u64>,
+    /// Hashes of link values handed out by the response, including the URLs it
+    /// sends the client to next.
+    pub links_out: Vec<u64>,
+    /// Hash of this step's own URL, matched against earlier steps' `links_out`.
+    pub url_key: u64,
+    /// The response had a body the container did not keep.
+    pub body_omitted: bool,
+    /// Cookie or Authorization headers were present in the request.
+    pub had_credentials_header: bool,
+}
+
+/// Response bodies above this size are not searched (huge JS bundles, media).
+const MAX_BODY_SCAN: usize = 8 << 20;
+
+/// Builds the facts of `ex`, which will be known as exchange `id`.
+pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
+    let url = ex.request.url.as_ref();
+    let parts = split_url(url);
+    let recognised = endpoints::recognise(parts.host, parts.path);
+    let mut step = Step {
+        id,
+        input: ex.origin.input,
+        origin_index: ex.origin.index,
+        started_us: ex.timing.started_us,
+        duration_ms: ex.timing.duration_ms,
+        wait_ms: ex.timing.wait_ms,
+        method: ex.request.method.to_string(),
+        url: url.to_string(),
+        host: parts.host.to_ascii_lowercase(),
+        path: parts.path.to_string(),
+        http_version: normalise_version(ex),
+        status: ex.status(),
+        transport_error: ex.error.as_ref().map(|e| e.to_string()),
+        role: Some(recognised.role),
+        endpoint: recognised.endpoint.map(|e| e.name()),
+        noise: recognised.noise,
+        ..Step::default()
+    };
+    if step.noise {
+        return step;
+    }
+    read_request(&mut step, ex, parts.query, parts.fragment);
+    step.url_key = url_link(url);
+    if let Some(resp) = &ex.response {
+        read_response_headers(&mut step, resp);
+        if interesting_body(&step, resp.body_mime.as_deref(), &resp.headers) {
+            step.body_omitted = resp.body.is_omitted();
+            if let Ok(text) = resp.body.text() {
+                if text.len() <= MAX_BODY_SCAN {
+                    read_response_body(&mut step, &text);
+                }
+            }
+        }
+    }
+    if step.endpoint.is_none() && step.role == Some(HostRole::Other) && receives_result(&step) {
+        step.endpoint = Some("redirect_back");
+    }
+    step.aadsts.sort_unstable();
+    step.aadsts.dedup();
+    step
+}
+
+fn normalise_version(ex: &Exchange<'_>) -> String {
+    let v = ex
+        .response
+        .as_ref()
+        .map(|r| r.http_version.as_ref())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(ex.request.http_version.as_ref());
+    match v.to_ascii_lowercase().as_str() {
+        "h2" | "http/2" | "http/2.0" => "HTTP/2".to_string(),
+        "h3" | "http/3" | "http/3.0" => "HTTP/3".to_string(),
+        "http/1.1" => "HTTP/1.1".to_string(),
+        "http/1.0" => "HTTP/1.0".to_string(),
+        _ => v.to_string(),
+    }
+}
+
+/// A link value for "the next request goes to this URL" (redirects, federation
+/// hand-offs): scheme and host compared case-insensitively, the rest exactly.
+fn url_link(url: &str) -> u64 {
+    let p = split_url(url);
+    let mut h = DefaultHasher::new();
+    "url".hash(&mut h);
+    p.host.to_ascii_lowercase().hash(&mut h);
+    p.path.hash(&mut h);
+    p.query.unwrap_or("").hash(&mut h);
+    h.finish()
+}
+
+fn hash_link(value: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Request parameters whose values hand a flow from one step to the next.
+const LINK_PARAMS: &[&str] = &[
+    "flowtoken",
+    "ctx",
+    "request",
+    "code",
+    "device_code",
+    "ppft",
+    "wctx",
+    "sft",
+    "t",
+    "nap",
+    "anon",
+    "wresult",
+];
+
+fn is_link_param(name: &str) -> bool {
+    LINK_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
+}
+
+fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragment: Option<&str>) {
+    let headers = &ex.request.headers;
+    step.client_request_id = headers.get("client-request-id").map(str::to_string);
+    step.had_credentials_header = headers.contains("cookie") || headers.contains("authorization");
+    for name in ["x-ms-flowtoken", "x-ms-ctx"] {
+        if let Some(v) = headers.get(name) {
+            step.links_in.push(hash_link(v));
+        }
+    }
+    if step.role == Some(HostRole::Ests) {
+        step.tenant = endpoints::tenant_segment(&step.path).map(str::to_string);
+    }
+    for params in [query, fragment].into_iter().flatten() {
+        read_params(step, params, ErrorPlace::RequestUrl);
+    }
+    let body = match ex.request.body.text() {
+        Ok(b) if !b.is_empty() && b.len() <= MAX_BODY_SCAN => b,
+        _ => return,
+    };
+    let trimmed = body.trim_start();
+    if trimmed.starts_with('{') {
+        if let Some(sas) = messages::parse_sas(trimmed) {
+            merge_sas(step, &sas, true);
+        }
+        read_json_request(step, trimmed);
+    } else if trimmed.starts_with('<') {
+        step.aadsts.extend(messages::scan_aadsts(trimmed));
+    } else {
+        read_params(step, trimmed, ErrorPlace::RequestUrl);
+    }
+}
+
+/// Reads URL-encoded parameters of a request (query, fragment or form body).
+fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
+    for (name, value) in form_urlencoded::parse(params.as_bytes()) {
+        let lname = name.to_ascii_lowercase();
+        match lname.as_str() {
+            "client-request-id" if step.client_request_id.is_none() => {
+                step.client_request_id = Some(value.to_string());
+            }
+            "client_id" if step.client_id.is_none() => step.client_id = Some(value.to_string()),
+            "login" | "loginfmt" | "username" | "login_hint" if step.user.is_none() => {
+                step.user = Some(value.to_string())
+            }
+            "grant_type" => step.grant_type = Some(value.to_string()),
+            "mfaauthmethod" => step.mfa_auth_method = Some(value.to_string()),
+            _ => {}
+        }
+        if is_link_param(&lname) && !value.is_empty() {
+            step.links_in.push(hash_link(&value));
+        }
+    }
+    if let Some(err) = messages::parse_param_error(params) {
+        note_param_error(step, err, place);
+    }
+}
+
+fn note_param_error(step: &mut Step, err: messages::ParamError, place: ErrorPlace) {
+    let mut message = err.description.clone();
+    if let Some(desc) = &err.description {
+        let ids = messages::parse_error_description(desc);
+        step.aadsts.extend(&ids.codes);
+        step.aadsts.extend(messages::scan_aadsts(desc));
+        adopt_ids(step, &ids);
+        message = Some(ids.message);
+    }
+    step.error.get_or_insert(StepError {
+        error: Some(err.error),
+        suberror: err.subcode,
+        message,
+        place: Some(place),
+    });
+}
+
+fn adopt_ids(step: &mut Step, ids: &messages::DescriptionIds) {
+    if step.correlation_id.is_none() {
+        step.correlation_id = ids.correlation_id.clone();
+    }
+    if step.request_id.is_none() {
+        step.request_id = ids.trace_id.clone();
+    }
+    if let Some(ts) = ids.timestamp.as_deref().and_then(parse_server_time) {
+        step.server_times_us.push(ts);
+    }
+}
+
+fn read_json_request(step: &mut Step, body: &str) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return;
+    };
+    for (key, value) in &map {
+        let Some(text) = value.as_str() else { continue };
+        let lkey = key.to_ascii_lowercase();
+        if is_link_param(&lkey) || lkey == "originalrequest" {
+            step.links_in.push(hash_link(text));
+        }
+        if lkey == "username" && step.user.is_none() {
+            step.user = Some(text.to_string());
+        }
+    }
+}
+
+fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
+    let h = &resp.headers;
+    step.request_id = h.get("x-ms-request-id").map(str::to_string);
+    if step.client_request_id.is_none() {
+        step.client_request_id = h.get("client-request-id").map(str::to_string);
+    }
+    if let Some(server) = h.get("x-ms-ests-server") {
+        step.ests_server = Some(server.to_string());
+        step.region = region_of(server);
+    }
+    if let Some(date) = h.get("date").and_then(parse_http_date) {
+        step.server_times_us.push(date);
+    }
+    if let Some(loc) = h.get("location") {
+        step.location = Some(loc.to_string());
+        let absolute = if loc.starts_with('/') {
+            let own = split_url(&step.url);
+            format!("{}://{}{}", own.scheme, own.host, loc)
+        } else {
+            loc.to_string()
+        };
+        step.links_out.push(url_link(&absolute));
+        let loc_parts = split_url(loc);
+        for params in [loc_parts.query, loc_parts.fragment].into_iter().flatten() {
+            for (name, value) in form_urlencoded::parse(params.as_bytes()) {
+                let lname = name.to_ascii_lowercase();
+                if is_link_param(&lname) && !value.is_empty() {
+                    step.links_out.push(hash_link(&value));
+                }
+                if lname == "code" || lname == "access_token" || lname == "id_token" {
+                    step.issued = true;
+                }
+            }
+            if let Some(err) = messages::parse_param_error(params) {
+                note_param_error(step, err, ErrorPlace::Redirect);
+            }
+        }
+    }
+}
+
+/// `2.1.19320.5 - NEULR1 ProdSlices` → `NEULR1`.
+fn region_of(ests_server: &str) -> Option<String> {
+    ests_server
+        .split(" - ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+}
+
+fn interesting_body(step: &Step, mime: Option<&str>, headers: &crate::http::Headers<'_>) -> bool {
+    let identity = !matches!(step.role, Some(HostRole::Other) | None) || step.endpoint.is_some();
+    let mime = mime
+        .or_else(|| headers.get("content-type"))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let textual = mime.is_empty()
+        || mime.contains("json")
+        || mime.contains("html")
+        || mime.contains("xml")
+        || mime.contains("text/plain")
+        || mime.contains("javascript");
+    // The app's own pages are read too: a form_post page or an error page from the
+    // app can carry `code` or `error` parameters and AADSTS text.
+    textual && (identity || mime.contains("html") || mime.contains("json"))
+}
+
+fn read_response_body(step: &mut Step, text: &str) {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        read_json_response(step, trimmed);
+    } else if trimmed.starts_with('<')
+        && (trimmed.contains("Envelope") || trimmed.contains("Fault"))
+    {
+        if let Some(fault) = messages::parse_soap_fault(trimmed) {
+            step.aadsts.extend(&fault.codes);
+            step.error.get_or_insert(StepError {
+                error: fault.value.clone(),
+                suberror: None,
+                message: fault.text.clone(),
+                place: Some(ErrorPlace::SoapFault),
+            });
+        }
+    } else if let Some(page) = config::extract_page_config(text) {
+        read_page(step, &page);
+    }
+    if step.role != Some(HostRole::Other) {
+        read_auto_post_form(step, text);
+    }
+    if step.role != Some(HostRole::Other) || step.endpoint.is_some() {
+        step.aadsts.extend(messages::scan_aadsts(text));
+    }
+}
+
+fn read_json_response(step: &mut Step, body: &str) {
+    if let Some(err) = messages::parse_oauth_error(body) {
+        step.aadsts.extend(&err.error_codes);
+        let ids = err
+            .error_description
+            .as_deref()
+            .map(messages::parse_error_description)
+            .unwrap_or_default();
+        step.aadsts.extend(&ids.codes);
+        adopt_ids(step, &ids);
+        if let Some(c) = &err.correlation_id {
+            step.correlation_id = Some(c.clone());
+        }
+        if step.request_id.is_none() {
+            step.request_id = err.trace_id.clone();
+        }
+        if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
+            step.server_times_us.push(ts);
+        }
+        step.error = Some(StepError {
+            error: Some(err.error),
+            suberror: err.suberror,
+            message: Some(ids.message).filter(|m| !m.is_empty()),
+            place: Some(ErrorPlace::JsonBody),
+        });
+        return;
+    }
+    if let Some(tokens) = messages::parse_token_response(body) {
+        read_tokens(step, &tokens);
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
+            if let Some(dc) = map.get("device_code").and_then(|v| v.as_str()) {
+                step.links_out.push(hash_link(dc));
+            }
+        }
+        return;
+    }
+    if let Some(sas) = messages::parse_sas(body) {
+        merge_sas(step, &sas, false);
+        if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
+            step.server_times_us.push(ts);
+        }
+        if step.correlation_id.is_none() {
+            step.correlation_id = sas.correlation_id.clone();
+        }
+        for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
+            step.links_out.push(hash_link(v));
+        }
+        return;
+    }
+    if let Some(ct) = messages::parse_credential_type(body) {
+        if let Some(ft) = &ct.flow_token {
+            step.links_out.push(hash_link(ft));
+        }
+        if let Some(next) = &ct.federation_redirect_url {
+            step.links_out.push(url_link(next));
+            if let Some(q) = split_url(next).query {
+                for (name, value) in form_urlencoded::parse(q.as_bytes()) {
+                    if is_link_param(&name.to_ascii_lowercase()) && !value.is_empty() {
+                        step.links_out.push(hash_link(&value));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn read_tokens(step: &mut Step, tokens: &messages::TokenResponse) {
+    step.issued |=
+        tokens.access_token.is_some() || tokens.id_token.is_some() || tokens.has_refresh_token;
+    for (kind, token) in [
+        ("id_token", &tokens.id_token),
+        ("access_token", &tokens.access_token),
+    ] {
+        if let Some(t) = token.as_deref().and_then(|t| token_facts(kind, t)) {
+            step.tokens.push(t);
+        }
+    }
+}
+
+/// Decodes a JWT for display: safe claims only, the user name kept apart.
+pub fn token_facts(kind: &str, token: &str) -> Option<TokenFacts> {
+    let jwt = jwt::decode(token)?;
+    let mut claims = Vec::new();
+    if let Some(map) = &jwt.claims {
+        for name in jwt::SAFE_CLAIMS {
+            if let Some(v) = map.get(*name) {
+                let shown = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                claims.push((name.to_string(), shown));
+            }
+        }
+    }
+    let user = ["upn", "preferred_username", "unique_name", "email"]
+        .iter()
+        .find_map(|c| jwt.str_claim(c))
+        .map(str::to_string);
+    Some(TokenFacts {
+        kind: kind.to_string(),
+        signed: jwt.form == jwt::JwtForm::Signed,
+        iat: jwt.numeric_claim("iat"),
+        nbf: jwt.numeric_claim("nbf"),
+        exp: jwt.numeric_claim("exp"),
+        claims,
+        user,
+    })
+}
+
+fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
+    let facts = step.sas.get_or_insert_with(SasFacts::default);
+    if facts.auth_method.is_none() {
+        facts.auth_method = sas.auth_method_id.clone();
+    }
+    if from_request {
+        facts.poll_count = facts.poll_count.or(sas.poll_count);
+        for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
+            step.links_in.push(hash_link(v));
+        }
+        return;
+    }
+    facts.result_value = sas.result_value.clone();
+    facts.success = sas.success;
+    facts.retry = sas.retry;
+    facts.entropy = sas.entropy.filter(|e| *e != 0);
+    facts.err_code = sas.err_code;
+}
+
+fn read_page(step: &mut Step, page: &PageConfig) {
+    step.page = page.page_id.clone();
+    if let Some(c) = &page.correlation_id {
+        step.correlation_id = Some(c.clone());
+    }
+    if step.request_id.is_none() {
+        step.request_id = page.session_id.clone();
+    }
+    if let Some(server) = &page.server {
+        if step.region.is_none() {
+            step.region = server.data_centre.clone();
+        }
+        if let Some(t) = server.rendered_at.as_deref().and_then(parse_server_time) {
+            step.server_times_us.push(t);
+        }
+    }
+    if step.user.is_none() {
+        step.user = page.username.clone();
+    }
+    step.polling_timeout_ms = page.polling.timeout_ms;
+    step.user_proofs = page.user_proofs.clone();
+    for v in [&page.flow_token, &page.ctx].into_iter().flatten() {
+        step.links_out.push(hash_link(v));
+    }
+    let mut codes = Vec::new();
+    if let Some(code) = page
+        .error_code
+        .as_deref()
+        .and_then(|c| c.trim().parse::<u32>().ok())
+    {
+        codes.push(code);
+    }
+    if let Some(code) = page.numeric_error_code.and_then(|c| u32::try_from(c).ok()) {
+        if code > 0 {
+            codes.push(code);
+        }
+    }
+    for v in &page.validation_errors {
+        if let Ok(code) = v.trim().parse::<u32>() {
+            codes.push(code);
+        }
+    }
+    if let Some(msg) = &page.service_exception {
+        codes.extend(messages::scan_aadsts(msg));
+    }
+    step.aadsts.extend(&codes);
+    let message = page
+        .service_exception
+        .clone()
+        .or_else(|| page.error_text.clone())
+        .or_else(|| page.main_message.clone());
+    let non_numeric_code = page
+        .error_code
+        .clone()
+        .filter(|c| c.trim().parse::<u32>().is_err() && !c.trim().is_empty());
+    if page.service_exception.is_some() || non_numeric_code.is_some() || page.error_text.is_some() {
+        step.error.get_or_insert(StepError {
+            error: non_numeric_code,
+            suberror: None,
+            message,
+            place: Some(ErrorPlace::Page),
+        });
+    }
+}
+
+/// A page that posts itself (form_post, the ADFS "Working…" page, MSA `fmHF`):
+/// its hidden `code` / `error` fields are the result of the step.
+fn read_auto_post_form(step: &mut Step, html: &str) {
+    if !html.contains("<form") && !html.contains("<FORM") {
+        return;
+    }
+    let mut params = String::new();
+    for (name, value) in hidden_inputs(html) {
+        let lname = name.to_ascii_lowercase();
+        if lname == "code" || lname == "id_token" || lname == "access_token" {
+            step.issued = true;
+        }
+        if is_link_param(&lname) || lname == "wresult" || lname == "nap" || lname == "t" {
+            step.links_out.push(hash_link(&value));
+        }
+        if !params.is_empty() {
+            params.push('&');
+        }
+        params.extend(form_urlencoded::byte_serialize(name.as_bytes()));
+        params.push('=');
+        params.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    }
+    if let Some(err) = messages::parse_param_error(&params) {
+        note_param_error(step, err, ErrorPlace::Body);
+    }
+}
+
+/// `(name, value)` of `<input type="hidden" name="…" value="…">` elements,
+/// with HTML character references in the value decoded.
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = find_ci(rest, "<input") {
+        rest = &rest[at + 6..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
+            out.push((name.to_string(), decode_html_entities(value)));
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let mut search = tag;
+    loop {
+        let at = find_ci(search, name)?;
+        let before_ok = at == 0 || search.as_bytes()[at - 1].is_ascii_whitespace();
+        let after = search[at + name.len()..].trim_start();
+        if before_ok {
+            if let Some(v) = after.strip_prefix('=') {
+                let v = v.trim_start();
+                let quote = v.chars().next()?;
+                if quote == '"' || quote == '\'' {
+                    let inner = &v[1..];
+                    return inner.find(quote).map(|e| &inner[..e]);
+                }
+                let e = v
+                    .find(|c: char| c.is_whitespace() || c == '/')
+                    .unwrap_or(v.len());
+                return Some(&v[..e]);
+            }
+        }
+        search = &search[at + name.len()..];
+    }
+}
+
+fn decode_html_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// True when a step outside the identity hosts receives a sign-in result
+/// (`code`, `id_token` or `error` in its URL or form body).
+fn receives_result(step: &Step) -> bool {
+    let parts = split_url(&step.url);
+    let in_url = [parts.query, parts.fragment]
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            form_urlencoded::parse(p.as_bytes())
+                .any(|(k, _)| matches!(k.as_ref(), "code" | "id_token" | "error"))
+        });
+    in_url
+        || step.error.as_ref().map(|e| e.place) == Some(Some(ErrorPlace::RequestUrl))
+        || (step.method == "POST" && !step.links_in.is_empty() && step.path.contains("signin"))
+}
+
+/// Parses the time stamps servers write: RFC 3339 (`2022-05-20T15:15:11Z`), the
+/// ESTS error form (`2025-02-27 22:38:35Z`), and `/Date(…)/`-free plain forms.
+pub fn parse_server_time(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Some(ts.as_microsecond());
+    }
+    let with_t = t.replacen(' ', "T", 1);
+    if let Ok(ts) = with_t.parse::<jiff::Timestamp>() {
+        return Some(ts.as_microsecond());
+    }
+    None
+}
+
+/// Parses an HTTP `Date` header (RFC 9110 §5.6.7 IMF-fixdate).
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    jiff::fmt::rfc2822::parse(text.trim())
+        .ok()
+        .map(|z| z.timestamp().as_microsecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_inputs_are_read() {
+        let html = r#"<form method="POST" action="https://app/x"><input type="hidden" name="code" value="0.AX&amp;y" /><INPUT TYPE='hidden' NAME='state' VALUE='abc'></form>"#;
+        let inputs = hidden_inputs(html);
+        assert_eq!(
+            inputs,
+            vec![
+                ("code".into(), "0.AX&y".into()),
+                ("state".into(), "abc".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn server_times() {
+        assert!(parse_server_time("2025-02-27 22:38:35Z").is_some());
+        assert!(parse_server_time("2022-05-20T15:15:11Z").is_some());
+        assert!(parse_server_time("nonsense").is_none());
+        assert!(parse_http_date("Sun, 22 Nov 2026 08:11:14 GMT").is_some());
+    }
+
+    #[test]
+    fn region_from_ests_server() {
+        assert_eq!(
+            region_of("2.1.19320.5 - NEULR1 ProdSlices").as_deref(),
+            Some("NEULR1")
+        );
+        assert_eq!(region_of("weird"), None);
+    }
+}

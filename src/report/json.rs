@@ -1,0 +1,276 @@
+//! The JSON report: the `aadtrace/1` contract of `shared/docs/output-contract.md`.
+//! Field names and meanings never change; new fields may be added.
+
+use serde::Serialize;
+
+use super::redact::Redactor;
+use super::time::rfc3339;
+use crate::findings::Finding;
+use crate::identity::{Flow, MfaAttempt, Step};
+use crate::session::{InputReport, Session};
+
+pub const SCHEMA: &str = "aadtrace/1";
+
+#[derive(Serialize)]
+pub struct Document<'s> {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub inputs: Vec<Input<'s>>,
+    pub exchanges: Vec<Exchange<'s>>,
+    pub connections: Vec<serde_json::Value>,
+    pub flows: Vec<FlowOut<'s>>,
+    pub findings: Vec<FindingOut<'s>>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Input<'s> {
+    pub path: &'s str,
+    pub format: &'static str,
+    pub producer: Option<&'s str>,
+    pub exchanges: usize,
+    pub warnings: &'s [crate::capture::InputWarning],
+}
+
+#[derive(Serialize)]
+pub struct Exchange<'s> {
+    pub id: usize,
+    pub input: usize,
+    /// Position inside the input (HAR entry index, frame number).
+    pub index: u64,
+    pub started: String,
+    pub duration_ms: Option<f64>,
+    pub wait_ms: Option<f64>,
+    pub method: &'s str,
+    pub url: String,
+    pub host: &'s str,
+    pub http_version: &'s str,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub endpoint: Option<&'static str>,
+    pub page: Option<&'s str>,
+    pub ests_server: Option<&'s str>,
+    pub region: Option<&'s str>,
+    pub client_request_id: Option<&'s str>,
+    pub request_id: Option<&'s str>,
+    pub correlation_id: Option<&'s str>,
+    pub aadsts: &'s [u32],
+    pub flow: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct Mfa<'s> {
+    pub method: Option<&'s str>,
+    pub exchanges: &'s [usize],
+    pub polls: usize,
+    pub waited_ms: f64,
+    pub window_ms: Option<i64>,
+    pub judged_window_ms: i64,
+    pub result: crate::identity::MfaResult,
+    pub last_result_value: Option<&'s str>,
+    pub started: String,
+}
+
+#[derive(Serialize)]
+pub struct FlowOut<'s> {
+    pub id: usize,
+    pub kind: crate::identity::FlowKind,
+    pub exchanges: &'s [usize],
+    pub started: String,
+    pub ended: String,
+    pub correlation_ids: &'s [String],
+    pub tenant: Option<&'s str>,
+    pub client_id: Option<&'s str>,
+    pub user: Option<String>,
+    pub outcome: crate::identity::Outcome,
+    pub mfa: Vec<Mfa<'s>>,
+    pub regions: &'s [String],
+}
+
+#[derive(Serialize)]
+pub struct FindingOut<'s> {
+    pub id: usize,
+    pub kind: &'s str,
+    pub severity: crate::findings::Severity,
+    pub code: Option<u32>,
+    pub flow: Option<usize>,
+    pub exchanges: &'s [usize],
+    pub input: Option<usize>,
+    pub time: Option<String>,
+    pub correlation_id: Option<&'s str>,
+    pub request_id: Option<&'s str>,
+    pub tenant: Option<&'s str>,
+    pub client_id: Option<&'s str>,
+    pub user: Option<String>,
+    pub ests_server: Option<&'s str>,
+    pub title: String,
+    pub explanation: String,
+    pub next_steps: &'s [String],
+}
+
+#[derive(Serialize, Default)]
+pub struct Summary {
+    pub flows: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub incomplete: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+/// Builds the contract document for a session.
+pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
+    Document {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "aadtrace",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        inputs: session.inputs.iter().map(input).collect(),
+        exchanges: session
+            .analysis
+            .steps
+            .iter()
+            .map(|s| exchange(s, session.analysis.flow_of_step[s.id], redactor))
+            .collect(),
+        connections: Vec::new(),
+        flows: session
+            .analysis
+            .flows
+            .iter()
+            .map(|f| flow(f, redactor))
+            .collect(),
+        findings: session
+            .findings
+            .iter()
+            .map(|f| finding(f, redactor))
+            .collect(),
+        summary: summary(session),
+    }
+}
+
+/// The document as pretty JSON text, ending with a newline.
+pub fn render(session: &Session, redactor: &Redactor) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&document(session, redactor)).expect("report serialises");
+    text.push('\n');
+    text
+}
+
+fn input(r: &InputReport) -> Input<'_> {
+    Input {
+        path: &r.path,
+        format: r.format.name(),
+        producer: r.summary.producer.as_deref(),
+        exchanges: r.summary.exchanges,
+        warnings: &r.summary.warnings,
+    }
+}
+
+fn exchange<'s>(s: &'s Step, flow: Option<usize>, r: &Redactor) -> Exchange<'s> {
+    Exchange {
+        id: s.id,
+        input: s.input,
+        index: s.origin_index,
+        started: rfc3339(s.started_us),
+        duration_ms: s.duration_ms.map(round3),
+        wait_ms: s.wait_ms.map(round3),
+        method: &s.method,
+        url: r.url(&s.url).into_owned(),
+        host: &s.host,
+        http_version: &s.http_version,
+        status: s.status,
+        error: s.transport_error.as_deref().map(|e| r.text(e).into_owned()),
+        endpoint: s.endpoint,
+        page: s.page.as_deref(),
+        ests_server: s.ests_server.as_deref(),
+        region: s.region.as_deref(),
+        client_request_id: s.client_request_id.as_deref(),
+        request_id: s.request_id.as_deref(),
+        correlation_id: s.correlation_id.as_deref(),
+        aadsts: &s.aadsts,
+        flow,
+    }
+}
+
+fn mfa<'s>(a: &'s MfaAttempt) -> Mfa<'s> {
+    Mfa {
+        method: a.method.as_deref(),
+        exchanges: &a.steps,
+        polls: a.polls,
+        waited_ms: round3(a.waited_ms),
+        window_ms: a.window_ms,
+        judged_window_ms: a.judged_window_ms,
+        result: a.result,
+        last_result_value: a.last_result_value.as_deref(),
+        started: rfc3339(a.started_us),
+    }
+}
+
+fn flow<'s>(f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
+    FlowOut {
+        id: f.id,
+        kind: f.kind,
+        exchanges: &f.steps,
+        started: rfc3339(f.started_us),
+        ended: rfc3339(f.ended_us),
+        correlation_ids: &f.correlation_ids,
+        tenant: f.tenant.as_deref(),
+        client_id: f.client_id.as_deref(),
+        user: f.user.as_deref().map(|u| r.user(u)),
+        outcome: f.outcome,
+        mfa: f.mfa.iter().map(mfa).collect(),
+        regions: &f.regions,
+    }
+}
+
+fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
+    FindingOut {
+        id: f.id,
+        kind: &f.kind,
+        severity: f.severity,
+        code: f.code,
+        flow: f.flow,
+        exchanges: &f.exchanges,
+        input: f.input,
+        time: f.time_us.map(rfc3339),
+        correlation_id: f.correlation_id.as_deref(),
+        request_id: f.request_id.as_deref(),
+        tenant: f.tenant.as_deref(),
+        client_id: f.client_id.as_deref(),
+        user: f.user.as_deref().map(|u| r.user(u)),
+        ests_server: f.ests_server.as_deref(),
+        title: r.text(&f.title).into_owned(),
+        explanation: r.text(&f.explanation).into_owned(),
+        next_steps: &f.next_steps,
+    }
+}
+
+/// Counts of flows by outcome and findings by severity.
+pub fn summary(session: &Session) -> Summary {
+    use crate::findings::Severity;
+    use crate::identity::Outcome;
+    let flows = &session.analysis.flows;
+    let count = |o: Outcome| flows.iter().filter(|f| f.outcome == o).count();
+    let sev = |s: Severity| session.findings.iter().filter(|f| f.severity == s).count();
+    Summary {
+        flows: flows.len(),
+        succeeded: count(Outcome::Success),
+        failed: count(Outcome::Failed),
+        incomplete: count(Outcome::Incomplete),
+        errors: sev(Severity::Error),
+        warnings: sev(Severity::Warning),
+        infos: sev(Severity::Info),
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}

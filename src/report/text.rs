@@ -1,0 +1,400 @@
+//! The human report for a terminal: one section per sign-in flow with its steps in
+//! time order, its MFA attempts, and its findings explained, each with a block of
+//! ids for the support ticket. Colour only when asked (a terminal without
+//! `NO_COLOR`); every trace string is redacted and made terminal-safe.
+
+use std::fmt::Write as _;
+
+use super::json::summary;
+use super::redact::{terminal_safe, Redactor};
+use super::time::{rfc3339, time_of_day};
+use crate::findings::{human_duration, Finding, Severity};
+use crate::identity::{Flow, MfaResult, Outcome, Step};
+use crate::session::Session;
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    pub enabled: bool,
+}
+
+impl Palette {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn severity(&self, s: Severity) -> String {
+        match s {
+            Severity::Error => self.paint("1;31", "error  "),
+            Severity::Warning => self.paint("1;33", "warning"),
+            Severity::Info => self.paint("36", "info   "),
+        }
+    }
+    fn outcome(&self, o: Outcome) -> String {
+        match o {
+            Outcome::Success => self.paint("1;32", "SUCCESS"),
+            Outcome::Failed => self.paint("1;31", "FAILED"),
+            Outcome::Incomplete => self.paint("1;33", "INCOMPLETE"),
+        }
+    }
+    fn status(&self, status: Option<u16>) -> String {
+        match status {
+            Some(s) if s >= 400 => self.paint("31", &s.to_string()),
+            Some(s) if s >= 300 => self.paint("36", &s.to_string()),
+            Some(s) => s.to_string(),
+            None => self.paint("31", "---"),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    session: &'a Session,
+    r: &'a Redactor,
+    p: Palette,
+}
+
+impl Ctx<'_> {
+    /// A trace string made safe to print.
+    fn safe(&self, s: &str) -> String {
+        terminal_safe(&self.r.text(s)).into_owned()
+    }
+}
+
+/// Renders the whole report.
+pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> String {
+    let c = Ctx {
+        session,
+        r: redactor,
+        p: palette,
+    };
+    let mut out = String::new();
+    header(&c, &mut out);
+    for flow in &session.analysis.flows {
+        flow_section(&c, flow, &mut out);
+    }
+    let loose: Vec<&Finding> = session
+        .findings
+        .iter()
+        .filter(|f| f.flow.is_none())
+        .collect();
+    if !loose.is_empty() {
+        let _ = writeln!(out, "\n{}", c.p.bold("Findings outside sign-in flows"));
+        for f in loose {
+            finding_block(&c, f, &mut out);
+        }
+    }
+    footer(&c, &mut out);
+    out
+}
+
+fn header(c: &Ctx, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{}",
+        c.p.bold(&format!("aadtrace {}", env!("CARGO_PKG_VERSION")))
+    );
+    for input in &c.session.inputs {
+        let producer = input
+            .summary
+            .producer
+            .as_deref()
+            .map(|p| format!(", {}", c.safe(p)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} ({}{producer}, {} exchanges)",
+            terminal_safe(&input.path),
+            input.format,
+            input.summary.exchanges
+        );
+    }
+    let a = &c.session.analysis;
+    if !a.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "  trace from {} to {} UTC ({})",
+            rfc3339(a.trace_start_us),
+            rfc3339(a.trace_end_us),
+            human_duration((a.trace_end_us - a.trace_start_us) as f64 / 1000.0)
+        );
+    }
+}
+
+fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
+    let a = &c.session.analysis;
+    let title = format!(
+        "Sign-in flow {} · {} · ",
+        flow.id + 1,
+        serde_json::to_value(flow.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "\n{}{}  {} → {} ({})",
+        c.p.bold(&title),
+        c.p.outcome(flow.outcome),
+        rfc3339(flow.started_us),
+        time_of_day(flow.ended_us),
+        human_duration((flow.ended_us - flow.started_us) as f64 / 1000.0)
+    );
+    let mut who = Vec::new();
+    if let Some(t) = &flow.tenant {
+        who.push(format!("tenant {}", c.safe(t)));
+    }
+    if let Some(app) = &flow.client_id {
+        who.push(format!("app {}", c.safe(app)));
+    }
+    if let Some(u) = &flow.user {
+        who.push(format!("user {}", terminal_safe(&c.r.user(u))));
+    }
+    if !flow.regions.is_empty() {
+        who.push(format!("region {}", c.safe(&flow.regions.join(", "))));
+    }
+    if !who.is_empty() {
+        let _ = writeln!(out, "  {}", who.join("  "));
+    }
+    if let Some(corr) = flow.correlation_ids.first() {
+        let more = if flow.correlation_ids.len() > 1 {
+            format!(" (+{} more)", flow.correlation_ids.len() - 1)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  correlation {}{more}", c.safe(corr));
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        c.p.dim(&format!(
+            "{:>4}  {:>9}  {:<28} {:>6}  {:>9}  {}",
+            "#", "+time", "step", "status", "elapsed", "page / detail"
+        ))
+    );
+    for &i in &flow.steps {
+        step_line(c, &a.steps[i], flow.started_us, out);
+    }
+    if !flow.mfa.is_empty() {
+        let _ = writeln!(out, "  {}", c.p.bold("MFA"));
+        for (n, m) in flow.mfa.iter().enumerate() {
+            let window = match m.window_ms {
+                Some(w) => format!("{} window announced", human_duration(w as f64)),
+                None => format!(
+                    "{} default window",
+                    human_duration(m.judged_window_ms as f64)
+                ),
+            };
+            let result = serde_json::to_value(m.result)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let result = if m.result == MfaResult::Approved {
+                c.p.paint("32", &result)
+            } else {
+                c.p.paint("33", &result)
+            };
+            let _ = writeln!(
+                out,
+                "    {}. {} at {}: {} poll(s), waited {} ({window}) → {result}{}",
+                n + 1,
+                c.safe(m.method.as_deref().unwrap_or("unknown method")),
+                time_of_day(m.started_us),
+                m.polls,
+                human_duration(m.waited_ms),
+                m.last_result_value
+                    .as_deref()
+                    .map(|v| format!(" [{}]", c.safe(v)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let findings: Vec<&Finding> = c
+        .session
+        .findings
+        .iter()
+        .filter(|f| f.flow == Some(flow.id))
+        .collect();
+    if !findings.is_empty() {
+        let _ = writeln!(out, "  {}", c.p.bold("Findings"));
+        for f in findings {
+            finding_block(c, f, out);
+        }
+    }
+}
+
+fn step_line(c: &Ctx, s: &Step, flow_start: i64, out: &mut String) {
+    let label = match s.endpoint {
+        Some(e) => format!("{} {e}", s.method),
+        None => format!("{} {}{}", s.method, s.host, s.path),
+    };
+    let label: String = c.safe(&label).chars().take(28).collect();
+    let elapsed = s
+        .duration_ms
+        .map(human_duration)
+        .unwrap_or_else(|| "-".into());
+    let mut detail = Vec::new();
+    if let Some(p) = &s.page {
+        detail.push(c.safe(p));
+    }
+    if s.endpoint.is_some()
+        && s.role
+            .is_some_and(|r| r != crate::identity::endpoints::HostRole::Ests)
+    {
+        detail.push(c.safe(&s.host));
+    }
+    if let Some(sas) = &s.sas {
+        if let Some(v) = &sas.result_value {
+            detail.push(c.safe(v));
+        }
+    }
+    if !s.aadsts.is_empty() {
+        let codes: Vec<String> = s.aadsts.iter().map(|x| format!("AADSTS{x}")).collect();
+        detail.push(codes.join(" "));
+    }
+    if let Some(e) = s.error.as_ref().and_then(|e| e.error.as_ref()) {
+        detail.push(format!("error={}", c.safe(e)));
+    }
+    if let Some(e) = &s.transport_error {
+        detail.push(c.safe(e));
+    }
+    if s.issued {
+        detail.push("issued".into());
+    }
+    let _ = writeln!(
+        out,
+        "  {:>4}  {:>9}  {:<28} {:>6}  {:>9}  {}",
+        s.id,
+        format!("+{:.3}", (s.started_us - flow_start) as f64 / 1e6),
+        label,
+        c.p.status(s.status),
+        elapsed,
+        detail.join(" · ")
+    );
+}
+
+fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
+    let when = f
+        .time_us
+        .map(|t| format!(" at {}", time_of_day(t)))
+        .unwrap_or_default();
+    let steps = if f.exchanges.is_empty() {
+        String::new()
+    } else if f.exchanges.len() <= 6 {
+        format!(
+            " (step {})",
+            f.exchanges
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!(
+            " (steps {}…{})",
+            f.exchanges[0],
+            f.exchanges[f.exchanges.len() - 1]
+        )
+    };
+    let _ = writeln!(
+        out,
+        "    {} {}{when}{steps}",
+        c.p.severity(f.severity),
+        c.p.bold(&c.safe(&f.title))
+    );
+    let _ = writeln!(
+        out,
+        "            {}",
+        wrap(&c.safe(&f.explanation), 88, "            ")
+    );
+    if f.severity == Severity::Info {
+        return;
+    }
+    for step in &f.next_steps {
+        let _ = writeln!(
+            out,
+            "            → {}",
+            wrap(&c.safe(step), 86, "              ")
+        );
+    }
+    ticket_block(c, f, out);
+}
+
+fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if let Some(t) = f.time_us {
+        rows.push(("Timestamp (UTC)", rfc3339(t)));
+    }
+    let fields = [
+        ("Correlation ID", &f.correlation_id),
+        ("Request ID", &f.request_id),
+        ("Tenant", &f.tenant),
+        ("App ID", &f.client_id),
+        ("Server", &f.ests_server),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            rows.push((name, c.safe(v)));
+        }
+    }
+    if let Some(u) = &f.user {
+        rows.push(("User", terminal_safe(&c.r.user(u)).into_owned()));
+    }
+    if f.code.is_some() || rows.len() > 1 {
+        let _ = writeln!(out, "            {}", c.p.dim("for the support ticket:"));
+        for (name, value) in rows {
+            let _ = writeln!(out, "              {:<16} {value}", format!("{name}:"));
+        }
+    }
+}
+
+/// Wraps `text` at `width` columns, continuing lines with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            out.push_str(indent);
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
+}
+
+fn footer(c: &Ctx, out: &mut String) {
+    let s = summary(c.session);
+    let _ = writeln!(
+        out,
+        "\n{} {} sign-in flow(s): {} succeeded, {} failed, {} incomplete · findings: {} error(s), {} warning(s), {} info",
+        c.p.bold("Summary:"),
+        s.flows,
+        s.succeeded,
+        s.failed,
+        s.incomplete,
+        s.errors,
+        s.warnings,
+        s.infos
+    );
+    if c.r.enabled {
+        let _ = writeln!(
+            out,
+            "{}",
+            c.p.dim("Secrets and user names are redacted; --unsafe-show-secrets shows them.")
+        );
+    }
+}

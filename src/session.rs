@@ -1,0 +1,77 @@
+//! One analysis run: read every input, turn each exchange into a step as it
+//! streams by, group the steps into flows, and judge them.
+//!
+//! This is orchestration, not a layer: it calls capture, identity and findings in
+//! order and keeps what the reports need. Exchanges are never all held at once;
+//! only their owned [`Step`](crate::identity::Step) facts are.
+
+use crate::capture::{self, CaptureError, Format, InputSummary, InputWarning, Progress, Source};
+use crate::findings::{self, Finding, FindingOptions};
+use crate::identity::{self, Analysis, IdentityOptions};
+
+/// What was read from one input.
+#[derive(Debug, Clone)]
+pub struct InputReport {
+    pub path: String,
+    pub format: Format,
+    pub summary: InputSummary,
+}
+
+/// Everything one run found.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub inputs: Vec<InputReport>,
+    pub analysis: Analysis,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionOptions {
+    pub identity: IdentityOptions,
+    pub findings: FindingOptions,
+}
+
+/// Observes every exchange of `sources` and judges the result. `on_exchange` is
+/// called once per exchange (for progress counters).
+pub fn run(
+    sources: &[Source],
+    options: &SessionOptions,
+    progress: &dyn Progress,
+    on_exchange: &dyn Fn(),
+) -> Result<Session, CaptureError> {
+    let mut steps = Vec::new();
+    let mut inputs = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let (format, summary) = capture::read_source(source, index, progress, &mut |ex| {
+            steps.push(identity::observe(steps.len(), &ex));
+            on_exchange();
+        })?;
+        progress.next_input();
+        inputs.push(InputReport {
+            path: source.display_name(),
+            format,
+            summary,
+        });
+    }
+    Ok(judge(inputs, steps, options))
+}
+
+/// Builds flows and findings from observed steps.
+pub fn judge(
+    inputs: Vec<InputReport>,
+    steps: Vec<identity::Step>,
+    options: &SessionOptions,
+) -> Session {
+    let analysis = Analysis::build(steps, &options.identity);
+    let warnings: Vec<(usize, InputWarning)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.summary.warnings.iter().map(move |w| (i, w.clone())))
+        .collect();
+    let findings = findings::evaluate(&analysis, &warnings, &options.findings);
+    Session {
+        inputs,
+        analysis,
+        findings,
+    }
+}
