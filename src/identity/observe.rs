@@ -46,7 +46,7 @@ pub struct StepError {
 /// Non-secret facts of one JWT seen in a response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenFacts {
-    /// `id_token`, `access_token`, `prt_cookie`, …
+    /// `id_token`, `access_token` (issued), `bearer_token`, `prt_cookie` (presented).
     pub kind: String,
     pub signed: bool,
     pub iat: Option<i64>,
@@ -238,6 +238,7 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
     let headers = &ex.request.headers;
     step.client_request_id = headers.get("client-request-id").map(str::to_string);
     step.had_credentials_header = headers.contains("cookie") || headers.contains("authorization");
+    read_request_tokens(step, headers);
     for name in ["x-ms-flowtoken", "x-ms-ctx"] {
         if let Some(v) = headers.get(name) {
             step.links_in.push(hash_link(v));
@@ -263,6 +264,33 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
         step.aadsts.extend(messages::scan_aadsts(trimmed));
     } else {
         read_params(step, trimmed, ErrorPlace::RequestUrl);
+    }
+}
+
+/// JWTs a request presents: a bearer access token, the PRT cookie
+/// (`x-ms-RefreshTokenCredential`, as a header or a cookie).
+fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
+    if let Some(token) = headers.get("authorization").and_then(|a| {
+        a.strip_prefix("Bearer ")
+            .or_else(|| a.strip_prefix("bearer "))
+    }) {
+        step.tokens
+            .extend(token_facts("bearer_token", token.trim()));
+    }
+    let prt = headers
+        .get("x-ms-refreshtokencredential")
+        .map(str::to_string)
+        .or_else(|| {
+            headers.get_all("cookie").find_map(|c| {
+                c.split(';').find_map(|kv| {
+                    let (k, v) = kv.trim().split_once('=')?;
+                    k.eq_ignore_ascii_case("x-ms-RefreshTokenCredential")
+                        .then(|| v.to_string())
+                })
+            })
+        });
+    if let Some(p) = prt {
+        step.tokens.extend(token_facts("prt_cookie", p.trim()));
     }
 }
 

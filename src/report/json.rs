@@ -62,6 +62,17 @@ pub struct Exchange<'s> {
     pub correlation_id: Option<&'s str>,
     pub aadsts: &'s [u32],
     pub flow: Option<usize>,
+    /// JWTs issued or presented, decoded without verification: non-secret claims only.
+    pub tokens: Vec<TokenOut<'s>>,
+}
+
+#[derive(Serialize)]
+pub struct TokenOut<'s> {
+    pub kind: &'s str,
+    pub issued_at: Option<String>,
+    pub not_before: Option<String>,
+    pub expires: Option<String>,
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +208,28 @@ fn exchange<'s>(s: &'s Step, flow: Option<usize>, r: &Redactor) -> Exchange<'s> 
         correlation_id: s.correlation_id.as_deref(),
         aadsts: &s.aadsts,
         flow,
+        tokens: s.tokens.iter().map(token).collect(),
+    }
+}
+
+fn token(t: &crate::identity::observe::TokenFacts) -> TokenOut<'_> {
+    let at = |secs: Option<i64>| secs.map(|s| rfc3339(s.saturating_mul(1_000_000)));
+    TokenOut {
+        kind: &t.kind,
+        issued_at: at(t.iat),
+        not_before: at(t.nbf),
+        expires: at(t.exp),
+        claims: t
+            .claims
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::from_str(v)
+                        .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+                )
+            })
+            .collect(),
     }
 }
 

@@ -183,6 +183,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     for &i in &flow.steps {
         step_line(c, &a.steps[i], flow.started_us, out);
     }
+    tokens_block(c, flow, out);
     if !flow.mfa.is_empty() {
         let _ = writeln!(out, "  {}", c.p.bold("MFA"));
         for (n, m) in flow.mfa.iter().enumerate() {
@@ -228,6 +229,38 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         for f in findings {
             finding_block(c, f, out);
         }
+    }
+}
+
+/// The JWTs of a flow with their non-secret claims.
+fn tokens_block(c: &Ctx, flow: &Flow, out: &mut String) {
+    let steps = &c.session.analysis.steps;
+    let tokens: Vec<(usize, &crate::identity::observe::TokenFacts)> = flow
+        .steps
+        .iter()
+        .flat_map(|&i| steps[i].tokens.iter().map(move |t| (i, t)))
+        .collect();
+    if tokens.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  {}", c.p.bold("Tokens (decoded, not verified)"));
+    for (i, t) in tokens {
+        let claims: Vec<String> = t
+            .claims
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "iat" | "nbf" | "exp"))
+            .map(|(k, v)| format!("{k}={}", c.safe(v)))
+            .collect();
+        let life = match (t.iat, t.exp) {
+            (Some(iat), Some(exp)) => format!(
+                " valid {} (iat {})",
+                human_duration(((exp - iat) * 1000) as f64),
+                rfc3339(iat * 1_000_000)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    step {i} {}{life}", t.kind);
+        let _ = writeln!(out, "      {}", wrap(&claims.join("  "), 86, "      "));
     }
 }
 
