@@ -33,9 +33,11 @@ impl Write for Counter {
 fn repetition(rep: u64) -> Scenario {
     let all = scenarios::all();
     let (build, base) = all[(rep % all.len() as u64) as usize];
+    // One repetition every 3 minutes (the longest scenario lasts under 2), so the
+    // file stays ordered by start time like a real export.
     let v = Variant {
         seed: base.seed * 1000 + rep,
-        start_us: base.start_us + rep as i64 * 17 * 60 * 1_000_000,
+        start_us: all[0].1.start_us + rep as i64 * 3 * 60 * 1_000_000,
     };
     let mut s = build(v);
     let first = s.exchanges.first().map_or(v.start_us, |e| e.started_us);

@@ -254,6 +254,9 @@ pub struct Browser {
     connected: Vec<(String, String)>,
     /// Non-browser clients keep and send cookies too (an HTTP session object).
     pub client_jar: bool,
+    /// Protocol used for every request unless a request says otherwise (a client
+    /// that only speaks HTTP/1.1).
+    pub force_version: Option<&'static str>,
 }
 
 impl Browser {
@@ -268,6 +271,7 @@ impl Browser {
             nav_user_activated: false,
             connected: Vec::new(),
             client_jar: false,
+            force_version: None,
         }
     }
 
@@ -315,7 +319,11 @@ impl Browser {
         let started_us = self.now + (offset_ms * 1000.0).round() as i64;
         let host = host_of(&req.url);
         let (ip, default_version) = host_info(&host);
-        let version = req.http_version.unwrap_or(default_version).to_string();
+        let version = req
+            .http_version
+            .or(self.force_version)
+            .unwrap_or(default_version)
+            .to_string();
         let h2 = version == "HTTP/2";
 
         let request_headers = self.request_headers(&req, &host, h2);

@@ -1138,6 +1138,7 @@ fn token_call(
 pub fn token_errors_devicecode(v: Variant) -> Scenario {
     let mut b = Browser::new(v.seed, v.start_us);
     b.client_jar = true;
+    b.force_version = Some("HTTP/1.1");
     let mut ests = Ests::new(&mut b.rng, "NEULR1", "organizations");
     let dev_corr = b.rng.guid();
     let scope = "https://graph.microsoft.com/.default offline_access openid profile";
@@ -1242,7 +1243,9 @@ pub fn token_errors_devicecode(v: Variant) -> Scenario {
         }
 
         if i == 1 {
-            // Meanwhile a legacy ADAL tool tries ROPC against the v1 endpoint.
+            // Meanwhile a legacy ADAL tool tries ROPC against the v1 endpoint (another
+            // process: no shared cookies).
+            b.client_jar = false;
             b.pause(1_730.0);
             let corr = b.rng.guid();
             let body = form(&[
@@ -1279,6 +1282,7 @@ pub fn token_errors_devicecode(v: Variant) -> Scenario {
         }
         if i == 3 {
             // And a daemon with a wrong secret tries client credentials.
+            b.client_jar = false;
             b.pause(2_210.0);
             let corr = b.rng.guid();
             let body = form(&[
