@@ -1,0 +1,99 @@
+//! Generates the sample captures in `captures/` (and, on request, a large HAR for
+//! benchmarks). Every scenario is synthetic and defined in `scenarios.rs`.
+//!
+//! ```text
+//! cargo run --example make_samples                      # writes captures/*.har
+//! cargo run --example make_samples -- --out DIR         # somewhere else
+//! cargo run --release --example make_samples -- --bench-mb 200 --bench-out bench-data/big.har
+//! ```
+
+mod assets;
+mod bench;
+mod browser;
+mod ests;
+mod har_writer;
+mod model;
+mod scenarios;
+mod util;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn usage() -> &'static str {
+    "usage: make_samples [--out DIR] [--bench-mb N --bench-out FILE]"
+}
+
+fn main() -> ExitCode {
+    let mut out = PathBuf::from("captures");
+    let mut bench_mb: Option<u64> = None;
+    let mut bench_out: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--out" => match args.next() {
+                Some(v) => out = PathBuf::from(v),
+                None => return fail(usage()),
+            },
+            "--bench-mb" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(v) => bench_mb = Some(v),
+                None => return fail(usage()),
+            },
+            "--bench-out" => match args.next() {
+                Some(v) => bench_out = Some(PathBuf::from(v)),
+                None => return fail(usage()),
+            },
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return ExitCode::SUCCESS;
+            }
+            other => return fail(&format!("unknown argument {other:?}\n{}", usage())),
+        }
+    }
+
+    if let Some(mb) = bench_mb {
+        let path = bench_out.unwrap_or_else(|| PathBuf::from("bench-data/bench.har"));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return fail(&format!("{}: {e}", dir.display()));
+            }
+        }
+        return match bench::write_bench(mb, &path) {
+            Ok((entries, bytes)) => {
+                println!(
+                    "wrote {} ({entries} entries, {bytes} bytes)",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("{}: {e}", path.display())),
+        };
+    }
+
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return fail(&format!("{}: {e}", out.display()));
+    }
+    for (build, variant) in scenarios::all() {
+        let s = build(variant);
+        let path = out.join(format!("{}.har", s.file_stem));
+        let result = File::create(&path)
+            .map(BufWriter::new)
+            .and_then(|f| har_writer::write_scenario(f, &s));
+        match result {
+            Ok(_) => println!(
+                "wrote {} ({} entries): {}",
+                path.display(),
+                s.exchanges.len(),
+                s.description
+            ),
+            Err(e) => return fail(&format!("{}: {e}", path.display())),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("make_samples: {msg}");
+    ExitCode::from(2)
+}
