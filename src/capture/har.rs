@@ -727,6 +727,7 @@ fn lenient_num<'de, D: Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error
 }
 
 /// Length of an array we only need to count (`cookies`); `null` counts as empty.
+/// Only counted, so it accepts what exporters write instead of an array.
 #[derive(Debug, Default)]
 struct Count(usize);
 
@@ -744,6 +745,14 @@ impl<'de> Deserialize<'de> for Count {
                     n += 1;
                 }
                 Ok(Count(n))
+            }
+            /// IE 11 writes a single cookie object instead of an array.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                let mut fields = 0;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    fields += 1;
+                }
+                Ok(Count(usize::from(fields > 0)))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Count, E> {
                 Ok(Count(0))
@@ -1346,6 +1355,18 @@ mod tests {
             ex[0].url,
             "https://login.microsoftonline.com/common/login?x=1"
         );
+    }
+
+    #[test]
+    fn ie11_single_cookie_object_counts_as_a_cookie() {
+        let mut entries: Vec<String> = (0..5).map(entry).collect();
+        entries[0] = entries[0].replace(
+            r#""headers": []}"#,
+            r#""headers": [], "cookies": {"name": "a", "value": "b"}}"#,
+        );
+        let (s, ex) = both(har_of(&entries).as_bytes());
+        assert_eq!(ex.len(), 5);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
     #[test]
