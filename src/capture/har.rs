@@ -1,11 +1,43 @@
-//! HAR 1.1/1.2/1.3 reader (W3C Web Performance WG draft "HTTP Archive (HAR) format").
+//! HAR 1.1/1.2/1.3 reader.
 //!
-//! STUB: to be implemented (zero-copy over a memory map, streaming for readers).
+//! Format reference: W3C Web Performance Working Group, "HTTP Archive (HAR) format",
+//! editor's draft (HAR 1.2, Jan Odvarko). A HAR is one JSON object `{"log": {...}}`;
+//! `log.entries` is an array with one object per HTTP exchange (spec §"entries").
+//!
+//! How this reader works:
+//! - The top level and `log` are walked with hand-written serde visitors, so the
+//!   entries are never collected: `log.entries` is visited one element at a time and
+//!   each entry goes to the sink before the next one is read.
+//! - Each entry is first taken as a raw JSON value (`&RawValue` over a memory map,
+//!   `Box<RawValue>` over a stream) and only then parsed into lenient borrowed structs.
+//!   A malformed entry therefore costs one warning, not the whole file, and strings
+//!   borrow from the input when they contain no escapes.
+//! - Bodies (`content.text`, `postData.text`) are kept as the raw JSON string literal
+//!   and only unescaped / base64-decoded when someone asks ([`Body::JsonText`]).
+//! - A file that stops in the middle (a crashed exporter, a cut download) yields every
+//!   complete entry before the cut and a `capture_truncated` warning.
 
-use std::io::BufRead;
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::io::{BufRead, Read};
+use std::marker::PhantomData;
 
-use super::{CaptureError, InputSummary, Progress};
-use crate::http::Exchange;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
+
+use super::{CaptureError, InputSummary, InputWarning, Progress};
+use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Per-entry `malformed_entry` warnings before they are only counted.
+const MAX_ENTRY_WARNINGS: usize = 20;
+/// Entries needed before a HAR without any cookie or Authorization is called sanitised.
+const SANITIZED_MIN_ENTRIES: usize = 5;
+/// Report progress at most this often (bytes).
+const PROGRESS_STEP: u64 = 1 << 20;
 
 /// Reads a whole HAR held in memory (a memory map), borrowing from it.
 pub fn read_slice(
@@ -15,26 +47,1407 @@ pub fn read_slice(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let _ = (bytes, input_index, progress, sink);
-    Err(CaptureError::Malformed {
-        path: name.to_string(),
-        place: "HAR".into(),
-        detail: "not implemented".into(),
-    })
+    let (skipped, body) = match bytes.strip_prefix(UTF8_BOM) {
+        Some(rest) => (UTF8_BOM.len(), rest),
+        None => (0, bytes),
+    };
+    let mut reader = HarReader::new(
+        name,
+        input_index,
+        progress,
+        sink,
+        Pos::Slice {
+            base: bytes.as_ptr() as usize,
+        },
+    );
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let result = Top::<&RawValue>::new(&mut reader).deserialize(&mut de);
+    let result = result.and_then(|()| de.end());
+    let total = (skipped + body.len()) as u64;
+    reader.finish(result, total)
 }
 
 /// Reads a HAR from a stream (stdin, gzip) one entry at a time.
 pub fn read_stream<R: BufRead>(
-    reader: R,
+    mut reader: R,
     name: &str,
     input_index: usize,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let _ = (reader, input_index, progress, sink);
-    Err(CaptureError::Malformed {
+    let io_err = |source| CaptureError::Io {
         path: name.to_string(),
-        place: "HAR".into(),
-        detail: "not implemented".into(),
-    })
+        source,
+    };
+    let consumed = Cell::new(0u64);
+    // Skip a UTF-8 BOM (some Windows tools write one; JSON parsers reject it).
+    let head = reader.fill_buf().map_err(io_err)?;
+    if head.starts_with(UTF8_BOM) {
+        reader.consume(UTF8_BOM.len());
+        consumed.set(UTF8_BOM.len() as u64);
+    }
+    let counting = Counting {
+        inner: reader,
+        count: &consumed,
+    };
+    let mut har = HarReader::new(
+        name,
+        input_index,
+        progress,
+        sink,
+        Pos::Stream { count: &consumed },
+    );
+    let mut de = serde_json::Deserializer::from_reader(counting);
+    let result = Top::<Box<RawValue>>::new(&mut har).deserialize(&mut de);
+    let result = result.and_then(|()| de.end());
+    let total = consumed.get();
+    har.finish(result, total)
+}
+
+/// A reader that counts the bytes it hands out (stream position for messages).
+struct Counting<'c, R> {
+    inner: R,
+    count: &'c Cell<u64>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
+/// How to know where in the input we are.
+enum Pos<'c> {
+    /// Address of the first byte of the slice; raw entries point into it.
+    Slice {
+        base: usize,
+    },
+    Stream {
+        count: &'c Cell<u64>,
+    },
+}
+
+/// The raw form of one entry: borrowed from a slice or owned from a stream.
+trait RawEntry<'de>: Deserialize<'de> {
+    fn json(&self) -> &str;
+}
+
+impl<'de> RawEntry<'de> for &'de RawValue {
+    fn json(&self) -> &str {
+        self.get()
+    }
+}
+
+impl<'de> RawEntry<'de> for Box<RawValue> {
+    fn json(&self) -> &str {
+        self.get()
+    }
+}
+
+/// Everything the visitors learn while walking the file.
+struct HarReader<'s> {
+    name: &'s str,
+    input: usize,
+    progress: &'s dyn Progress,
+    sink: &'s mut dyn FnMut(Exchange<'_>),
+    pos: Pos<'s>,
+    last_progress: u64,
+
+    log_seen: bool,
+    entries_opened: bool,
+    /// Entries visited (good or bad): the next entry's index.
+    index: u64,
+    delivered: usize,
+    creator: Option<String>,
+    browser: Option<String>,
+
+    malformed: usize,
+    warnings: Vec<InputWarning>,
+    sensitive_seen: bool,
+    missing_body: usize,
+    no_offset: usize,
+    bad_time: usize,
+}
+
+impl<'s> HarReader<'s> {
+    fn new(
+        name: &'s str,
+        input: usize,
+        progress: &'s dyn Progress,
+        sink: &'s mut dyn FnMut(Exchange<'_>),
+        pos: Pos<'s>,
+    ) -> Self {
+        HarReader {
+            name,
+            input,
+            progress,
+            sink,
+            pos,
+            last_progress: 0,
+            log_seen: false,
+            entries_opened: false,
+            index: 0,
+            delivered: 0,
+            creator: None,
+            browser: None,
+            malformed: 0,
+            warnings: Vec::new(),
+            sensitive_seen: false,
+            missing_body: 0,
+            no_offset: 0,
+            bad_time: 0,
+        }
+    }
+
+    /// Parses one raw entry and hands it to the sink, or records why not.
+    fn entry(&mut self, raw: &str) {
+        let index = self.index;
+        self.index += 1;
+        match serde_json::from_str::<Entry<'_>>(raw)
+            .map_err(|e| without_location(&e))
+            .and_then(|entry| self.convert(index, entry))
+        {
+            Ok(exchange) => {
+                self.delivered += 1;
+                (self.sink)(exchange);
+            }
+            Err(what) => {
+                self.malformed += 1;
+                if self.malformed <= MAX_ENTRY_WARNINGS {
+                    self.warnings.push(InputWarning::new(
+                        "malformed_entry",
+                        format!("entry {index}: {what}"),
+                    ));
+                }
+            }
+        }
+        let at = match &self.pos {
+            Pos::Slice { base } => (raw.as_ptr() as usize)
+                .saturating_add(raw.len())
+                .saturating_sub(*base) as u64,
+            Pos::Stream { count } => count.get(),
+        };
+        if at >= self.last_progress.saturating_add(PROGRESS_STEP) {
+            self.last_progress = at;
+            self.progress.advance_to(at);
+        }
+    }
+
+    /// Turns a parsed entry into an [`Exchange`] (spec §"entries", §"request",
+    /// §"response", §"content", §"postData", §"timings").
+    fn convert<'a>(&mut self, index: u64, entry: Entry<'a>) -> Result<Exchange<'a>, String> {
+        let req = entry.request.ok_or("\"request\" is missing")?;
+        let method = req.method.ok_or("\"request.method\" is missing")?.0;
+        let url = req.url.ok_or("\"request.url\" is missing")?.0;
+        let headers = to_headers(req.headers);
+        let url = absolute_url(url, &headers);
+        let mut sensitive =
+            req.cookies.0 > 0 || headers.contains("cookie") || headers.contains("authorization");
+
+        let (body, body_mime) = match req.post_data {
+            Some(pd) => (post_body(pd.text, pd.params)?, non_empty(pd.mime_type)),
+            None => (Body::Absent, None),
+        };
+        let request = Request {
+            method,
+            url,
+            http_version: normalise_version(req.http_version),
+            headers,
+            body,
+            body_mime,
+        };
+
+        let mut error = entry
+            .error
+            .or(entry.failure_text)
+            .map(|s| s.0)
+            .filter(|s| !s.is_empty());
+        let response = match entry.response {
+            Some(resp) => {
+                let status = match resp.status {
+                    Some(s) if (0.0..=999.0).contains(&s) => s as u16,
+                    // Some exporters write -1 for "no response".
+                    Some(s) if s < 0.0 => 0,
+                    Some(s) => return Err(format!("response.status {s} is not an HTTP status")),
+                    None => 0,
+                };
+                let headers = to_headers(resp.headers);
+                sensitive |= resp.cookies.0 > 0
+                    || headers.contains("set-cookie")
+                    || headers.contains("authorization");
+                let (body, body_mime) = match resp.content {
+                    Some(c) => {
+                        let size = c.size.filter(|s| *s > 0.0).map(|s| s as u64);
+                        let body = match text_body(c.text, "response.content.text")? {
+                            Some(literal) => Body::JsonText {
+                                literal,
+                                base64: c
+                                    .encoding
+                                    .is_some_and(|e| e.0.eq_ignore_ascii_case("base64")),
+                            },
+                            None => match size {
+                                Some(size) => {
+                                    let no_body_expected = status == 204
+                                        || status == 304
+                                        || (300..400).contains(&status);
+                                    if !no_body_expected {
+                                        self.missing_body += 1;
+                                    }
+                                    Body::Omitted { size }
+                                }
+                                None => Body::Absent,
+                            },
+                        };
+                        (body, non_empty(c.mime_type))
+                    }
+                    None => (Body::Absent, None),
+                };
+                if error.is_none() {
+                    error = resp
+                        .error
+                        .or(resp.failure_text)
+                        .map(|s| s.0)
+                        .filter(|s| !s.is_empty());
+                }
+                if error.is_none() && status == 0 {
+                    error = Some(Cow::Borrowed("no response"));
+                }
+                Some(Response {
+                    status,
+                    reason: resp.status_text.map(|s| s.0).unwrap_or_default(),
+                    http_version: normalise_version(resp.http_version),
+                    headers,
+                    body,
+                    body_mime,
+                })
+            }
+            None => {
+                if error.is_none() {
+                    error = Some(Cow::Borrowed("no response"));
+                }
+                None
+            }
+        };
+        self.sensitive_seen |= sensitive;
+
+        let started_us = match entry.started.as_ref().map(|s| parse_time(&s.0)) {
+            Some(Some((us, had_offset))) => {
+                if !had_offset {
+                    self.no_offset += 1;
+                }
+                us
+            }
+            _ => {
+                self.bad_time += 1;
+                0
+            }
+        };
+        let timing = Timing {
+            started_us,
+            duration_ms: entry.time.filter(|t| *t >= 0.0 && t.is_finite()),
+            wait_ms: entry
+                .timings
+                .and_then(|t| t.wait)
+                .filter(|t| *t >= 0.0 && t.is_finite()),
+        };
+
+        Ok(Exchange {
+            request,
+            response,
+            error,
+            timing,
+            origin: Origin {
+                input: self.input,
+                index,
+            },
+            connection: None,
+            server_ip: entry.server_ip.map(|s| s.0).filter(|s| !s.is_empty()),
+        })
+    }
+
+    fn set_producer(&mut self, key: &str, raw: &str) {
+        let Ok(p) = serde_json::from_str::<Producer<'_>>(raw) else {
+            return;
+        };
+        let name = p.name.map(|s| s.0).unwrap_or_default();
+        let version = p.version.map(|s| s.0).unwrap_or_default();
+        let text = format!("{} {}", name.trim(), version.trim())
+            .trim()
+            .to_string();
+        if text.is_empty() {
+            return;
+        }
+        if key == "creator" {
+            self.creator = Some(text);
+        } else {
+            self.browser = Some(text);
+        }
+    }
+
+    /// Classifies how the walk ended and builds the summary or the error.
+    fn finish(
+        mut self,
+        result: Result<(), serde_json::Error>,
+        total: u64,
+    ) -> Result<InputSummary, CaptureError> {
+        let malformed = |place: String, detail: String| CaptureError::Malformed {
+            path: self.name.to_string(),
+            place,
+            detail,
+        };
+        match result {
+            Ok(()) => {
+                if !self.log_seen {
+                    return Err(malformed(
+                        "top level".into(),
+                        "this JSON has no \"log\" object, so it is not a HAR".into(),
+                    ));
+                }
+                if !self.entries_opened {
+                    return Err(malformed(
+                        "top level".into(),
+                        "\"log.entries\" is missing, so this HAR holds no requests".into(),
+                    ));
+                }
+            }
+            Err(e) if self.entries_opened => {
+                let detail = if e.classify() == Category::Eof {
+                    format!(
+                        "the file ends early at byte {total} (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    )
+                } else if e.classify() == Category::Io {
+                    format!("reading stopped at byte {total}: {e}")
+                } else {
+                    format!(
+                        "malformed JSON at line {} column {} ({})",
+                        e.line(),
+                        e.column(),
+                        without_location(&e)
+                    )
+                };
+                self.warnings.push(InputWarning::new(
+                    "capture_truncated",
+                    format!(
+                        "{detail}; the {} complete entries before it were read",
+                        self.delivered
+                    ),
+                ));
+            }
+            Err(e) if e.classify() == Category::Io => {
+                return Err(CaptureError::Io {
+                    path: self.name.to_string(),
+                    source: std::io::Error::other(e.to_string()),
+                });
+            }
+            Err(e) => {
+                let place = format!("line {}, column {}", e.line(), e.column());
+                let detail = match e.classify() {
+                    Category::Eof => {
+                        if self.log_seen {
+                            "the file ends before \"log.entries\" starts".to_string()
+                        } else {
+                            "the file ends before the \"log\" object".to_string()
+                        }
+                    }
+                    Category::Syntax => format!("not valid JSON: {}", without_location(&e)),
+                    _ => without_location(&e),
+                };
+                return Err(malformed(place, detail));
+            }
+        }
+        self.progress.advance_to(total);
+
+        if self.malformed > MAX_ENTRY_WARNINGS {
+            self.warnings.push(InputWarning::new(
+                "malformed_entry",
+                format!(
+                    "{} more malformed entries were skipped",
+                    self.malformed - MAX_ENTRY_WARNINGS
+                ),
+            ));
+        }
+        if self.no_offset > 0 {
+            self.warnings.push(InputWarning::new(
+                "timestamp_no_offset",
+                format!(
+                    "{} entries have a startedDateTime without a time zone; read as UTC",
+                    self.no_offset
+                ),
+            ));
+        }
+        if self.bad_time > 0 {
+            self.warnings.push(InputWarning::new(
+                "timestamp_invalid",
+                format!(
+                    "{} entries have no readable startedDateTime; their start time is unknown",
+                    self.bad_time
+                ),
+            ));
+        }
+        if self.missing_body > 0 {
+            self.warnings.push(InputWarning::new(
+                "missing_body",
+                format!(
+                    "{} responses have no body in this HAR (the exporter left them out)",
+                    self.missing_body
+                ),
+            ));
+        }
+        if self.delivered >= SANITIZED_MIN_ENTRIES && !self.sensitive_seen {
+            self.warnings.push(InputWarning::new(
+                "har_sanitized",
+                "cookies and Authorization headers were removed when this HAR was exported",
+            ));
+        }
+        Ok(InputSummary {
+            producer: self.creator.or(self.browser),
+            exchanges: self.delivered,
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// serde_json's message without its trailing " at line L column C".
+fn without_location(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(s) => s.to_string(),
+        None => text,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Top level and `log` visitors.
+
+/// Seed for the whole document: `{"log": {...}}` (spec §"HAR Data Structure").
+struct Top<'r, 's, R> {
+    reader: &'r mut HarReader<'s>,
+    raw: PhantomData<fn() -> R>,
+}
+
+impl<'r, 's, R> Top<'r, 's, R> {
+    fn new(reader: &'r mut HarReader<'s>) -> Self {
+        Top {
+            reader,
+            raw: PhantomData,
+        }
+    }
+}
+
+impl<'de, R: RawEntry<'de>> DeserializeSeed<'de> for Top<'_, '_, R> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de, R: RawEntry<'de>> Visitor<'de> for Top<'_, '_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a HAR object {\"log\": ...}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            if key.0 == "log" {
+                map.next_value_seed(Log::<R> {
+                    reader: &mut *self.reader,
+                    raw: PhantomData,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seed for `log` (spec §"log"): `creator`, `browser`, `entries`; the rest skipped.
+struct Log<'r, 's, R> {
+    reader: &'r mut HarReader<'s>,
+    raw: PhantomData<fn() -> R>,
+}
+
+impl<'de, R: RawEntry<'de>> DeserializeSeed<'de> for Log<'_, '_, R> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de, R: RawEntry<'de>> Visitor<'de> for Log<'_, '_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the HAR \"log\" object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.reader.log_seen = true;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            match key.0.as_ref() {
+                "entries" => map.next_value_seed(Entries::<R> {
+                    reader: &mut *self.reader,
+                    raw: PhantomData,
+                })?,
+                k @ ("creator" | "browser") => {
+                    let raw = map.next_value::<R>()?;
+                    self.reader.set_producer(k, raw.json());
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seed for `log.entries`: one entry at a time, straight to the sink.
+struct Entries<'r, 's, R> {
+    reader: &'r mut HarReader<'s>,
+    raw: PhantomData<fn() -> R>,
+}
+
+impl<'de, R: RawEntry<'de>> DeserializeSeed<'de> for Entries<'_, '_, R> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de, R: RawEntry<'de>> Visitor<'de> for Entries<'_, '_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"log.entries\" as an array of entries")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.reader.entries_opened = true;
+        while let Some(raw) = seq.next_element::<R>()? {
+            self.reader.entry(raw.json());
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Lenient borrowed model of one entry. Unknown and `_vendor` fields are ignored
+// (serde's default), so `_webSocketMessages`, `_initiator`… cost a skip only.
+
+/// A string that borrows when it can; accepts `null` (empty) and numbers / booleans
+/// (written out), since exporters are not strict about types.
+#[derive(Debug, Default)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(if v { "true" } else { "false" })))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed("")))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed("")))
+            }
+        }
+        de.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A number that may also be written as a string or be `null`.
+fn lenient_num<'de, D: Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse::<f64>()
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    de.deserialize_any(V)
+}
+
+/// Length of an array we only need to count (`cookies`); `null` counts as empty.
+/// Only counted, so it accepts what exporters write instead of an array.
+#[derive(Debug, Default)]
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+            /// IE 11 writes a single cookie object instead of an array.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                let mut fields = 0;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    fields += 1;
+                }
+                Ok(Count(usize::from(fields > 0)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Count, E> {
+                Ok(Count(0))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct Producer<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    version: Option<Str<'a>>,
+}
+
+/// spec §"entries".
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow, default, rename = "startedDateTime")]
+    started: Option<Str<'a>>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    time: Option<f64>,
+    #[serde(borrow, default)]
+    request: Option<HarRequest<'a>>,
+    #[serde(borrow, default)]
+    response: Option<HarResponse<'a>>,
+    #[serde(default)]
+    timings: Option<Timings>,
+    #[serde(borrow, default, rename = "serverIPAddress")]
+    server_ip: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "_error")]
+    error: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "_failureText")]
+    failure_text: Option<Str<'a>>,
+}
+
+/// spec §"request".
+#[derive(Deserialize)]
+struct HarRequest<'a> {
+    #[serde(borrow, default)]
+    method: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    url: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "httpVersion")]
+    http_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    headers: Option<Vec<HarHeader<'a>>>,
+    #[serde(default)]
+    cookies: Count,
+    #[serde(borrow, default, rename = "postData")]
+    post_data: Option<PostData<'a>>,
+}
+
+/// spec §"postData": either `text` or `params`.
+#[derive(Deserialize)]
+struct PostData<'a> {
+    #[serde(borrow, default, rename = "mimeType")]
+    mime_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<Vec<Param<'a>>>,
+}
+
+/// spec §"params".
+#[derive(Deserialize)]
+struct Param<'a> {
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    #[serde(borrow, default)]
+    value: Str<'a>,
+}
+
+/// spec §"response".
+#[derive(Deserialize)]
+struct HarResponse<'a> {
+    #[serde(default, deserialize_with = "lenient_num")]
+    status: Option<f64>,
+    #[serde(borrow, default, rename = "statusText")]
+    status_text: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "httpVersion")]
+    http_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    headers: Option<Vec<HarHeader<'a>>>,
+    #[serde(default)]
+    cookies: Count,
+    #[serde(borrow, default)]
+    content: Option<Content<'a>>,
+    /// Chrome DevTools: `net::ERR_…` when the request failed.
+    #[serde(borrow, default, rename = "_error")]
+    error: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "_failureText")]
+    failure_text: Option<Str<'a>>,
+}
+
+/// spec §"content".
+#[derive(Deserialize)]
+struct Content<'a> {
+    #[serde(default, deserialize_with = "lenient_num")]
+    size: Option<f64>,
+    #[serde(borrow, default, rename = "mimeType")]
+    mime_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    encoding: Option<Str<'a>>,
+}
+
+/// spec §"headers".
+#[derive(Deserialize)]
+struct HarHeader<'a> {
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    #[serde(borrow, default)]
+    value: Str<'a>,
+}
+
+/// spec §"timings": only `wait` is used.
+#[derive(Deserialize)]
+struct Timings {
+    #[serde(default, deserialize_with = "lenient_num")]
+    wait: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------
+// Conversion helpers.
+
+fn to_headers(list: Option<Vec<HarHeader<'_>>>) -> Headers<'_> {
+    Headers(
+        list.unwrap_or_default()
+            .into_iter()
+            .map(|h| Header {
+                name: h.name.0,
+                value: h.value.0,
+            })
+            .collect(),
+    )
+}
+
+fn non_empty(s: Option<Str<'_>>) -> Option<Cow<'_, str>> {
+    s.map(|s| s.0).filter(|s| !s.trim().is_empty())
+}
+
+/// A body text field kept as its JSON literal; `None` for absent, `null` or `""`.
+fn text_body<'a>(text: Option<&'a RawValue>, field: &str) -> Result<Option<Cow<'a, str>>, String> {
+    let Some(raw) = text else {
+        return Ok(None);
+    };
+    let literal = raw.get();
+    if literal == "null" || literal == "\"\"" {
+        return Ok(None);
+    }
+    if !literal.starts_with('"') {
+        return Err(format!("\"{field}\" is not a string"));
+    }
+    Ok(Some(Cow::Borrowed(literal)))
+}
+
+/// Request body from `postData`: `text` when present, otherwise `params` re-encoded
+/// as `application/x-www-form-urlencoded`.
+fn post_body<'a>(
+    text: Option<&'a RawValue>,
+    params: Option<Vec<Param<'a>>>,
+) -> Result<Body<'a>, String> {
+    if let Some(literal) = text_body(text, "request.postData.text")? {
+        return Ok(Body::JsonText {
+            literal,
+            base64: false,
+        });
+    }
+    match params {
+        Some(params) if !params.is_empty() => {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for p in &params {
+                form.append_pair(&p.name.0, &p.value.0);
+            }
+            Ok(Body::Bytes(Cow::Owned(form.finish().into_bytes())))
+        }
+        _ => Ok(Body::Absent),
+    }
+}
+
+/// `h2`, `http/2.0` → `HTTP/2`; `h3` → `HTTP/3`; others as written.
+fn normalise_version(v: Option<Str<'_>>) -> Cow<'_, str> {
+    let v = v.map(|s| s.0).unwrap_or_default();
+    let t = v.trim();
+    if t.eq_ignore_ascii_case("h2")
+        || t.eq_ignore_ascii_case("http/2.0")
+        || t.eq_ignore_ascii_case("http/2")
+    {
+        Cow::Borrowed("HTTP/2")
+    } else if t.eq_ignore_ascii_case("h3")
+        || t.eq_ignore_ascii_case("http/3.0")
+        || t.eq_ignore_ascii_case("http/3")
+    {
+        Cow::Borrowed("HTTP/3")
+    } else {
+        v
+    }
+}
+
+/// Rebuilds an absolute URL from HTTP/2 pseudo-headers when `request.url` has no
+/// scheme (some exporters write only the path).
+fn absolute_url<'a>(url: Cow<'a, str>, headers: &Headers<'_>) -> Cow<'a, str> {
+    if url.contains("://") {
+        return url;
+    }
+    let Some(authority) = headers.get(":authority").or_else(|| headers.get("host")) else {
+        return url;
+    };
+    let scheme = headers.get(":scheme").unwrap_or("https");
+    let path: &str = if url.is_empty() {
+        headers.get(":path").unwrap_or("/")
+    } else {
+        &url
+    };
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    Cow::Owned(format!("{scheme}://{authority}{slash}{path}"))
+}
+
+/// `startedDateTime` (ISO 8601) → (µs since the epoch, had an offset).
+fn parse_time(s: &str) -> Option<(i64, bool)> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some((ts.as_microsecond(), true));
+    }
+    let dt = s.parse::<jiff::civil::DateTime>().ok()?;
+    let ts = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some((ts.as_microsecond(), false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::NoProgress;
+
+    /// What a test looks at in one exchange, owned.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Seen {
+        index: u64,
+        method: String,
+        url: String,
+        req_version: String,
+        status: Option<u16>,
+        resp_version: String,
+        req_body: String,
+        resp_body: String,
+        resp_body_is: &'static str,
+        resp_mime: Option<String>,
+        error: Option<String>,
+        started_us: i64,
+        duration_ms: Option<f64>,
+        wait_ms: Option<f64>,
+        server_ip: Option<String>,
+    }
+
+    fn kind(b: &Body<'_>) -> &'static str {
+        match b {
+            Body::Absent => "absent",
+            Body::Omitted { .. } => "omitted",
+            Body::Bytes(_) => "bytes",
+            Body::JsonText { .. } => "json_text",
+        }
+    }
+
+    fn seen(ex: &Exchange<'_>) -> Seen {
+        let resp = ex.response.as_ref();
+        Seen {
+            index: ex.origin.index,
+            method: ex.request.method.to_string(),
+            url: ex.request.url.to_string(),
+            req_version: ex.request.http_version.to_string(),
+            status: ex.status(),
+            resp_version: resp.map(|r| r.http_version.to_string()).unwrap_or_default(),
+            req_body: ex.request.body.text().unwrap().into_owned(),
+            resp_body: resp
+                .map(|r| r.body.text().unwrap().into_owned())
+                .unwrap_or_default(),
+            resp_body_is: resp.map(|r| kind(&r.body)).unwrap_or("none"),
+            resp_mime: resp.and_then(|r| r.body_mime.as_ref().map(|m| m.to_string())),
+            error: ex.error.as_ref().map(|e| e.to_string()),
+            started_us: ex.timing.started_us,
+            duration_ms: ex.timing.duration_ms,
+            wait_ms: ex.timing.wait_ms,
+            server_ip: ex.server_ip.as_ref().map(|s| s.to_string()),
+        }
+    }
+
+    fn slice(bytes: &[u8]) -> (Result<InputSummary, CaptureError>, Vec<Seen>) {
+        let mut out = Vec::new();
+        let r = read_slice(bytes, "t.har", 3, &NoProgress, &mut |ex| {
+            out.push(seen(&ex))
+        });
+        (r, out)
+    }
+
+    fn stream(bytes: &[u8]) -> (Result<InputSummary, CaptureError>, Vec<Seen>) {
+        let mut out = Vec::new();
+        let r = read_stream(bytes, "t.har", 3, &NoProgress, &mut |ex| {
+            out.push(seen(&ex))
+        });
+        (r, out)
+    }
+
+    /// Reads with both readers, checks they agree, returns the result.
+    fn both(bytes: &[u8]) -> (InputSummary, Vec<Seen>) {
+        let (a, ea) = slice(bytes);
+        let (b, eb) = stream(bytes);
+        assert_eq!(ea, eb, "slice and stream readers disagree");
+        let a = a.unwrap();
+        assert_eq!(a, b.unwrap());
+        assert_eq!(a.exchanges, ea.len());
+        (a, ea)
+    }
+
+    fn codes(s: &InputSummary) -> Vec<&str> {
+        s.warnings.iter().map(|w| w.code.as_str()).collect()
+    }
+
+    const CHROME: &str = r#"{"log": {"version": "1.2",
+      "creator": {"name": "WebInspector", "version": "537.36"},
+      "pages": [],
+      "entries": [
+        {"startedDateTime": "2024-01-02T03:04:05.123Z", "time": 12.5,
+         "_initiator": {"type": "other"}, "_priority": "High",
+         "request": {"method": "GET", "url": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?x=1",
+           "httpVersion": "http/2.0",
+           "headers": [{"name": ":authority", "value": "login.microsoftonline.com"},
+                       {"name": "Cookie", "value": "ESTSAUTH=abc"}],
+           "queryString": [{"name": "x", "value": "1"}], "cookies": [], "headersSize": -1, "bodySize": 0},
+         "response": {"status": 200, "statusText": "", "httpVersion": "http/2.0",
+           "headers": [{"name": "content-type", "value": "text/html"}], "cookies": [],
+           "content": {"size": 5, "mimeType": "text/html", "text": "aGVsbG8=", "encoding": "base64"},
+           "redirectURL": "", "headersSize": -1, "bodySize": -1, "_transferSize": 100},
+         "cache": {}, "timings": {"blocked": 1, "dns": -1, "send": 0.1, "wait": 7.25, "receive": 1},
+         "serverIPAddress": "20.190.1.1", "connection": "123"},
+        {"startedDateTime": "2024-01-02T03:04:06Z", "time": 3,
+         "request": {"method": "POST", "url": "https://login.microsoftonline.com/token",
+           "httpVersion": "h3", "headers": [], "cookies": [],
+           "postData": {"mimeType": "application/x-www-form-urlencoded", "text": "grant_type=code&code=a\"b"}},
+         "response": {"status": 400, "statusText": "Bad Request", "httpVersion": "h3", "headers": [],
+           "cookies": [], "content": {"size": 20, "mimeType": "application/json", "text": "{\"error\":\"invalid_grant\"}"}},
+         "timings": {"wait": -1}}
+      ]}}"#;
+
+    #[test]
+    fn chrome_like_with_base64_body() {
+        let (s, ex) = both(CHROME.as_bytes());
+        assert_eq!(s.producer.as_deref(), Some("WebInspector 537.36"));
+        assert_eq!(s.exchanges, 2);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(ex[0].method, "GET");
+        assert_eq!(ex[0].req_version, "HTTP/2");
+        assert_eq!(ex[0].status, Some(200));
+        assert_eq!(ex[0].resp_body, "hello");
+        assert_eq!(ex[0].resp_body_is, "json_text");
+        assert_eq!(ex[0].resp_mime.as_deref(), Some("text/html"));
+        assert_eq!(ex[0].started_us, 1_704_164_645_123_000);
+        assert_eq!(ex[0].duration_ms, Some(12.5));
+        assert_eq!(ex[0].wait_ms, Some(7.25));
+        assert_eq!(ex[0].server_ip.as_deref(), Some("20.190.1.1"));
+        assert_eq!(ex[0].index, 0);
+        assert_eq!(ex[1].index, 1);
+        assert_eq!(ex[1].req_version, "HTTP/3");
+        assert_eq!(ex[1].req_body, "grant_type=code&code=a\"b");
+        assert_eq!(ex[1].resp_body, "{\"error\":\"invalid_grant\"}");
+        assert_eq!(ex[1].status, Some(400));
+        assert_eq!(ex[1].wait_ms, None);
+        assert_eq!(ex[1].error, None);
+    }
+
+    #[test]
+    fn slice_reader_borrows_from_the_input() {
+        let mut borrowed = (false, false, false);
+        read_slice(CHROME.as_bytes(), "t", 0, &NoProgress, &mut |ex| {
+            if ex.origin.index == 0 {
+                borrowed.0 = matches!(ex.request.url, Cow::Borrowed(_));
+                let r = ex.response.as_ref().unwrap();
+                borrowed.1 = matches!(
+                    r.body,
+                    Body::JsonText {
+                        literal: Cow::Borrowed(_),
+                        base64: true
+                    }
+                );
+                borrowed.2 = matches!(r.body_mime, Some(Cow::Borrowed(_)));
+            }
+        })
+        .unwrap();
+        assert_eq!(borrowed, (true, true, true));
+    }
+
+    #[test]
+    fn firefox_like_missing_fields() {
+        let har = r#"{"log": {"version": "1.2", "creator": {"name": "Firefox", "version": "120.0"},
+          "browser": {"name": "Firefox", "version": "120.0"},
+          "entries": [
+            {"startedDateTime": "2024-01-02T04:04:05.123+0100",
+             "request": {"method": "GET", "url": "http://example.com/"},
+             "response": {"status": 0, "content": {"mimeType": ""}}},
+            {"startedDateTime": "2024-01-02T03:04:05.1234567",
+             "time": -1,
+             "request": {"method": "GET", "url": "http://example.com/a", "headers": null},
+             "response": {"status": "302", "content": {"size": 10}, "headers": [{"name": "Location", "value": null}]}},
+            {"request": {"method": "GET", "url": "http://example.com/b"},
+             "response": {"status": 200, "content": {"size": 10, "text": null}}}
+          ]}}"#;
+        let (s, ex) = both(har.as_bytes());
+        assert_eq!(s.producer.as_deref(), Some("Firefox 120.0"));
+        assert_eq!(
+            codes(&s),
+            ["timestamp_no_offset", "timestamp_invalid", "missing_body"]
+        );
+        assert!(s.warnings[2].message.starts_with("1 responses"));
+        assert_eq!(ex.len(), 3);
+        assert_eq!(ex[0].status, None);
+        assert_eq!(ex[0].error.as_deref(), Some("no response"));
+        assert_eq!(ex[0].resp_mime, None);
+        assert_eq!(ex[0].started_us, 1_704_164_645_123_000);
+        assert_eq!(ex[1].started_us, 1_704_164_645_123_456);
+        assert_eq!(ex[1].duration_ms, None);
+        assert_eq!(ex[1].status, Some(302));
+        assert_eq!(ex[1].resp_body_is, "omitted");
+        assert_eq!(ex[2].resp_body_is, "omitted");
+        assert_eq!(ex[2].started_us, 0);
+    }
+
+    #[test]
+    fn bom_is_skipped() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(CHROME.as_bytes());
+        let (s, ex) = both(&bytes);
+        assert_eq!(s.exchanges, 2);
+        assert_eq!(ex[0].resp_body, "hello");
+    }
+
+    fn entry(i: usize) -> String {
+        format!(
+            r#"{{"startedDateTime": "2024-01-02T03:04:05Z",
+               "request": {{"method": "GET", "url": "https://example.com/{i}", "headers": []}},
+               "response": {{"status": 200, "headers": [], "content": {{"size": 2, "text": "ok"}}}}}}"#
+        )
+    }
+
+    fn har_of(entries: &[String]) -> String {
+        format!(
+            r#"{{"log": {{"creator": {{"name": "t", "version": "1"}}, "entries": [{}]}}}}"#,
+            entries.join(",\n")
+        )
+    }
+
+    #[test]
+    fn truncated_in_third_entry_keeps_the_first_two() {
+        let full = har_of(&[entry(0), entry(1), entry(2)]);
+        let cut_at = full.find("example.com/2").unwrap();
+        let cut = &full.as_bytes()[..cut_at];
+        let (s, ex) = both(cut);
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[1].url, "https://example.com/1");
+        assert_eq!(codes(&s), ["capture_truncated"]);
+        let msg = &s.warnings[0].message;
+        assert!(
+            msg.contains(&format!("ends early at byte {cut_at}")),
+            "{msg}"
+        );
+        assert!(msg.contains("the 2 complete entries"), "{msg}");
+        assert!(msg.contains("(line 8, column 60)"), "{msg}");
+    }
+
+    #[test]
+    fn garbage_in_the_middle_keeps_what_was_read() {
+        let broken = har_of(&[entry(0), "@@@".into(), entry(1)]);
+        let (s, ex) = both(broken.as_bytes());
+        assert_eq!(ex.len(), 1);
+        assert_eq!(codes(&s), ["capture_truncated"]);
+        assert!(
+            s.warnings[0]
+                .message
+                .starts_with("malformed JSON at line 4 column"),
+            "{}",
+            s.warnings[0].message
+        );
+    }
+
+    #[test]
+    fn malformed_entry_is_skipped_with_its_index() {
+        let bad_method =
+            r#"{"request": {"url": "https://example.com/x"}, "response": {"status": 200}}"#;
+        let bad_type = r#"{"request": {"method": "GET", "url": "https://e/", "headers": 5}}"#;
+        let not_object = "17";
+        let har = har_of(&[
+            entry(0),
+            bad_method.into(),
+            entry(2),
+            bad_type.into(),
+            not_object.into(),
+        ]);
+        let (s, ex) = both(har.as_bytes());
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[1].index, 2);
+        assert_eq!(codes(&s), ["malformed_entry"; 3]);
+        assert_eq!(
+            s.warnings[0].message,
+            "entry 1: \"request.method\" is missing"
+        );
+        assert!(s.warnings[1].message.starts_with("entry 3: invalid type"));
+        assert!(s.warnings[2].message.starts_with("entry 4: invalid type"));
+    }
+
+    #[test]
+    fn many_malformed_entries_are_summarised() {
+        let mut entries: Vec<String> = (0..30).map(|_| "[]".to_string()).collect();
+        entries.push(entry(30));
+        let (s, ex) = both(har_of(&entries).as_bytes());
+        assert_eq!(ex.len(), 1);
+        assert_eq!(s.warnings.len(), MAX_ENTRY_WARNINGS + 1);
+        assert_eq!(
+            s.warnings.last().unwrap().message,
+            "10 more malformed entries were skipped"
+        );
+    }
+
+    #[test]
+    fn websocket_messages_are_skipped() {
+        let har = r#"{"log": {"entries": [
+          {"startedDateTime": "2024-01-02T03:04:05Z", "_resourceType": "websocket",
+           "request": {"method": "GET", "url": "wss://example.com/ws"},
+           "response": {"status": 101, "content": {"size": 0, "text": ""}},
+           "_webSocketMessages": [
+             {"type": "send", "time": 1.5, "opcode": 1, "data": "{\"a\": [1, {\"b\": null}]}"},
+             {"type": "receive", "time": 1.6, "opcode": 2, "data": "AAEC"}]}]}}"#;
+        let (s, ex) = both(har.as_bytes());
+        assert!(s.warnings.is_empty());
+        assert_eq!(ex[0].status, Some(101));
+        assert_eq!(ex[0].resp_body_is, "absent");
+    }
+
+    #[test]
+    fn status_zero_with_error_text() {
+        let har = r#"{"log": {"entries": [
+          {"startedDateTime": "2024-01-02T03:04:05Z",
+           "request": {"method": "GET", "url": "https://example.com/"},
+           "response": {"status": 0, "statusText": "", "content": {"size": 0},
+                        "_error": "net::ERR_CONNECTION_RESET"}},
+          {"startedDateTime": "2024-01-02T03:04:05Z",
+           "request": {"method": "GET", "url": "https://example.com/"},
+           "response": {"status": 0, "_error": null}},
+          {"startedDateTime": "2024-01-02T03:04:05Z", "_failureText": "aborted",
+           "request": {"method": "GET", "url": "https://example.com/"}}]}}"#;
+        let (_, ex) = both(har.as_bytes());
+        assert_eq!(ex[0].status, None);
+        assert_eq!(ex[0].resp_body_is, "absent");
+        assert_eq!(ex[0].error.as_deref(), Some("net::ERR_CONNECTION_RESET"));
+        assert_eq!(ex[1].error.as_deref(), Some("no response"));
+        assert_eq!(ex[2].error.as_deref(), Some("aborted"));
+        assert_eq!(ex[2].resp_body_is, "none");
+    }
+
+    #[test]
+    fn post_data_params_become_a_form_body() {
+        let har = r#"{"log": {"entries": [
+          {"startedDateTime": "2024-01-02T03:04:05Z",
+           "request": {"method": "POST", "url": "https://login.microsoftonline.com/login.srf",
+             "postData": {"mimeType": "application/x-www-form-urlencoded",
+               "params": [{"name": "login", "value": "a b@c.com"}, {"name": "SAMLResponse", "value": "PHg+=="}]}},
+           "response": {"status": 200}}]}}"#;
+        let mut bodies = Vec::new();
+        read_slice(har.as_bytes(), "t", 0, &NoProgress, &mut |ex| {
+            bodies.push((
+                kind(&ex.request.body),
+                ex.request.body.text().unwrap().into_owned(),
+                ex.request.body_mime.as_deref().map(str::to_string),
+            ));
+        })
+        .unwrap();
+        assert_eq!(
+            bodies,
+            [(
+                "bytes",
+                "login=a+b%40c.com&SAMLResponse=PHg%2B%3D%3D".to_string(),
+                Some("application/x-www-form-urlencoded".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn pseudo_headers_rebuild_a_relative_url() {
+        let har = r#"{"log": {"entries": [
+          {"request": {"method": "GET", "url": "/common/login?x=1",
+             "headers": [{"name": ":authority", "value": "login.microsoftonline.com"},
+                         {"name": ":scheme", "value": "https"},
+                         {"name": ":path", "value": "/common/login?x=1"}]}}]}}"#;
+        let (_, ex) = both(har.as_bytes());
+        assert_eq!(
+            ex[0].url,
+            "https://login.microsoftonline.com/common/login?x=1"
+        );
+    }
+
+    #[test]
+    fn ie11_single_cookie_object_counts_as_a_cookie() {
+        let mut entries: Vec<String> = (0..5).map(entry).collect();
+        entries[0] = entries[0].replace(
+            r#""headers": []}"#,
+            r#""headers": [], "cookies": {"name": "a", "value": "b"}}"#,
+        );
+        let (s, ex) = both(har_of(&entries).as_bytes());
+        assert_eq!(ex.len(), 5);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn sanitized_export_is_detected() {
+        let entries: Vec<String> = (0..5).map(entry).collect();
+        let (s, _) = both(har_of(&entries).as_bytes());
+        assert_eq!(codes(&s), ["har_sanitized"]);
+        let mut entries: Vec<String> = (0..5).map(entry).collect();
+        entries[3] = entries[3].replace(
+            r#""headers": []}"#,
+            r#""headers": [], "cookies": [{"name": "a", "value": "b"}]}"#,
+        );
+        let (s, _) = both(har_of(&entries).as_bytes());
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    fn rejected(bytes: &[u8]) -> String {
+        let (a, _) = slice(bytes);
+        let (b, _) = stream(bytes);
+        let a = a.unwrap_err().to_string();
+        let b = b.unwrap_err().to_string();
+        // serde_json's reader-based parser may count the column one further.
+        let detail = |m: &str| m.splitn(3, ": ").nth(2).unwrap_or_default().to_string();
+        assert_eq!(detail(&a), detail(&b), "{a} / {b}");
+        a
+    }
+
+    #[test]
+    fn not_a_har_is_rejected_precisely() {
+        assert_eq!(
+            rejected(br#"{"creator": {"log": {"entries": []}}}"#),
+            "t.har: top level: this JSON has no \"log\" object, so it is not a HAR"
+        );
+        assert_eq!(
+            rejected(br#"{"log": {"version": "1.2", "pages": []}}"#),
+            "t.har: top level: \"log.entries\" is missing, so this HAR holds no requests"
+        );
+        assert_eq!(
+            rejected(b"{\"log\":\n[\n    2,1,3\n]\n\"request:\"}"),
+            "t.har: line 2, column 0: invalid type: sequence, expected the HAR \"log\" object"
+        );
+        assert_eq!(
+            rejected(b"{\n \"log\": {\"creator\": {}\n xxx }}"),
+            "t.har: line 3, column 2: not valid JSON: expected `,` or `}`"
+        );
+        assert_eq!(
+            rejected(b"{\"log\": {\"creator\": {\"name\": \"a"),
+            "t.har: line 1, column 31: the file ends before \"log.entries\" starts"
+        );
+        assert_eq!(
+            rejected(b"hello"),
+            "t.har: line 1, column 1: not valid JSON: expected value"
+        );
+        assert_eq!(
+            rejected(b""),
+            "t.har: line 1, column 0: the file ends before the \"log\" object"
+        );
+    }
+
+    #[test]
+    fn empty_entries_and_trailing_whitespace() {
+        let (s, ex) = both(b"\n{\"log\": {\"entries\": []}}\n\n");
+        assert_eq!(s.exchanges, 0);
+        assert!(ex.is_empty());
+        assert!(s.warnings.is_empty());
+        assert_eq!(s.producer, None);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some((1_000_000, true)));
+        assert_eq!(
+            parse_time("1970-01-01T02:00:01.5+0200"),
+            Some((1_500_000, true))
+        );
+        assert_eq!(
+            parse_time("1970-01-01T00:00:00.0000011-00:00"),
+            Some((1, true))
+        );
+        assert_eq!(parse_time("1970-01-01T00:00:02"), Some((2_000_000, false)));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time(""), None);
+    }
 }
