@@ -1,8 +1,11 @@
 //! JSON Web Tokens decoded for display, never verified (RFC 7519, RFC 7515 §7.1
 //! compact serialisation, RFC 7516 for the 5-part JWE form).
 //!
-//! STUB: to be implemented.
+//! Only strings that start `eyJ` (a base64url `{"`) and have exactly 3 or 5
+//! dot-separated parts are decoded. Claims are untrusted display data.
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, Engine};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +24,92 @@ pub struct Jwt {
     pub claims: Option<Map<String, Value>>,
 }
 
+/// Claims (and header members) that are neither secret nor personal, so they may be
+/// shown as decoded.
+pub const SAFE_CLAIMS: &[&str] = &[
+    "tid",
+    "aud",
+    "appid",
+    "azp",
+    "appidacr",
+    "azpacr",
+    "amr",
+    "acr",
+    "acrs",
+    "ver",
+    "scp",
+    "roles",
+    "wids",
+    "iss",
+    "iat",
+    "nbf",
+    "exp",
+    "auth_time",
+    "idtyp",
+    "xms_cc",
+    "xms_pdl",
+    "xms_pl",
+    "xms_tpl",
+    "xms_edov",
+    "deviceid",
+    "ctry",
+    "tenant_ctry",
+    "tenant_region_scope",
+    "in_corp",
+    "pwd_exp",
+    "app_displayname",
+    "typ",
+    "alg",
+    "kid",
+    "x5t",
+    "enc",
+    "cty",
+    "kdf_ver",
+    "is_primary",
+];
+
+/// Claims that identify a person (or their network location): mask or pseudonymise
+/// before showing.
+pub const PERSONAL_CLAIMS: &[&str] = &[
+    "upn",
+    "unique_name",
+    "preferred_username",
+    "email",
+    "verified_primary_email",
+    "verified_secondary_email",
+    "name",
+    "given_name",
+    "family_name",
+    "oid",
+    "sub",
+    "puid",
+    "altsecid",
+    "ipaddr",
+    "login_hint",
+    "onprem_sid",
+    "samaccountname",
+    "uid",
+    "utid",
+];
+
 impl Jwt {
     /// A numeric claim (`exp`, `iat`, `nbf`), accepting numbers and numeric strings.
     pub fn numeric_claim(&self, name: &str) -> Option<i64> {
-        let _ = name;
-        None
+        match self.claims.as_ref()?.get(name)? {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+            Value::String(s) => {
+                let s = s.trim();
+                s.parse::<i64>().ok().or_else(|| {
+                    s.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f as i64)
+                })
+            }
+            _ => None,
+        }
     }
 
     /// A string claim.
@@ -34,10 +118,207 @@ impl Jwt {
     }
 }
 
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// Decodes base64url with or without padding, also accepting the standard
+/// alphabet (`+`, `/`).
+fn b64_decode(part: &str) -> Option<Vec<u8>> {
+    if part.bytes().any(|b| b == b'+' || b == b'/') {
+        let mapped: String = part
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+        URL_SAFE_LENIENT.decode(mapped).ok()
+    } else {
+        URL_SAFE_LENIENT.decode(part).ok()
+    }
+}
+
+fn json_object(part: &str) -> Option<Map<String, Value>> {
+    let bytes = b64_decode(part)?;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
 /// Decodes `token` if it looks like a JWT (`eyJ…` with 3 or 5 dot-separated parts).
 pub fn decode(token: &str) -> Option<Jwt> {
-    let _ = token;
-    None
+    let token = token.trim();
+    if !token.starts_with("eyJ") {
+        return None;
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let form = match parts.len() {
+        3 => JwtForm::Signed,
+        5 => JwtForm::Encrypted,
+        _ => return None,
+    };
+    let header = json_object(parts[0])?;
+    let claims = match form {
+        JwtForm::Signed => Some(json_object(parts[1])?),
+        JwtForm::Encrypted => None,
+    };
+    Some(Jwt {
+        form,
+        header,
+        claims,
+    })
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Length of the run of base64url characters at the start of `bytes`.
+fn b64_run(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|&&b| is_b64url(b)).count()
+}
+
+/// Every JWT-shaped substring of `text` (`eyJ….eyJ….sig`, signature possibly
+/// empty), in order. The substrings are not validated: pass them to [`decode`].
+pub fn find_jwts(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = memchr::memmem::find(&bytes[from..], b"eyJ") {
+        let start = from + rel;
+        // Must not be the middle of a longer base64url run.
+        if start > 0 && is_b64url(bytes[start - 1]) {
+            from = start + 3;
+            continue;
+        }
+        let header_len = b64_run(&bytes[start..]);
+        let dot1 = start + header_len;
+        if bytes.get(dot1) == Some(&b'.') && bytes[dot1 + 1..].starts_with(b"eyJ") {
+            let claims_len = b64_run(&bytes[dot1 + 1..]);
+            let dot2 = dot1 + 1 + claims_len;
+            if bytes.get(dot2) == Some(&b'.') {
+                let sig_len = b64_run(&bytes[dot2 + 1..]);
+                let end = dot2 + 1 + sig_len;
+                // All bytes in the match are ASCII, so `start..end` is on char boundaries.
+                found.push(&text[start..end]);
+                from = end;
+                continue;
+            }
+        }
+        from = start + 3;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+
+    fn enc(engine: &GeneralPurpose, v: &str) -> String {
+        engine.encode(v.as_bytes())
+    }
+
+    const HEADER: &str = r#"{"typ":"JWT","alg":"RS256","kid":"abc"}"#;
+    const CLAIMS: &str = r#"{"aud":"00000003-0000-0000-c000-000000000000","iss":"https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/","iat":1700000000,"nbf":"1700000000","exp":1700003599,"amr":["pwd","mfa"],"upn":"alice@contoso.com","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","ver":"1.0"}"#;
+
+    #[test]
+    fn decodes_signed_unpadded() {
+        let t = format!(
+            "{}.{}.c2lnbmF0dXJl",
+            enc(&URL_SAFE_NO_PAD, HEADER),
+            enc(&URL_SAFE_NO_PAD, CLAIMS)
+        );
+        let jwt = decode(&t).unwrap();
+        assert_eq!(jwt.form, JwtForm::Signed);
+        assert_eq!(jwt.header["alg"], "RS256");
+        assert_eq!(
+            jwt.str_claim("tid"),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        assert_eq!(jwt.numeric_claim("exp"), Some(1_700_003_599));
+        assert_eq!(jwt.numeric_claim("nbf"), Some(1_700_000_000));
+        assert_eq!(jwt.numeric_claim("upn"), None);
+        assert_eq!(jwt.numeric_claim("missing"), None);
+    }
+
+    #[test]
+    fn decodes_padded_and_standard_alphabet() {
+        // A claim value chosen so the standard encoding contains '+' or '/'.
+        let claims = r#"{"x":"???>>>~~~","exp":"12"}"#;
+        let std = enc(&STANDARD, claims);
+        assert!(std.contains('+') || std.contains('/') || std.contains('='));
+        let t = format!("{}.{}.", enc(&URL_SAFE, HEADER), std);
+        let jwt = decode(&t).unwrap();
+        assert_eq!(jwt.numeric_claim("exp"), Some(12));
+        assert_eq!(jwt.str_claim("x"), Some("???>>>~~~"));
+    }
+
+    #[test]
+    fn decodes_jwe_header_only() {
+        let h = enc(&URL_SAFE_NO_PAD, r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#);
+        let t = format!("{h}.a2V5.aXY.Y2lwaGVy.dGFn");
+        let jwt = decode(&t).unwrap();
+        assert_eq!(jwt.form, JwtForm::Encrypted);
+        assert_eq!(jwt.header["enc"], "A256GCM");
+        assert!(jwt.claims.is_none());
+        assert_eq!(jwt.numeric_claim("exp"), None);
+    }
+
+    #[test]
+    fn rejects_junk() {
+        for s in [
+            "",
+            "eyJ",
+            "eyJ.eyJ.",
+            "abc.def.ghi",
+            "0.AXkA…",
+            "AQABAAEAAAD--DLA3VO7QrddgJg7Wevr",
+            "eyJhbGciOiJub25lIn0.eyJ.x.y",
+            "eyJhbGciOiJub25lIn0",
+            "eyJ!!!.eyJ!!!.x",
+            "eyJhbGciOiJub25lIn0.bm90IGpzb24.sig",
+            // header is valid JSON but not an object
+            "eyJ9.eyJ9.x",
+        ] {
+            assert!(decode(s).is_none(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn finds_jwts_in_text() {
+        let a = format!(
+            "{}.{}.sig_-1",
+            enc(&URL_SAFE_NO_PAD, HEADER),
+            enc(&URL_SAFE_NO_PAD, CLAIMS)
+        );
+        let b = format!(
+            "{}.{}.",
+            enc(&URL_SAFE_NO_PAD, r#"{"alg":"none"}"#),
+            enc(&URL_SAFE_NO_PAD, r#"{"a":1}"#)
+        );
+        let text = format!(
+            "{{\"access_token\":\"{a}\",\"x\":\"noteyJabc\",\"id_token\":\"{b}\"}} Bearer eyJonly.one"
+        );
+        let found = find_jwts(&text);
+        assert_eq!(found, vec![a.as_str(), b.as_str()]);
+        assert!(decode(found[0]).is_some());
+        assert!(find_jwts("").is_empty());
+        assert!(find_jwts("eyJ").is_empty());
+        assert!(find_jwts("eyJa.eyJ").is_empty());
+        assert_eq!(find_jwts("é eyJa.eyJb.é"), vec!["eyJa.eyJb."]);
+    }
+
+    #[test]
+    fn claim_lists_disjoint() {
+        for c in SAFE_CLAIMS {
+            assert!(!PERSONAL_CLAIMS.contains(c), "{c}");
+        }
+    }
 }
 
 /// Claims that are neither secret nor personal: safe to show in reports.
