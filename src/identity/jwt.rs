@@ -320,27 +320,3 @@ mod tests {
         }
     }
 }
-
-/// Claims that are neither secret nor personal: safe to show in reports.
-pub const SAFE_CLAIMS: &[&str] = &[
-    "tid",
-    "aud",
-    "iss",
-    "appid",
-    "azp",
-    "appidacr",
-    "azpacr",
-    "amr",
-    "acr",
-    "acrs",
-    "ver",
-    "scp",
-    "roles",
-    "iat",
-    "nbf",
-    "exp",
-    "auth_time",
-    "idtyp",
-    "xms_cc",
-    "deviceid",
-];
