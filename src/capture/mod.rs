@@ -181,6 +181,8 @@ fn read_file(
     let n = read_up_to(&file, &mut head).map_err(io_err)?;
     let head = &head[..n];
     if is_gzip(head) {
+        let mut file = file;
+        std::io::Seek::rewind(&mut file).map_err(io_err)?;
         return read_stream(Box::new(file), name, input_index, progress, sink);
     }
     let format = sniff(head).ok_or_else(|| unknown_format(name, head))?;

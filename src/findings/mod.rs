@@ -185,9 +185,10 @@ fn about_step(kind: &str, analysis: &Analysis, step: &Step) -> Finding {
             .or_else(|| step.client_request_id.clone())
             .or_else(|| flow_ref.and_then(|f| f.correlation_ids.first().cloned())),
         request_id: step.request_id.clone(),
-        tenant: step
-            .tenant
-            .clone()
+        tenant: flow_ref
+            .and_then(|f| f.tenant.clone())
+            .filter(|t| !is_generic_tenant(t))
+            .or_else(|| step.tenant.clone())
             .or_else(|| flow_ref.and_then(|f| f.tenant.clone())),
         client_id: step
             .client_id
@@ -202,6 +203,13 @@ fn about_step(kind: &str, analysis: &Analysis, step: &Step) -> Finding {
         explanation: info.explanation.clone(),
         next_steps: info.next_steps.clone(),
     }
+}
+
+/// `common`, `organizations` and `consumers` name no tenant in particular.
+fn is_generic_tenant(t: &str) -> bool {
+    ["common", "organizations", "consumers"]
+        .iter()
+        .any(|g| t.eq_ignore_ascii_case(g))
 }
 
 /// "3.2 s", "1 min 12 s", "2 h 5 min": durations for people.

@@ -55,12 +55,24 @@ fn skews(step: &Step) -> impl Iterator<Item = (i64, &'static str)> + '_ {
         .server_times_us
         .iter()
         .map(move |t| (t - step.started_us, "server time stamp"));
-    let from_tokens = step.tokens.iter().filter_map(move |t| {
-        t.iat
-            .map(|iat| (iat * 1_000_000 - step.started_us, "token iat"))
-    });
+    // Entra ID back-dates `iat`/`nbf` by five minutes to absorb client clock skew,
+    // so a freshly issued token's `iat` + 300 s is the server's "now".
+    let from_tokens = step
+        .tokens
+        .iter()
+        .filter(|t| t.kind == "id_token" || t.kind == "access_token")
+        .filter_map(move |t| {
+            t.iat.map(|iat| {
+                (
+                    (iat + ENTRA_IAT_BACKDATE_S) * 1_000_000 - step.started_us,
+                    "token iat",
+                )
+            })
+        });
     from_server.chain(from_tokens)
 }
+
+const ENTRA_IAT_BACKDATE_S: i64 = 300;
 
 fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
     let limit_us = options.skew_seconds * 1_000_000;
@@ -107,21 +119,37 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
     }
     let mut groups: Vec<_> = hits.into_values().collect();
     groups.sort_by_key(|g| g[0].id);
+    // One loop usually bounces between two addresses (the app and /authorize):
+    // report it once, naming every address that took part.
+    let mut reported: Vec<(i64, i64, usize)> = Vec::new();
     for steps in groups {
         let Some(window) = dense_window(&steps, options.loop_repeats, options.loop_window_s) else {
             continue;
         };
-        let first = window[0];
+        let (first, last) = (window[0], window[window.len() - 1]);
+        let address = format!("{}{}", first.host, first.path);
+        if let Some(&(_, _, at)) = reported
+            .iter()
+            .find(|(s, e, _)| first.started_us <= *e && last.started_us >= *s)
+        {
+            let f: &mut Finding = &mut out[at];
+            f.explanation.push_str(&format!(
+                " It also went through {address} {} times.",
+                window.len()
+            ));
+            f.exchanges.extend(window.iter().map(|s| s.id));
+            f.exchanges.sort_unstable();
+            continue;
+        }
         let mut f = about_step("redirect_loop", analysis, first);
         f.exchanges = window.iter().map(|s| s.id).collect();
-        let span = (window[window.len() - 1].started_us - first.started_us) as f64 / 1000.0;
+        let span = (last.started_us - first.started_us) as f64 / 1000.0;
         f.title = format!(
-            "Redirect loop: {}{} visited {} times in {}",
-            first.host,
-            first.path,
+            "Redirect loop: {address} visited {} times in {}",
             window.len(),
             human_duration(span)
         );
+        reported.push((first.started_us, last.started_us, out.len()));
         out.push(f);
     }
 }

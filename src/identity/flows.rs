@@ -91,12 +91,16 @@ pub fn in_scope(step: &Step) -> bool {
 
 /// Groups `steps` (all exchanges, in time order) into flows.
 pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow> {
-    let scoped: Vec<usize> = (0..steps.len()).filter(|&i| in_scope(&steps[i])).collect();
-    let mut uf = UnionFind((0..scoped.len()).collect());
-    link_components(steps, &scoped, &mut uf);
+    // Links are followed through every step (an app's own redirects carry a flow
+    // from one sign-in round to the next); only in-scope steps end up in flows.
+    let linkable: Vec<usize> = (0..steps.len()).filter(|&i| !steps[i].noise).collect();
+    let mut uf = UnionFind((0..linkable.len()).collect());
+    link_components(steps, &linkable, &mut uf);
     let mut components: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (pos, &i) in scoped.iter().enumerate() {
-        components.entry(uf.find(pos)).or_default().push(i);
+    for (pos, &i) in linkable.iter().enumerate() {
+        if in_scope(&steps[i]) {
+            components.entry(uf.find(pos)).or_default().push(i);
+        }
     }
     let mut groups: Vec<Vec<usize>> = components.into_values().collect();
     groups.retain(|g| {
@@ -265,7 +269,18 @@ pub fn is_blocking(step: &Step) -> bool {
     step.status.is_some_and(|s| s >= 400) && !seamless_probe
 }
 
+/// A flow that goes back to /authorize this many times never reached the app:
+/// it is failed whatever each round issued (a redirect loop).
+pub const AUTHORIZE_ROUNDS_OF_A_LOOP: usize = 4;
+
 fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
+    let authorize_rounds = g
+        .iter()
+        .filter(|&&i| steps[i].endpoint == Some("authorize"))
+        .count();
+    if authorize_rounds >= AUTHORIZE_ROUNDS_OF_A_LOOP {
+        return Outcome::Failed;
+    }
     let last_issue = g
         .iter()
         .filter(|&&i| steps[i].issued)

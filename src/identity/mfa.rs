@@ -172,9 +172,8 @@ fn judge(a: &mut MfaAttempt, g: &[usize], steps: &[Step], trace_end_us: i64) {
         .unwrap_or(a.ended_us);
     let polled_us = last_poll_end - a.started_us;
     let tolerance_us = 5_000_000;
-    let flow_went_on = g
-        .iter()
-        .any(|&i| steps[i].started_us > last_poll_end && !a.steps.contains(&i));
+    // Anything after the last poll (the ProcessAuth included) means the browser moved on.
+    let flow_went_on = g.iter().any(|&i| steps[i].started_us > last_poll_end);
     a.result = if polled_us + tolerance_us >= window_us {
         MfaResult::Timeout
     } else if !flow_went_on && trace_end_us < a.started_us + window_us {

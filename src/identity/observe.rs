@@ -228,6 +228,8 @@ const LINK_PARAMS: &[&str] = &[
     "nap",
     "anon",
     "wresult",
+    "state",
+    "id_token",
 ];
 
 fn is_link_param(name: &str) -> bool {

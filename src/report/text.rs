@@ -46,12 +46,20 @@ impl Palette {
             Outcome::Incomplete => self.paint("1;33", "INCOMPLETE"),
         }
     }
+    /// The status right-aligned in six columns, then coloured (so escapes do not
+    /// upset the alignment).
     fn status(&self, status: Option<u16>) -> String {
+        let shown = format!(
+            "{:>6}",
+            status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "---".into())
+        );
         match status {
-            Some(s) if s >= 400 => self.paint("31", &s.to_string()),
-            Some(s) if s >= 300 => self.paint("36", &s.to_string()),
-            Some(s) => s.to_string(),
-            None => self.paint("31", "---"),
+            Some(s) if s >= 400 => self.paint("31", &shown),
+            Some(s) if s >= 300 => self.paint("36", &shown),
+            Some(_) => shown,
+            None => self.paint("31", &shown),
         }
     }
 }
@@ -176,13 +184,16 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out,
         "  {}",
         c.p.dim(&format!(
-            "{:>4}  {:>9}  {:<28} {:>6}  {:>9}  {}",
+            "{:>9}  {:>9}  {:<28} {:>6}  {:>9}  {}",
             "#", "+time", "step", "status", "elapsed", "page / detail"
         ))
     );
-    for &i in &flow.steps {
-        step_line(c, &a.steps[i], flow.started_us, out);
-    }
+    let lines: Vec<StepLine> = flow
+        .steps
+        .iter()
+        .map(|&i| step_line(c, &a.steps[i], flow.started_us))
+        .collect();
+    write_collapsed(&lines, out);
     tokens_block(c, flow, out);
     if !flow.mfa.is_empty() {
         let _ = writeln!(out, "  {}", c.p.bold("MFA"));
@@ -264,16 +275,22 @@ fn tokens_block(c: &Ctx, flow: &Flow, out: &mut String) {
     }
 }
 
-fn step_line(c: &Ctx, s: &Step, flow_start: i64, out: &mut String) {
+/// One row of a flow's step table, split so that runs of alike rows (MFA polling)
+/// can be folded into one.
+struct StepLine {
+    id: usize,
+    time: String,
+    label: String,
+    status: String,
+    elapsed: String,
+    detail: String,
+}
+
+fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
     let label = match s.endpoint {
         Some(e) => format!("{} {e}", s.method),
         None => format!("{} {}{}", s.method, s.host, s.path),
     };
-    let label: String = c.safe(&label).chars().take(28).collect();
-    let elapsed = s
-        .duration_ms
-        .map(human_duration)
-        .unwrap_or_else(|| "-".into());
     let mut detail = Vec::new();
     if let Some(p) = &s.page {
         detail.push(c.safe(p));
@@ -284,10 +301,8 @@ fn step_line(c: &Ctx, s: &Step, flow_start: i64, out: &mut String) {
     {
         detail.push(c.safe(&s.host));
     }
-    if let Some(sas) = &s.sas {
-        if let Some(v) = &sas.result_value {
-            detail.push(c.safe(v));
-        }
+    if let Some(v) = s.sas.as_ref().and_then(|sas| sas.result_value.as_ref()) {
+        detail.push(c.safe(v));
     }
     if !s.aadsts.is_empty() {
         let codes: Vec<String> = s.aadsts.iter().map(|x| format!("AADSTS{x}")).collect();
@@ -302,15 +317,49 @@ fn step_line(c: &Ctx, s: &Step, flow_start: i64, out: &mut String) {
     if s.issued {
         detail.push("issued".into());
     }
+    StepLine {
+        id: s.id,
+        time: format!("+{:.3}", (s.started_us - flow_start) as f64 / 1e6),
+        label: c.safe(&label).chars().take(28).collect(),
+        status: c.p.status(s.status),
+        elapsed: s
+            .duration_ms
+            .map(human_duration)
+            .unwrap_or_else(|| "-".into()),
+        detail: detail.join(" · "),
+    }
+}
+
+/// Writes the rows, folding three or more consecutive alike rows into one.
+fn write_collapsed(lines: &[StepLine], out: &mut String) {
+    let alike = |a: &StepLine, b: &StepLine| {
+        a.label == b.label && a.status == b.status && a.detail == b.detail
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        let run = lines[i..]
+            .iter()
+            .take_while(|l| alike(l, &lines[i]))
+            .count();
+        if run >= 3 {
+            let (first, last) = (&lines[i], &lines[i + run - 1]);
+            let ids = format!("{}–{}", first.id, last.id);
+            let detail = format!("{} ×{run}", first.detail);
+            row(out, &ids, first, &detail);
+        } else {
+            for l in &lines[i..i + run] {
+                row(out, &l.id.to_string(), l, &l.detail);
+            }
+        }
+        i += run;
+    }
+}
+
+fn row(out: &mut String, ids: &str, l: &StepLine, detail: &str) {
     let _ = writeln!(
         out,
-        "  {:>4}  {:>9}  {:<28} {:>6}  {:>9}  {}",
-        s.id,
-        format!("+{:.3}", (s.started_us - flow_start) as f64 / 1e6),
-        label,
-        c.p.status(s.status),
-        elapsed,
-        detail.join(" · ")
+        "  {:>9}  {:>9}  {:<28} {}  {:>9}  {}",
+        ids, l.time, l.label, l.status, l.elapsed, detail
     );
 }
 

@@ -1,0 +1,278 @@
+//! The binary as a user drives it: commands, exit codes, errors that name the file.
+
+use assert_cmd::Command;
+
+fn aadtrace() -> Command {
+    let mut cmd = Command::cargo_bin("aadtrace").expect("binary builds");
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+fn sample(name: &str) -> String {
+    format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn explain_known_codes_offline() {
+    let out = aadtrace()
+        .args(["explain", "50074", "AADSTS70012"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("AADSTS50074:"), "{text}");
+    assert!(text.contains("AADSTS70012:"), "{text}");
+    assert!(text.contains("Next steps"), "{text}");
+}
+
+#[test]
+fn explain_json_and_unknown_code() {
+    let out = aadtrace()
+        .args(["explain", "--format", "json", "50126", "99999999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an unknown code exits 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["code"], 50126);
+    assert_eq!(v[0]["known"], true);
+    assert_eq!(v[1]["known"], false);
+}
+
+#[test]
+fn explain_rejects_non_codes() {
+    let out = aadtrace().args(["explain", "hello"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`hello` is not an AADSTS code"));
+}
+
+#[test]
+fn missing_file_is_a_tool_failure_naming_the_file() {
+    let out = aadtrace()
+        .args(["analyze", "/nonexistent/trace.har"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/trace.har"), "{err}");
+}
+
+#[test]
+fn not_a_trace_is_rejected_with_its_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello, this is not a trace").unwrap();
+    let out = aadtrace().arg("analyze").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.txt") && err.contains("not a trace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let out = aadtrace()
+        .args(["analyze", "--format", "yaml", "x.har"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn failing_sign_in_exits_1_and_fail_on_never_exits_0() {
+    let out = aadtrace()
+        .args(["analyze", &sample("mfa-abandoned-500121.har")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = aadtrace()
+        .args([
+            "analyze",
+            "--fail-on",
+            "never",
+            &sample("mfa-abandoned-500121.har"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn clean_sign_in_exits_0_unless_info_counts() {
+    let out = aadtrace()
+        .args(["analyze", &sample("clean-signin.har")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = aadtrace()
+        .args(["analyze", "--fail-on", "info", &sample("clean-signin.har")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the clean sign-in has info findings (50058, Seamless SSO probe)"
+    );
+}
+
+#[test]
+fn piped_text_has_no_colour_and_redacts_by_default() {
+    let out = aadtrace()
+        .args(["analyze", &sample("clean-signin.har")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no ANSI escapes when piped");
+    assert!(!text.contains("adele.vance@"), "user names are masked");
+    assert!(text.contains("a…@contoso.example"), "{text}");
+}
+
+#[test]
+fn unsafe_show_secrets_shows_the_user() {
+    let out = aadtrace()
+        .args([
+            "analyze",
+            "--unsafe-show-secrets",
+            &sample("clean-signin.har"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("adele.vance@contoso.example"), "{text}");
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let out = aadtrace()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            &sample("mfa-timeout-then-success.har"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "aadtrace/1");
+    assert_eq!(v["tool"]["name"], "aadtrace");
+    assert_eq!(v["inputs"][0]["format"], "har");
+    for key in ["exchanges", "connections", "flows", "findings"] {
+        assert!(v[key].is_array(), "{key} is an array");
+    }
+    let ex = &v["exchanges"][0];
+    for key in [
+        "id",
+        "input",
+        "started",
+        "duration_ms",
+        "method",
+        "url",
+        "host",
+        "http_version",
+        "status",
+        "endpoint",
+        "page",
+        "ests_server",
+        "client_request_id",
+        "request_id",
+        "correlation_id",
+        "aadsts",
+    ] {
+        assert!(ex.get(key).is_some(), "exchanges[].{key} present");
+    }
+    let flow = &v["flows"][0];
+    for key in [
+        "id",
+        "kind",
+        "exchanges",
+        "started",
+        "ended",
+        "correlation_ids",
+        "tenant",
+        "client_id",
+        "user",
+        "outcome",
+        "mfa",
+    ] {
+        assert!(flow.get(key).is_some(), "flows[].{key} present");
+    }
+    let f = &v["findings"][0];
+    for key in [
+        "id",
+        "kind",
+        "severity",
+        "code",
+        "flow",
+        "exchanges",
+        "time",
+        "correlation_id",
+        "request_id",
+        "title",
+        "explanation",
+        "next_steps",
+    ] {
+        assert!(f.get(key).is_some(), "findings[].{key} present");
+    }
+    let started = ex["started"].as_str().unwrap();
+    assert!(
+        started.ends_with('Z') && started.len() == 24,
+        "RFC 3339 UTC with ms: {started}"
+    );
+}
+
+#[test]
+fn standard_input_and_gzip_are_read() {
+    let bytes = std::fs::read(sample("clean-signin.har")).unwrap();
+    let out = aadtrace()
+        .args(["analyze", "--format", "json", "-"])
+        .write_stdin(bytes.clone())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_stdin: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("clean.har.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, &bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = aadtrace()
+        .args(["analyze", "--format", "json"])
+        .arg(&gz)
+        .output()
+        .unwrap();
+    let from_gz: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin["flows"], from_gz["flows"]);
+    assert_eq!(from_stdin["findings"], from_gz["findings"]);
+}
+
+#[test]
+fn report_to_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("report.json");
+    let out = aadtrace()
+        .args(["analyze", "--format", "json", "-o"])
+        .arg(&out_path)
+        .arg(sample("clean-signin.har"))
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    assert_eq!(v["schema"], "aadtrace/1");
+}
