@@ -22,7 +22,8 @@ pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
             grouped.push((flow, code, out.len()));
             out.push(code_finding(analysis, step, code));
         }
-        if step.aadsts.is_empty() {
+        // OAuth errors of other providers (a social login on the page) are not ours.
+        if step.aadsts.is_empty() && crate::identity::flows::in_scope(step) {
             if let Some(err) = &step.error {
                 if err.error.is_some() && step.status.is_none_or(|s| s < 500) {
                     out.push(oauth_finding(analysis, step));

@@ -127,6 +127,13 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
             continue;
         };
         let (first, last) = (window[0], window[window.len() - 1]);
+        // A loop matters here only when sign-in traffic takes part in it.
+        let involves_sign_in = analysis.steps.iter().any(|s| {
+            flows::in_scope(s) && s.started_us >= first.started_us && s.started_us <= last.started_us
+        });
+        if !involves_sign_in {
+            continue;
+        }
         let address = format!("{}{}", first.host, first.path);
         if let Some(&(_, _, at)) = reported
             .iter()
@@ -186,7 +193,8 @@ fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Fin
     for step in analysis
         .steps
         .iter()
-        .filter(|s| !s.noise && !expected_repeat(s))
+        // Only sign-in traffic: beacons and trackers repeat by design.
+        .filter(|s| flows::in_scope(s) && !expected_repeat(s))
     {
         same.entry((step.method.clone(), step.host.clone(), step.path.clone()))
             .or_default()

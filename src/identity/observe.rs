@@ -376,7 +376,12 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
         step.ests_server = Some(server.to_string());
         step.region = region_of(server);
     }
-    if let Some(date) = h.get("date").and_then(parse_http_date) {
+    // Only identity hosts: caches and CDNs replay an old Date with cached answers.
+    let identity_host = matches!(
+        step.role,
+        Some(HostRole::Ests | HostRole::Msa | HostRole::SeamlessSso | HostRole::Adfs)
+    );
+    if let Some(date) = h.get("date").filter(|_| identity_host).and_then(parse_http_date) {
         step.server_times_us.push(date);
     }
     if let Some(loc) = h.get("location") {
@@ -738,20 +743,22 @@ fn decode_html_entities(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// True when a step outside the identity hosts receives a sign-in result
-/// (`code`, `id_token` or `error` in its URL or form body).
+/// True when a step outside the identity hosts receives a sign-in result: an
+/// OAuth response in its URL (RFC 6749 §4.1.2: `code` with `state`; §4.1.2.1:
+/// `error` with its companions; OIDC `id_token`) or a form_post of one.
 fn receives_result(step: &Step) -> bool {
     let parts = split_url(&step.url);
-    let in_url = [parts.query, parts.fragment]
-        .into_iter()
-        .flatten()
-        .any(|p| {
-            form_urlencoded::parse(p.as_bytes())
-                .any(|(k, _)| matches!(k.as_ref(), "code" | "id_token" | "error"))
-        });
-    in_url
-        || step.error.as_ref().map(|e| e.place) == Some(Some(ErrorPlace::RequestUrl))
-        || (step.method == "POST" && !step.links_in.is_empty() && step.path.contains("signin"))
+    let in_url = [parts.query, parts.fragment].into_iter().flatten().any(|p| {
+        let names: Vec<String> = form_urlencoded::parse(p.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+        let has = |n: &str| names.iter().any(|k| k == n);
+        (has("code") && (has("state") || has("session_state")))
+            || (has("error") && (has("error_description") || has("state") || has("error_uri") || has("error_subcode")))
+            || has("id_token")
+    });
+    let oauth_form_post = step.method == "POST"
+        && step.links_in.len() > 1
+        && (step.path.contains("signin") || step.path.contains("callback") || step.path.contains("redirect"));
+    in_url || oauth_form_post
 }
 
 /// Parses the time stamps servers write: RFC 3339 (`2022-05-20T15:15:11Z`), the
