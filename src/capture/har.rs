@@ -60,11 +60,33 @@ pub fn read_slice(
             base: bytes.as_ptr() as usize,
         },
     );
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let result = Top::<&RawValue>::new(&mut reader).deserialize(&mut de);
-    let result = result.and_then(|()| de.end());
+    // Fast pass: entries straight into the borrowed structs, bodies scanned once.
+    reader.direct = true;
+    let mut result = walk::<&RawValue>(&mut reader, body);
+    if let Err(e) = &result {
+        if reader.in_entry && e.classify() == Category::Data {
+            // An entry did not fit the model. Serde cannot resume inside the
+            // document, so read it again entry by entry (raw first, then parsed):
+            // entries before the bad one were already delivered and are skipped.
+            reader.skip_until = reader.index;
+            reader.index = 0;
+            reader.direct = false;
+            reader.in_entry = false;
+            result = walk::<&RawValue>(&mut reader, body);
+        }
+    }
     let total = (skipped + body.len()) as u64;
     reader.finish(result, total)
+}
+
+/// One walk over a slice holding a HAR.
+fn walk<'de, R: RawEntry<'de>>(
+    reader: &mut HarReader<'_>,
+    body: &'de [u8],
+) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Top::<R>::new(reader).deserialize(&mut de)?;
+    de.end()
 }
 
 /// Reads a HAR from a stream (stdin, gzip) one entry at a time.
@@ -86,10 +108,16 @@ pub fn read_stream<R: BufRead>(
         reader.consume(UTF8_BOM.len());
         consumed.set(UTF8_BOM.len() as u64);
     }
-    let counting = Counting {
-        inner: reader,
-        count: &consumed,
-    };
+    // serde_json reads a stream byte by byte; std's `Bytes<BufReader<_>>` has a fast
+    // path for that, so the counter sits below a BufReader (it counts bytes buffered,
+    // which is exact at the end of the input and close enough for progress).
+    let counting = std::io::BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: reader,
+            count: &consumed,
+        },
+    );
     let mut har = HarReader::new(
         name,
         input_index,
@@ -157,6 +185,12 @@ struct HarReader<'s> {
 
     log_seen: bool,
     entries_opened: bool,
+    /// Entries are deserialised in place (fast); otherwise raw first, then parsed.
+    direct: bool,
+    /// Inside an entry in the direct pass: a data error here is that entry's fault.
+    in_entry: bool,
+    /// In the second pass, entries below this index were already handled.
+    skip_until: u64,
     /// Entries visited (good or bad): the next entry's index.
     index: u64,
     delivered: usize,
@@ -188,6 +222,9 @@ impl<'s> HarReader<'s> {
             last_progress: 0,
             log_seen: false,
             entries_opened: false,
+            direct: false,
+            in_entry: false,
+            skip_until: 0,
             index: 0,
             delivered: 0,
             creator: None,
@@ -202,13 +239,29 @@ impl<'s> HarReader<'s> {
     }
 
     /// Parses one raw entry and hands it to the sink, or records why not.
-    fn entry(&mut self, raw: &str) {
+    fn raw_entry(&mut self, raw: &str) {
         let index = self.index;
         self.index += 1;
-        match serde_json::from_str::<Entry<'_>>(raw)
-            .map_err(|e| without_location(&e))
-            .and_then(|entry| self.convert(index, entry))
-        {
+        if index < self.skip_until {
+            return;
+        }
+        let entry = serde_json::from_str::<Entry<'_>>(raw).map_err(|e| without_location(&e));
+        let end = (raw.as_ptr() as usize).saturating_add(raw.len());
+        self.take(index, entry, Some(end));
+    }
+
+    /// Hands an entry parsed in place (direct pass) to the sink.
+    fn parsed_entry(&mut self, entry: Entry<'_>) {
+        let index = self.index;
+        self.index += 1;
+        let hint = entry.position_hint();
+        self.take(index, Ok(entry), hint);
+    }
+
+    /// Converts an entry and calls the sink, or records why not; reports progress.
+    /// `end` is the address just past something of the entry inside a slice input.
+    fn take(&mut self, index: u64, entry: Result<Entry<'_>, String>, end: Option<usize>) {
+        match entry.and_then(|entry| self.convert(index, entry)) {
             Ok(exchange) => {
                 self.delivered += 1;
                 (self.sink)(exchange);
@@ -224,9 +277,10 @@ impl<'s> HarReader<'s> {
             }
         }
         let at = match &self.pos {
-            Pos::Slice { base } => (raw.as_ptr() as usize)
-                .saturating_add(raw.len())
-                .saturating_sub(*base) as u64,
+            Pos::Slice { base } => match end {
+                Some(end) => end.saturating_sub(*base) as u64,
+                None => return,
+            },
             Pos::Stream { count } => count.get(),
         };
         if at >= self.last_progress.saturating_add(PROGRESS_STEP) {
@@ -634,8 +688,20 @@ impl<'de, R: RawEntry<'de>> Visitor<'de> for Entries<'_, '_, R> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.reader.entries_opened = true;
-        while let Some(raw) = seq.next_element::<R>()? {
-            self.reader.entry(raw.json());
+        if self.reader.direct {
+            loop {
+                self.reader.in_entry = true;
+                let Some(entry) = seq.next_element::<Entry<'de>>()? else {
+                    break;
+                };
+                self.reader.in_entry = false;
+                self.reader.parsed_entry(entry);
+            }
+            self.reader.in_entry = false;
+        } else {
+            while let Some(raw) = seq.next_element::<R>()? {
+                self.reader.raw_entry(raw.json());
+            }
         }
         Ok(())
     }
@@ -789,6 +855,39 @@ struct Entry<'a> {
     error: Option<Str<'a>>,
     #[serde(borrow, default, rename = "_failureText")]
     failure_text: Option<Str<'a>>,
+}
+
+impl Entry<'_> {
+    /// Address just past the furthest borrowed part of the entry, if any: where a
+    /// slice reader has got to, for progress.
+    fn position_hint(&self) -> Option<usize> {
+        let end = |s: &str| (s.as_ptr() as usize).saturating_add(s.len());
+        let borrowed = |s: &Option<Str<'_>>| match s {
+            Some(Str(Cow::Borrowed(b))) => Some(end(b)),
+            _ => None,
+        };
+        let req_text = self
+            .request
+            .as_ref()
+            .and_then(|r| r.post_data.as_ref())
+            .and_then(|p| p.text)
+            .map(|t| end(t.get()));
+        let resp_text = self
+            .response
+            .as_ref()
+            .and_then(|r| r.content.as_ref())
+            .and_then(|c| c.text)
+            .map(|t| end(t.get()));
+        [
+            borrowed(&self.started),
+            borrowed(&self.server_ip),
+            req_text,
+            resp_text,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
 }
 
 /// spec §"request".
