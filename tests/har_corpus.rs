@@ -101,7 +101,7 @@ haralyzer/cnn.har: ok, 145 exchanges, warnings [missing_body]
 haralyzer/missing_page.har: ok, 0 exchanges, warnings [malformed_entry]
 haralyzer/missing_pageref.har: ok, 0 exchanges, warnings [malformed_entry, malformed_entry]
 haralyzer/single_entry.har: rejected: FILE: top level: this JSON has no \"log\" object, so it is not a HAR
-harviewer/1.har: rejected: FILE: not a trace aadtrace can read (first bytes 6f 6e 49 6e 70 75 74 44 are not HAR, pcap, pcapng, Network Monitor, SAZ or NetLog)
+harviewer/1.har: ok, 1 exchanges, warnings []
 harviewer/data-url.har: ok, 1 exchanges, warnings []
 harviewer/from-cache.har: ok, 1 exchanges, warnings []
 harviewer/issue-23/ff47.har: ok, 3 exchanges, warnings [missing_body]

@@ -191,7 +191,8 @@ fn read_file(
             // SAFETY: the map is read-only; inputs must not change while aadtrace runs
             // (documented in the README): a file truncated under us raises SIGBUS.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-            let summary = har::read_slice(&map, name, input_index, progress, sink)?;
+            let json = jsonp_body(&map).unwrap_or(&map);
+            let summary = har::read_slice(json, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
         }
         other => Err(CaptureError::Unsupported {
@@ -217,6 +218,11 @@ fn read_stream(
     }
     let format = sniff(&head).ok_or_else(|| unknown_format(name, &head))?;
     match format {
+        Format::Har if jsonp_head(&head) => Err(CaptureError::Malformed {
+            path: name.to_string(),
+            place: "start".to_string(),
+            detail: "a JSONP-wrapped HAR (`name({...})`) can be read from a file, not from a stream; save it to a file first".to_string(),
+        }),
         Format::Har => {
             let summary = har::read_stream(reader, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
@@ -287,8 +293,38 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     sniff_json(head)
 }
 
+/// The JSON object inside a JSONP wrapper (`onInputData({…});`, the `.harp` form
+/// HAR Viewer reads), or `None` when `bytes` is not wrapped.
+pub fn jsonp_body(bytes: &[u8]) -> Option<&[u8]> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &text[start..];
+    let ident_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+        .count();
+    if ident_len == 0 || rest[0].is_ascii_digit() {
+        return None;
+    }
+    let after = &rest[ident_len..];
+    let paren = after.iter().position(|b| !b.is_ascii_whitespace())?;
+    if after[paren] != b'(' {
+        return None;
+    }
+    let body = &after[paren + 1..];
+    let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
+    if body[open] != b'{' {
+        return None;
+    }
+    let close = body.iter().rposition(|&b| b == b'}')?;
+    (close > open).then(|| &body[open..=close])
+}
+
 /// HAR is `{"log": …}`; a NetLog is `{"constants": …` or `{"events": …`.
 fn sniff_json(head: &[u8]) -> Option<Format> {
+    if head.len() >= 2 && jsonp_head(head) {
+        return Some(Format::Har);
+    }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
     if text[start] != b'{' {
@@ -306,6 +342,25 @@ fn sniff_json(head: &[u8]) -> Option<Format> {
         // as HAR too, so its reader can say precisely what is missing.
         _ => Some(Format::Har),
     }
+}
+
+/// True when a head starts like `identifier ( {` (a JSONP-wrapped HAR).
+fn jsonp_head(head: &[u8]) -> bool {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let t: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(64)
+        .collect();
+    let ident = t
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+        .count();
+    ident > 0
+        && !t[0].is_ascii_digit()
+        && t.get(ident) == Some(&b'(')
+        && t.get(ident + 1) == Some(&b'{')
 }
 
 fn unknown_format(name: &str, head: &[u8]) -> CaptureError {
@@ -336,5 +391,16 @@ mod tests {
         assert_eq!(sniff(b"\xEF\xBB\xBF  {\"log\":{}}"), Some(Format::Har));
         assert_eq!(sniff(b"{\"constants\": {"), Some(Format::Netlog));
         assert_eq!(sniff(b"hello"), None);
+        assert_eq!(sniff(b"onInputData({\"log\":"), Some(Format::Har));
+    }
+
+    #[test]
+    fn unwraps_jsonp() {
+        assert_eq!(
+            jsonp_body(b"onInputData({\"log\":{}});\n"),
+            Some(&b"{\"log\":{}}"[..])
+        );
+        assert_eq!(jsonp_body(b"{\"log\":{}}"), None);
+        assert_eq!(jsonp_body(b"f(1)"), None);
     }
 }

@@ -129,7 +129,9 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
         let (first, last) = (window[0], window[window.len() - 1]);
         // A loop matters here only when sign-in traffic takes part in it.
         let involves_sign_in = analysis.steps.iter().any(|s| {
-            flows::in_scope(s) && s.started_us >= first.started_us && s.started_us <= last.started_us
+            flows::in_scope(s)
+                && s.started_us >= first.started_us
+                && s.started_us <= last.started_us
         });
         if !involves_sign_in {
             continue;

@@ -381,7 +381,11 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
         step.role,
         Some(HostRole::Ests | HostRole::Msa | HostRole::SeamlessSso | HostRole::Adfs)
     );
-    if let Some(date) = h.get("date").filter(|_| identity_host).and_then(parse_http_date) {
+    if let Some(date) = h
+        .get("date")
+        .filter(|_| identity_host)
+        .and_then(parse_http_date)
+    {
         step.server_times_us.push(date);
     }
     if let Some(loc) = h.get("location") {
@@ -748,16 +752,27 @@ fn decode_html_entities(s: &str) -> String {
 /// `error` with its companions; OIDC `id_token`) or a form_post of one.
 fn receives_result(step: &Step) -> bool {
     let parts = split_url(&step.url);
-    let in_url = [parts.query, parts.fragment].into_iter().flatten().any(|p| {
-        let names: Vec<String> = form_urlencoded::parse(p.as_bytes()).map(|(k, _)| k.into_owned()).collect();
-        let has = |n: &str| names.iter().any(|k| k == n);
-        (has("code") && (has("state") || has("session_state")))
-            || (has("error") && (has("error_description") || has("state") || has("error_uri") || has("error_subcode")))
-            || has("id_token")
-    });
+    let in_url = [parts.query, parts.fragment]
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            let names: Vec<String> = form_urlencoded::parse(p.as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            let has = |n: &str| names.iter().any(|k| k == n);
+            (has("code") && (has("state") || has("session_state")))
+                || (has("error")
+                    && (has("error_description")
+                        || has("state")
+                        || has("error_uri")
+                        || has("error_subcode")))
+                || has("id_token")
+        });
     let oauth_form_post = step.method == "POST"
         && step.links_in.len() > 1
-        && (step.path.contains("signin") || step.path.contains("callback") || step.path.contains("redirect"));
+        && (step.path.contains("signin")
+            || step.path.contains("callback")
+            || step.path.contains("redirect"));
     in_url || oauth_form_post
 }
 
