@@ -124,6 +124,14 @@ impl Body<'_> {
 
     /// Decoded body as text, invalid UTF-8 replaced.
     pub fn text(&self) -> Result<Cow<'_, str>, BodyError> {
+        // A JSON string literal is already valid UTF-8 once unescaped: no second check.
+        if let Body::JsonText {
+            literal,
+            base64: false,
+        } = self
+        {
+            return serde_json::from_str(literal).map_err(|_| BodyError::BadJsonString);
+        }
         Ok(match self.decode()? {
             Cow::Borrowed(b) => String::from_utf8_lossy(b),
             Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),

@@ -249,8 +249,12 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
     if step.role == Some(HostRole::Ests) {
         step.tenant = endpoints::tenant_segment(&step.path).map(str::to_string);
     }
+    let identity = step.role != Some(HostRole::Other);
     for params in [query, fragment].into_iter().flatten() {
-        read_params(step, params, ErrorPlace::RequestUrl);
+        // Other sites' query strings only matter when they carry a sign-in result.
+        if identity || carries_result(params) {
+            read_params(step, params, ErrorPlace::RequestUrl);
+        }
     }
     let body = match ex.request.body.text() {
         Ok(b) if !b.is_empty() && b.len() <= MAX_BODY_SCAN => b,
@@ -296,6 +300,19 @@ fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
     }
 }
 
+/// A quick test for `code=`, `error=`, `id_token=` or `state=` in parameters.
+fn carries_result(params: &str) -> bool {
+    [
+        "code=",
+        "error=",
+        "id_token=",
+        "state=",
+        "client-request-id=",
+    ]
+    .iter()
+    .any(|n| mentions(params, n))
+}
+
 /// Reads URL-encoded parameters of a request (query, fragment or form body).
 fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
     for (name, value) in form_urlencoded::parse(params.as_bytes()) {
@@ -316,8 +333,10 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
             step.links_in.push(hash_link(&value));
         }
     }
-    if let Some(err) = messages::parse_param_error(params) {
-        note_param_error(step, err, place);
+    if mentions(params, "error=") {
+        if let Some(err) = messages::parse_param_error(params) {
+            note_param_error(step, err, place);
+        }
     }
 }
 
@@ -468,8 +487,19 @@ fn read_response_body(step: &mut Step, text: &str) {
     }
 }
 
+/// True when `body` contains `needle`; a cheap test before a full JSON parse.
+fn mentions(body: &str, needle: &str) -> bool {
+    memchr::memmem::find(body.as_bytes(), needle.as_bytes()).is_some()
+}
+
 fn read_json_response(step: &mut Step, body: &str) {
-    if let Some(err) = messages::parse_oauth_error(body) {
+    // Each parser below reads the whole body; the key tests keep it to one parse.
+    let oauth_error = if mentions(body, "\"error\"") {
+        messages::parse_oauth_error(body)
+    } else {
+        None
+    };
+    if let Some(err) = oauth_error {
         step.aadsts.extend(&err.error_codes);
         let ids = err
             .error_description
@@ -495,7 +525,11 @@ fn read_json_response(step: &mut Step, body: &str) {
         });
         return;
     }
-    if let Some(tokens) = messages::parse_token_response(body) {
+    let token_like = mentions(body, "_token\"") || mentions(body, "device_code");
+    if let Some(tokens) = token_like
+        .then(|| messages::parse_token_response(body))
+        .flatten()
+    {
         read_tokens(step, &tokens);
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
             if let Some(dc) = map.get("device_code").and_then(|v| v.as_str()) {
@@ -504,7 +538,10 @@ fn read_json_response(step: &mut Step, body: &str) {
         }
         return;
     }
-    if let Some(sas) = messages::parse_sas(body) {
+    let sas_like = mentions(body, "ResultValue")
+        || mentions(body, "AuthMethodId")
+        || mentions(body, "authMethodId");
+    if let Some(sas) = sas_like.then(|| messages::parse_sas(body)).flatten() {
         merge_sas(step, &sas, false);
         if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
             step.server_times_us.push(ts);
@@ -517,7 +554,11 @@ fn read_json_response(step: &mut Step, body: &str) {
         }
         return;
     }
-    if let Some(ct) = messages::parse_credential_type(body) {
+    let credential_like = mentions(body, "IfExistsResult") || mentions(body, "Credentials");
+    if let Some(ct) = credential_like
+        .then(|| messages::parse_credential_type(body))
+        .flatten()
+    {
         if let Some(ft) = &ct.flow_token {
             step.links_out.push(hash_link(ft));
         }
@@ -705,35 +746,43 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Case-insensitive search for an ASCII `needle` starting with a non-letter
+/// (`<input`): jumps between occurrences of its first byte.
 fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let first = *n.first()?;
+    memchr::memchr_iter(first, h).find(|&at| {
+        h.get(at..at + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+    })
 }
 
 fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
-    let mut search = tag;
-    loop {
-        let at = find_ci(search, name)?;
-        let before_ok = at == 0 || search.as_bytes()[at - 1].is_ascii_whitespace();
-        let after = search[at + name.len()..].trim_start();
-        if before_ok {
-            if let Some(v) = after.strip_prefix('=') {
-                let v = v.trim_start();
-                let quote = v.chars().next()?;
-                if quote == '"' || quote == '\'' {
-                    let inner = &v[1..];
-                    return inner.find(quote).map(|e| &inner[..e]);
-                }
-                let e = v
-                    .find(|c: char| c.is_whitespace() || c == '/')
-                    .unwrap_or(v.len());
-                return Some(&v[..e]);
-            }
+    // ASCII lower-casing keeps byte offsets, so positions found in the copy hold.
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(name) {
+        let at = from + found;
+        from = at + name.len();
+        let before_ok = at == 0 || tag.as_bytes()[at - 1].is_ascii_whitespace();
+        let Some(v) = tag[from..].trim_start().strip_prefix('=') else {
+            continue;
+        };
+        if !before_ok {
+            continue;
         }
-        search = &search[at + name.len()..];
+        let v = v.trim_start();
+        let quote = v.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            let inner = &v[1..];
+            return inner.find(quote).map(|e| &inner[..e]);
+        }
+        let e = v
+            .find(|c: char| c.is_whitespace() || c == '/')
+            .unwrap_or(v.len());
+        return Some(&v[..e]);
     }
+    None
 }
 
 fn decode_html_entities(s: &str) -> String {

@@ -1,0 +1,87 @@
+//! End-to-end and per-layer speed on a generated ~200 MB HAR (`bench-data/bench.har`,
+//! made by `cargo run --release --example make_samples -- --bench-mb 200 --bench-out
+//! bench-data/bench.har` when missing). Figures and the machine: `benches/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aadtrace::capture::{har, NoProgress, Source};
+use aadtrace::identity;
+use aadtrace::session::{self, SessionOptions};
+use divan::counter::BytesCount;
+use divan::Bencher;
+
+fn main() {
+    divan::main();
+}
+
+fn bench_file() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data/bench.har");
+    if !path.exists() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "run",
+                "--release",
+                "--example",
+                "make_samples",
+                "--",
+                "--bench-mb",
+                "200",
+                "--bench-out",
+            ])
+            .arg(&path)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs the sample generator");
+        assert!(status.success(), "generating {} failed", path.display());
+    }
+    path
+}
+
+fn bytes() -> Vec<u8> {
+    std::fs::read(bench_file()).expect("bench file readable")
+}
+
+/// HAR reading alone: every entry parsed and handed to a sink that only looks at it.
+#[divan::bench(sample_count = 10)]
+fn har_read(bencher: Bencher) {
+    let data = bytes();
+    bencher.counter(BytesCount::new(data.len())).bench(|| {
+        let mut n = 0usize;
+        har::read_slice(&data, "bench", 0, &NoProgress, &mut |ex| {
+            n += ex.request.url.len()
+        })
+        .unwrap();
+        n
+    });
+}
+
+/// Reading plus identity observation of every exchange (bodies decoded where needed).
+#[divan::bench(sample_count = 10)]
+fn har_read_and_observe(bencher: Bencher) {
+    let data = bytes();
+    bencher.counter(BytesCount::new(data.len())).bench(|| {
+        let mut steps = Vec::new();
+        har::read_slice(&data, "bench", 0, &NoProgress, &mut |ex| {
+            steps.push(identity::observe(steps.len(), &ex))
+        })
+        .unwrap();
+        steps.len()
+    });
+}
+
+/// The whole analysis as `aadtrace analyze` runs it: memory map, read, observe,
+/// group flows, judge findings.
+#[divan::bench(sample_count = 10)]
+fn full_analysis(bencher: Bencher) {
+    let path = bench_file();
+    let len = std::fs::metadata(&path).unwrap().len() as usize;
+    let sources = [Source::File(path)];
+    bencher.counter(BytesCount::new(len)).bench(|| {
+        session::run(&sources, &SessionOptions::default(), &NoProgress, &|| {})
+            .unwrap()
+            .findings
+            .len()
+    });
+}
