@@ -732,29 +732,20 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
 /// `(name, value)` of `<input type="hidden" name="…" value="…">` elements,
 /// with HTML character references in the value decoded.
 pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let bytes = html.as_bytes();
+    let mut starts: Vec<usize> = memchr::memmem::find_iter(bytes, b"<input")
+        .chain(memchr::memmem::find_iter(bytes, b"<INPUT"))
+        .collect();
+    starts.sort_unstable();
     let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(at) = find_ci(rest, "<input") {
-        rest = &rest[at + 6..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
+    for at in starts {
+        let rest = &html[at + 6..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
         if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
             out.push((name.to_string(), decode_html_entities(value)));
         }
-        rest = &rest[end..];
     }
     out
-}
-
-/// Case-insensitive search for an ASCII `needle` starting with a non-letter
-/// (`<input`): jumps between occurrences of its first byte.
-fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    let first = *n.first()?;
-    memchr::memchr_iter(first, h).find(|&at| {
-        h.get(at..at + n.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(n))
-    })
 }
 
 fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
