@@ -41,11 +41,12 @@ pub fn run(
 ) -> Result<Session, CaptureError> {
     let mut steps = Vec::new();
     let mut inputs = Vec::new();
+    // Step ids are assigned when the analysis orders the steps by time.
+    let observe = |ex: crate::http::Exchange<'_>| identity::observe(0, &ex);
     for (index, source) in sources.iter().enumerate() {
-        let (format, summary) = capture::read_source(source, index, progress, &mut |ex| {
-            steps.push(identity::observe(steps.len(), &ex));
-            on_exchange();
-        })?;
+        let (format, summary, observed) =
+            capture::read_source_mapped(source, index, progress, on_exchange, &observe)?;
+        steps.extend(observed);
         progress.next_input();
         inputs.push(InputReport {
             path: source.display_name(),

@@ -39,8 +39,31 @@ const SANITIZED_MIN_ENTRIES: usize = 5;
 /// Report progress at most this often (bytes).
 const PROGRESS_STEP: u64 = 1 << 20;
 
-/// Reads a whole HAR held in memory (a memory map), borrowing from it.
-pub fn read_slice(
+/// Reads a whole HAR held in memory (a memory map), borrowing from it: every
+/// exchange handed to `sink` lives as long as `bytes`, so a caller may pass
+/// exchanges on to another thread that ends before `bytes` is dropped.
+pub fn read_slice<'a>(
+    bytes: &'a [u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'a>),
+) -> Result<InputSummary, CaptureError> {
+    let mut erased = |ex: Exchange<'_>| {
+        // SAFETY: this only names a lifetime the visitors already guarantee. Both
+        // walks below run `walk::<&'a RawValue>` over `body: &'a [u8]`, so every
+        // entry is deserialised with `'de = 'a` (directly, or from a `&'a RawValue`
+        // of the same slice), and an `Exchange<'de>` borrows from nothing but the
+        // slice (`Str`, `RawValue` and `Cow::Borrowed` all point into it) or owns
+        // its data. The reader's sink type is higher-ranked only because the
+        // stream path shares it; here the exchange really is `Exchange<'a>`.
+        let ex: Exchange<'a> = unsafe { std::mem::transmute::<Exchange<'_>, Exchange<'a>>(ex) };
+        sink(ex)
+    };
+    read_slice_erased(bytes, name, input_index, progress, &mut erased)
+}
+
+fn read_slice_erased(
     bytes: &[u8],
     name: &str,
     input_index: usize,

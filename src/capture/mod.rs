@@ -158,18 +158,22 @@ pub fn read_source(
     }
 }
 
-fn read_file(
-    path: &Path,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
-    sink: &mut dyn FnMut(Exchange<'_>),
-) -> Result<(Format, InputSummary), CaptureError> {
+/// A file opened and sniffed: what kind of reading it needs.
+enum Opened {
+    /// Compressed: decompress and stream.
+    Gzip(std::fs::File),
+    /// A HAR, memory-mapped for zero-copy reading.
+    Har(memmap2::Mmap),
+    /// Another format, not yet read.
+    Other(Format, std::fs::File),
+}
+
+fn open_file(path: &Path, name: &str) -> Result<Opened, CaptureError> {
     let io_err = |source| CaptureError::Io {
         path: name.to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     if len == 0 {
         return Err(CaptureError::UnknownFormat {
@@ -180,26 +184,98 @@ fn read_file(
     let mut head = [0u8; 512];
     let n = read_up_to(&file, &mut head).map_err(io_err)?;
     let head = &head[..n];
+    std::io::Seek::rewind(&mut file).map_err(io_err)?;
     if is_gzip(head) {
-        let mut file = file;
-        std::io::Seek::rewind(&mut file).map_err(io_err)?;
-        return read_stream(Box::new(file), name, input_index, progress, sink);
+        return Ok(Opened::Gzip(file));
     }
-    let format = sniff(head).ok_or_else(|| unknown_format(name, head))?;
-    match format {
+    match sniff(head).ok_or_else(|| unknown_format(name, head))? {
         Format::Har => {
             // SAFETY: the map is read-only; inputs must not change while aadtrace runs
             // (documented in the README): a file truncated under us raises SIGBUS.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+            Ok(Opened::Har(map))
+        }
+        other => Ok(Opened::Other(other, file)),
+    }
+}
+
+fn read_file(
+    path: &Path,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    match open_file(path, name)? {
+        Opened::Gzip(file) => read_stream(Box::new(file), name, input_index, progress, sink),
+        Opened::Har(map) => {
             let json = jsonp_body(&map).unwrap_or(&map);
             let summary = har::read_slice(json, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
         }
-        other => Err(CaptureError::Unsupported {
+        Opened::Other(format, _file) => Err(CaptureError::Unsupported {
             path: name.to_string(),
-            format: other,
+            format,
         }),
     }
+}
+
+/// Exchanges in flight between the reading and the mapping thread.
+const PIPELINE_DEPTH: usize = 256;
+
+/// Reads one input like [`read_source`], turns every exchange into an owned value
+/// with `map`, and returns the values in input order. A memory-mapped HAR is parsed
+/// on this thread while `map` runs on a second one (a two-stage pipeline, so reading
+/// and mapping overlap); other inputs are read and mapped on this thread.
+/// `on_exchange` runs on this thread once per exchange (progress counters).
+pub fn read_source_mapped<T: Send>(
+    source: &Source,
+    input_index: usize,
+    progress: &dyn Progress,
+    on_exchange: &dyn Fn(),
+    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+) -> Result<(Format, InputSummary, Vec<T>), CaptureError> {
+    if let Source::File(path) = source {
+        let name = source.display_name();
+        if let Opened::Har(file_map) = open_file(path, &name)? {
+            let json = jsonp_body(&file_map).unwrap_or(&file_map);
+            let (summary, out) = pipeline(json, &name, input_index, progress, on_exchange, map)?;
+            return Ok((Format::Har, summary, out));
+        }
+    }
+    let mut out = Vec::new();
+    let (format, summary) = read_source(source, input_index, progress, &mut |ex| {
+        on_exchange();
+        out.push(map(ex));
+    })?;
+    Ok((format, summary, out))
+}
+
+fn pipeline<T: Send>(
+    json: &[u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    on_exchange: &dyn Fn(),
+    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+) -> Result<(InputSummary, Vec<T>), CaptureError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Exchange<'_>>(PIPELINE_DEPTH);
+        let worker = scope.spawn(move || rx.into_iter().map(map).collect::<Vec<T>>());
+        let summary = har::read_slice(json, name, input_index, progress, &mut |ex| {
+            on_exchange();
+            // The worker only stops early by panicking, which join() reports below.
+            let _ = tx.send(ex);
+        });
+        // Closing the channel lets the worker finish.
+        drop(tx);
+        let out = worker.join().map_err(|_| CaptureError::Malformed {
+            path: name.to_string(),
+            place: "analysis".to_string(),
+            detail: "the analysis thread failed".to_string(),
+        })?;
+        Ok((summary?, out))
+    })
 }
 
 /// Reads a non-seekable input (stdin, gzip): sniffs its head, then streams it.
