@@ -23,3 +23,5 @@ pub mod findings;
 pub mod http;
 pub mod identity;
 pub mod report;
+pub mod stream;
+pub mod wire;
