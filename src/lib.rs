@@ -24,4 +24,5 @@ pub mod http;
 pub mod identity;
 pub mod report;
 pub mod stream;
+pub mod tls;
 pub mod wire;

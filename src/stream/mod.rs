@@ -352,7 +352,12 @@ impl Half {
     /// End of the connection: every hole up to the last known byte becomes a gap.
     fn finish(&mut self, ts: i64, total: &mut usize, emit: &mut dyn FnMut(Out<'_>)) {
         if self.init {
-            let mut target = self.pending_end().max(self.max_ack_off);
+            // An ACK of the FIN covers one sequence number past the data.
+            let acked = match self.fin_off {
+                Some(f) => self.max_ack_off.min(f),
+                None => self.max_ack_off,
+            };
+            let mut target = self.pending_end().max(acked);
             if let Some(f) = self.fin_off {
                 target = target.max(f);
             }

@@ -37,7 +37,7 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes that were on the wire but not captured (snaplen cut).
     pub missing: u32,
-    /// Capture interface and VLAN ids, folded into one value to key streams.
+    /// Capture interface, to key streams (VLANs deliberately not: see `sliced`).
     pub channel: u64,
 }
 
@@ -207,12 +207,8 @@ impl Decoder {
         depth: u8,
         on_tcp: &mut dyn FnMut(&TcpSegment<'_>),
     ) {
-        for id in p.vlan_ids() {
-            ctx.channel = ctx
-                .channel
-                .wrapping_mul(4099)
-                .wrapping_add(id.value() as u64 + 1);
-        }
+        // VLAN ids are deliberately not part of the channel: mirrored traffic is often
+        // tagged in one direction only, and tshark does not key streams on them.
         let (src, dst, payload, frag) = match &p.net {
             Some(LaxNetSlice::Ipv4(v4)) => {
                 let h = v4.header();
