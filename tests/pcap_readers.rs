@@ -148,12 +148,9 @@ impl Ng {
     }
 }
 
-fn read_bytes(
-    bytes: &[u8],
-) -> (
-    Vec<(String, String, Option<u16>, i64, u64)>,
-    aadtrace::capture::InputSummary,
-) {
+type Got = Vec<(String, String, Option<u16>, i64, u64)>;
+
+fn read_bytes(bytes: &[u8]) -> (Got, aadtrace::capture::InputSummary) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("t.cap");
     std::fs::write(&p, bytes).unwrap();
