@@ -41,6 +41,14 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "pcap/zeek/erspan.pcap",
         "161,781 bytes are missing from the capture: after a hole tshark and aadtrace pair responses differently (aadtrace keeps a status line it saw and marks the exchange as having missing bytes, tshark drops it; on one connection aadtrace loses two responses after a hole that tshark recovers)",
     ),
+    (
+        "netmon/prot-od-netcaps/MS-WMOD_Example2_WS2016_X64_Win10_X64_Domain_Hagala.cap",
+        "request bodies are missing from the capture ('previous segment not captured'): tshark never completes those POSTs and shows none of them; aadtrace keeps each request head with its response and marks the exchange as having missing bytes",
+    ),
+    (
+        "netmon/prot-od-netcaps/MS-RMSOD_Example2_Win2016_X64_Win10_X64_Domain_v-yvrich.cap",
+        "tshark leaves 5 POSTs as 'TCP segment of a reassembled PDU' on a connection with out-of-order segments; aadtrace reassembles them without a gap and pairs them with their responses",
+    ),
 ];
 
 fn corpus() -> Option<PathBuf> {
