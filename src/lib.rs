@@ -9,7 +9,12 @@
 //! ```
 //!
 //! * [`capture`] sniffs an input's format and streams its [`http::Exchange`]s.
-//! * [`http`] is the exchange model every input format produces.
+//! * [`wire`] decodes captured frames (link, IP with defragmentation) into TCP segments.
+//! * [`stream`] reassembles TCP segments into two byte streams per connection, with
+//!   explicit gaps and every byte traced to its frame.
+//! * [`tls`] reads what TLS shows without keys: SNI, ALPN, version, cipher, alerts.
+//! * [`http`] is the exchange model every input format produces; `http::h1` parses
+//!   HTTP/1.x from reassembled streams.
 //! * [`identity`] knows Microsoft sign-ins: endpoints, `$Config`, SAS (MFA), JWTs,
 //!   the AADSTS catalogue, and groups exchanges into sign-in flows.
 //! * [`findings`] judges the analysis: one rule family per file.
@@ -24,3 +29,6 @@ pub mod http;
 pub mod identity;
 pub mod report;
 pub mod session;
+pub mod stream;
+pub mod tls;
+pub mod wire;

@@ -584,6 +584,7 @@ impl<'s> HarReader<'s> {
             producer: self.creator.or(self.browser),
             exchanges: self.delivered,
             warnings: self.warnings,
+            connections: Vec::new(),
         })
     }
 }

@@ -8,6 +8,8 @@
 //! names the file and the place.
 
 pub mod har;
+pub mod netmon;
+pub mod pcap;
 
 use std::fmt;
 use std::io::Read;
@@ -70,6 +72,41 @@ pub struct InputSummary {
     pub producer: Option<String>,
     pub exchanges: usize,
     pub warnings: Vec<InputWarning>,
+    /// TCP connections of a packet capture, in order of their ids (empty for logs).
+    pub connections: Vec<ConnectionInfo>,
+}
+
+/// One TCP connection of a packet capture, with what its clear bytes showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ConnectionInfo {
+    pub id: usize,
+    /// `ip:port` of the side that opened the connection (or the guessed client).
+    pub client: String,
+    pub server: String,
+    /// First and last segment times, microseconds since the Unix epoch (UTC).
+    pub started_us: i64,
+    pub ended_us: i64,
+    /// TLS server name from the ClientHello.
+    pub sni: Option<String>,
+    /// ALPN protocol chosen by the server.
+    pub alpn: Option<String>,
+    /// Negotiated TLS version, `TLS 1.2` style.
+    pub tls_version: Option<String>,
+    /// Cipher suite IANA name.
+    pub cipher: Option<String>,
+    /// True when the TLS payload was decrypted (needs keys; not yet).
+    pub decrypted: bool,
+    /// Bytes delivered in each direction.
+    pub bytes_client: u64,
+    pub bytes_server: u64,
+    /// Bytes missing from the capture (both directions).
+    pub gaps: u64,
+    /// A TCP reset was seen.
+    pub reset: bool,
+    /// Plaintext TLS alerts, e.g. `fatal handshake_failure`.
+    pub tls_alerts: Vec<String>,
+    /// `origin.index` of the exchanges carried on this connection.
+    pub exchanges: Vec<u64>,
 }
 
 /// Failures of the tool to read an input. Always names the file and the place.
@@ -213,6 +250,16 @@ fn read_file(
             let summary = har::read_slice(json, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
         }
+        // Captures are streamed, never mapped: memory stays bounded by the buffers.
+        Opened::Other(format @ (Format::Pcap | Format::Pcapng), file) => {
+            let file = std::io::BufReader::with_capacity(1 << 16, file);
+            let summary = pcap::read(file, name, input_index, progress, sink)?;
+            Ok((format, summary))
+        }
+        Opened::Other(Format::Netmon, file) => {
+            let summary = netmon::read(file, name, input_index, progress, sink)?;
+            Ok((Format::Netmon, summary))
+        }
         Opened::Other(format, _file) => Err(CaptureError::Unsupported {
             path: name.to_string(),
             format,
@@ -302,6 +349,14 @@ fn read_stream(
         Format::Har => {
             let summary = har::read_stream(reader, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
+        }
+        Format::Pcap | Format::Pcapng => {
+            let summary = pcap::read(reader, name, input_index, progress, sink)?;
+            Ok((format, summary))
+        }
+        Format::Netmon => {
+            let summary = netmon::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((format, summary))
         }
         other => Err(CaptureError::Unsupported {
             path: name.to_string(),

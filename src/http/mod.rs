@@ -10,6 +10,8 @@
 //! one into small owned facts before the next is read, so bodies are never copied
 //! wholesale. Bodies stay in their wire encoding ([`Body`]) until someone asks.
 
+pub mod h1;
+
 use std::borrow::Cow;
 
 use base64::Engine as _;

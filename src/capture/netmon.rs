@@ -1,0 +1,380 @@
+//! Microsoft Network Monitor 2.x capture files (`.cap`), written by hand.
+//!
+//! Layout (all little-endian; NetMon 3.4 "Capture File Format" help and the corpus
+//! notes in `shared/corpus/SOURCES.md`):
+//! * header: magic `GMBU`, minor and major version, file media type, capture start
+//!   as a SYSTEMTIME (local time, no zone: read as UTC), then offset/length pairs of
+//!   the frame table, user data, comments, process info and network info;
+//! * frame table: one u32 absolute file offset per frame, in frame order;
+//! * frame record: u64 µs since the start, u32 wire length, u32 captured length, the
+//!   bytes, then a trailer by minor version (2.1: u16 media type; 2.2: + u32 process
+//!   index; 2.3: + u64 UTC FILETIME + u8 time-zone index; 2.3 uses the FILETIME).
+//!
+//! A file is read through its frame table with one seek per frame, so frames need not
+//! be contiguous and memory stays at one frame plus the table. A stream (gzip, stdin)
+//! cannot seek: its records are read back to back from the end of the header, which
+//! is how NetMon writes them.
+//!
+//! Per-frame media types: 0/1 Ethernet, 7/8/9 raw IP, `0xE000 | n` pcap LINKTYPE `n`;
+//! `0xFFE0` is an ETW event record (not a packet; counted and skipped for now);
+//! other metadata types are skipped.
+//! NetMon 1.x (`RTSS`) is not read.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use super::pcap::{Frame, FrameReport, PacketPipeline};
+use super::{CaptureError, InputSummary, InputWarning, Progress};
+use crate::http::Exchange;
+
+const MAX_FRAME: u32 = 16 << 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    minor: u8,
+    media: u16,
+    start_us: i64,
+    table_off: u32,
+    table_len: u32,
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]))
+}
+
+fn parse_header(h: &[u8], name: &str) -> Result<Header, CaptureError> {
+    let bad = |detail: &str| CaptureError::Malformed {
+        path: name.to_string(),
+        place: "NetMon header".to_string(),
+        detail: detail.to_string(),
+    };
+    if h.len() < 40 {
+        return Err(bad("the file is shorter than a NetMon header"));
+    }
+    if &h[..4] == b"RTSS" {
+        return Err(bad("Network Monitor 1.x files are not supported"));
+    }
+    if &h[..4] != b"GMBU" || h[5] != 2 {
+        return Err(bad("not a Network Monitor 2.x file"));
+    }
+    // SYSTEMTIME: year, month, day of week, day, hour, minute, second, millisecond.
+    let st: Vec<i64> = (0..8).map(|i| u16_at(h, 8 + 2 * i) as i64).collect();
+    let start_us = civil_to_us(st[0], st[1], st[3], st[4], st[5], st[6], st[7]);
+    Ok(Header {
+        minor: h[4],
+        media: u16_at(h, 6),
+        start_us,
+        table_off: u32_at(h, 24),
+        table_len: u32_at(h, 28),
+    })
+}
+
+/// Days-from-civil (proleptic Gregorian), to µs since the Unix epoch.
+fn civil_to_us(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64, ms: i64) -> i64 {
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000 + ms) * 1000
+}
+
+fn trailer_len(minor: u8) -> usize {
+    match minor {
+        0 => 0,
+        1 => 2,
+        2 => 6,
+        _ => 15,
+    }
+}
+
+/// Maps a NetMon media type to a pcap LINKTYPE; `None` for non-packet records.
+fn link_type(media: u16) -> Option<u32> {
+    match media {
+        0 | 1 => Some(1),
+        7..=9 => Some(101),
+        0xE000..=0xEFFF if media < 0xE080 => Some((media & 0x0fff) as u32),
+        _ => None,
+    }
+}
+
+struct State<'p> {
+    hdr: Header,
+    report: FrameReport,
+    pipeline: PacketPipeline,
+    etw: u64,
+    skipped: u64,
+    progress: &'p dyn Progress,
+}
+
+impl State<'_> {
+    /// One frame record: `rec` holds the 16-byte header, data and trailer.
+    fn record(&mut self, rec: &[u8], sink: &mut dyn FnMut(Exchange<'_>)) {
+        let delta = u64_at(rec, 0) as i64;
+        let orig = u32_at(rec, 8);
+        let incl = u32_at(rec, 12) as usize;
+        let data = &rec[16..16 + incl];
+        let tr = &rec[16 + incl..];
+        let media = if self.hdr.minor >= 1 && tr.len() >= 2 {
+            u16_at(tr, 0)
+        } else {
+            self.hdr.media
+        };
+        let ts_us = if self.hdr.minor >= 3 && tr.len() >= 14 {
+            let ft = u64_at(tr, 6) as i64;
+            ft / 10 - 11_644_473_600_000_000
+        } else {
+            self.hdr.start_us + delta
+        };
+        self.report.frames += 1;
+        match link_type(media) {
+            Some(lt) => {
+                let frame = Frame {
+                    number: self.report.frames,
+                    ts_us,
+                    link_type: lt,
+                    interface: 0,
+                    orig_len: orig,
+                    data,
+                };
+                self.pipeline.frame(&frame, sink);
+            }
+            None if media == 0xFFE0 => self.etw += 1,
+            None => self.skipped += 1,
+        }
+    }
+
+    fn finish(self, sink: &mut dyn FnMut(Exchange<'_>)) -> InputSummary {
+        let mut report = self.report;
+        if self.etw > 0 {
+            report.warnings.push(InputWarning::new(
+                "netmon_etw_frames",
+                format!(
+                    "{} frames are ETW event records, not packets; their HTTP content is not read yet",
+                    self.etw
+                ),
+            ));
+        }
+        self.progress.advance_to(report.bytes);
+        self.pipeline.finish(report, sink)
+    }
+}
+
+/// Reads a NetMon file through its frame table.
+pub fn read(
+    mut file: std::fs::File,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let io = |source| CaptureError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let len = file.metadata().map_err(io)?.len();
+    let mut h = [0u8; 64];
+    let n = read_full(&mut file, &mut h).map_err(io)?;
+    let hdr = parse_header(&h[..n], name)?;
+    let mut st = State {
+        hdr,
+        report: FrameReport::default(),
+        pipeline: PacketPipeline::new(input_index),
+        etw: 0,
+        skipped: 0,
+        progress,
+    };
+    let count = (hdr.table_len / 4) as u64;
+    if hdr.table_len % 4 != 0 || hdr.table_off as u64 + hdr.table_len as u64 > len {
+        st.report.warnings.push(InputWarning::new(
+            "capture_truncated",
+            format!(
+                "{name}: the frame table (offset {}, {} bytes) is not inside the file; frames are read one after another instead",
+                hdr.table_off, hdr.table_len
+            ),
+        ));
+        file.seek(SeekFrom::Start(n.min(64) as u64)).map_err(io)?;
+        return read_sequential(st, file, name, 72, sink);
+    }
+    let tlen = trailer_len(hdr.minor);
+    let mut rec = Vec::new();
+    let mut table = [0u8; 4];
+    for i in 0..count {
+        file.seek(SeekFrom::Start(hdr.table_off as u64 + i * 4))
+            .map_err(io)?;
+        if read_full(&mut file, &mut table).map_err(io)? < 4 {
+            break;
+        }
+        let off = u32::from_le_bytes(table) as u64;
+        let mut fh = [0u8; 16];
+        file.seek(SeekFrom::Start(off)).map_err(io)?;
+        if read_full(&mut file, &mut fh).map_err(io)? < 16 {
+            st.report.warnings.push(InputWarning::new(
+                "capture_truncated",
+                format!("{name}: frame {} at offset {off} is cut short", i + 1),
+            ));
+            break;
+        }
+        let incl = u32_at(&fh, 12);
+        if incl > MAX_FRAME || off + 16 + incl as u64 > len {
+            st.report.warnings.push(InputWarning::new(
+                "capture_corrupt_block",
+                format!(
+                    "{name}: frame {} at offset {off} claims {incl} bytes; skipped",
+                    i + 1
+                ),
+            ));
+            continue;
+        }
+        rec.clear();
+        rec.extend_from_slice(&fh);
+        rec.resize(16 + incl as usize + tlen, 0);
+        let got = read_full(&mut file, &mut rec[16..]).map_err(io)?;
+        rec.truncate(16 + got);
+        if got < incl as usize {
+            st.report.warnings.push(InputWarning::new(
+                "capture_truncated",
+                format!("{name}: frame {} at offset {off} is cut short", i + 1),
+            ));
+            break;
+        }
+        st.record(&rec, sink);
+        st.report.bytes = off + rec.len() as u64;
+        if i % 4096 == 0 {
+            progress.advance_to(st.report.bytes);
+        }
+    }
+    Ok(st.finish(sink))
+}
+
+/// Reads a NetMon stream (gzip, stdin): records back to back after the header.
+pub fn read_stream<R: Read>(
+    mut reader: R,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let io = |source| CaptureError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let mut h = [0u8; 64];
+    let n = read_full(&mut reader, &mut h).map_err(io)?;
+    let hdr = parse_header(&h[..n], name)?;
+    let st = State {
+        hdr,
+        report: FrameReport::default(),
+        pipeline: PacketPipeline::new(input_index),
+        etw: 0,
+        skipped: 0,
+        progress,
+    };
+    read_sequential(st, reader, name, n as u64, sink)
+}
+
+fn read_sequential<R: Read>(
+    mut st: State<'_>,
+    mut reader: R,
+    name: &str,
+    mut pos: u64,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let io = |source| CaptureError::Io {
+        path: name.to_string(),
+        source,
+    };
+    // 2.x headers written by NetMon 3 are 72 bytes; skip to the first record.
+    let first = 72u64;
+    if pos < first {
+        let mut skip = vec![0u8; (first - pos) as usize];
+        pos += read_full(&mut reader, &mut skip).map_err(io)? as u64;
+    }
+    let tlen = trailer_len(st.hdr.minor);
+    let mut rec = Vec::new();
+    loop {
+        if st.hdr.table_off > 0 && pos >= st.hdr.table_off as u64 {
+            break;
+        }
+        let mut fh = [0u8; 16];
+        let got = read_full(&mut reader, &mut fh).map_err(io)?;
+        if got == 0 {
+            break;
+        }
+        if got < 16 {
+            st.report.warnings.push(InputWarning::new(
+                "capture_truncated",
+                format!("{name}: the record at offset {pos} is cut short"),
+            ));
+            break;
+        }
+        let incl = u32_at(&fh, 12);
+        if incl > MAX_FRAME {
+            st.report.warnings.push(InputWarning::new(
+                "capture_corrupt",
+                format!("{name}: the record at offset {pos} claims {incl} bytes; reading stopped"),
+            ));
+            break;
+        }
+        rec.clear();
+        rec.extend_from_slice(&fh);
+        rec.resize(16 + incl as usize + tlen, 0);
+        let got = read_full(&mut reader, &mut rec[16..]).map_err(io)?;
+        if got < incl as usize + tlen {
+            st.report.warnings.push(InputWarning::new(
+                "capture_truncated",
+                format!("{name}: the record at offset {pos} is cut short"),
+            ));
+            break;
+        }
+        pos += rec.len() as u64;
+        st.record(&rec, sink);
+        st.report.bytes = pos;
+    }
+    Ok(st.finish(sink))
+}
+
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_time() {
+        assert_eq!(civil_to_us(1970, 1, 1, 0, 0, 0, 0), 0);
+        assert_eq!(civil_to_us(2000, 3, 1, 0, 0, 1, 5), 951_868_801_005_000);
+    }
+
+    #[test]
+    fn garbage_headers_are_errors_not_panics() {
+        assert!(parse_header(b"GMBU", "x").is_err());
+        assert!(parse_header(&[0u8; 80], "x").is_err());
+        let mut h = [0u8; 72];
+        h[..4].copy_from_slice(b"GMBU");
+        h[4] = 3;
+        h[5] = 2;
+        assert!(parse_header(&h, "x").is_ok());
+        let mut sink = |_e: Exchange<'_>| {};
+        for n in 0..h.len() {
+            let _ = read_stream(&h[..n], "x", 0, &super::super::NoProgress, &mut sink);
+        }
+    }
+}

@@ -1,0 +1,1108 @@
+//! HTTP/1.x over a reassembled TCP connection (RFC 9112), into [`Exchange`]s.
+//!
+//! Each direction is parsed on its own: heads with `httparse`, then the body framed
+//! in the order of RFC 9112 §6.3: no body for HEAD requests and 1xx/204/304
+//! responses; a 2xx answer to CONNECT or a 101 turns the connection into a tunnel;
+//! `Transfer-Encoding: chunked`; `Content-Length`; otherwise (responses only) until
+//! the connection closes. Requests wait in a FIFO until their response comes
+//! (pipelining); interim 1xx responses are skipped.
+//!
+//! Gaps from the reassembler are never papered over: a gap inside a body shortens
+//! it and marks the exchange; a gap anywhere else makes the parser resynchronise on
+//! the next line that starts a message. A capture that starts mid-connection is
+//! picked up the same way.
+//!
+//! Bodies are kept up to [`MAX_BODY`] bytes and content-decoded (gzip, deflate, br,
+//! zstd) up to [`MAX_DECODED`] bytes, the cap against decompression bombs.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::io::Read;
+
+use super::{Body, Exchange, Headers, Origin, Request, Response, Timing};
+
+pub const MAX_HEAD: usize = 64 * 1024;
+pub const MAX_BODY: usize = 16 << 20;
+pub const MAX_DECODED: usize = 32 << 20;
+/// Bytes scanned for a message start before a connection is judged not HTTP.
+const RESYNC_BUDGET: u64 = 256 * 1024;
+
+const METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PROPFIND ",
+    b"PROPPATCH ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
+    b"RPC_IN_DATA ",
+    b"RPC_OUT_DATA ",
+    b"SEARCH ",
+    b"REPORT ",
+];
+
+/// True when `b` begins like an HTTP/1 request line (or could, if cut short).
+pub fn looks_like_request(b: &[u8]) -> bool {
+    METHODS.iter().any(|m| {
+        let n = m.len().min(b.len());
+        n > 0 && b[..n] == m[..n] && (b.len() >= m.len() || n >= 3)
+    })
+}
+
+/// True when `b` begins like an HTTP/1 status line.
+pub fn looks_like_response(b: &[u8]) -> bool {
+    let n = b.len().min(7);
+    n >= 5 && b[..n] == b"HTTP/1."[..n]
+}
+
+/// Byte buffer of one direction with the frame/time of every byte range.
+#[derive(Debug, Default)]
+struct DirBuf {
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    start: u64,
+    /// (stream offset, frame, ts) where each delivered chunk began.
+    marks: VecDeque<(u64, u64, i64)>,
+    last_ts: i64,
+    closed: bool,
+}
+
+impl DirBuf {
+    fn end(&self) -> u64 {
+        self.start + self.buf.len() as u64
+    }
+
+    fn push(&mut self, data: &[u8], frame: u64, ts: i64) {
+        self.marks.push_back((self.end(), frame, ts));
+        self.buf.extend_from_slice(data);
+        self.last_ts = ts;
+    }
+
+    /// Frame and time of the byte at stream offset `off`.
+    fn at(&self, off: u64) -> (u64, i64) {
+        let i = self.marks.partition_point(|m| m.0 <= off);
+        match i.checked_sub(1).and_then(|i| self.marks.get(i)) {
+            Some(m) => (m.1, m.2),
+            None => self
+                .marks
+                .front()
+                .map(|m| (m.1, m.2))
+                .unwrap_or((0, self.last_ts)),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n);
+        self.start += n as u64;
+        while self.marks.len() > 1 && self.marks[1].0 <= self.start {
+            self.marks.pop_front();
+        }
+    }
+
+    /// Skips `len` missing bytes: everything buffered is dropped with them.
+    fn skip_gap(&mut self, len: u64) {
+        let n = self.buf.len();
+        self.consume(n);
+        self.start += len;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Looking for the start of a message (start of capture, after damage).
+    Resync,
+    Head,
+    Body(Framing, ChunkState),
+    Tunnel,
+}
+
+#[derive(Debug, Default)]
+struct Msg {
+    method: String,
+    target: String,
+    status: u16,
+    reason: String,
+    version: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    body_truncated: bool,
+    body_gap: bool,
+    first_frame: u64,
+    first_ts: i64,
+    last_ts: i64,
+}
+
+impl Msg {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn append_body(&mut self, b: &[u8]) {
+        let room = MAX_BODY.saturating_sub(self.body.len());
+        if b.len() > room {
+            self.body_truncated = true;
+        }
+        self.body.extend_from_slice(&b[..b.len().min(room)]);
+    }
+}
+
+#[derive(Debug)]
+struct Side {
+    buf: DirBuf,
+    state: State,
+    msg: Option<Msg>,
+    resync_spent: u64,
+}
+
+impl Default for Side {
+    fn default() -> Self {
+        Side {
+            buf: DirBuf::default(),
+            state: State::Resync,
+            msg: None,
+            resync_spent: 0,
+        }
+    }
+}
+
+/// An HTTP/1 connection being parsed.
+#[derive(Debug)]
+pub struct Connection {
+    input: usize,
+    conn: usize,
+    server: String,
+    server_ip: String,
+    req: Side,
+    resp: Side,
+    waiting: VecDeque<Msg>,
+    /// Exchanges complete and not yet taken.
+    done: Vec<Exchange<'static>>,
+    /// Set once the bytes are judged not to be HTTP at all.
+    pub not_http: bool,
+    pub responses_without_request: u64,
+}
+
+impl Connection {
+    /// `server` is `ip:port` (used when a request has no Host header).
+    pub fn new(input: usize, conn: usize, server: std::net::SocketAddr) -> Self {
+        let server_s = if server.port() == 80 {
+            match server.ip() {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                ip => ip.to_string(),
+            }
+        } else {
+            server.to_string()
+        };
+        Connection {
+            input,
+            conn,
+            server: server_s,
+            server_ip: server.ip().to_string(),
+            req: Side::default(),
+            resp: Side::default(),
+            waiting: VecDeque::new(),
+            done: Vec::new(),
+            not_http: false,
+            responses_without_request: 0,
+        }
+    }
+
+    /// Bytes from the client.
+    pub fn client_data(&mut self, data: &[u8], frame: u64, ts: i64) {
+        if self.not_http || self.req.state == State::Tunnel {
+            return;
+        }
+        self.req.buf.push(data, frame, ts);
+        self.parse_requests();
+    }
+
+    /// Bytes from the server.
+    pub fn server_data(&mut self, data: &[u8], frame: u64, ts: i64) {
+        if self.not_http || self.resp.state == State::Tunnel {
+            return;
+        }
+        self.resp.buf.push(data, frame, ts);
+        self.parse_responses();
+    }
+
+    pub fn gap(&mut self, to_server: bool, len: u64) {
+        let side = if to_server {
+            &mut self.req
+        } else {
+            &mut self.resp
+        };
+        match side.state {
+            State::Body(Framing::Length(n), c) if len < n => {
+                // Finish what is buffered first: it precedes the gap.
+                if to_server {
+                    self.parse_requests();
+                } else {
+                    self.parse_responses();
+                }
+                let side = if to_server {
+                    &mut self.req
+                } else {
+                    &mut self.resp
+                };
+                if let State::Body(Framing::Length(n), _) = side.state {
+                    if side.buf.buf.is_empty() && len < n {
+                        side.buf.skip_gap(len);
+                        side.state = State::Body(Framing::Length(n - len), c);
+                        if let Some(m) = side.msg.as_mut() {
+                            m.body_gap = true;
+                        }
+                        return;
+                    }
+                }
+                self.damage(to_server, len);
+            }
+            State::Body(Framing::UntilClose, _) => {
+                side.buf.skip_gap(len);
+                if let Some(m) = side.msg.as_mut() {
+                    m.body_gap = true;
+                }
+            }
+            State::Tunnel => side.buf.skip_gap(len),
+            _ => self.damage(to_server, len),
+        }
+    }
+
+    fn damage(&mut self, to_server: bool, len: u64) {
+        let side = if to_server {
+            &mut self.req
+        } else {
+            &mut self.resp
+        };
+        side.buf.skip_gap(len);
+        if let Some(mut m) = side.msg.take() {
+            m.body_gap = true;
+            if to_server {
+                // The head is known: keep the request, its body is incomplete.
+                self.waiting.push_back(m);
+            } else {
+                self.finish_response(m);
+            }
+        }
+        let side = if to_server {
+            &mut self.req
+        } else {
+            &mut self.resp
+        };
+        side.state = State::Resync;
+    }
+
+    /// The direction ended (FIN or close).
+    pub fn end(&mut self, to_server: bool) {
+        if to_server {
+            self.req.buf.closed = true;
+            self.parse_requests();
+        } else {
+            self.resp.buf.closed = true;
+            self.parse_responses();
+            if let State::Body(Framing::UntilClose, _) = self.resp.state {
+                if let Some(m) = self.resp.msg.take() {
+                    self.finish_response(m);
+                }
+                self.resp.state = State::Head;
+            }
+        }
+    }
+
+    /// Connection closed: requests without response become exchanges with an error.
+    pub fn close(&mut self, reset: bool) {
+        self.end(true);
+        self.end(false);
+        if let Some(m) = self.resp.msg.take() {
+            self.finish_response(m);
+        }
+        if let Some(m) = self.req.msg.take() {
+            self.waiting.push_back(m);
+        }
+        while let Some(req) = self.waiting.pop_front() {
+            let why = if reset {
+                "connection reset before a response"
+            } else {
+                "no response in the capture"
+            };
+            let ex = self.build(req, None, Some(why));
+            self.done.push(ex);
+        }
+    }
+
+    /// Start time of the oldest request not yet answered, if any.
+    pub fn oldest_open(&self) -> Option<i64> {
+        let mut t = self.waiting.front().map(|m| m.first_ts);
+        if let Some(m) = &self.req.msg {
+            t = Some(t.map_or(m.first_ts, |x| x.min(m.first_ts)));
+        }
+        if !self.req.buf.buf.is_empty() {
+            let (_, ts) = self.req.buf.at(self.req.buf.start);
+            t = Some(t.map_or(ts, |x| x.min(ts)));
+        }
+        t
+    }
+
+    /// Takes the exchanges completed so far.
+    pub fn take_done(&mut self) -> std::vec::Drain<'_, Exchange<'static>> {
+        self.done.drain(..)
+    }
+
+    fn parse_requests(&mut self) {
+        loop {
+            let progressed = match self.req.state {
+                State::Resync => resync(&mut self.req, true, &mut self.not_http),
+                State::Head => self.request_head(),
+                State::Body(f, c) => {
+                    let done = body(&mut self.req, f, c);
+                    if done {
+                        if let Some(m) = self.req.msg.take() {
+                            self.waiting.push_back(m);
+                        }
+                        self.req.state = State::Head;
+                    }
+                    done
+                }
+                State::Tunnel => {
+                    let n = self.req.buf.buf.len();
+                    self.req.buf.consume(n);
+                    false
+                }
+            };
+            if !progressed || self.not_http {
+                break;
+            }
+        }
+        if !self.waiting.is_empty() {
+            self.parse_responses();
+        }
+    }
+
+    fn request_head(&mut self) -> bool {
+        let side = &mut self.req;
+        if side.buf.buf.is_empty() {
+            return false;
+        }
+        let mut n_headers = 64;
+        loop {
+            let mut headers = vec![httparse::EMPTY_HEADER; n_headers];
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(&side.buf.buf) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let (frame, ts) = side.buf.at(side.buf.start);
+                    let mut m = Msg {
+                        method: req.method.unwrap_or("").to_string(),
+                        target: req.path.unwrap_or("").to_string(),
+                        version: format!("HTTP/1.{}", req.version.unwrap_or(1)),
+                        headers: req
+                            .headers
+                            .iter()
+                            .map(|h| {
+                                (
+                                    h.name.to_string(),
+                                    String::from_utf8_lossy(h.value).into_owned(),
+                                )
+                            })
+                            .collect(),
+                        first_frame: frame,
+                        first_ts: ts,
+                        ..Msg::default()
+                    };
+                    let (_, end_ts) = side.buf.at(side.buf.start + len as u64 - 1);
+                    m.last_ts = end_ts;
+                    side.buf.consume(len);
+                    let framing = if is_chunked(&m) {
+                        Framing::Chunked
+                    } else {
+                        match content_length(&m) {
+                            Some(n) if n > 0 => Framing::Length(n),
+                            _ => Framing::None,
+                        }
+                    };
+                    if m.method.eq_ignore_ascii_case("CONNECT") {
+                        // Everything after a CONNECT waits for its answer; a 2xx makes
+                        // the connection a tunnel (RFC 9110 §9.3.6).
+                    }
+                    if framing == Framing::None {
+                        self.waiting.push_back(m);
+                        side.state = State::Head;
+                    } else {
+                        side.msg = Some(m);
+                        side.state = State::Body(framing, ChunkState::Size);
+                    }
+                    return true;
+                }
+                Ok(httparse::Status::Partial) => {
+                    if side.buf.buf.len() > MAX_HEAD {
+                        side.state = State::Resync;
+                        side.buf.consume(1);
+                        return true;
+                    }
+                    return false;
+                }
+                Err(httparse::Error::TooManyHeaders) if n_headers < 1024 => n_headers *= 4,
+                Err(_) => {
+                    side.state = State::Resync;
+                    side.buf.consume(1);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn parse_responses(&mut self) {
+        loop {
+            let progressed = match self.resp.state {
+                State::Resync => resync(&mut self.resp, false, &mut self.not_http),
+                State::Head => self.response_head(),
+                State::Body(f, c) => {
+                    let done = body(&mut self.resp, f, c);
+                    if done {
+                        if let Some(m) = self.resp.msg.take() {
+                            self.finish_response(m);
+                        }
+                        if self.resp.state != State::Tunnel {
+                            self.resp.state = State::Head;
+                        }
+                    }
+                    done
+                }
+                State::Tunnel => {
+                    let n = self.resp.buf.buf.len();
+                    self.resp.buf.consume(n);
+                    false
+                }
+            };
+            if !progressed || self.not_http {
+                break;
+            }
+        }
+    }
+
+    fn response_head(&mut self) -> bool {
+        let side = &mut self.resp;
+        if side.buf.buf.is_empty() {
+            return false;
+        }
+        let mut n_headers = 64;
+        loop {
+            let mut headers = vec![httparse::EMPTY_HEADER; n_headers];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(&side.buf.buf) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let (frame, ts) = side.buf.at(side.buf.start);
+                    let status = resp.code.unwrap_or(0);
+                    let mut m = Msg {
+                        status,
+                        reason: resp.reason.unwrap_or("").to_string(),
+                        version: format!("HTTP/1.{}", resp.version.unwrap_or(1)),
+                        headers: resp
+                            .headers
+                            .iter()
+                            .map(|h| {
+                                (
+                                    h.name.to_string(),
+                                    String::from_utf8_lossy(h.value).into_owned(),
+                                )
+                            })
+                            .collect(),
+                        first_frame: frame,
+                        first_ts: ts,
+                        ..Msg::default()
+                    };
+                    let (_, end_ts) = side.buf.at(side.buf.start + len as u64 - 1);
+                    m.last_ts = end_ts;
+                    side.buf.consume(len);
+                    if (100..200).contains(&status) && status != 101 {
+                        // Interim response: the final one is still to come.
+                        return true;
+                    }
+                    let req_method = self.waiting.front().map(|r| r.method.to_ascii_uppercase());
+                    let is_head = req_method.as_deref() == Some("HEAD");
+                    let is_connect = req_method.as_deref() == Some("CONNECT");
+                    let tunnel = status == 101 || (is_connect && (200..300).contains(&status));
+                    let framing = if is_head
+                        || tunnel
+                        || status == 204
+                        || status == 304
+                        || (100..200).contains(&status)
+                    {
+                        Framing::None
+                    } else if is_chunked(&m) {
+                        Framing::Chunked
+                    } else {
+                        match content_length(&m) {
+                            Some(0) => Framing::None,
+                            Some(n) => Framing::Length(n),
+                            None => Framing::UntilClose,
+                        }
+                    };
+                    if framing == Framing::None {
+                        self.finish_response(m);
+                        if tunnel {
+                            self.resp.state = State::Tunnel;
+                            self.req.state = State::Tunnel;
+                            let n = self.req.buf.buf.len();
+                            self.req.buf.consume(n);
+                        } else {
+                            self.resp.state = State::Head;
+                        }
+                    } else {
+                        self.resp.msg = Some(m);
+                        self.resp.state = State::Body(framing, ChunkState::Size);
+                    }
+                    return true;
+                }
+                Ok(httparse::Status::Partial) => {
+                    if side.buf.buf.len() > MAX_HEAD {
+                        side.state = State::Resync;
+                        side.buf.consume(1);
+                        return true;
+                    }
+                    return false;
+                }
+                Err(httparse::Error::TooManyHeaders) if n_headers < 1024 => n_headers *= 4,
+                Err(_) => {
+                    side.state = State::Resync;
+                    side.buf.consume(1);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn finish_response(&mut self, resp: Msg) {
+        match self.waiting.pop_front() {
+            Some(req) => {
+                let ex = self.build(req, Some(resp), None);
+                self.done.push(ex);
+            }
+            None => self.responses_without_request += 1,
+        }
+    }
+
+    fn build(&self, req: Msg, resp: Option<Msg>, error: Option<&str>) -> Exchange<'static> {
+        let host = req.header("host").map(str::trim).filter(|h| !h.is_empty());
+        let url = if req.target.starts_with("http://") || req.target.starts_with("https://") {
+            req.target.clone()
+        } else if req.method.eq_ignore_ascii_case("CONNECT") {
+            format!("http://{}", req.target)
+        } else {
+            format!("http://{}{}", host.unwrap_or(&self.server), req.target)
+        };
+        let mut error = error.map(|e| Cow::Owned(e.to_string()));
+        if req.body_gap || resp.as_ref().is_some_and(|r| r.body_gap) {
+            error.get_or_insert(Cow::Borrowed(
+                "bytes missing from the capture inside this exchange",
+            ));
+        }
+        let timing = match &resp {
+            Some(r) => Timing {
+                started_us: req.first_ts,
+                duration_ms: Some((r.last_ts.max(r.first_ts) - req.first_ts) as f64 / 1000.0),
+                wait_ms: Some((r.first_ts - req.last_ts) as f64 / 1000.0),
+            },
+            None => Timing {
+                started_us: req.first_ts,
+                duration_ms: None,
+                wait_ms: None,
+            },
+        };
+        let origin = Origin {
+            input: self.input,
+            index: req.first_frame,
+        };
+        let request = Request {
+            method: Cow::Owned(req.method.clone()),
+            url: Cow::Owned(url),
+            http_version: Cow::Owned(req.version.clone()),
+            body: body_of(&req),
+            headers: headers_of(req.headers),
+            body_mime: None,
+        };
+        let response = resp.map(|r| Response {
+            status: r.status,
+            reason: Cow::Owned(r.reason.clone()),
+            http_version: Cow::Owned(r.version.clone()),
+            body: body_of(&r),
+            headers: headers_of(r.headers),
+            body_mime: None,
+        });
+        Exchange {
+            request,
+            response,
+            error,
+            timing,
+            origin,
+            connection: Some(self.conn),
+            server_ip: Some(Cow::Owned(self.server_ip.clone())),
+        }
+    }
+}
+
+fn headers_of(h: Vec<(String, String)>) -> Headers<'static> {
+    Headers(
+        h.into_iter()
+            .map(|(n, v)| super::Header::new(n, v))
+            .collect(),
+    )
+}
+
+fn body_of(m: &Msg) -> Body<'static> {
+    if m.body.is_empty() {
+        return Body::Absent;
+    }
+    let decoded = m
+        .header("content-encoding")
+        .and_then(|enc| decode_content(enc, &m.body));
+    Body::Bytes(Cow::Owned(decoded.unwrap_or_else(|| m.body.clone())))
+}
+
+fn is_chunked(m: &Msg) -> bool {
+    m.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding")
+            && v.rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+    })
+}
+
+fn content_length(m: &Msg) -> Option<u64> {
+    m.header("content-length")
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Scans for the next message start; returns true when one was found.
+fn resync(side: &mut Side, request: bool, not_http: &mut bool) -> bool {
+    let buf = &side.buf.buf;
+    let mut i = 0;
+    let found = loop {
+        if i >= buf.len() {
+            break None;
+        }
+        let at_line_start = i == 0 || buf[i - 1] == b'\n';
+        if at_line_start {
+            let rest = &buf[i..];
+            let ok = if request {
+                looks_like_request(rest)
+            } else {
+                looks_like_response(rest)
+            };
+            if ok {
+                break Some(i);
+            }
+        }
+        match memchr::memchr(b'\n', &buf[i..]) {
+            Some(p) => i += p + 1,
+            None => break None,
+        }
+    };
+    match found {
+        Some(i) => {
+            side.resync_spent += i as u64;
+            side.buf.consume(i);
+            // A candidate that is still too short to judge: wait for more.
+            let rest = &side.buf.buf;
+            let complete = if request {
+                METHODS.iter().any(|m| rest.starts_with(m))
+            } else {
+                rest.len() >= 7
+            };
+            if !complete && !side.buf.closed {
+                return false;
+            }
+            if !complete {
+                side.buf.consume(1);
+                return true;
+            }
+            side.state = State::Head;
+            true
+        }
+        None => {
+            // Keep the last partial line: it may be the start of a message.
+            let keep_from = buf
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map(|p| p + 1)
+                .unwrap_or(0);
+            let keep_from = if buf.len() - keep_from > 64 {
+                buf.len()
+            } else {
+                keep_from
+            };
+            side.resync_spent += keep_from as u64;
+            side.buf.consume(keep_from);
+            if side.resync_spent > RESYNC_BUDGET {
+                *not_http = true;
+            }
+            false
+        }
+    }
+}
+
+/// Reads body bytes; returns true when the message is complete.
+fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState) -> bool {
+    let Some(msg) = side.msg.as_mut() else {
+        side.state = State::Head;
+        return true;
+    };
+    match framing {
+        Framing::None => true,
+        Framing::Length(n) => {
+            let take = (side.buf.buf.len() as u64).min(n) as usize;
+            if take > 0 {
+                msg.append_body(&side.buf.buf[..take]);
+                let (_, ts) = side.buf.at(side.buf.start + take as u64 - 1);
+                msg.last_ts = ts;
+                side.buf.consume(take);
+            }
+            let left = n - take as u64;
+            if left == 0 {
+                true
+            } else {
+                side.state = State::Body(Framing::Length(left), chunk);
+                false
+            }
+        }
+        Framing::UntilClose => {
+            let take = side.buf.buf.len();
+            if take > 0 {
+                msg.append_body(&side.buf.buf[..take]);
+                msg.last_ts = side.buf.last_ts;
+                side.buf.consume(take);
+            }
+            side.buf.closed
+        }
+        Framing::Chunked => loop {
+            match chunk {
+                ChunkState::Size => match httparse::parse_chunk_size(&side.buf.buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        side.buf.consume(used);
+                        chunk = if size == 0 {
+                            ChunkState::Trailers
+                        } else {
+                            ChunkState::Data(size)
+                        };
+                    }
+                    Ok(httparse::Status::Partial) => {
+                        if side.buf.buf.len() > 4096 {
+                            side.state = State::Resync;
+                            return true;
+                        }
+                        side.state = State::Body(framing, chunk);
+                        return false;
+                    }
+                    Err(_) => {
+                        // Not a chunk size: finish the message with what it has.
+                        msg.body_gap = true;
+                        side.state = State::Resync;
+                        return true;
+                    }
+                },
+                ChunkState::Data(n) => {
+                    let take = (side.buf.buf.len() as u64).min(n) as usize;
+                    if take > 0 {
+                        msg.append_body(&side.buf.buf[..take]);
+                        let (_, ts) = side.buf.at(side.buf.start + take as u64 - 1);
+                        msg.last_ts = ts;
+                        side.buf.consume(take);
+                    }
+                    let left = n - take as u64;
+                    if left > 0 {
+                        side.state = State::Body(framing, ChunkState::Data(left));
+                        return false;
+                    }
+                    chunk = ChunkState::DataEnd;
+                }
+                ChunkState::DataEnd => {
+                    let b = &side.buf.buf;
+                    if b.starts_with(b"\r\n") {
+                        side.buf.consume(2);
+                    } else if b.starts_with(b"\n") {
+                        side.buf.consume(1);
+                    } else if b.len() < 2 {
+                        side.state = State::Body(framing, chunk);
+                        return false;
+                    }
+                    chunk = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    // Trailer fields end with an empty line (RFC 9112 §7.1.2).
+                    let b = &side.buf.buf;
+                    match memchr::memchr(b'\n', b) {
+                        Some(p) => {
+                            let empty = p == 0 || (p == 1 && b[0] == b'\r');
+                            let (_, ts) = side.buf.at(side.buf.start + p as u64);
+                            msg.last_ts = ts;
+                            side.buf.consume(p + 1);
+                            if empty {
+                                return true;
+                            }
+                        }
+                        None => {
+                            if side.buf.closed {
+                                return true;
+                            }
+                            side.state = State::Body(framing, chunk);
+                            return false;
+                        }
+                    }
+                }
+            }
+        },
+    }
+}
+
+/// Decodes a `Content-Encoding` list (applied in order, undone in reverse), capped at
+/// [`MAX_DECODED`] bytes; `None` when an encoding is unknown or the data is bad.
+pub fn decode_content(encodings: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let mut data: Cow<'_, [u8]> = Cow::Borrowed(body);
+    let mut any = false;
+    for enc in encodings.rsplit(',') {
+        let enc = enc.trim().to_ascii_lowercase();
+        let out = match enc.as_str() {
+            "" | "identity" => continue,
+            "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(&data[..]))?,
+            "deflate" => {
+                // RFC 9110 says zlib; some servers send raw deflate. Try both.
+                read_capped(flate2::read::ZlibDecoder::new(&data[..]))
+                    .or_else(|| read_capped(flate2::read::DeflateDecoder::new(&data[..])))?
+            }
+            "br" => read_capped(brotli_decompressor::Decompressor::new(&data[..], 4096))?,
+            "zstd" => {
+                let dec = ruzstd::decoding::StreamingDecoder::new(&data[..]).ok()?;
+                read_capped(dec)?
+            }
+            _ => return None,
+        };
+        any = true;
+        data = Cow::Owned(out);
+    }
+    any.then(|| data.into_owned())
+}
+
+fn read_capped<R: Read>(r: R) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut limited = r.take(MAX_DECODED as u64 + 1);
+    match limited.read_to_end(&mut out) {
+        Ok(_) => {
+            out.truncate(MAX_DECODED);
+            Some(out)
+        }
+        // Keep what decoded before an error (truncated bodies), if anything did.
+        Err(_) if !out.is_empty() => Some(out),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn conn() -> Connection {
+        Connection::new(0, 7, "10.0.0.2:80".parse().unwrap())
+    }
+
+    fn feed(c: &mut Connection, to_server: bool, data: &[u8], step: usize, frame: &mut u64) {
+        for part in data.chunks(step.max(1)) {
+            *frame += 1;
+            if to_server {
+                c.client_data(part, *frame, *frame as i64 * 1000);
+            } else {
+                c.server_data(part, *frame, *frame as i64 * 1000);
+            }
+        }
+    }
+
+    #[test]
+    fn pipelined_chunked_and_lengths_in_any_segmentation() {
+        let reqs = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyzHEAD /c HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resps = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: v\r\n\r\nHTTP/1.1 302 Found\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n";
+        for step in [1, 2, 3, 7, 1000] {
+            let mut c = conn();
+            let mut f = 0;
+            feed(&mut c, true, reqs, step, &mut f);
+            feed(&mut c, false, resps, step, &mut f);
+            c.close(false);
+            let ex: Vec<_> = c.take_done().collect();
+            assert_eq!(ex.len(), 3, "step {step}");
+            assert_eq!(ex[0].request.url, "http://h/a");
+            assert_eq!(ex[0].status(), Some(200));
+            assert_eq!(
+                ex[0].response.as_ref().unwrap().body,
+                Body::Bytes(Cow::Borrowed(b"abcde"))
+            );
+            assert_eq!(ex[1].request.method, "POST");
+            assert_eq!(ex[1].request.body, Body::Bytes(Cow::Borrowed(b"xyz")));
+            assert_eq!(ex[1].status(), Some(302));
+            assert_eq!(ex[2].request.method, "HEAD");
+            assert_eq!(ex[2].status(), Some(200));
+            assert_eq!(ex[0].origin.index, 1);
+            assert_eq!(ex[0].connection, Some(7));
+        }
+    }
+
+    #[test]
+    fn close_delimited_and_midstream_and_missing_response() {
+        let mut c = conn();
+        let mut f = 0;
+        feed(
+            &mut c,
+            true,
+            b"ody of something\r\nGET /x HTTP/1.0\r\n\r\nGET /y HTTP/1.0\r\n\r\n",
+            5,
+            &mut f,
+        );
+        feed(&mut c, false, b"HTTP/1.0 200 OK\r\n\r\nhello", 4, &mut f);
+        c.end(false);
+        c.close(true);
+        let ex: Vec<_> = c.take_done().collect();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].request.url, "http://10.0.0.2/x");
+        assert_eq!(
+            ex[0].response.as_ref().unwrap().body,
+            Body::Bytes(Cow::Borrowed(b"hello"))
+        );
+        assert!(ex[1].response.is_none());
+        assert!(ex[1].error.as_deref().unwrap().contains("reset"));
+    }
+
+    #[test]
+    fn connect_tunnel_and_gaps() {
+        let mut c = conn();
+        let mut f = 0;
+        feed(&mut c, true, b"CONNECT login.microsoftonline.com:443 HTTP/1.1\r\nHost: login.microsoftonline.com:443\r\n\r\n\x16\x03\x01", 100, &mut f);
+        feed(
+            &mut c,
+            false,
+            b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03garbage",
+            100,
+            &mut f,
+        );
+        feed(&mut c, true, b"GET / HTTP/1.1\r\n\r\n", 100, &mut f);
+        c.close(false);
+        let ex: Vec<_> = c.take_done().collect();
+        assert_eq!(ex.len(), 1);
+        assert_eq!(ex[0].request.url, "http://login.microsoftonline.com:443");
+
+        let mut c = conn();
+        feed(
+            &mut c,
+            true,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            100,
+            &mut f,
+        );
+        feed(
+            &mut c,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
+            100,
+            &mut f,
+        );
+        c.gap(false, 5);
+        feed(&mut c, false, b"cde", 100, &mut f);
+        feed(
+            &mut c,
+            true,
+            b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+            100,
+            &mut f,
+        );
+        c.gap(false, 3);
+        feed(
+            &mut c,
+            false,
+            b"xx\r\nHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n",
+            100,
+            &mut f,
+        );
+        c.close(false);
+        let ex: Vec<_> = c.take_done().collect();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(
+            ex[0].response.as_ref().unwrap().body,
+            Body::Bytes(Cow::Borrowed(b"abcde"))
+        );
+        assert!(ex[0].error.is_some());
+        assert_eq!(ex[1].status(), Some(404));
+    }
+
+    #[test]
+    fn content_decoding_with_cap() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"hello world").unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(decode_content("gzip", &gz).unwrap(), b"hello world");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(b"zz").unwrap();
+        assert_eq!(
+            decode_content("deflate", &z.finish().unwrap()).unwrap(),
+            b"zz"
+        );
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        d.write_all(b"raw").unwrap();
+        assert_eq!(
+            decode_content("deflate", &d.finish().unwrap()).unwrap(),
+            b"raw"
+        );
+        assert!(decode_content("compress", b"x").is_none());
+        // A bomb: 100 MiB of zeros compress to ~100 KiB; decoding stops at the cap.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..100 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert_eq!(decode_content("gzip", &bomb).unwrap().len(), MAX_DECODED);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut x: u64 = 1;
+        for round in 0..300 {
+            let mut c = conn();
+            let mut f = 0;
+            let mut data = b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            for _ in 0..(round % 50) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                data.push((x >> 56) as u8);
+            }
+            feed(&mut c, round % 2 == 0, &data, 1 + round % 5, &mut f);
+            feed(&mut c, round % 2 == 1, &data, 3, &mut f);
+            c.gap(round % 3 == 0, 17);
+            c.close(round % 4 == 0);
+            let _ = c.take_done().count();
+        }
+    }
+}
