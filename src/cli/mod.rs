@@ -15,7 +15,7 @@ use crate::identity::IdentityOptions;
 use crate::report::redact::Redactor;
 use crate::report::{json, text};
 use crate::session::{self, SessionOptions};
-use args::{AnalyzeArgs, Cli, Command, FailOn, ReportFormat};
+use args::{AnalyzeArgs, Cli, Command, FailOn, RedactArgs, ReportFormat};
 
 /// Process exit codes of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,33 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(a) => analyze(&a),
         Command::Explain(e) => explain::run(&e),
+        Command::Redact(r) => redact(&r),
     }
+}
+
+fn redact(args: &RedactArgs) -> ExitCode {
+    let source = Source::from_arg(&args.file);
+    let target = crate::redact::Target::from_arg(&args.output);
+    let receipt = match crate::redact::redact(&source, &target) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aadtrace: {e}");
+            return ExitCode::ToolFailed;
+        }
+    };
+    match &args.receipt {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, receipt.to_json()) {
+                eprintln!(
+                    "aadtrace: cannot write the receipt to {}: {e}",
+                    path.display()
+                );
+                return ExitCode::ToolFailed;
+            }
+        }
+        None => eprint!("{}", receipt.to_text()),
+    }
+    ExitCode::Clean
 }
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
