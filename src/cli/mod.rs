@@ -13,7 +13,7 @@ use crate::capture::Source;
 use crate::findings::{FindingOptions, Severity};
 use crate::identity::IdentityOptions;
 use crate::report::redact::Redactor;
-use crate::report::{json, text};
+use crate::report::{html, json, text};
 use crate::session::{self, SessionOptions};
 use args::{AnalyzeArgs, Cli, Command, FailOn, RedactArgs, ReportFormat};
 
@@ -75,12 +75,6 @@ fn redact(args: &RedactArgs) -> ExitCode {
 }
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
-    if args.format == ReportFormat::Html {
-        eprintln!(
-            "aadtrace: the HTML report is not available yet; use --format text or --format json"
-        );
-        return ExitCode::ToolFailed;
-    }
     if !args.keylog.is_empty() {
         eprintln!("aadtrace: note: --keylog is used for packet captures; HAR traces are already decrypted");
     }
@@ -101,6 +95,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let report = match args.format {
         ReportFormat::Json => json::render(&session, &redactor),
+        ReportFormat::Html => html::render(&session, &redactor),
         _ => {
             let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             text::render(&session, &redactor, text::Palette { enabled: colour })
