@@ -18,7 +18,8 @@
 //! * [`identity`] knows Microsoft sign-ins: endpoints, `$Config`, SAS (MFA), JWTs,
 //!   the AADSTS catalogue, and groups exchanges into sign-in flows.
 //! * [`findings`] judges the analysis: one rule family per file.
-//! * [`report`] renders text and JSON, redacting every string from the trace.
+//! * [`report`] renders text, JSON and HTML, redacting every string from the trace.
+//! * [`redact`] writes a copy of a trace that is safe to share, in its own format.
 //! * [`cli`] parses arguments and runs the commands; `main.rs` only maps the outcome
 //!   to an exit code.
 
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod findings;
 pub mod http;
 pub mod identity;
+pub mod redact;
 pub mod report;
 pub mod session;
 pub mod stream;

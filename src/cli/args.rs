@@ -26,6 +26,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Explain AADSTS codes offline (e.g. 50074 AADSTS70012).
     Explain(ExplainArgs),
+    /// Write a copy of a trace that is safe to share, in the same format: secrets
+    /// masked, user names pseudonymised, ids support needs kept.
+    Redact(RedactArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,4 +85,19 @@ pub struct ExplainArgs {
     /// `text` or `json`.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The trace to redact (`-` for standard input). HAR today (also .har.gz).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Where to write the redacted copy (`-` for standard output; a name ending in
+    /// `.gz` is compressed).
+    #[arg(short, long, value_name = "OUT", required = true)]
+    pub output: PathBuf,
+    /// Write the receipt (what was masked, by kind) as JSON to FILE instead of
+    /// printing it to standard error.
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
 }

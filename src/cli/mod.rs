@@ -13,9 +13,9 @@ use crate::capture::Source;
 use crate::findings::{FindingOptions, Severity};
 use crate::identity::IdentityOptions;
 use crate::report::redact::Redactor;
-use crate::report::{json, text};
+use crate::report::{html, json, text};
 use crate::session::{self, SessionOptions};
-use args::{AnalyzeArgs, Cli, Command, FailOn, ReportFormat};
+use args::{AnalyzeArgs, Cli, Command, FailOn, RedactArgs, ReportFormat};
 
 /// Process exit codes of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +45,36 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(a) => analyze(&a),
         Command::Explain(e) => explain::run(&e),
+        Command::Redact(r) => redact(&r),
     }
 }
 
-fn analyze(args: &AnalyzeArgs) -> ExitCode {
-    if args.format == ReportFormat::Html {
-        eprintln!(
-            "aadtrace: the HTML report is not available yet; use --format text or --format json"
-        );
-        return ExitCode::ToolFailed;
+fn redact(args: &RedactArgs) -> ExitCode {
+    let source = Source::from_arg(&args.file);
+    let target = crate::redact::Target::from_arg(&args.output);
+    let receipt = match crate::redact::redact(&source, &target) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aadtrace: {e}");
+            return ExitCode::ToolFailed;
+        }
+    };
+    match &args.receipt {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, receipt.to_json()) {
+                eprintln!(
+                    "aadtrace: cannot write the receipt to {}: {e}",
+                    path.display()
+                );
+                return ExitCode::ToolFailed;
+            }
+        }
+        None => eprint!("{}", receipt.to_text()),
     }
+    ExitCode::Clean
+}
+
+fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if !args.keylog.is_empty() {
         eprintln!("aadtrace: note: --keylog is used for packet captures; HAR traces are already decrypted");
     }
@@ -75,6 +95,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let report = match args.format {
         ReportFormat::Json => json::render(&session, &redactor),
+        ReportFormat::Html => html::render(&session, &redactor),
         _ => {
             let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             text::render(&session, &redactor, text::Palette { enabled: colour })

@@ -9,45 +9,109 @@ use std::borrow::Cow;
 /// What a masked value is replaced with.
 pub const MASK: &str = "[redacted]";
 
-/// URL and form parameters whose values are secrets (§6.1–6.3), compared
-/// case-insensitively.
-const SECRET_PARAMS: &[&str] = &[
-    "code",
-    "access_token",
-    "id_token",
-    "refresh_token",
-    "client_secret",
-    "client_assertion",
-    "assertion",
-    "password",
-    "passwd",
-    "accesspass",
-    "otc",
-    "flowtoken",
-    "sft",
-    "ctx",
-    "canary",
-    "apicanary",
-    "device_code",
-    "code_verifier",
-    "wresult",
-    "samlresponse",
-    "t",
-    "nap",
-    "anon",
-    "pprid",
-    "ppft",
-    "ppsx",
-    "request",
-    "session_state",
-    "client_info",
-    "dssotoken",
-    "sso_nonce",
-    "evo_code",
-    "x-ms-refreshtokencredential",
+/// What a masked value was: the kinds a redaction receipt counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// Passwords (§6.1).
+    Password,
+    /// One-time codes typed by the user (`otc`, SAS `AdditionalAuthData`).
+    Otp,
+    /// Authorization codes, device codes, PKCE verifiers.
+    Code,
+    /// Access, ID and refresh tokens, MSA `t`/`NAP`/`ANON`, PRT assertions (§6.2).
+    Token,
+    /// Client secrets and client assertions.
+    ClientSecret,
+    /// Flow tokens, `ctx`, canaries, `PPFT` (§6.3).
+    FlowToken,
+    /// `wresult`, `SAMLResponse`, SAML assertions.
+    Saml,
+    /// Cookie values (§6.5).
+    Cookie,
+    /// `Authorization` and `Negotiate` credentials (§6.4).
+    Authorization,
+    /// User names and e-mail addresses (§6.6).
+    UserName,
+    /// Personal JWT claims (`upn`, `name`, `oid`…) replaced by pseudonyms.
+    JwtPersonalClaim,
+    /// Client IP addresses in forwarding headers.
+    IpAddress,
+}
+
+impl SecretKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretKind::Password => "password",
+            SecretKind::Otp => "otp",
+            SecretKind::Code => "code",
+            SecretKind::Token => "token",
+            SecretKind::ClientSecret => "client_secret",
+            SecretKind::FlowToken => "flow_token",
+            SecretKind::Saml => "saml",
+            SecretKind::Cookie => "cookie",
+            SecretKind::Authorization => "authorization",
+            SecretKind::UserName => "user_name",
+            SecretKind::JwtPersonalClaim => "jwt_personal_claim",
+            SecretKind::IpAddress => "ip_address",
+        }
+    }
+}
+
+/// URL, form and JSON parameters whose values are secrets (§6.1–6.3), compared
+/// case-insensitively, with what they are.
+const SECRET_PARAMS: &[(&str, SecretKind)] = &[
+    ("code", SecretKind::Code),
+    ("device_code", SecretKind::Code),
+    ("code_verifier", SecretKind::Code),
+    ("evo_code", SecretKind::Code),
+    ("access_token", SecretKind::Token),
+    ("id_token", SecretKind::Token),
+    ("refresh_token", SecretKind::Token),
+    ("session_state", SecretKind::Token),
+    ("client_info", SecretKind::Token),
+    ("session_key_jwe", SecretKind::Token),
+    ("response_jwe", SecretKind::Token),
+    ("tgt_ad", SecretKind::Token),
+    ("tgt_cloud", SecretKind::Token),
+    ("sproofuptoken", SecretKind::Token),
+    ("dssotoken", SecretKind::Token),
+    ("request", SecretKind::Token),
+    ("t", SecretKind::Token),
+    ("nap", SecretKind::Token),
+    ("anon", SecretKind::Token),
+    ("pprid", SecretKind::Token),
+    ("x-ms-refreshtokencredential", SecretKind::Token),
+    ("client_secret", SecretKind::ClientSecret),
+    ("client_assertion", SecretKind::ClientSecret),
+    ("assertion", SecretKind::ClientSecret),
+    ("password", SecretKind::Password),
+    ("passwd", SecretKind::Password),
+    ("accesspass", SecretKind::Password),
+    ("currentpasswd", SecretKind::Password),
+    ("confirmnewpasswd", SecretKind::Password),
+    ("oldpassword", SecretKind::Password),
+    ("newpassword", SecretKind::Password),
+    ("otc", SecretKind::Otp),
+    ("additionalauthdata", SecretKind::Otp),
+    ("flowtoken", SecretKind::FlowToken),
+    ("sft", SecretKind::FlowToken),
+    ("ctx", SecretKind::FlowToken),
+    ("sctx", SecretKind::FlowToken),
+    ("canary", SecretKind::FlowToken),
+    ("apicanary", SecretKind::FlowToken),
+    ("scanarytoken", SecretKind::FlowToken),
+    ("vanguardflowtoken", SecretKind::FlowToken),
+    ("ppft", SecretKind::FlowToken),
+    ("ppsx", SecretKind::FlowToken),
+    ("sso_nonce", SecretKind::FlowToken),
+    ("estsrequest", SecretKind::FlowToken),
+    ("wresult", SecretKind::Saml),
+    ("samlresponse", SecretKind::Saml),
 ];
 
-/// Parameters that name a person (§6.6): shortened, not removed.
+/// Parameters that name a person (§6.6): shortened in reports, pseudonymised in
+/// redacted traces.
 const PERSONAL_PARAMS: &[&str] = &[
     "login",
     "loginfmt",
@@ -58,8 +122,120 @@ const PERSONAL_PARAMS: &[&str] = &[
     "email",
 ];
 
+/// JSON and page keys that name a person besides [`PERSONAL_PARAMS`]:
+/// `$Config` pre-fills, GetCredentialType's `Display`, proof displays.
+const PERSONAL_KEYS: &[&str] = &[
+    "spost_username",
+    "sprefillusername",
+    "display",
+    "displayname",
+    "userprincipalname",
+];
+
+/// Headers whose whole value is a flow secret (§6.3, §6.4).
+const SECRET_HEADERS: &[(&str, SecretKind)] = &[
+    ("x-ms-refreshtokencredential", SecretKind::Token),
+    ("x-ms-devicecredential", SecretKind::Token),
+    ("x-ms-flowtoken", SecretKind::FlowToken),
+    ("x-ms-ctx", SecretKind::FlowToken),
+    ("canary", SecretKind::FlowToken),
+];
+
+/// Headers that carry client IP addresses (§6.6).
+const IP_HEADERS: &[&str] = &[
+    "x-forwarded-for",
+    "x-my-x-forwarded-for",
+    "x-real-ip",
+    "x-client-ip",
+    "forwarded",
+];
+
+/// Cookies whose values are routing hints, kept; every other cookie value is a
+/// secret or a tracking id (§6.5).
+const KEPT_COOKIES: &[&str] = &[
+    "x-ms-gateway-slice",
+    "stsservicecookie",
+    "ckTst",
+    "brcap",
+    "wlidperf",
+    "usgovtraffic",
+];
+
 fn is_one_of(name: &str, list: &[&str]) -> bool {
     list.iter().any(|p| name.eq_ignore_ascii_case(p))
+}
+
+/// The kind of secret a URL, form or JSON parameter named `name` holds, if any.
+/// Any name containing `passwd` or `password` is a password.
+pub fn param_kind(name: &str) -> Option<SecretKind> {
+    if let Some((_, kind)) = SECRET_PARAMS
+        .iter()
+        .find(|(p, _)| name.eq_ignore_ascii_case(p))
+    {
+        return Some(*kind);
+    }
+    let lower = name.to_ascii_lowercase();
+    (lower.contains("passwd") || lower.contains("password")).then_some(SecretKind::Password)
+}
+
+/// True for URL and form parameters that name a person.
+pub fn is_personal_param(name: &str) -> bool {
+    is_one_of(name, PERSONAL_PARAMS)
+}
+
+/// True for JSON keys (and `$Config` members) that name a person.
+pub fn is_personal_key(name: &str) -> bool {
+    is_personal_param(name) || is_one_of(name, PERSONAL_KEYS)
+}
+
+/// What a header's value is, for rewriting a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderRule {
+    /// `Authorization`: keep the scheme, mask the credential.
+    Authorization,
+    /// `Cookie`: mask the values of secret cookies.
+    Cookie,
+    /// `Set-Cookie`: mask the value, keep the attributes.
+    SetCookie,
+    /// The whole value is a secret of this kind.
+    Secret(SecretKind),
+    /// `X-AnchorMailbox`: a user name or object id behind a prefix.
+    AnchorMailbox,
+    /// Client IP addresses.
+    IpAddress,
+    /// A URL (`Referer`, `Location`, `:path`…): its secret parameters are masked.
+    Url,
+    /// `WWW-Authenticate`: a Negotiate/NTLM blob is masked, parameters kept.
+    Challenge,
+    /// Anything else: free text (user names and JWTs inside are handled).
+    Text,
+}
+
+/// How a header named `name` is redacted.
+pub fn header_rule(name: &str) -> HeaderRule {
+    let n = name.to_ascii_lowercase();
+    match n.as_str() {
+        "authorization" | "proxy-authorization" => HeaderRule::Authorization,
+        "cookie" => HeaderRule::Cookie,
+        "set-cookie" => HeaderRule::SetCookie,
+        "x-anchormailbox" => HeaderRule::AnchorMailbox,
+        "referer" | "location" | "content-location" | ":path" => HeaderRule::Url,
+        "www-authenticate" | "proxy-authenticate" => HeaderRule::Challenge,
+        _ => {
+            if let Some((_, kind)) = SECRET_HEADERS.iter().find(|(h, _)| *h == n) {
+                HeaderRule::Secret(*kind)
+            } else if is_one_of(&n, IP_HEADERS) {
+                HeaderRule::IpAddress
+            } else {
+                HeaderRule::Text
+            }
+        }
+    }
+}
+
+/// True for cookies whose values are kept (routing hints); all others are masked.
+pub fn cookie_is_kept(name: &str) -> bool {
+    is_one_of(name.trim(), KEPT_COOKIES)
 }
 
 /// Redacts report strings, or passes them through when disabled.
@@ -115,9 +291,9 @@ impl Redactor {
                     .unwrap_or_default();
                 if value.is_empty() {
                     pair.to_string()
-                } else if is_one_of(&decoded_name, SECRET_PARAMS) {
+                } else if param_kind(&decoded_name).is_some() {
                     format!("{name}={MASK}")
-                } else if is_one_of(&decoded_name, PERSONAL_PARAMS) {
+                } else if is_personal_param(&decoded_name) {
                     let v: String = form_urlencoded::parse(format!("x={value}").as_bytes())
                         .next()
                         .map(|(_, v)| v.into_owned())

@@ -1,0 +1,610 @@
+//! HAR → HAR: the log is streamed one entry at a time (a HAR can be hundreds of
+//! MB), each entry parsed as a `serde_json::Value` with its member order kept,
+//! rewritten field by field, and written out pretty-printed. Every field is kept;
+//! only values change, so Chrome DevTools, Fiddler and aadtrace load the copy as
+//! they load the original.
+
+use std::fmt;
+use std::io::Write;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::mask::Masker;
+use super::text;
+use super::TraceRewriter;
+use crate::report::redact::{
+    cookie_is_kept, header_rule, is_personal_param, param_kind, HeaderRule, SecretKind,
+};
+
+/// The HAR rewriter.
+pub struct Har;
+
+impl TraceRewriter for Har {
+    fn rewrite(
+        &self,
+        input: &[u8],
+        out: &mut dyn Write,
+        masker: &mut Masker,
+    ) -> Result<usize, RewriteError> {
+        rewrite(input, out, masker)
+    }
+}
+
+/// Why a rewrite stopped.
+#[derive(Debug)]
+pub enum RewriteError {
+    /// The input is not a HAR this rewriter can read (with the place).
+    Malformed(String),
+    /// Writing the output failed.
+    Write(std::io::Error),
+}
+
+/// Rewrites the HAR in `input` (plain or JSONP-wrapped) to `out`; returns the
+/// number of entries.
+pub fn rewrite(
+    input: &[u8],
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<usize, RewriteError> {
+    let (prefix, json, suffix) = match crate::capture::jsonp_body(input) {
+        Some(body) => {
+            let start = body.as_ptr() as usize - input.as_ptr() as usize;
+            (&input[..start], body, &input[start + body.len()..])
+        }
+        None => {
+            let json = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+            (&b""[..], json, &b""[..])
+        }
+    };
+    let mut sink = Sink {
+        out,
+        error: None,
+        entries: 0,
+        log_seen: false,
+    };
+    sink.write(prefix);
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let result = TopSeed {
+        sink: &mut sink,
+        masker,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    if let Some(e) = sink.error.take() {
+        return Err(RewriteError::Write(e));
+    }
+    if let Err(e) = result {
+        return Err(RewriteError::Malformed(e.to_string()));
+    }
+    if !sink.log_seen {
+        return Err(RewriteError::Malformed(
+            "this JSON has no \"log\" object, so it is not a HAR".into(),
+        ));
+    }
+    sink.write(b"\n");
+    if !suffix.is_empty() {
+        sink.write(suffix);
+    }
+    match sink.error {
+        Some(e) => Err(RewriteError::Write(e)),
+        None => Ok(sink.entries),
+    }
+}
+
+struct Sink<'w> {
+    out: &'w mut dyn Write,
+    error: Option<std::io::Error>,
+    entries: usize,
+    log_seen: bool,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Writes `value` pretty-printed, its continuation lines indented by `indent`.
+    fn value(&mut self, value: &Value, indent: &str) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+        let mut first = true;
+        for line in text.split('\n') {
+            if !first {
+                self.write(b"\n");
+                self.write(indent.as_bytes());
+            }
+            self.write(line.as_bytes());
+            first = false;
+        }
+    }
+
+    fn key(&mut self, key: &str, first: bool, indent: &str) {
+        self.write(if first { b"\n" } else { b",\n" });
+        self.write(indent.as_bytes());
+        let k = serde_json::to_string(key).unwrap_or_default();
+        self.write(k.as_bytes());
+        self.write(b": ");
+    }
+
+    fn check<E: de::Error>(&self) -> Result<(), E> {
+        match &self.error {
+            Some(_) => Err(E::custom("cannot write the output")),
+            None => Ok(()),
+        }
+    }
+}
+
+struct TopSeed<'a, 'w> {
+    sink: &'a mut Sink<'w>,
+    masker: &'a mut Masker,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a HAR object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.sink.write(b"{");
+        let mut first = true;
+        while let Some(key) = map.next_key::<String>()? {
+            self.sink.key(&key, first, "  ");
+            first = false;
+            if key == "log" {
+                self.sink.log_seen = true;
+                map.next_value_seed(LogSeed {
+                    sink: &mut *self.sink,
+                    masker: &mut *self.masker,
+                })?;
+            } else {
+                let mut v: Value = map.next_value()?;
+                scrub(self.masker, &mut v);
+                self.sink.value(&v, "  ");
+            }
+            self.sink.check()?;
+        }
+        self.sink.write(b"\n}");
+        Ok(())
+    }
+}
+
+struct LogSeed<'a, 'w> {
+    sink: &'a mut Sink<'w>,
+    masker: &'a mut Masker,
+}
+
+impl<'de> DeserializeSeed<'de> for LogSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LogSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the \"log\" object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.sink.write(b"{");
+        let mut first = true;
+        while let Some(key) = map.next_key::<String>()? {
+            self.sink.key(&key, first, "    ");
+            first = false;
+            match key.as_str() {
+                "entries" => map.next_value_seed(EntriesSeed {
+                    sink: &mut *self.sink,
+                    masker: &mut *self.masker,
+                })?,
+                "creator" | "browser" | "version" => {
+                    let v: Value = map.next_value()?;
+                    self.sink.value(&v, "    ");
+                }
+                _ => {
+                    let mut v: Value = map.next_value()?;
+                    scrub(self.masker, &mut v);
+                    sweep(self.masker, &mut v);
+                    self.sink.value(&v, "    ");
+                }
+            }
+            self.sink.check()?;
+        }
+        self.sink.write(b"\n  }");
+        Ok(())
+    }
+}
+
+struct EntriesSeed<'a, 'w> {
+    sink: &'a mut Sink<'w>,
+    masker: &'a mut Masker,
+}
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the \"entries\" array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.sink.write(b"[");
+        let mut first = true;
+        while let Some(mut entry) = seq.next_element::<Value>()? {
+            rewrite_entry(self.masker, &mut entry);
+            self.sink
+                .write(if first { b"\n      " } else { b",\n      " });
+            first = false;
+            self.sink.value(&entry, "      ");
+            self.sink.entries += 1;
+            self.sink.check()?;
+        }
+        self.sink.write(if first { b"]" } else { b"\n    ]" });
+        Ok(())
+    }
+}
+
+/// Rewrites one entry in place.
+pub fn rewrite_entry(m: &mut Masker, entry: &mut Value) {
+    if let Value::Object(map) = entry {
+        for (key, value) in map.iter_mut() {
+            match key.as_str() {
+                "request" => request(m, value),
+                "response" => response(m, value),
+                _ => scrub(m, value),
+            }
+        }
+    } else {
+        scrub(m, entry);
+    }
+    sweep(m, entry);
+}
+
+/// Any value whose meaning the rewriter does not know (`_initiator`, `comment`,
+/// `pages`…): secret members by name, URLs, markup and free text by content.
+fn scrub(m: &mut Masker, value: &mut Value) {
+    text::json_value(m, value, None);
+}
+
+/// The final safety net: every string of the value, swept for originals the
+/// structural passes replaced elsewhere in the file.
+fn sweep(m: &mut Masker, value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(new) = m.sweep(s) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| sweep(m, v)),
+        Value::Object(map) => map.values_mut().for_each(|v| sweep(m, v)),
+        _ => {}
+    }
+}
+
+fn request(m: &mut Masker, value: &mut Value) {
+    let Value::Object(req) = value else {
+        return scrub(m, value);
+    };
+    for (key, v) in req.iter_mut() {
+        match key.as_str() {
+            "url" => map_str(v, |s| text::url(m, s)),
+            "headers" => headers(m, v),
+            "cookies" => cookies(m, v),
+            "queryString" => name_values(m, v),
+            "postData" => post_data(m, v),
+            "method" | "httpVersion" | "headersSize" | "bodySize" => {}
+            _ => scrub(m, v),
+        }
+    }
+}
+
+fn response(m: &mut Masker, value: &mut Value) {
+    let Value::Object(resp) = value else {
+        return scrub(m, value);
+    };
+    for (key, v) in resp.iter_mut() {
+        match key.as_str() {
+            "headers" => headers(m, v),
+            "cookies" => cookies(m, v),
+            "redirectURL" => map_str(v, |s| text::url(m, s)),
+            "content" => content(m, v),
+            "status" | "statusText" | "httpVersion" | "headersSize" | "bodySize" => {}
+            _ => scrub(m, v),
+        }
+    }
+}
+
+fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
+    if let Value::String(s) = v {
+        let new = f(s);
+        if new != *s {
+            *s = new;
+        }
+    }
+}
+
+fn field<'v>(map: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
+    map.get(name).and_then(Value::as_str)
+}
+
+fn headers(m: &mut Masker, list: &mut Value) {
+    let Value::Array(items) = list else {
+        return scrub(m, list);
+    };
+    for item in items {
+        let Value::Object(h) = item else {
+            scrub(m, item);
+            continue;
+        };
+        let name = field(h, "name").unwrap_or("").to_string();
+        if let Some(v) = h.get_mut("value") {
+            map_str(v, |s| header_value(m, &name, s));
+        }
+    }
+}
+
+/// One header value, redacted by the header's rule.
+pub fn header_value(m: &mut Masker, name: &str, value: &str) -> String {
+    match header_rule(name) {
+        HeaderRule::Authorization => credential(m, value, SecretKind::Authorization),
+        HeaderRule::Cookie => cookie_header(m, value),
+        HeaderRule::SetCookie => value
+            .split('\n')
+            .map(|line| set_cookie(m, line))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        HeaderRule::Secret(kind) => m.secret(kind, value),
+        HeaderRule::AnchorMailbox => match value.split_once(':') {
+            Some((prefix, rest)) if prefix.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                format!("{prefix}:{}", m.user(rest))
+            }
+            _ => m.user(value),
+        },
+        HeaderRule::IpAddress => value
+            .split(',')
+            .map(|ip| {
+                let lead = &ip[..ip.len() - ip.trim_start().len()];
+                format!("{lead}{}", m.ip(ip.trim()))
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        HeaderRule::Url => text::url(m, value),
+        HeaderRule::Challenge => {
+            let scheme = value.split_whitespace().next().unwrap_or("");
+            if ["negotiate", "ntlm", "kerberos"].contains(&scheme.to_ascii_lowercase().as_str()) {
+                credential(m, value, SecretKind::Authorization)
+            } else {
+                text::free_text(m, value)
+            }
+        }
+        HeaderRule::Text => text::free_text(m, value),
+    }
+}
+
+/// `Scheme credential`: the scheme kept, the credential masked (a bearer JWT keeps
+/// its header and safe claims).
+fn credential(m: &mut Masker, value: &str, kind: SecretKind) -> String {
+    match value.trim().split_once(' ') {
+        Some((scheme, cred)) if !cred.trim().is_empty() => {
+            format!("{scheme} {}", m.secret(kind, cred.trim()))
+        }
+        Some(_) => value.to_string(),
+        None => {
+            // A bare scheme (`Negotiate`) carries nothing; a bare value is a secret.
+            let v = value.trim();
+            if v.len() < 16 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+                value.to_string()
+            } else {
+                m.secret(kind, v)
+            }
+        }
+    }
+}
+
+fn cookie_header(m: &mut Masker, value: &str) -> String {
+    value
+        .split(';')
+        .map(|part| {
+            let trimmed = part.trim_start();
+            let lead = &part[..part.len() - trimmed.len()];
+            match trimmed.split_once('=') {
+                Some((name, v)) if !cookie_is_kept(name) => {
+                    format!("{lead}{name}={}", m.secret(SecretKind::Cookie, v))
+                }
+                _ => part.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn set_cookie(m: &mut Masker, line: &str) -> String {
+    let (pair, attributes) = match line.find(';') {
+        Some(i) => (&line[..i], &line[i..]),
+        None => (line, ""),
+    };
+    match pair.split_once('=') {
+        Some((name, v)) if !cookie_is_kept(name) => {
+            format!("{name}={}{attributes}", m.secret(SecretKind::Cookie, v))
+        }
+        _ => line.to_string(),
+    }
+}
+
+fn cookies(m: &mut Masker, list: &mut Value) {
+    let items: &mut Vec<Value> = match list {
+        Value::Array(items) => items,
+        // IE 11 wrote a single cookie object.
+        Value::Object(_) => {
+            cookie(m, list);
+            return;
+        }
+        _ => return scrub(m, list),
+    };
+    for item in items {
+        cookie(m, item);
+    }
+}
+
+fn cookie(m: &mut Masker, item: &mut Value) {
+    let Value::Object(c) = item else {
+        return scrub(m, item);
+    };
+    let name = field(c, "name").unwrap_or("").to_string();
+    if cookie_is_kept(&name) {
+        return;
+    }
+    if let Some(v) = c.get_mut("value") {
+        map_str(v, |s| m.secret(SecretKind::Cookie, s));
+    }
+}
+
+/// `queryString` and `postData.params`: `{name, value}` pairs.
+fn name_values(m: &mut Masker, list: &mut Value) {
+    let Value::Array(items) = list else {
+        return scrub(m, list);
+    };
+    for item in items {
+        let Value::Object(p) = item else {
+            scrub(m, item);
+            continue;
+        };
+        let name = field(p, "name").unwrap_or("").to_string();
+        if let Some(v) = p.get_mut("value") {
+            map_str(v, |s| param_value(m, &name, s));
+        }
+    }
+}
+
+fn param_value(m: &mut Masker, name: &str, value: &str) -> String {
+    let decoded = if value.contains('%') {
+        form_urlencoded::parse(format!("x={value}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| value.to_string())
+    } else {
+        value.to_string()
+    };
+    if let Some(kind) = param_kind(name) {
+        m.secret(kind, &decoded)
+    } else if is_personal_param(name) {
+        m.user(&decoded)
+    } else if !value.contains('&')
+        && (value.contains('=') || value.contains("%3d") || value.contains("%3D"))
+    {
+        // Possibly nested, still encoded (`wctx=a%3d1%26b%3d2`): as a form pair.
+        let pair = format!("x={}", value.replace('=', "%3D"));
+        let out = text::params(m, &pair);
+        out.strip_prefix("x=").unwrap_or(&out).to_string()
+    } else {
+        text::string_value(m, value)
+    }
+}
+
+fn post_data(m: &mut Masker, value: &mut Value) {
+    let Value::Object(pd) = value else {
+        return scrub(m, value);
+    };
+    let mime = field(pd, "mimeType").unwrap_or("").to_string();
+    for (key, v) in pd.iter_mut() {
+        match key.as_str() {
+            "text" => map_str(v, |s| body(m, s, &mime)),
+            "params" => name_values(m, v),
+            "mimeType" => {}
+            _ => scrub(m, v),
+        }
+    }
+}
+
+fn content(m: &mut Masker, value: &mut Value) {
+    let Value::Object(c) = value else {
+        return scrub(m, value);
+    };
+    let mime = field(c, "mimeType").unwrap_or("").to_string();
+    let base64 = field(c, "encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
+    if let Some(v) = c.get_mut("text") {
+        if base64 {
+            map_str(v, |s| base64_body(m, s, &mime));
+        } else {
+            map_str(v, |s| body(m, s, &mime));
+        }
+    }
+    for (key, v) in c.iter_mut() {
+        if !matches!(
+            key.as_str(),
+            "text" | "mimeType" | "encoding" | "size" | "compression"
+        ) {
+            scrub(m, v);
+        }
+    }
+}
+
+fn base64_body(m: &mut Masker, encoded: &str, mime: &str) -> String {
+    if !textual(mime) {
+        return encoded.to_string();
+    }
+    let Ok(bytes) = STANDARD.decode(encoded.trim()) else {
+        return encoded.to_string();
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return encoded.to_string();
+    };
+    let out = body(m, &text, mime);
+    if out == text {
+        encoded.to_string()
+    } else {
+        STANDARD.encode(out)
+    }
+}
+
+/// Media, fonts, scripts and style sheets carry no sign-in secrets (the sweep
+/// still looks at them).
+fn textual(mime: &str) -> bool {
+    let mime = mime.to_ascii_lowercase();
+    !(mime.starts_with("image/")
+        || mime.starts_with("font/")
+        || mime.starts_with("audio/")
+        || mime.starts_with("video/")
+        || mime.contains("javascript")
+        || mime.contains("ecmascript")
+        || mime.contains("css")
+        || mime.contains("woff")
+        || mime.contains("octet-stream")
+        || mime.contains("wasm"))
+}
+
+/// A request or response body, by its MIME type and its first byte.
+pub fn body(m: &mut Masker, text: &str, mime: &str) -> String {
+    if text.is_empty() || !textual(mime) {
+        return text.to_string();
+    }
+    let lower = mime.to_ascii_lowercase();
+    let t = text.trim_start();
+    if lower.contains("json") || t.starts_with('{') || t.starts_with('[') {
+        if let Some(out) = text::json(m, text) {
+            return out;
+        }
+    }
+    let form_like = !t.starts_with('<') && !t.contains(char::is_whitespace) && t.contains('=');
+    if lower.contains("x-www-form-urlencoded") || form_like {
+        return text::params(m, text);
+    }
+    text::markup(m, text)
+}

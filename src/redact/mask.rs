@@ -1,0 +1,439 @@
+//! The value-level half of trace redaction: what one secret, user name or JWT
+//! becomes, counted by kind.
+//!
+//! Every replacement is a *stable pseudonym*: a keyed hash (SipHash with a random
+//! key drawn for each run, so nobody can test guesses against it) of the original
+//! value. The same value becomes the same pseudonym everywhere in one file, so the
+//! hand-offs that link one sign-in step to the next (flow tokens, `ctx`, codes)
+//! still link, and `aadtrace analyze` groups the redacted copy exactly like the
+//! original. Passwords, one-time codes and client secrets link nothing and become
+//! a constant.
+//!
+//! Which names are secret is decided in one place, [`crate::report::redact`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::identity::jwt;
+use crate::report::redact::{param_kind, SecretKind};
+
+/// Originals remembered for the final sweep, at most this many bytes.
+const REGISTRY_BUDGET: usize = 64 << 20;
+/// Originals shorter than this are not swept (they could be ordinary words).
+const MIN_SWEPT_LEN: usize = 8;
+/// Display names remembered for the sweep.
+const MAX_PHRASES: usize = 256;
+
+/// Masks values and counts what it masked.
+pub struct Masker {
+    key: std::collections::hash_map::RandomState,
+    counts: BTreeMap<SecretKind, u64>,
+    /// Original → replacement, for the sweep over every string.
+    registry: HashMap<String, (String, SecretKind)>,
+    registry_bytes: usize,
+    /// Display names (with spaces, so the token sweep cannot see them).
+    phrases: Vec<(String, String)>,
+}
+
+impl Default for Masker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Masker {
+    /// A masker with a fresh random key.
+    pub fn new() -> Self {
+        Masker {
+            key: std::collections::hash_map::RandomState::new(),
+            counts: BTreeMap::new(),
+            registry: HashMap::new(),
+            registry_bytes: 0,
+            phrases: Vec::new(),
+        }
+    }
+
+    /// Counts so far, by kind.
+    pub fn counts(&self) -> &BTreeMap<SecretKind, u64> {
+        &self.counts
+    }
+
+    /// Total replacements so far (a cheap "did anything change" test).
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Forgets the counts (not the pseudonyms or what was learned): used between
+    /// the learning pass and the writing pass.
+    pub fn reset_counts(&mut self) {
+        self.counts.clear();
+    }
+
+    fn count(&mut self, kind: SecretKind) {
+        *self.counts.entry(kind).or_insert(0) += 1;
+    }
+
+    fn digest(&self, domain: &str, value: &str) -> u64 {
+        let mut h = self.key.build_hasher();
+        domain.hash(&mut h);
+        value.hash(&mut h);
+        h.finish()
+    }
+
+    /// Remembers `original → replacement` for the sweep, in both its plain and its
+    /// URL-encoded spelling.
+    fn remember(&mut self, original: &str, replacement: &str, kind: SecretKind) {
+        let original = original.trim_end_matches('=');
+        if original.len() < MIN_SWEPT_LEN || self.registry_bytes > REGISTRY_BUDGET {
+            return;
+        }
+        let add = |m: &mut Self, from: String, to: String| {
+            if !m.registry.contains_key(&from) {
+                m.registry_bytes += from.len() + to.len();
+                m.registry.insert(from, (to, kind));
+            }
+        };
+        add(self, original.to_string(), replacement.to_string());
+        let encoded: String = form_urlencoded::byte_serialize(original.as_bytes()).collect();
+        if encoded != original {
+            let to: String = form_urlencoded::byte_serialize(replacement.as_bytes()).collect();
+            add(self, encoded, to);
+        }
+    }
+
+    /// The replacement for a secret `value` of `kind`. JWTs keep their header and
+    /// non-personal claims; other values become `redacted-KIND-HASH` (or a constant
+    /// for values that link nothing). Empty and already-masked values are returned
+    /// as they are.
+    pub fn secret(&mut self, kind: SecretKind, value: &str) -> String {
+        if value.trim().is_empty() || is_masked(value) {
+            return value.to_string();
+        }
+        self.count(kind);
+        let out = match kind {
+            SecretKind::Password | SecretKind::Otp => format!("redacted-{}", kind.name()),
+            _ if jwt::decode(value).is_some() => self.jwt_body(value),
+            SecretKind::ClientSecret => format!("redacted-{}", kind.name()),
+            _ => format!(
+                "redacted-{}-{:016x}",
+                kind.name(),
+                self.digest("secret", value)
+            ),
+        };
+        self.remember(value, &out, kind);
+        out
+    }
+
+    /// A JWT with its header kept, personal claims pseudonymised and secret claims
+    /// masked, and the signature replaced by `redacted`: still decodable, no longer
+    /// usable. Counted as `token`.
+    pub fn jwt(&mut self, token: &str) -> String {
+        if is_masked(token) {
+            return token.to_string();
+        }
+        self.count(SecretKind::Token);
+        let out = self.jwt_body(token);
+        self.remember(token, &out, SecretKind::Token);
+        out
+    }
+
+    fn jwt_body(&mut self, token: &str) -> String {
+        let token = token.trim();
+        let parts: Vec<&str> = token.split('.').collect();
+        let Some(decoded) = jwt::decode(token) else {
+            return format!("redacted-token-{:016x}", self.digest("secret", token));
+        };
+        let Some(mut claims) = decoded.claims else {
+            // JWE: only the header is readable; keep the five-part shape.
+            return format!("{}.redacted.redacted.redacted.redacted", parts[0]);
+        };
+        let before = self.total();
+        for (name, value) in claims.iter_mut() {
+            if jwt::PERSONAL_CLAIMS.contains(&name.as_str()) {
+                *value = Value::String(self.claim_pseudonym(name, value));
+            } else if let (Some(kind), Some(text)) = (param_kind(name), value.as_str()) {
+                let masked = self.secret(kind, text);
+                *value = Value::String(masked);
+            }
+        }
+        let payload = if self.total() == before {
+            parts[1].to_string()
+        } else {
+            let json = serde_json::to_vec(&claims).unwrap_or_default();
+            URL_SAFE_NO_PAD.encode(json)
+        };
+        format!("{}.{payload}.redacted", parts[0])
+    }
+
+    fn claim_pseudonym(&mut self, name: &str, value: &Value) -> String {
+        self.count(SecretKind::JwtPersonalClaim);
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match name {
+            "name" | "given_name" | "family_name" => {
+                let out = format!("Pseudonym-{:08x}", self.digest("name", &text) >> 32);
+                self.remember_phrase(&text, &out);
+                out
+            }
+            "ipaddr" => ip_pseudonym(self.digest("ip", &text)),
+            _ if text.contains('@') => self.user_pseudonym(&text),
+            _ if is_guid(&text) => {
+                let h = self.digest("id", &text.to_ascii_lowercase());
+                format!(
+                    "{:08x}-0000-4000-8000-{:012x}",
+                    h >> 32,
+                    h & 0xffff_ffff_ffff
+                )
+            }
+            _ => format!("pseudonym-{:016x}", self.digest("id", &text)),
+        }
+    }
+
+    fn remember_phrase(&mut self, original: &str, replacement: &str) {
+        let original = original.trim();
+        if original.chars().count() >= 5
+            && self.phrases.len() < MAX_PHRASES
+            && !self.phrases.iter().any(|(o, _)| o == original)
+        {
+            self.phrases
+                .push((original.to_string(), replacement.to_string()));
+        }
+        self.remember(original, replacement, SecretKind::JwtPersonalClaim);
+    }
+
+    /// The pseudonym of a user name: `user-3f9a2c1b@pseudonym.invalid` for an
+    /// address, `user-3f9a2c1b` otherwise. Case does not matter (UPNs are
+    /// case-insensitive). Counted as `user_name`.
+    pub fn user(&mut self, value: &str) -> String {
+        if value.trim().is_empty() || is_masked(value) {
+            return value.to_string();
+        }
+        self.count(SecretKind::UserName);
+        self.user_pseudonym(value)
+    }
+
+    fn user_pseudonym(&mut self, value: &str) -> String {
+        let lower = value.trim().to_lowercase();
+        let h = self.digest("user", &lower) >> 32;
+        let out = if lower.contains('@') {
+            format!("user-{h:08x}@pseudonym.invalid")
+        } else {
+            format!("user-{h:08x}")
+        };
+        self.remember(value.trim(), &out, SecretKind::UserName);
+        if lower != value.trim() {
+            self.remember(&lower, &out, SecretKind::UserName);
+        }
+        out
+    }
+
+    /// An IP address pseudonym from the documentation range 203.0.113.0/24.
+    pub fn ip(&mut self, value: &str) -> String {
+        if value.trim().is_empty() || value.starts_with("203.0.113.") {
+            return value.to_string();
+        }
+        self.count(SecretKind::IpAddress);
+        ip_pseudonym(self.digest("ip", value.trim()))
+    }
+
+    /// Replaces every remembered original (a secret or user name seen anywhere in
+    /// the file) that is still in `text`. Returns `None` when nothing changed.
+    pub fn sweep(&mut self, text: &str) -> Option<String> {
+        if self.registry.is_empty() && self.phrases.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        let mut last = 0;
+        let mut hits = Vec::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_run_byte(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_run_byte(bytes[i]) {
+                i += 1;
+            }
+            let run = text[start..i].trim_end_matches('=');
+            if run.len() < MIN_SWEPT_LEN {
+                continue;
+            }
+            if let Some(to) = self.lookup(run) {
+                out.push_str(&text[last..start]);
+                out.push_str(&to.0);
+                hits.push(to.1);
+                last = start + run.len();
+            } else if run.contains('/') || run.contains('%') {
+                for (at, piece) in pieces(run) {
+                    if let Some(to) = self.lookup(piece) {
+                        out.push_str(&text[last..start + at]);
+                        out.push_str(&to.0);
+                        hits.push(to.1);
+                        last = start + at + piece.len();
+                    }
+                }
+            }
+        }
+        let mut result = if hits.is_empty() {
+            None
+        } else {
+            out.push_str(&text[last..]);
+            Some(out)
+        };
+        for (phrase, to) in &self.phrases {
+            let current = result.as_deref().unwrap_or(text);
+            if current.contains(phrase.as_str()) {
+                let n = current.matches(phrase.as_str()).count();
+                result = Some(current.replace(phrase.as_str(), to));
+                hits.extend(std::iter::repeat_n(SecretKind::JwtPersonalClaim, n));
+            }
+        }
+        for kind in hits {
+            self.count(kind);
+        }
+        result
+    }
+
+    fn lookup(&self, run: &str) -> Option<(String, SecretKind)> {
+        if run.len() < MIN_SWEPT_LEN {
+            return None;
+        }
+        if let Some(hit) = self.registry.get(run) {
+            return Some(hit.clone());
+        }
+        if run.contains('@') || run.contains("%40") {
+            return self.registry.get(&run.to_lowercase()).cloned();
+        }
+        None
+    }
+}
+
+/// The parts of a run between `/` and `%XX` escapes, with their offsets.
+fn pieces(run: &str) -> Vec<(usize, &str)> {
+    let b = run.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let sep = if b[i] == b'/' {
+            1
+        } else if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            3
+        } else {
+            0
+        };
+        if sep == 0 {
+            i += 1;
+            continue;
+        }
+        if i > start {
+            out.push((start, &run[start..i]));
+        }
+        i += sep;
+        start = i;
+    }
+    if start < b.len() {
+        out.push((start, &run[start..]));
+    }
+    out
+}
+
+/// Bytes that can belong to a secret, a user name or an encoded form of either.
+fn is_run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.~+/*!$@%".contains(&b)
+}
+
+/// True for values that are already one of our replacements.
+pub fn is_masked(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("redacted-")
+        || v.ends_with("@pseudonym.invalid")
+        || v.ends_with(".redacted")
+        || v.ends_with("%40pseudonym.invalid")
+        || (v.starts_with("user-") && v.len() == 13)
+}
+
+fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn ip_pseudonym(h: u64) -> String {
+    format!("203.0.113.{}", 1 + h % 254)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_value_same_pseudonym() {
+        let mut m = Masker::new();
+        let a = m.secret(SecretKind::FlowToken, "AQABAAEAAAD--DLA3VO7QrddgJg7");
+        let b = m.secret(SecretKind::FlowToken, "AQABAAEAAAD--DLA3VO7QrddgJg7");
+        let c = m.secret(SecretKind::FlowToken, "AQABAAEAAAD--other");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.starts_with("redacted-flow_token-"));
+        assert_eq!(
+            m.secret(SecretKind::Password, "hunter2!"),
+            "redacted-password"
+        );
+        assert_eq!(
+            m.user("Adele.Vance@contoso.example"),
+            m.user("adele.vance@contoso.example")
+        );
+        assert_eq!(m.counts()[&SecretKind::FlowToken], 3);
+        // Already masked: untouched and not counted again.
+        assert_eq!(m.secret(SecretKind::FlowToken, &a), a);
+        assert_eq!(m.counts()[&SecretKind::FlowToken], 3);
+    }
+
+    #[test]
+    fn jwt_keeps_safe_claims_and_pseudonymises_personal_ones() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS256","kid":"k1"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(
+            br#"{"aud":"app","tid":"4f1e7c2a-93b5-4d0e-8c61-2a7d95e3b0f4","upn":"adele@contoso.example","name":"Adele Vance","oid":"11111111-2222-3333-4444-555555555555","exp":1700000000}"#,
+        );
+        let token = format!("{header}.{claims}.c2lnbmF0dXJl");
+        let mut m = Masker::new();
+        let out = m.jwt(&token);
+        assert!(out.ends_with(".redacted"));
+        assert!(out.starts_with(&header));
+        let decoded = jwt::decode(&out).unwrap();
+        assert_eq!(
+            decoded.str_claim("tid"),
+            Some("4f1e7c2a-93b5-4d0e-8c61-2a7d95e3b0f4")
+        );
+        assert_eq!(decoded.numeric_claim("exp"), Some(1_700_000_000));
+        assert!(decoded
+            .str_claim("upn")
+            .unwrap()
+            .ends_with("@pseudonym.invalid"));
+        assert!(decoded.str_claim("name").unwrap().starts_with("Pseudonym-"));
+        assert!(is_guid(decoded.str_claim("oid").unwrap()));
+        assert_eq!(m.counts()[&SecretKind::JwtPersonalClaim], 3);
+        // The sweep finds the display name and the token elsewhere.
+        let swept = m
+            .sweep(&format!("Signed in as Adele Vance. {token}"))
+            .unwrap();
+        assert!(!swept.contains("Adele Vance"), "{swept}");
+        assert!(!swept.contains("c2lnbmF0dXJl"), "{swept}");
+    }
+}

@@ -1,0 +1,333 @@
+//! `aadtrace redact`: a copy of a trace that is safe to share, in the same format.
+//!
+//! Everything `identity-wire.md` §6 lists is masked (passwords, OTPs, codes,
+//! tokens, client secrets and assertions, flow tokens and canaries, SAML results,
+//! cookies, `Authorization`); user names and personal JWT claims become stable
+//! pseudonyms; correlation and request ids, time stamps, AADSTS codes, tenant and
+//! app ids are kept. Pseudonyms are stable within one file, so `aadtrace analyze`
+//! finds the same flows and findings in the copy as in the original.
+//!
+//! Layout:
+//! * [`mask`]: what one value becomes (keyed-hash pseudonyms, JWT rewriting),
+//!   counted by kind, and the final sweep for originals left anywhere.
+//! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
+//! * [`har`]: the HAR rewriter, streaming one entry at a time.
+//!
+//! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
+//! sniffed format. SAZ (rewritten in place) and packet captures (written as a HAR
+//! of their decrypted exchanges, since packets cannot be redacted in place) come
+//! with their readers.
+//!
+//! The file is read twice: the first pass learns every secret and user name (so
+//! the sweep also catches a value in an entry before the one that reveals what
+//! it is), the second writes.
+
+pub mod har;
+pub mod mask;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::capture::{self, Format, Source};
+pub use har::RewriteError;
+pub use mask::Masker;
+
+/// Rewrites one trace format. Implementations stream: they must not hold the
+/// whole trace's parsed form in memory.
+pub trait TraceRewriter {
+    /// Writes the redacted copy of `input` to `out`; returns the number of
+    /// exchanges (entries, sessions) written.
+    fn rewrite(
+        &self,
+        input: &[u8],
+        out: &mut dyn Write,
+        masker: &mut Masker,
+    ) -> Result<usize, RewriteError>;
+
+    /// The format written, when it differs from the input's (a capture → HAR).
+    fn output_format(&self, input: Format) -> Format {
+        input
+    }
+}
+
+/// The rewriter for a sniffed input format, if there is one yet.
+pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
+    match format {
+        Format::Har => Some(&har::Har),
+        Format::Saz | Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => None,
+    }
+}
+
+/// Failures of `redact`. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: redaction of {format} traces is not available yet")]
+    NotAvailable { path: String, format: Format },
+    #[error(transparent)]
+    Capture(#[from] capture::CaptureError),
+    #[error("{path}: {detail}; nothing was written")]
+    Malformed { path: String, detail: String },
+    #[error("{path}: the output would overwrite the input; choose another -o")]
+    SameFile { path: String },
+}
+
+/// What a redaction did: written to standard error, or as JSON to `--receipt`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Receipt {
+    pub schema: &'static str,
+    pub input: String,
+    pub output: String,
+    pub format: Format,
+    pub output_format: Format,
+    /// Entries (exchanges) written.
+    pub exchanges: usize,
+    /// Replacements by kind (`password`, `token`, `code`, `flow_token`, `cookie`,
+    /// `authorization`, `user_name`, `jwt_personal_claim`, …).
+    pub masked: BTreeMap<&'static str, u64>,
+    pub total: u64,
+    pub note: &'static str,
+}
+
+const NOTE: &str = "pseudonyms are keyed hashes with a key drawn for this run: stable within this file, unrelated across files";
+
+impl Receipt {
+    /// The receipt as pretty JSON, ending with a newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("receipt serialises");
+        s.push('\n');
+        s
+    }
+
+    /// The receipt as lines for standard error.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "aadtrace: redacted {} ({}, {} exchanges) to {} ({}): {} value(s) masked\n",
+            self.input, self.format, self.exchanges, self.output, self.output_format, self.total
+        );
+        for (kind, n) in &self.masked {
+            s.push_str(&format!("  {kind:<20} {n}\n"));
+        }
+        s.push_str(&format!("  note: {NOTE}\n"));
+        s
+    }
+}
+
+/// Where the redacted copy goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    File(PathBuf),
+    Stdout,
+}
+
+impl Target {
+    pub fn from_arg(arg: &Path) -> Self {
+        if arg.as_os_str() == "-" {
+            Target::Stdout
+        } else {
+            Target::File(arg.to_path_buf())
+        }
+    }
+
+    fn display_name(&self) -> String {
+        match self {
+            Target::File(p) => p.display().to_string(),
+            Target::Stdout => "<stdout>".to_string(),
+        }
+    }
+}
+
+/// Redacts `source` into `target`. A target ending in `.gz` is gzip-compressed.
+/// The output appears only when the whole rewrite succeeded.
+pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> {
+    let name = source.display_name();
+    if let (Source::File(input), Target::File(output)) = (source, target) {
+        if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
+            if a == b {
+                return Err(RedactError::SameFile { path: name });
+            }
+        }
+    }
+    let bytes = load(source, &name)?;
+    let head = &bytes[..bytes.len().min(512)];
+    let format = capture::sniff(head).ok_or_else(|| capture::CaptureError::UnknownFormat {
+        path: name.clone(),
+        detail: format!(
+            "first bytes {} are not a trace aadtrace can redact",
+            head.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    })?;
+    let rewriter = rewriter_for(format).ok_or(RedactError::NotAvailable {
+        path: name.clone(),
+        format,
+    })?;
+    let mut masker = Masker::new();
+    // Pass 1: learn every secret and user name of the file.
+    let malformed = |e: RewriteError, path: &str| match e {
+        RewriteError::Malformed(detail) => RedactError::Malformed {
+            path: path.to_string(),
+            detail,
+        },
+        RewriteError::Write(source) => RedactError::Write {
+            path: path.to_string(),
+            source,
+        },
+    };
+    rewriter
+        .rewrite(&bytes, &mut std::io::sink(), &mut masker)
+        .map_err(|e| malformed(e, &name))?;
+    masker.reset_counts();
+    // Pass 2: write.
+    let out_name = target.display_name();
+    let exchanges = write_target(target, |out| rewriter.rewrite(&bytes, out, &mut masker))
+        .map_err(|e| match e {
+            RewriteError::Write(source) => RedactError::Write {
+                path: out_name.clone(),
+                source,
+            },
+            other => malformed(other, &name),
+        })?;
+    let masked: BTreeMap<&'static str, u64> = masker
+        .counts()
+        .iter()
+        .map(|(k, v)| (k.name(), *v))
+        .collect();
+    Ok(Receipt {
+        schema: "aadtrace-redact/1",
+        input: name,
+        output: out_name,
+        format,
+        output_format: rewriter.output_format(format),
+        exchanges,
+        total: masked.values().sum(),
+        masked,
+        note: NOTE,
+    })
+}
+
+/// An input's bytes: a file is memory-mapped (like `analyze`, it must not change
+/// while aadtrace reads it); standard input and gzip are read into memory.
+enum Loaded {
+    Map(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Loaded::Map(m) => m,
+            Loaded::Owned(v) => v,
+        }
+    }
+}
+
+/// The input's bytes, gunzipped when compressed.
+fn load(source: &Source, name: &str) -> Result<Loaded, RedactError> {
+    let read_err = |e| RedactError::Read {
+        path: name.to_string(),
+        source: e,
+    };
+    let raw = match source {
+        Source::File(p) => {
+            let file = std::fs::File::open(p).map_err(read_err)?;
+            if file.metadata().map_err(read_err)?.len() == 0 {
+                Loaded::Owned(Vec::new())
+            } else {
+                // SAFETY: read-only map; inputs must not change while aadtrace runs
+                // (README), as for `analyze`.
+                Loaded::Map(unsafe { memmap2::Mmap::map(&file) }.map_err(read_err)?)
+            }
+        }
+        Source::Stdin => {
+            let mut v = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut v)
+                .map_err(read_err)?;
+            Loaded::Owned(v)
+        }
+    };
+    if raw.is_empty() {
+        return Err(capture::CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "the input is empty".into(),
+        }
+        .into());
+    }
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(read_err)?;
+        return Ok(Loaded::Owned(out));
+    }
+    Ok(raw)
+}
+
+/// Runs `write` against the target: a temporary file renamed into place on
+/// success (removed on failure), or standard output.
+fn write_target(
+    target: &Target,
+    write: impl FnOnce(&mut dyn Write) -> Result<usize, RewriteError>,
+) -> Result<usize, RewriteError> {
+    match target {
+        Target::Stdout => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = write(&mut out)?;
+            out.flush().map_err(RewriteError::Write)?;
+            Ok(n)
+        }
+        Target::File(path) => {
+            let mut tmp_name = path.as_os_str().to_owned();
+            tmp_name.push(".aadtrace-partial");
+            let tmp = PathBuf::from(tmp_name);
+            let result = (|| {
+                let file = std::fs::File::create(&tmp).map_err(RewriteError::Write)?;
+                let gz = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+                let n = if gz {
+                    let mut enc = flate2::write::GzEncoder::new(
+                        std::io::BufWriter::new(file),
+                        flate2::Compression::default(),
+                    );
+                    let n = write(&mut enc)?;
+                    enc.finish()
+                        .and_then(|mut w| w.flush())
+                        .map_err(RewriteError::Write)?;
+                    n
+                } else {
+                    let mut out = std::io::BufWriter::new(file);
+                    let n = write(&mut out)?;
+                    out.flush().map_err(RewriteError::Write)?;
+                    n
+                };
+                std::fs::rename(&tmp, path).map_err(RewriteError::Write)?;
+                Ok(n)
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result
+        }
+    }
+}

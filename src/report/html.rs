@@ -1,0 +1,673 @@
+//! The HTML report: one self-contained page (no external scripts, fonts or
+//! requests) with a waterfall per sign-in flow, MFA polling drawn as a band
+//! against its window, findings beside the step they concern, and the
+//! support-ticket block of each finding.
+//!
+//! Readable without JavaScript (`<details>` expand, anchors link findings and
+//! steps); with it, a small inline script filters by severity and flow.
+//!
+//! Safety: every string from the trace is redacted ([`Redactor`]), stripped of
+//! control characters, and HTML-escaped for text and attributes. No trace string
+//! becomes a link, a URL attribute, a style or a script. Data for the script is
+//! JSON inside `<script type="application/json">` with `<`, `>` and `&` escaped.
+//! A Content-Security-Policy allows only the page's own inline script (by nonce),
+//! inline styles, and nothing from the network, so even a mistake here could not
+//! run an injected script or fetch anything.
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+
+use super::json::summary;
+use super::redact::{terminal_safe, Redactor};
+use super::time::{rfc3339, time_of_day};
+use crate::findings::{human_duration, Finding, Severity};
+use crate::identity::{Flow, MfaAttempt, Step};
+use crate::session::Session;
+
+const STYLE: &str = include_str!("html/style.css");
+const SCRIPT: &str = include_str!("html/report.js");
+
+/// Escapes text for HTML text content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON that is safe inside `<script type="application/json">`: no `<`, `>` or
+/// `&` (so no `</script>` or `<!--`), no U+2028/2029.
+pub fn script_json(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fresh nonce for the page's script.
+fn nonce() -> String {
+    let a = std::collections::hash_map::RandomState::new().build_hasher();
+    let mut b = std::collections::hash_map::RandomState::new().build_hasher();
+    b.write_u8(1);
+    format!("{:016x}{:016x}", a.finish(), b.finish())
+}
+
+struct Ctx<'a> {
+    session: &'a Session,
+    r: &'a Redactor,
+}
+
+impl Ctx<'_> {
+    /// A trace string, redacted, control characters removed, escaped.
+    fn t(&self, s: &str) -> String {
+        escape(&terminal_safe(&self.r.text(s)))
+    }
+    fn url(&self, s: &str) -> String {
+        escape(&terminal_safe(&self.r.url(s)))
+    }
+    fn user(&self, s: &str) -> String {
+        escape(&terminal_safe(&self.r.user(s)))
+    }
+    fn findings_of_step(&self, step: usize) -> Vec<&Finding> {
+        self.session
+            .findings
+            .iter()
+            .filter(|f| f.exchanges.contains(&step))
+            .collect()
+    }
+}
+
+/// Renders the whole page.
+pub fn render(session: &Session, redactor: &Redactor) -> String {
+    render_with_nonce(session, redactor, &nonce())
+}
+
+/// [`render`] with a given script nonce (tests pin it).
+pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) -> String {
+    let c = Ctx {
+        session,
+        r: redactor,
+    };
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; img-src data:; base-uri 'none'; form-action 'none'\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"generator\" content=\"aadtrace {version}\">\n\
+<title>aadtrace report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    header(&c, &mut out);
+    out.push_str("<main>\n");
+    controls(&mut out);
+    if session.analysis.flows.is_empty() {
+        out.push_str("<p class=\"muted\">No sign-in flow was found in this trace.</p>\n");
+    }
+    for flow in &session.analysis.flows {
+        flow_section(&c, flow, &mut out);
+    }
+    let loose: Vec<&Finding> = session
+        .findings
+        .iter()
+        .filter(|f| f.flow.is_none())
+        .collect();
+    if !loose.is_empty() {
+        out.push_str("<section class=\"loose\" data-flow=\"none\">\n<h2>Findings outside sign-in flows</h2>\n<div class=\"findings\">\n");
+        for f in loose {
+            finding_block(&c, f, &mut out);
+        }
+        out.push_str("</div>\n</section>\n");
+    }
+    out.push_str("</main>\n");
+    footer(&c, &mut out);
+    let _ = write!(
+        out,
+        "<script type=\"application/json\" id=\"aadtrace-data\">{}</script>\n<script nonce=\"{nonce}\">\n{SCRIPT}</script>\n</body>\n</html>\n",
+        script_json(&page_data(&c))
+    );
+    out
+}
+
+/// What the script needs: flow labels for the filter.
+fn page_data(c: &Ctx) -> serde_json::Value {
+    let flows: Vec<serde_json::Value> = c
+        .session
+        .analysis
+        .flows
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f.id.to_string(),
+                "label": format!("Flow {} · {} · {}", f.id + 1, kind_name(f), outcome_name(f)),
+            })
+        })
+        .collect();
+    serde_json::json!({ "flows": flows })
+}
+
+fn kind_name(f: &Flow) -> String {
+    serde_json::to_value(f.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn outcome_name(f: &Flow) -> String {
+    serde_json::to_value(f.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn header(c: &Ctx, out: &mut String) {
+    out.push_str("<header class=\"top\">\n<h1>aadtrace report</h1>\n<ul class=\"inputs\">\n");
+    for input in &c.session.inputs {
+        let producer = input
+            .summary
+            .producer
+            .as_deref()
+            .map(|p| format!(", {}", c.t(p)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li><code>{}</code> ({}{producer}, {} exchanges)</li>",
+            escape(&terminal_safe(&input.path)),
+            input.format,
+            input.summary.exchanges
+        );
+    }
+    out.push_str("</ul>\n");
+    let a = &c.session.analysis;
+    if !a.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Trace from {} to {} UTC ({})</p>",
+            rfc3339(a.trace_start_us),
+            rfc3339(a.trace_end_us),
+            escape(&human_duration(
+                (a.trace_end_us - a.trace_start_us) as f64 / 1000.0
+            ))
+        );
+    }
+    let s = summary(c.session);
+    let pill = |class: &str, n: usize, what: &str| {
+        let zero = if n == 0 { " zero" } else { "" };
+        format!("<span class=\"pill {class}{zero}\">{n} {what}</span>")
+    };
+    let _ = writeln!(
+        out,
+        "<div class=\"summary\"><span class=\"pill\">{} sign-in flow(s)</span>{}{}{}{}{}{}</div>",
+        s.flows,
+        pill("outcome success", s.succeeded, "succeeded"),
+        pill("outcome failed", s.failed, "failed"),
+        pill("outcome incomplete", s.incomplete, "incomplete"),
+        pill("error", s.errors, "error(s)"),
+        pill("warning", s.warnings, "warning(s)"),
+        pill("info", s.infos, "info"),
+    );
+    out.push_str("</header>\n");
+}
+
+fn controls(out: &mut String) {
+    out.push_str(
+        "<div id=\"controls\" hidden>\n<strong>Show</strong>\n\
+<label><input type=\"checkbox\" data-sev=\"error\" checked> errors</label>\n\
+<label><input type=\"checkbox\" data-sev=\"warning\" checked> warnings</label>\n\
+<label><input type=\"checkbox\" data-sev=\"info\" checked> info</label>\n\
+<label>flow <select id=\"flow-filter\"><option value=\"all\">all flows</option></select></label>\n\
+<button type=\"button\" id=\"expand\" aria-pressed=\"false\">Expand all</button>\n</div>\n",
+    );
+}
+
+/// The time axis of one flow: its steps, and MFA windows that run past them.
+struct Axis {
+    start: i64,
+    span: f64,
+}
+
+impl Axis {
+    fn pct(&self, us: i64) -> f64 {
+        (((us - self.start) as f64 / self.span) * 100.0).clamp(0.0, 100.0)
+    }
+    /// `left:…%;width:…%` for an interval (at least a sliver wide).
+    fn style(&self, from: i64, to: i64) -> String {
+        let left = self.pct(from);
+        let width = (self.pct(to.max(from)) - left).max(0.25).min(100.0 - left);
+        format!("left:{left:.2}%;width:{width:.2}%")
+    }
+}
+
+fn step_end(s: &Step) -> i64 {
+    s.started_us + s.duration_ms.map_or(0, |d| (d * 1000.0) as i64)
+}
+
+fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
+    let steps = &c.session.analysis.steps;
+    let outcome = outcome_name(flow);
+    let _ = writeln!(
+        out,
+        "<section class=\"flow\" id=\"flow-{id}\" data-flow=\"{id}\" data-outcome=\"{outcome}\">\n<header><h2>Sign-in flow {n} · {kind}</h2><span class=\"pill outcome {outcome}\">{upper}</span><span class=\"muted\">{start} → {end} UTC ({dur})</span></header>",
+        id = flow.id,
+        n = flow.id + 1,
+        kind = escape(&kind_name(flow)),
+        upper = outcome.to_uppercase(),
+        start = rfc3339(flow.started_us),
+        end = time_of_day(flow.ended_us),
+        dur = escape(&human_duration(
+            (flow.ended_us - flow.started_us) as f64 / 1000.0
+        )),
+    );
+    meta(c, flow, out);
+
+    // The axis covers the steps and every MFA window.
+    let end = flow
+        .steps
+        .iter()
+        .map(|&i| step_end(&steps[i]))
+        .chain(
+            flow.mfa
+                .iter()
+                .map(|m| m.started_us + m.judged_window_ms * 1000),
+        )
+        .max()
+        .unwrap_or(flow.ended_us)
+        .max(flow.ended_us);
+    let axis = Axis {
+        start: flow.started_us,
+        span: ((end - flow.started_us) as f64).max(1000.0),
+    };
+    out.push_str("<h3>Timeline</h3>\n<div class=\"waterfall\">\n");
+    let _ = writeln!(
+        out,
+        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\"><span>0 s</span><span>{}</span><span>{}</span></span><span class=\"marks\">findings</span></div>",
+        escape(&human_duration(axis.span / 2000.0)),
+        escape(&human_duration(axis.span / 1000.0))
+    );
+    let mut polls_done = std::collections::HashSet::new();
+    for &i in &flow.steps {
+        let step = &steps[i];
+        if let Some(attempt) = flow.mfa.iter().find(|m| is_poll_of(step, m)) {
+            if polls_done.insert(attempt.started_us) {
+                mfa_band(c, flow, attempt, &axis, out);
+            }
+            continue;
+        }
+        step_row(c, step, flow.started_us, &axis, out);
+    }
+    out.push_str("</div>\n");
+
+    let findings: Vec<&Finding> = c
+        .session
+        .findings
+        .iter()
+        .filter(|f| f.flow == Some(flow.id))
+        .collect();
+    if !findings.is_empty() {
+        out.push_str("<h3>Findings</h3>\n<div class=\"findings\">\n");
+        for f in findings {
+            finding_block(c, f, out);
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn is_poll_of(step: &Step, m: &MfaAttempt) -> bool {
+    step.endpoint == Some("sas_end_auth") && m.steps.contains(&step.id)
+}
+
+fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if let Some(t) = &flow.tenant {
+        rows.push(("Tenant", c.t(t)));
+    }
+    if let Some(a) = &flow.client_id {
+        rows.push(("App ID", c.t(a)));
+    }
+    if let Some(u) = &flow.user {
+        rows.push(("User", c.user(u)));
+    }
+    if !flow.regions.is_empty() {
+        rows.push(("Region", c.t(&flow.regions.join(", "))));
+    }
+    if !flow.correlation_ids.is_empty() {
+        let ids: Vec<String> = flow
+            .correlation_ids
+            .iter()
+            .map(|id| format!("<code>{}</code>", c.t(id)))
+            .collect();
+        rows.push(("Correlation", ids.join(" ")));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("<dl class=\"meta\">");
+    for (k, v) in rows {
+        let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
+    }
+    out.push_str("</dl>\n");
+}
+
+fn status_class(status: Option<u16>) -> String {
+    match status {
+        Some(s) if s > 0 => format!("s{}", s / 100),
+        _ => "s0".to_string(),
+    }
+}
+
+fn marks(c: &Ctx, findings: &[&Finding]) -> String {
+    let mut out = String::from("<span class=\"marks\">");
+    for f in findings {
+        let sev = f.severity.name();
+        let label = match f.code {
+            Some(code) => format!("AADSTS{code}"),
+            None => f.kind.replace('_', " "),
+        };
+        let _ = write!(
+            out,
+            "<a class=\"mark {sev}\" data-severity=\"{sev}\" href=\"#finding-{}\" title=\"{}\">{}</a>",
+            f.id,
+            c.t(&f.title),
+            escape(&label)
+        );
+    }
+    out.push_str("</span>");
+    out
+}
+
+fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
+    let label = match s.endpoint {
+        Some(e) => format!("{} {e}", s.method),
+        None => format!("{} {}{}", s.method, s.host, s.path),
+    };
+    let status = s
+        .status
+        .filter(|&st| st > 0)
+        .map(|st| st.to_string())
+        .unwrap_or_else(|| "—".into());
+    let cls = status_class(s.status);
+    let findings = c.findings_of_step(s.id);
+    let _ = write!(
+        out,
+        "<details class=\"row\" id=\"step-{id}\"><summary><span class=\"num\">{id}</span><span class=\"t\">+{t:.3}s</span><span class=\"step\" title=\"{label}\">{label}{page}</span><span class=\"status {cls}\">{status}</span><span class=\"dur\">{dur}</span><span class=\"track\"><span class=\"bar {cls}\" style=\"{style}\"></span></span>{marks}</summary>",
+        id = s.id,
+        t = (s.started_us - flow_start) as f64 / 1e6,
+        label = c.t(&label),
+        page = s
+            .page
+            .as_deref()
+            .map(|p| format!(" <span class=\"muted\">· {}</span>", c.t(p)))
+            .unwrap_or_default(),
+        dur = s
+            .duration_ms
+            .map(|d| escape(&human_duration(d)))
+            .unwrap_or_else(|| "—".into()),
+        style = axis.style(s.started_us, step_end(s)),
+        marks = marks(c, &findings),
+    );
+    out.push_str("<div class=\"detail\"><dl>");
+    let mut row = |k: &str, v: String| {
+        let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
+    };
+    row("Started", rfc3339(s.started_us));
+    row("URL", format!("<code>{}</code>", c.url(&s.url)));
+    if let Some(st) = s.status {
+        row("HTTP", format!("{} {}", c.t(&s.http_version), st));
+    }
+    if let Some(w) = s.wait_ms {
+        row("Server wait", escape(&human_duration(w)));
+    }
+    if let Some(p) = &s.page {
+        row("Page", c.t(p));
+    }
+    if !s.aadsts.is_empty() {
+        let codes: Vec<String> = s.aadsts.iter().map(|x| format!("AADSTS{x}")).collect();
+        row("AADSTS", codes.join(" "));
+    }
+    if let Some(e) = &s.error {
+        let text = [
+            e.error.as_deref(),
+            e.suberror.as_deref(),
+            e.message.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        row("Error", c.t(&text));
+    }
+    if let Some(e) = &s.transport_error {
+        row("Transport", c.t(e));
+    }
+    for (k, v) in [
+        ("client-request-id", &s.client_request_id),
+        ("Request ID", &s.request_id),
+        ("Correlation ID", &s.correlation_id),
+        ("Server", &s.ests_server),
+    ] {
+        if let Some(v) = v {
+            row(k, format!("<code>{}</code>", c.t(v)));
+        }
+    }
+    if let Some(sas) = &s.sas {
+        if let Some(v) = &sas.result_value {
+            row("MFA result", c.t(v));
+        }
+    }
+    if s.issued {
+        row("Issued", "a code or token".into());
+    }
+    out.push_str("</dl></div></details>\n");
+}
+
+fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String) {
+    let steps = &c.session.analysis.steps;
+    let polls: Vec<&Step> = m
+        .steps
+        .iter()
+        .map(|&i| &steps[i])
+        .filter(|s| s.endpoint == Some("sas_end_auth"))
+        .collect();
+    let first = polls.first().map_or(m.started_us, |s| s.started_us);
+    let last = polls.last().map_or(m.ended_us, |s| step_end(s));
+    let window_end = m.started_us + m.judged_window_ms * 1000;
+    let result = serde_json::to_value(m.result)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let window = match m.window_ms {
+        Some(w) => format!("{} window announced", human_duration(w as f64)),
+        None => format!(
+            "{} default window",
+            human_duration(m.judged_window_ms as f64)
+        ),
+    };
+    let ids: Vec<usize> = polls.iter().map(|s| s.id).collect();
+    let mut findings: Vec<&Finding> = Vec::new();
+    for id in &ids {
+        for f in c.findings_of_step(*id) {
+            if !findings.iter().any(|g| g.id == f.id) {
+                findings.push(f);
+            }
+        }
+    }
+    let range = match (ids.first(), ids.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => String::new(),
+    };
+    let verdict_class = if m.result == crate::identity::MfaResult::Approved {
+        "s2"
+    } else {
+        "s4"
+    };
+    let _ = write!(
+        out,
+        "<details class=\"band\" id=\"mfa-{fid}-{first_id}\"><summary><span class=\"num\">{range}</span><span class=\"t\">+{t:.3}s</span><span class=\"step\">MFA {method}: {n} poll(s)</span><span class=\"status {verdict_class}\">{result}</span><span class=\"dur\">{waited}</span><span class=\"track\" title=\"{window}\"><span class=\"bar window\" style=\"{wstyle}\"></span><span class=\"bar polls\" style=\"{pstyle}\"></span></span>{marks}</summary>",
+        fid = flow.id,
+        first_id = ids.first().copied().unwrap_or(0),
+        t = (first - flow.started_us) as f64 / 1e6,
+        method = c.t(m.method.as_deref().unwrap_or("unknown method")),
+        n = m.polls,
+        result = escape(&result),
+        waited = escape(&human_duration(m.waited_ms)),
+        window = escape(&window),
+        wstyle = axis.style(m.started_us, window_end),
+        pstyle = axis.style(first, last),
+        marks = marks(c, &findings),
+    );
+    let _ = write!(
+        out,
+        "<div class=\"detail\"><dl><dt>Started</dt><dd>{}</dd><dt>Waited</dt><dd>{} ({})</dd><dt>Verdict</dt><dd>{}{}</dd></dl><ol class=\"polls-list\">",
+        rfc3339(m.started_us),
+        escape(&human_duration(m.waited_ms)),
+        escape(&window),
+        escape(&result),
+        m.last_result_value
+            .as_deref()
+            .map(|v| format!(" (server said {})", c.t(v)))
+            .unwrap_or_default()
+    );
+    for s in polls {
+        let value = s
+            .sas
+            .as_ref()
+            .and_then(|x| x.result_value.as_deref())
+            .map(|v| c.t(v))
+            .unwrap_or_else(|| "—".into());
+        let _ = write!(
+            out,
+            "<li id=\"step-{}\">{} {value}</li>",
+            s.id,
+            time_of_day(s.started_us)
+        );
+    }
+    out.push_str("</ol></div></details>\n");
+}
+
+fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
+    let sev = f.severity.name();
+    let when = f
+        .time_us
+        .map(|t| format!(" at {} UTC", time_of_day(t)))
+        .unwrap_or_default();
+    let steps = if f.exchanges.is_empty() {
+        String::new()
+    } else {
+        let links: Vec<String> = f
+            .exchanges
+            .iter()
+            .take(8)
+            .map(|x| format!("<a href=\"#step-{x}\">{x}</a>"))
+            .collect();
+        let more = if f.exchanges.len() > 8 {
+            format!(" … (+{})", f.exchanges.len() - 8)
+        } else {
+            String::new()
+        };
+        format!(" · step {}{more}", links.join(", "))
+    };
+    let _ = write!(
+        out,
+        "<article class=\"finding {sev}\" id=\"finding-{id}\" data-severity=\"{sev}\" data-kind=\"{kind}\"><h4><span class=\"sev\">{sev}</span>{title}</h4><p class=\"muted\">{kind}{when}{steps}</p><p>{explanation}</p>",
+        id = f.id,
+        kind = escape(&f.kind),
+        title = c.t(&f.title),
+        explanation = c.t(&f.explanation),
+    );
+    if f.severity != Severity::Info && !f.next_steps.is_empty() {
+        out.push_str("<ol class=\"next\">");
+        for s in &f.next_steps {
+            let _ = write!(out, "<li>{}</li>", c.t(s));
+        }
+        out.push_str("</ol>");
+    }
+    if f.severity != Severity::Info {
+        ticket_block(c, f, out);
+    }
+    out.push_str("</article>\n");
+}
+
+fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if let Some(code) = f.code {
+        rows.push(("Error code", format!("AADSTS{code}")));
+    }
+    if let Some(t) = f.time_us {
+        rows.push(("Timestamp (UTC)", rfc3339(t)));
+    }
+    for (name, value) in [
+        ("Correlation ID", &f.correlation_id),
+        ("Request ID", &f.request_id),
+        ("Tenant", &f.tenant),
+        ("App ID", &f.client_id),
+        ("Server", &f.ests_server),
+    ] {
+        if let Some(v) = value {
+            rows.push((name, c.t(v)));
+        }
+    }
+    if let Some(u) = &f.user {
+        rows.push(("User", c.user(u)));
+    }
+    if rows.len() < 2 {
+        return;
+    }
+    out.push_str("<div class=\"ticket\"><h5>For the support ticket</h5><dl>");
+    for (k, v) in rows {
+        let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
+    }
+    out.push_str("</dl></div>");
+}
+
+fn footer(c: &Ctx, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "<footer>Generated by aadtrace {}. {}</footer>",
+        env!("CARGO_PKG_VERSION"),
+        if c.r.enabled {
+            "Secrets are masked and user names shortened; <code>--unsafe-show-secrets</code> shows them."
+        } else {
+            "<strong>Secrets are shown (--unsafe-show-secrets): do not share this file.</strong>"
+        }
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape(r#""><img src=x onerror='a'>&"#),
+            "&quot;&gt;&lt;img src=x onerror=&#39;a&#39;&gt;&amp;"
+        );
+        let v = serde_json::json!({"label": "</script><script>alert(1)</script>&\u{2028}"});
+        let s = script_json(&v);
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&'),
+            "{s}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
+}
