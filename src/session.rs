@@ -69,7 +69,12 @@ pub fn judge(
         .enumerate()
         .flat_map(|(i, r)| r.summary.warnings.iter().map(move |w| (i, w.clone())))
         .collect();
-    let findings = findings::evaluate(&analysis, &warnings, &options.findings);
+    let connections: Vec<(usize, &crate::capture::ConnectionInfo)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.summary.connections.iter().map(move |c| (i, c)))
+        .collect();
+    let findings = findings::evaluate(&analysis, &warnings, &connections, &options.findings);
     Session {
         inputs,
         analysis,

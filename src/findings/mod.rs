@@ -10,6 +10,9 @@ mod evidence;
 mod http;
 mod mfa;
 mod timing;
+mod transport;
+
+pub use transport::Connections;
 
 use std::sync::OnceLock;
 
@@ -132,10 +135,12 @@ pub fn kind_info(kind: &str) -> &'static KindInfo {
 pub fn evaluate(
     analysis: &Analysis,
     warnings: &[(usize, InputWarning)],
+    connections: &Connections<'_>,
     options: &FindingOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     evidence::rules(warnings, &mut out);
+    transport::rules(connections, &mut out);
     aadsts::rules(analysis, &mut out);
     http::rules(analysis, options, &mut out);
     mfa::rules(analysis, options, &mut out);

@@ -17,10 +17,38 @@ pub struct Document<'s> {
     pub tool: Tool,
     pub inputs: Vec<Input<'s>>,
     pub exchanges: Vec<Exchange<'s>>,
-    pub connections: Vec<serde_json::Value>,
+    pub connections: Vec<Connection<'s>>,
     pub flows: Vec<FlowOut<'s>>,
     pub findings: Vec<FindingOut<'s>>,
     pub summary: Summary,
+}
+
+/// One TCP connection of a packet capture (contract `connections[]`).
+#[derive(Serialize)]
+pub struct Connection<'s> {
+    pub id: usize,
+    pub input: usize,
+    pub client: &'s str,
+    pub server: &'s str,
+    pub started: String,
+    pub ended: String,
+    pub sni: Option<&'s str>,
+    pub alpn: Option<&'s str>,
+    pub tls_version: Option<&'s str>,
+    pub cipher: Option<&'s str>,
+    pub decrypted: bool,
+    pub bytes: Bytes,
+    pub gaps: u64,
+    pub reset: bool,
+    pub tls_alerts: &'s [String],
+    /// Ids of the exchanges carried on this connection.
+    pub exchanges: Vec<usize>,
+}
+
+#[derive(Serialize)]
+pub struct Bytes {
+    pub client: u64,
+    pub server: u64,
 }
 
 #[derive(Serialize)]
@@ -151,7 +179,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             .iter()
             .map(|s| exchange(s, session.analysis.flow_of_step[s.id], redactor))
             .collect(),
-        connections: Vec::new(),
+        connections: connections(session),
         flows: session
             .analysis
             .flows
@@ -173,6 +201,48 @@ pub fn render(session: &Session, redactor: &Redactor) -> String {
         serde_json::to_string_pretty(&document(session, redactor)).expect("report serialises");
     text.push('\n');
     text
+}
+
+/// Connections of every input, numbered across inputs in order, with their
+/// exchanges' ids (the capture names them by position in the input).
+fn connections(session: &Session) -> Vec<Connection<'_>> {
+    let by_origin: std::collections::HashMap<(usize, u64), usize> = session
+        .analysis
+        .steps
+        .iter()
+        .map(|s| ((s.input, s.origin_index), s.id))
+        .collect();
+    let mut out = Vec::new();
+    for (input, r) in session.inputs.iter().enumerate() {
+        for c in &r.summary.connections {
+            out.push(Connection {
+                id: out.len(),
+                input,
+                client: &c.client,
+                server: &c.server,
+                started: rfc3339(c.started_us),
+                ended: rfc3339(c.ended_us),
+                sni: c.sni.as_deref(),
+                alpn: c.alpn.as_deref(),
+                tls_version: c.tls_version.as_deref(),
+                cipher: c.cipher.as_deref(),
+                decrypted: c.decrypted,
+                bytes: Bytes {
+                    client: c.bytes_client,
+                    server: c.bytes_server,
+                },
+                gaps: c.gaps,
+                reset: c.reset,
+                tls_alerts: &c.tls_alerts,
+                exchanges: c
+                    .exchanges
+                    .iter()
+                    .filter_map(|o| by_origin.get(&(input, *o)).copied())
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 fn input(r: &InputReport) -> Input<'_> {
