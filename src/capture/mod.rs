@@ -8,6 +8,8 @@
 //! names the file and the place.
 
 pub mod har;
+pub mod netlog;
+pub mod saz;
 
 use std::fmt;
 use std::io::Read;
@@ -195,6 +197,18 @@ fn read_file(
             let summary = har::read_slice(json, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
         }
+        Format::Saz => {
+            let mut file = file;
+            std::io::Seek::rewind(&mut file).map_err(io_err)?;
+            let summary = saz::read_file(file, name, input_index, progress, sink)?;
+            Ok((Format::Saz, summary))
+        }
+        Format::Netlog => {
+            // SAFETY: as for HAR above.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+            let summary = netlog::read_slice(&map, name, input_index, progress, sink)?;
+            Ok((Format::Netlog, summary))
+        }
         other => Err(CaptureError::Unsupported {
             path: name.to_string(),
             format: other,
@@ -226,6 +240,14 @@ fn read_stream(
         Format::Har => {
             let summary = har::read_stream(reader, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
+        }
+        Format::Saz => {
+            let summary = saz::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((Format::Saz, summary))
+        }
+        Format::Netlog => {
+            let summary = netlog::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((Format::Netlog, summary))
         }
         other => Err(CaptureError::Unsupported {
             path: name.to_string(),
