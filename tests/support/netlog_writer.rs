@@ -1,0 +1,1 @@
+//! NetLog writer for tests (filled in with the NetLog reader).
