@@ -134,7 +134,8 @@ pub fn signature(s: &Session) -> Signature {
     let mut findings: Vec<String> = s
         .findings
         .iter()
-        .filter(|f| f.input.is_none())
+        // Evidence findings (about the input, not the traffic) are compared as warnings.
+        .filter(|f| f.flow.is_some() || !f.exchanges.is_empty())
         .map(|f| {
             format!(
                 "{} {:?} flow={:?} {:?}",
