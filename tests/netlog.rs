@@ -94,6 +94,7 @@ fn samples_as_netlog_match_their_har() {
                 .path()
                 .join(format!("{}-{mode:?}.json", support::stem(&har)));
             std::fs::write(&path, &bytes).unwrap();
+            support::keep_copy(&path);
             let session = support::analyse(&path);
             assert_eq!(
                 session.inputs[0].summary.exchanges,

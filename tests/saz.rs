@@ -180,6 +180,7 @@ fn samples_as_saz_match_their_har() {
         let saz = write_saz(&exchanges, &SazOptions::default());
         let path = tmp.path().join(format!("{}.saz", support::stem(&har)));
         std::fs::write(&path, &saz).unwrap();
+        support::keep_copy(&path);
         let from_har = support::signature(&support::analyse(&har));
         let from_saz = support::signature(&support::analyse(&path));
         assert_eq!(from_har.flows, from_saz.flows, "{}", har.display());

@@ -210,3 +210,13 @@ pub fn corpus_dir(sub: &str) -> Option<PathBuf> {
     eprintln!("skipping: {} not found", dir.display());
     None
 }
+
+/// With `AADTRACE_TEST_OUT=<dir>`, keeps a copy of a generated trace there so it
+/// can be looked at with `aadtrace analyze`.
+pub fn keep_copy(path: &Path) {
+    if let Some(dir) = std::env::var_os("AADTRACE_TEST_OUT") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+}
