@@ -8,8 +8,10 @@
 //! names the file and the place.
 
 pub mod har;
+pub mod netlog;
 pub mod netmon;
 pub mod pcap;
+pub mod saz;
 
 use std::fmt;
 use std::io::Read;
@@ -260,6 +262,19 @@ fn read_file(
             let summary = netmon::read(file, name, input_index, progress, sink)?;
             Ok((Format::Netmon, summary))
         }
+        Opened::Other(Format::Saz, file) => {
+            let summary = saz::read_file(file, name, input_index, progress, sink)?;
+            Ok((Format::Saz, summary))
+        }
+        Opened::Other(Format::Netlog, file) => {
+            // SAFETY: as for HAR in `open_file`: inputs must not change during a run.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| CaptureError::Io {
+                path: name.to_string(),
+                source,
+            })?;
+            let summary = netlog::read_slice(&map, name, input_index, progress, sink)?;
+            Ok((Format::Netlog, summary))
+        }
         Opened::Other(format, _file) => Err(CaptureError::Unsupported {
             path: name.to_string(),
             format,
@@ -358,10 +373,14 @@ fn read_stream(
             let summary = netmon::read_stream(reader, name, input_index, progress, sink)?;
             Ok((format, summary))
         }
-        other => Err(CaptureError::Unsupported {
-            path: name.to_string(),
-            format: other,
-        }),
+        Format::Saz => {
+            let summary = saz::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((Format::Saz, summary))
+        }
+        Format::Netlog => {
+            let summary = netlog::read_stream(reader, name, input_index, progress, sink)?;
+            Ok((Format::Netlog, summary))
+        }
     }
 }
 
