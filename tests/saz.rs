@@ -49,12 +49,12 @@ fn corpus_archives_load() {
     // file → (exchanges, warning codes) or the start of the error.
     let expected: &[(&str, Expected)] = &[
         // 6 sessions; /brotli stays br-encoded (no brotli decoder yet).
-        ("SAZ/httpbin-test.saz", Ok((6, &["body_undecoded"]))),
+        ("SAZ/httpbin-test.saz", Ok((6, &[]))),
         ("SAZ/images.saz", Ok((3, &[]))),
         // 5 sessions, 2 of them CONNECT tunnels.
         ("fluxzy/minimal.saz", Ok((3, &[]))),
         // 71 sessions, 25 of them successful CONNECT tunnels.
-        ("fluxzy/testarchive.saz", Ok((46, &["body_undecoded"]))),
+        ("fluxzy/testarchive.saz", Ok((46, &[]))),
         (
             "node-saz-parser/multipleSessions.saz",
             Ok((4, &["timestamp_invalid"])),
@@ -328,4 +328,33 @@ fn stored_bodies_are_trusted_over_headers() {
             (10, "plain".to_string(), "a=1".to_string()),
         ]
     );
+}
+
+#[test]
+fn brotli_and_deflate_bodies_are_decoded() {
+    let Some(dir) = support::corpus_dir("saz") else {
+        return;
+    };
+    let path = dir.join("SAZ/httpbin-test.saz");
+    let mut bodies = Vec::new();
+    read_source(&Source::File(path), 0, &NoProgress, &mut |ex| {
+        let body = ex
+            .response
+            .as_ref()
+            .map(|r| r.body.text().unwrap().into_owned())
+            .unwrap_or_default();
+        bodies.push((ex.request.url.to_string(), body));
+    })
+    .unwrap();
+    for (suffix, marker) in [
+        ("/brotli", "\"brotli\": true"),
+        ("/deflate", "\"deflated\": true"),
+        ("/gzip", "\"gzipped\": true"),
+    ] {
+        let (_, body) = bodies
+            .iter()
+            .find(|(u, _)| u.ends_with(suffix))
+            .expect(suffix);
+        assert!(body.contains(marker), "{suffix}: {body}");
+    }
 }

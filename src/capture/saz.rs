@@ -877,6 +877,13 @@ pub(crate) fn decode_content(coding: &str, bytes: &[u8]) -> Decoded {
                 }
             }
         }
+        // Brotli and zstd have no reliable magic to test for; the HTTP/1 decoder
+        // knows them, and a body it cannot decode is taken as already decoded.
+        "br" | "zstd" => match crate::http::h1::decode_content(coding, bytes) {
+            Some(out) if out.len() >= crate::http::h1::MAX_DECODED => Decoded::Capped(out),
+            Some(out) => Decoded::Done(out),
+            None => Decoded::NotEncoded,
+        },
         _ => Decoded::Unsupported,
     }
 }

@@ -66,6 +66,10 @@ pub struct AnalyzeArgs {
     /// NSS key log for TLS decryption of packet captures (repeatable).
     #[arg(long, value_name = "FILE")]
     pub keylog: Vec<PathBuf>,
+    /// Password of an encrypted Fiddler archive (`.saz`); also read from
+    /// AADTRACE_SAZ_PASSWORD.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
     /// MFA polling window in seconds, used when the sign-in page announced none.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub mfa_window: u32,

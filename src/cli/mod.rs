@@ -78,6 +78,10 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if !args.keylog.is_empty() {
         eprintln!("aadtrace: note: --keylog is used for packet captures; HAR traces are already decrypted");
     }
+    if let Some(password) = &args.password {
+        // Set before any thread starts; the SAZ reader looks it up when it needs it.
+        std::env::set_var(crate::capture::saz::PASSWORD_ENV, password);
+    }
     let sources: Vec<Source> = args.files.iter().map(|f| Source::from_arg(f)).collect();
     let options = session_options(args);
     let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
