@@ -776,7 +776,8 @@ fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
     None
 }
 
-fn decode_html_entities(s: &str) -> String {
+/// Decodes the character references that attribute values in sign-in pages use.
+pub fn decode_html_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }

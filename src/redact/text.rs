@@ -379,14 +379,7 @@ fn attr_span(
 }
 
 fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    crate::identity::observe::decode_html_entities(s)
 }
 
 /// `"sFT":"…"`, `sFT:'…'`, `canary = "…"`: a secret or personal name followed by a
