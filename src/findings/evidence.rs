@@ -39,6 +39,7 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
             client_id: None,
             user: None,
             ests_server: None,
+            client_ip: None,
             title: info.title.clone(),
             explanation: format!("{} {}", info.explanation, messages.join("; ")),
             next_steps: info.next_steps.clone(),

@@ -65,6 +65,8 @@ pub struct Finding {
     /// User name, unmasked here: reports mask it.
     pub user: Option<String>,
     pub ests_server: Option<String>,
+    /// The client's address, where the trace has it (packet captures).
+    pub client_ip: Option<String>,
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<String>,
@@ -161,8 +163,19 @@ pub fn evaluate(
     });
     for (i, f) in out.iter_mut().enumerate() {
         f.id = i;
+        f.client_ip = client_of(analysis, connections, f);
     }
     out
+}
+
+/// The client address of the connection that carried a finding's first step.
+fn client_of(analysis: &Analysis, connections: &Connections<'_>, f: &Finding) -> Option<String> {
+    let step = analysis.steps.get(*f.exchanges.first()?)?;
+    let conn = step.connection?;
+    connections
+        .iter()
+        .find(|(input, c)| *input == step.input && c.id == conn)
+        .map(|(_, c)| c.client.clone())
 }
 
 /// The highest severity among `findings`, if any.
@@ -204,6 +217,7 @@ fn about_step(kind: &str, analysis: &Analysis, step: &Step) -> Finding {
             .clone()
             .or_else(|| flow_ref.and_then(|f| f.user.clone())),
         ests_server: step.ests_server.clone(),
+        client_ip: None,
         title: info.title.clone(),
         explanation: info.explanation.clone(),
         next_steps: info.next_steps.clone(),

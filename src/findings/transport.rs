@@ -117,6 +117,7 @@ fn base(kind: &str, input: usize, c: &ConnectionInfo) -> Finding {
         client_id: None,
         user: None,
         ests_server: None,
+        client_ip: None,
         title: info.title.clone(),
         explanation: info.explanation.clone(),
         next_steps: info.next_steps.clone(),

@@ -123,6 +123,8 @@ pub struct Step {
     pub links_out: Vec<u64>,
     /// Hash of this step's own URL, matched against earlier steps' `links_out`.
     pub url_key: u64,
+    /// Connection id within the input (packet captures).
+    pub connection: Option<usize>,
     /// The response had a body the container did not keep.
     pub body_omitted: bool,
     /// Cookie or Authorization headers were present in the request.
@@ -151,6 +153,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
         http_version: normalise_version(ex),
         status: ex.status(),
         transport_error: ex.error.as_ref().map(|e| e.to_string()),
+        connection: ex.connection,
         role: Some(recognised.role),
         endpoint: recognised.endpoint.map(|e| e.name()),
         noise: recognised.noise,

@@ -620,6 +620,7 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
         ("Tenant", &f.tenant),
         ("App ID", &f.client_id),
         ("Server", &f.ests_server),
+        ("Client", &f.client_ip),
     ] {
         if let Some(v) = value {
             rows.push((name, c.t(v)));

@@ -421,6 +421,7 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
         ("Tenant", &f.tenant),
         ("App ID", &f.client_id),
         ("Server", &f.ests_server),
+        ("Client", &f.client_ip),
     ];
     for (name, value) in fields {
         if let Some(v) = value {
