@@ -3,6 +3,8 @@
 //! rewriter, and searched for in the output), the copy is still a HAR with the
 //! same entries, and `analyze` finds the same flows and findings in it.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use aadtrace::capture::{NoProgress, Source};
@@ -415,7 +417,7 @@ fn gzip_and_stdin_round_trip() {
 }
 
 #[test]
-fn other_formats_are_refused_clearly() {
+fn saz_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let saz = dir.path().join("trace.saz");
     std::fs::write(&saz, b"PK\x03\x04rest-of-a-zip").unwrap();
@@ -431,9 +433,13 @@ fn other_formats_are_refused_clearly() {
     let pcap = dir.path().join("trace.pcap");
     std::fs::write(&pcap, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]).unwrap();
     let out = redact(pcap.to_str().unwrap(), &dir.path().join("out.har"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("redaction of pcap traces is not available yet"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a capture cut inside its header cannot be read"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trace.pcap"));
+    assert!(!dir.path().join("out.har").exists());
 }
 
 #[test]
@@ -454,4 +460,53 @@ fn refuses_to_overwrite_its_input_and_leaves_nothing_on_damage() {
     assert!(!target.exists(), "no partial output");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.har"), "{err}");
+}
+
+/// A capture-like trace (a NetLog with every byte: it cannot be rewritten in
+/// place) is redacted into a HAR of its exchanges: no secret of the original
+/// survives, and the analysis of the copy is the analysis of the original.
+#[test]
+fn netlog_is_redacted_into_a_har_of_its_exchanges() {
+    use support::netlog_writer::{write_netlog, Mode, NetLogOptions};
+    let dir = tempfile::tempdir().unwrap();
+    for name in samples() {
+        let har_path = std::path::Path::new("captures").join(&name);
+        let original: Value = serde_json::from_slice(&std::fs::read(&har_path).unwrap()).unwrap();
+        let secrets = secrets_of(&original);
+        let exchanges = support::load_har(&har_path);
+        let options = NetLogOptions {
+            mode: Mode::Everything,
+            dict_headers: false,
+            unterminated: false,
+        };
+        let netlog = dir.path().join(format!("{name}.netlog.json"));
+        std::fs::write(&netlog, write_netlog(&exchanges, options)).unwrap();
+        let out = dir.path().join(format!("{name}.redacted.har"));
+        let run = redact(netlog.to_str().unwrap(), &out);
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        let copy: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        assert_eq!(
+            copy["log"]["entries"].as_array().map(Vec::len),
+            Some(exchanges.len()),
+            "{name}: every exchange is in the copy"
+        );
+        for secret in secrets.iter().filter(|s| s.len() >= 8) {
+            assert!(!text.contains(secret.as_str()), "{name}: {secret} survived");
+        }
+        assert!(
+            !text.contains("adele.vance@contoso.example"),
+            "{name}: the UPN survived"
+        );
+        assert_eq!(
+            shape(&analyse(&netlog)).0,
+            shape(&analyse(&out)).0,
+            "{name}: flows changed"
+        );
+    }
 }

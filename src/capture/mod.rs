@@ -340,6 +340,18 @@ fn pipeline<T: Send>(
     })
 }
 
+/// Reads any input from a reader (bytes held in memory, an archive member): the
+/// format is sniffed from its head and the input streamed, as for standard input.
+pub fn read_reader(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    read_stream(reader, name, input_index, progress, sink)
+}
+
 /// Reads a non-seekable input (stdin, gzip): sniffs its head, then streams it.
 fn read_stream(
     reader: Box<dyn Read + '_>,

@@ -12,6 +12,8 @@
 //!   counted by kind, and the final sweep for originals left anywhere.
 //! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
 //! * [`har`]: the HAR rewriter, streaming one entry at a time.
+//! * [`exchanges`]: captures and NetLogs, written as a HAR of their exchanges
+//!   and then redacted as HAR.
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
 //! sniffed format. SAZ (rewritten in place) and packet captures (written as a HAR
@@ -22,6 +24,7 @@
 //! the sweep also catches a value in an entry before the one that reveals what
 //! it is), the second writes.
 
+pub mod exchanges;
 pub mod har;
 pub mod mask;
 pub mod text;
@@ -56,7 +59,9 @@ pub trait TraceRewriter {
 pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
     match format {
         Format::Har => Some(&har::Har),
-        Format::Saz | Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => None,
+        // Packets cannot be redacted in place: their exchanges become a HAR.
+        Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => Some(&exchanges::AsHar),
+        Format::Saz => None,
     }
 }
 
