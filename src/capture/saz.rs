@@ -779,7 +779,7 @@ fn content_length(headers: &Headers<'_>) -> Option<u64> {
     headers.get("content-length")?.trim().parse().ok()
 }
 
-pub(crate) enum Dechunked {
+pub enum Dechunked {
     /// The bytes are a complete chunked body (RFC 9112 §7.1); here decoded.
     Complete(Vec<u8>),
     /// The bytes start like a chunked body but stop early; the chunks read so far.
@@ -789,7 +789,7 @@ pub(crate) enum Dechunked {
 }
 
 /// Decodes the chunked transfer coding when the bytes follow it.
-pub(crate) fn dechunk(raw: &[u8]) -> Dechunked {
+pub fn dechunk(raw: &[u8]) -> Dechunked {
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut chunks = 0usize;
@@ -844,7 +844,7 @@ fn cut_or_no(out: Vec<u8>, chunks: usize) -> Dechunked {
     }
 }
 
-pub(crate) enum Decoded {
+pub enum Decoded {
     Done(Vec<u8>),
     /// Decoding stopped at [`MAX_DECODED`] bytes.
     Capped(Vec<u8>),
@@ -855,7 +855,7 @@ pub(crate) enum Decoded {
 }
 
 /// Undoes one content coding (RFC 9110 §8.4.1) when the bytes carry it.
-pub(crate) fn decode_content(coding: &str, bytes: &[u8]) -> Decoded {
+pub fn decode_content(coding: &str, bytes: &[u8]) -> Decoded {
     match coding {
         "gzip" | "x-gzip" => {
             if !bytes.starts_with(&[0x1f, 0x8b]) {

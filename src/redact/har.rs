@@ -576,7 +576,7 @@ fn base64_body(m: &mut Masker, encoded: &str, mime: &str) -> String {
 
 /// Media, fonts, scripts and style sheets carry no sign-in secrets (the sweep
 /// still looks at them).
-fn textual(mime: &str) -> bool {
+pub fn textual(mime: &str) -> bool {
     let mime = mime.to_ascii_lowercase();
     !(mime.starts_with("image/")
         || mime.starts_with("font/")

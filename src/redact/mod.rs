@@ -12,6 +12,7 @@
 //!   counted by kind, and the final sweep for originals left anywhere.
 //! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
 //! * [`har`]: the HAR rewriter, streaming one entry at a time.
+//! * [`saz`]: Fiddler archives, rewritten member by member.
 //! * [`exchanges`]: captures and NetLogs, written as a HAR of their exchanges
 //!   and then redacted as HAR.
 //!
@@ -27,6 +28,7 @@
 pub mod exchanges;
 pub mod har;
 pub mod mask;
+pub mod saz;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -61,7 +63,7 @@ pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
         Format::Har => Some(&har::Har),
         // Packets cannot be redacted in place: their exchanges become a HAR.
         Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => Some(&exchanges::AsHar),
-        Format::Saz => None,
+        Format::Saz => Some(&saz::Saz),
     }
 }
 

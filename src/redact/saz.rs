@@ -1,0 +1,232 @@
+//! Fiddler archives rewritten in place: a SAZ in, a SAZ out, member by member.
+//!
+//! `raw/N_c.txt` and `raw/N_s.txt` hold raw HTTP messages; their request line,
+//! headers and body go through the same maskers as a HAR's fields. A chunked or
+//! compressed body is stored decoded (with `Content-Length` set and the codings
+//! removed) so that what it says can be inspected; a text body that cannot be
+//! inspected is replaced by a notice rather than shared unread. Session metadata
+//! (`_m.xml`), WebSocket frames and other members are swept for every secret the
+//! file revealed elsewhere. An encrypted archive is read with the SAZ password
+//! and written unencrypted: it is the redacted copy that is meant to travel.
+
+use std::io::{Cursor, Read, Write};
+
+use super::har::{self, RewriteError};
+use super::{text, Masker, TraceRewriter};
+use crate::capture::saz::{self as reader, Dechunked, Decoded};
+
+/// The SAZ rewriter.
+pub struct Saz;
+
+/// Members larger than this are refused (as the reader refuses them).
+const MAX_MEMBER: u64 = 256 << 20;
+
+/// What replaces a text body that could not be decoded for inspection.
+const UNINSPECTED: &str =
+    "[body removed by aadtrace redact: it could not be decoded for inspection]";
+
+impl TraceRewriter for Saz {
+    fn rewrite(
+        &self,
+        input: &[u8],
+        out: &mut dyn Write,
+        masker: &mut Masker,
+    ) -> Result<usize, RewriteError> {
+        let malformed = |what: String| RewriteError::Malformed(what);
+        let mut archive = zip::ZipArchive::new(Cursor::new(input))
+            .map_err(|e| malformed(format!("not a readable zip ({e})")))?;
+        let password = std::env::var(reader::PASSWORD_ENV).ok();
+        let mut buffer = Cursor::new(Vec::new());
+        let mut writer = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut sessions = 0;
+        for index in 0..archive.len() {
+            let (name, data) = read_member(&mut archive, index, password.as_deref())?;
+            let redacted = if name.ends_with("_c.txt") {
+                sessions += 1;
+                message(masker, &data, true)
+            } else if name.ends_with("_s.txt") {
+                message(masker, &data, false)
+            } else {
+                swept(masker, data)
+            };
+            writer
+                .start_file(name.as_str(), options)
+                .map_err(|e| malformed(format!("{name}: {e}")))?;
+            writer.write_all(&redacted).map_err(RewriteError::Write)?;
+        }
+        writer
+            .finish()
+            .map_err(|e| malformed(format!("cannot finish the archive ({e})")))?;
+        out.write_all(buffer.get_ref())
+            .map_err(RewriteError::Write)?;
+        Ok(sessions)
+    }
+}
+
+fn read_member(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    index: usize,
+    password: Option<&str>,
+) -> Result<(String, Vec<u8>), RewriteError> {
+    let malformed = |what: String| RewriteError::Malformed(what);
+    let encrypted = archive
+        .by_index_raw(index)
+        .map(|f| f.encrypted())
+        .map_err(|e| malformed(format!("zip entry {index}: {e}")))?;
+    let mut file = match (encrypted, password) {
+        (true, Some(p)) => archive.by_index_decrypt(index, p.as_bytes()),
+        (true, None) => {
+            return Err(malformed(format!(
+                "this SAZ is password-protected: set {} (or --password)",
+                reader::PASSWORD_ENV
+            )))
+        }
+        (false, _) => archive.by_index(index),
+    }
+    .map_err(|e| malformed(format!("zip entry {index}: {e}")))?;
+    let name = file
+        .name()
+        .map(|n| n.into_owned())
+        .unwrap_or_else(|_| format!("member-{index}"));
+    if file.size() > MAX_MEMBER {
+        return Err(malformed(format!(
+            "{name}: {} bytes is more than a SAZ member may hold",
+            file.size()
+        )));
+    }
+    let mut data = Vec::new();
+    file.by_ref()
+        .take(MAX_MEMBER + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| malformed(format!("{name}: {e}")))?;
+    Ok((name, data))
+}
+
+/// A member that is not an HTTP message: every remembered secret swept out.
+fn swept(m: &mut Masker, data: Vec<u8>) -> Vec<u8> {
+    match std::str::from_utf8(&data) {
+        Ok(text) => m.sweep(text).map(String::into_bytes).unwrap_or(data),
+        Err(_) => data,
+    }
+}
+
+/// One raw HTTP message (RFC 9112 §2.1), redacted.
+fn message(m: &mut Masker, data: &[u8], request: bool) -> Vec<u8> {
+    let (head_end, sep_len) = match memchr::memmem::find(data, b"\r\n\r\n") {
+        Some(i) => (i, 4),
+        None => match memchr::memmem::find(data, b"\n\n") {
+            Some(i) => (i, 2),
+            None => (data.len(), 0),
+        },
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]);
+    let body = &data[(head_end + sep_len).min(data.len())..];
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or("");
+    let mut headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let first = if request {
+        request_line(m, first)
+    } else {
+        first.to_string()
+    };
+    let body = redact_body(m, &mut headers, body);
+    let mut out = String::with_capacity(data.len());
+    out.push_str(&first);
+    out.push_str("\r\n");
+    for (name, value) in &headers {
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(&har::header_value(m, name, value));
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// `METHOD URL VERSION` with the URL redacted.
+fn request_line(m: &mut Masker, line: &str) -> String {
+    let mut parts = line.splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(method), Some(url), rest) => {
+            let url = text::url(m, url);
+            match rest {
+                Some(version) => format!("{method} {url} {version}"),
+                None => format!("{method} {url}"),
+            }
+        }
+        _ => text::free_text(m, line),
+    }
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The body, decoded where needed and redacted by its MIME type; the headers
+/// follow what is stored.
+fn redact_body(m: &mut Masker, headers: &mut Vec<(String, String)>, raw: &[u8]) -> Vec<u8> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let mut bytes = match reader::dechunk(raw) {
+        Dechunked::Complete(b) | Dechunked::Cut(b) => {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case("transfer-encoding"));
+            b
+        }
+        Dechunked::No => raw.to_vec(),
+    };
+    let codings: Vec<String> = header(headers, "content-encoding")
+        .map(|v| {
+            v.split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    for coding in codings
+        .iter()
+        .rev()
+        .filter(|c| !c.is_empty() && *c != "identity")
+    {
+        match reader::decode_content(coding, &bytes) {
+            Decoded::Done(b) | Decoded::Capped(b) => bytes = b,
+            _ => {}
+        }
+    }
+    headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-encoding"));
+    let mime = header(headers, "content-type").unwrap_or("").to_string();
+    let out = match std::str::from_utf8(&bytes) {
+        Ok(text) => {
+            let redacted = har::body(m, text, &mime);
+            m.sweep(&redacted).unwrap_or(redacted).into_bytes()
+        }
+        Err(_) if har::textual(&mime) || mime.is_empty() && looks_textual(&bytes) => {
+            UNINSPECTED.as_bytes().to_vec()
+        }
+        Err(_) => bytes,
+    };
+    headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-length"));
+    headers.push(("Content-Length".to_string(), out.len().to_string()));
+    out
+}
+
+/// Mostly printable bytes: text in an unknown or broken encoding.
+fn looks_textual(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(512)];
+    let printable = sample
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        .count();
+    printable * 10 >= sample.len() * 9
+}
