@@ -607,28 +607,19 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
 }
 
 fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    if let Some(code) = f.code {
-        rows.push(("Error code", format!("AADSTS{code}")));
-    }
-    if let Some(t) = f.time_us {
-        rows.push(("Timestamp (UTC)", rfc3339(t)));
-    }
-    for (name, value) in [
-        ("Correlation ID", &f.correlation_id),
-        ("Request ID", &f.request_id),
-        ("Tenant", &f.tenant),
-        ("App ID", &f.client_id),
-        ("Server", &f.ests_server),
-        ("Client", &f.client_ip),
-    ] {
-        if let Some(v) = value {
-            rows.push((name, c.t(v)));
-        }
-    }
-    if let Some(u) = &f.user {
-        rows.push(("User", c.user(u)));
-    }
+    let rows: Vec<(&str, String)> = super::ticket_rows(f)
+        .into_iter()
+        .map(|r| {
+            (
+                r.label,
+                if r.is_user {
+                    c.user(&r.value)
+                } else {
+                    c.t(&r.value)
+                },
+            )
+        })
+        .collect();
     if rows.len() < 2 {
         return;
     }

@@ -7,3 +7,49 @@ pub mod json;
 pub mod redact;
 pub mod text;
 pub mod time;
+
+use crate::findings::Finding;
+
+fn row<'f>(label: &'static str, value: std::borrow::Cow<'f, str>, is_user: bool) -> TicketRow<'f> {
+    TicketRow {
+        label,
+        value,
+        is_user,
+    }
+}
+
+/// One row of a finding's "for the support ticket" block.
+pub struct TicketRow<'f> {
+    pub label: &'static str,
+    pub value: std::borrow::Cow<'f, str>,
+    /// A user name: every report masks it unless secrets are shown.
+    pub is_user: bool,
+}
+
+/// The support-ticket rows of a finding, in the order support asks for them:
+/// the code, the UTC time, the ids to search the Sign-in logs with, where.
+pub fn ticket_rows(f: &Finding) -> Vec<TicketRow<'_>> {
+    let mut rows = Vec::new();
+    if let Some(code) = f.code {
+        rows.push(row("Error code", format!("AADSTS{code}").into(), false));
+    }
+    if let Some(t) = f.time_us {
+        rows.push(row("Timestamp (UTC)", time::rfc3339(t).into(), false));
+    }
+    for (label, value) in [
+        ("Correlation ID", &f.correlation_id),
+        ("Request ID", &f.request_id),
+        ("Tenant", &f.tenant),
+        ("App ID", &f.client_id),
+        ("Server", &f.ests_server),
+        ("Client", &f.client_ip),
+    ] {
+        if let Some(v) = value {
+            rows.push(row(label, v.as_str().into(), false));
+        }
+    }
+    if let Some(u) = &f.user {
+        rows.push(row("User", u.as_str().into(), true));
+    }
+    rows
+}

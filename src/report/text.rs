@@ -411,26 +411,18 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
 }
 
 fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    if let Some(t) = f.time_us {
-        rows.push(("Timestamp (UTC)", rfc3339(t)));
-    }
-    let fields = [
-        ("Correlation ID", &f.correlation_id),
-        ("Request ID", &f.request_id),
-        ("Tenant", &f.tenant),
-        ("App ID", &f.client_id),
-        ("Server", &f.ests_server),
-        ("Client", &f.client_ip),
-    ];
-    for (name, value) in fields {
-        if let Some(v) = value {
-            rows.push((name, c.safe(v)));
-        }
-    }
-    if let Some(u) = &f.user {
-        rows.push(("User", terminal_safe(&c.r.user(u)).into_owned()));
-    }
+    let rows: Vec<(&str, String)> = super::ticket_rows(f)
+        .into_iter()
+        .filter(|r| r.label != "Error code")
+        .map(|r| {
+            let shown = if r.is_user {
+                terminal_safe(&c.r.user(&r.value)).into_owned()
+            } else {
+                c.safe(&r.value)
+            };
+            (r.label, shown)
+        })
+        .collect();
     if f.code.is_some() || rows.len() > 1 {
         let _ = writeln!(out, "            {}", c.p.dim("for the support ticket:"));
         for (name, value) in rows {
