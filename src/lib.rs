@@ -14,9 +14,11 @@
 //!   the AADSTS catalogue, and groups exchanges into sign-in flows.
 //! * [`findings`] judges the analysis: one rule family per file.
 //! * [`report`] renders text and JSON, redacting every string from the trace.
+//! * [`batch`] runs many traces in parallel, one result per trace (NDJSON, Parquet).
 //! * [`cli`] parses arguments and runs the commands; `main.rs` only maps the outcome
 //!   to an exit code.
 
+pub mod batch;
 pub mod capture;
 pub mod cli;
 pub mod findings;

@@ -185,13 +185,35 @@ fn read_file(
         std::io::Seek::rewind(&mut file).map_err(io_err)?;
         return read_stream(Box::new(file), name, input_index, progress, sink);
     }
+    // SAFETY: the map is read-only; inputs must not change while aadtrace runs
+    // (documented in the README): a file truncated under us raises SIGBUS.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+    read_bytes(&map, name, input_index, progress, sink)
+}
+
+/// Reads one input held in memory (a memory map, an archive member): sniffs the
+/// format and dispatches exactly as for a file; gzip is decompressed as a stream.
+pub fn read_bytes(
+    bytes: &[u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    if bytes.is_empty() {
+        return Err(CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "the input is empty".to_string(),
+        });
+    }
+    let head = &bytes[..bytes.len().min(512)];
+    if is_gzip(head) {
+        return read_stream(Box::new(bytes), name, input_index, progress, sink);
+    }
     let format = sniff(head).ok_or_else(|| unknown_format(name, head))?;
     match format {
         Format::Har => {
-            // SAFETY: the map is read-only; inputs must not change while aadtrace runs
-            // (documented in the README): a file truncated under us raises SIGBUS.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-            let json = jsonp_body(&map).unwrap_or(&map);
+            let json = jsonp_body(bytes).unwrap_or(bytes);
             let summary = har::read_slice(json, name, input_index, progress, sink)?;
             Ok((Format::Har, summary))
         }
