@@ -63,13 +63,15 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Float64Array, Float64Builder, Int32Array, Int32Builder, Int64Array, Int64Builder,
-    ListBuilder, StringArray, StringBuilder, StructBuilder, TimestampMicrosecondArray,
-    TimestampMicrosecondBuilder,
+use arrow_array::builder::{
+    ArrayBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    StructBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use arrow::record_batch::RecordBatch;
+use arrow_array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -411,7 +413,7 @@ fn versions(n: usize) -> ArrayRef {
     Arc::new(Int32Array::from(vec![SCHEMA_VERSION; n]))
 }
 
-fn traces_batch(rows: &[TraceRow]) -> Result<RecordBatch, arrow::error::ArrowError> {
+fn traces_batch(rows: &[TraceRow]) -> Result<RecordBatch, ArrowError> {
     let count = |k: usize| -> ArrayRef {
         Arc::new(
             rows.iter()
@@ -450,7 +452,7 @@ fn traces_batch(rows: &[TraceRow]) -> Result<RecordBatch, arrow::error::ArrowErr
     RecordBatch::try_new(traces_schema(), columns)
 }
 
-fn flows_batch(rows: &[FlowRow]) -> Result<RecordBatch, arrow::error::ArrowError> {
+fn flows_batch(rows: &[FlowRow]) -> Result<RecordBatch, ArrowError> {
     let mut codes = ListBuilder::new(Int64Builder::new());
     for r in rows {
         codes.values().append_slice(&r.aadsts);
@@ -495,12 +497,12 @@ fn flows_batch(rows: &[FlowRow]) -> Result<RecordBatch, arrow::error::ArrowError
     RecordBatch::try_new(flows_schema(), columns)
 }
 
-fn field<T: arrow::array::ArrayBuilder>(b: &mut StructBuilder, i: usize) -> &mut T {
+fn field<T: ArrayBuilder>(b: &mut StructBuilder, i: usize) -> &mut T {
     b.field_builder::<T>(i)
         .expect("the MFA struct's builders match its fields")
 }
 
-fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, arrow::error::ArrowError> {
+fn findings_batch(rows: &[FindingRow]) -> Result<RecordBatch, ArrowError> {
     let columns: Vec<ArrayRef> = vec![
         versions(rows.len()),
         strings(rows.iter().map(|r| Some(r.path.as_str()))),
@@ -528,7 +530,7 @@ struct Table<R> {
     rows: Vec<R>,
     partial: PathBuf,
     done: PathBuf,
-    batch: fn(&[R]) -> Result<RecordBatch, arrow::error::ArrowError>,
+    batch: fn(&[R]) -> Result<RecordBatch, ArrowError>,
 }
 
 impl<R> Table<R> {
@@ -536,7 +538,7 @@ impl<R> Table<R> {
         dir: &Path,
         name: &str,
         schema: SchemaRef,
-        batch: fn(&[R]) -> Result<RecordBatch, arrow::error::ArrowError>,
+        batch: fn(&[R]) -> Result<RecordBatch, ArrowError>,
     ) -> Result<Self, String> {
         let done = dir.join(format!("{name}.parquet"));
         let partial = dir.join(format!("{name}.parquet.partial"));

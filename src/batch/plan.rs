@@ -7,7 +7,7 @@
 //! and their members read in place, in any order; a compressed tar can only be read
 //! front to back, so it is listed once here and streamed again when its members run.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -160,9 +160,24 @@ pub fn plan(inputs: &[String], options: &PlanOptions<'_>) -> Plan {
         global_keylogs,
         traces: Vec::new(),
         archives: Vec::new(),
+        only: None,
     };
+    // `ARCHIVE!/MEMBER` names one member (as `--list` prints it); `ARCHIVE!/` names
+    // the archive's own result (damage). Each archive is opened once for all of them.
+    let mut members: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for input in inputs {
-        planner.input(input);
+        match input.split_once("!/") {
+            Some((archive, member)) if !Path::new(input).exists() => {
+                members
+                    .entry(archive.to_string())
+                    .or_default()
+                    .insert(member.to_string());
+            }
+            _ => planner.input(input),
+        }
+    }
+    for (archive, wanted) in members {
+        planner.selected(&archive, wanted);
     }
     let Planner {
         mut traces,
@@ -189,6 +204,8 @@ struct Planner {
     global_keylogs: Vec<String>,
     traces: Vec<Trace>,
     archives: Vec<Archive>,
+    /// Members to keep of the archive being listed (`None`: all that match the globs).
+    only: Option<HashSet<String>>,
 }
 
 /// Key-log names that are never traces themselves.
@@ -228,12 +245,50 @@ impl Planner {
         });
     }
 
+    /// Named members of one archive; each one not found gets an error result.
+    fn selected(&mut self, archive: &str, wanted: HashSet<String>) {
+        let path = Path::new(archive);
+        let kind = match sniff_archive(path) {
+            Ok(Some(kind)) => kind,
+            failed => {
+                let message = match failed {
+                    Err(e) => format!("{archive}: cannot read: {e}"),
+                    _ => format!("{archive}: not a zip or tar archive"),
+                };
+                let mut names: Vec<_> = wanted.into_iter().collect();
+                names.sort();
+                for member in names {
+                    let error = TraceError::new("archive", message.clone());
+                    self.unreadable(format!("{archive}!/{member}"), error);
+                }
+                return;
+            }
+        };
+        let before = self.traces.len();
+        self.only = Some(wanted);
+        self.archive(path, archive.to_string(), kind);
+        let wanted = self.only.take().unwrap_or_default();
+        let found: HashSet<String> = self.traces[before..]
+            .iter()
+            .map(|t| t.path.clone())
+            .collect();
+        let mut missing: Vec<_> = wanted
+            .into_iter()
+            .filter(|m| !m.is_empty() && !found.contains(&format!("{archive}!/{m}")))
+            .collect();
+        missing.sort();
+        for member in missing {
+            let error = TraceError::new("archive", format!("{archive}: no member named {member}"));
+            self.unreadable(format!("{archive}!/{member}"), error);
+        }
+    }
+
     fn input(&mut self, input: &str) {
         let path = Path::new(input);
         match std::fs::metadata(path) {
             Err(e) => self.unreadable(input.to_string(), TraceError::io(input, &e)),
             Ok(meta) if meta.is_dir() => self.walk(path, path),
-            Ok(meta) => self.file(path, meta.len(), true),
+            Ok(meta) => self.file(path, meta.len()),
         }
     }
 
@@ -272,7 +327,7 @@ impl Planner {
                 continue;
             }
             match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_file() => self.file(&path, meta.len(), false),
+                Ok(meta) if meta.is_file() => self.file(&path, meta.len()),
                 Ok(_) => {}
                 Err(e) => {
                     let shown = path.display().to_string();
@@ -284,7 +339,7 @@ impl Planner {
     }
 
     /// A file: an archive to open, or a trace.
-    fn file(&mut self, path: &Path, size: u64, _explicit: bool) {
+    fn file(&mut self, path: &Path, size: u64) {
         let name = path.display().to_string();
         match sniff_archive(path) {
             Ok(Some(kind)) => self.archive(path, name, kind),
@@ -338,6 +393,9 @@ impl Planner {
     }
 
     fn wanted_member(&self, member: &str) -> bool {
+        if let Some(only) = &self.only {
+            return only.contains(member);
+        }
         let file = member.rsplit('/').next().unwrap_or(member);
         !file.is_empty() && !is_keylog_name(file) && glob::any_match(&self.member_globs, member)
     }
@@ -357,7 +415,7 @@ impl Planner {
             }),
             Err(message) => {
                 let error = TraceError::new("archive", format!("{name}: {message}"));
-                self.unreadable(name, error);
+                self.archive_damage(&name, error);
             }
         }
     }
@@ -438,7 +496,14 @@ impl Planner {
             "archive",
             format!("{name}: the archive is damaged after its last listed member: {message}"),
         );
-        self.unreadable(name.to_string(), error);
+        self.archive_damage(name, error);
+    }
+
+    /// The archive's own result, `ARCHIVE!/`, unless only other members were asked for.
+    fn archive_damage(&mut self, name: &str, error: TraceError) {
+        if self.only.as_ref().is_none_or(|only| only.contains("")) {
+            self.unreadable(format!("{name}!/"), error);
+        }
     }
 
     fn add_tar_members(
