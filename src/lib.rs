@@ -20,9 +20,11 @@
 //! * [`findings`] judges the analysis: one rule family per file.
 //! * [`report`] renders text, JSON and HTML, redacting every string from the trace.
 //! * [`redact`] writes a copy of a trace that is safe to share, in its own format.
+//! * [`batch`] runs many traces in parallel, one result per trace (NDJSON, Parquet).
 //! * [`cli`] parses arguments and runs the commands; `main.rs` only maps the outcome
 //!   to an exit code.
 
+pub mod batch;
 pub mod capture;
 pub mod cli;
 pub mod findings;

@@ -282,6 +282,30 @@ fn read_file(
     }
 }
 
+/// Reads one input held in memory (an archive member): sniffs the format and
+/// reads it as for a file; a HAR is read in place, every other format streamed.
+pub fn read_bytes(
+    bytes: &[u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    if bytes.is_empty() {
+        return Err(CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "the input is empty".to_string(),
+        });
+    }
+    let head = &bytes[..bytes.len().min(512)];
+    if !is_gzip(head) && sniff(head) == Some(Format::Har) {
+        let json = jsonp_body(bytes).unwrap_or(bytes);
+        let summary = har::read_slice(json, name, input_index, progress, sink)?;
+        return Ok((Format::Har, summary));
+    }
+    read_stream(Box::new(bytes), name, input_index, progress, sink)
+}
+
 /// Exchanges in flight between the reading and the mapping thread.
 const PIPELINE_DEPTH: usize = 256;
 

@@ -29,6 +29,8 @@ pub enum Command {
     /// Write a copy of a trace that is safe to share, in the same format: secrets
     /// masked, user names pseudonymised, ids support needs kept.
     Redact(RedactArgs),
+    /// Analyse many traces in parallel, each on its own: one result per trace.
+    Batch(BatchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,4 +106,70 @@ pub struct RedactArgs {
     /// printing it to standard error.
     #[arg(long, value_name = "FILE")]
     pub receipt: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BatchFormat {
+    /// One JSON line per trace: the aadtrace/1 document plus path, size, elapsed_ms.
+    Ndjson,
+    /// Tables traces, flows and findings in -o DIR (cargo feature `parquet`).
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Results come out in path order whatever --jobs is. A trace that cannot be \
+read gets an `error` result; the batch goes on. Exit codes: 0 done; 1 a finding at or above \
+--fail-on; 2 aadtrace itself failed (bad arguments, unreadable manifest, unwritable output)."
+)]
+pub struct BatchArgs {
+    /// Trace files, directories (walked recursively), .zip and .tar/.tar.gz archives.
+    #[arg(value_name = "DIR|FILE")]
+    pub inputs: Vec<String>,
+    /// A file with one path per line (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<String>,
+    /// Which files of a directory or archive are traces (repeatable; default: *.har,
+    /// *.har.gz, *.saz, *.pcap, *.pcapng, *.cap, *.json and archives).
+    #[arg(long, value_name = "PATTERN")]
+    pub glob: Vec<String>,
+    /// Result format.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Ndjson)]
+    pub format: BatchFormat,
+    /// NDJSON: write to FILE instead of standard output. Parquet: the directory.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Threads (default: every core).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Memory budget for traces in flight, e.g. 2G or 512M (default: half the machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = crate::batch::parse_size)]
+    pub max_memory: Option<u64>,
+    /// Take only shard K of N (0 <= K < N), a stable share by path hash.
+    #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
+    pub shard: Option<crate::batch::Shard>,
+    /// Print the traces that would be analysed, one per line, and stop.
+    #[arg(long)]
+    pub list: bool,
+    /// No progress bar and no closing summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Exit 1 when any trace has a finding at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    pub fail_on: FailOn,
+    /// Print secrets (tokens, codes, passwords, cookies) and full user names instead of redacting them.
+    #[arg(long)]
+    pub unsafe_show_secrets: bool,
+    /// NSS key log for every trace (repeatable); key logs beside a trace are found on their own.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// MFA polling window in seconds, used when the sign-in page announced none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub mfa_window: u32,
+    /// A sign-in step slower than this many milliseconds is reported as slow.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub slow_ms: u32,
+    /// Clock differences above this many seconds are reported as clock skew.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub skew_seconds: u32,
 }

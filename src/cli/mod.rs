@@ -46,6 +46,45 @@ pub fn main() -> ExitCode {
         Command::Analyze(a) => analyze(&a),
         Command::Explain(e) => explain::run(&e),
         Command::Redact(r) => redact(&r),
+        Command::Batch(b) => batch(&b),
+    }
+}
+
+fn batch(args: &args::BatchArgs) -> ExitCode {
+    use crate::batch::{OutputFormat, Request};
+    let request = Request {
+        inputs: args.inputs.clone(),
+        manifest: args.manifest.clone(),
+        globs: args.glob.clone(),
+        keylogs: args.keylog.clone(),
+        jobs: args.jobs,
+        max_memory: args.max_memory,
+        shard: args.shard,
+        format: match args.format {
+            args::BatchFormat::Ndjson => OutputFormat::Ndjson,
+            args::BatchFormat::Parquet => OutputFormat::Parquet,
+        },
+        output: args.output.clone(),
+        quiet: args.quiet,
+        list: args.list,
+        session: SessionOptions {
+            identity: IdentityOptions {
+                default_mfa_window_ms: i64::from(args.mfa_window) * 1000,
+            },
+            findings: FindingOptions {
+                slow_ms: f64::from(args.slow_ms),
+                skew_seconds: i64::from(args.skew_seconds),
+                ..FindingOptions::default()
+            },
+        },
+        redact: !args.unsafe_show_secrets,
+    };
+    match crate::batch::command(&request) {
+        Ok(summary) => worst_exit(summary.worst, args.fail_on),
+        Err(e) => {
+            eprintln!("aadtrace: {e}");
+            ExitCode::ToolFailed
+        }
     }
 }
 
@@ -146,13 +185,17 @@ fn write_report(args: &AnalyzeArgs, report: &str) -> Result<(), ExitCode> {
 }
 
 fn exit_for(findings: &[crate::findings::Finding], fail_on: FailOn) -> ExitCode {
+    worst_exit(crate::findings::worst(findings), fail_on)
+}
+
+fn worst_exit(worst: Option<Severity>, fail_on: FailOn) -> ExitCode {
     let threshold = match fail_on {
         FailOn::Info => Severity::Info,
         FailOn::Warning => Severity::Warning,
         FailOn::Error => Severity::Error,
         FailOn::Never => return ExitCode::Clean,
     };
-    if crate::findings::worst(findings).is_some_and(|w| w >= threshold) {
+    if worst.is_some_and(|w| w >= threshold) {
         ExitCode::Findings
     } else {
         ExitCode::Clean

@@ -1,0 +1,324 @@
+//! Batch analysis: many traces, each analysed on its own, in parallel, with one
+//! result per trace (`aadtrace batch`).
+//!
+//! This is orchestration like [`crate::session`], one level up:
+//!
+//! 1. [`plan`] expands the arguments (files, directories walked with `--glob`, zip
+//!    and tar archives, a manifest) into traces sorted by path, drops duplicates,
+//!    keeps this worker's `--shard`, and notes the key logs found beside each trace.
+//! 2. `schedule` runs them on a rayon pool of `--jobs` threads, largest first,
+//!    admitting work against a memory budget (`--max-memory`).
+//! 3. Each trace is read and judged exactly as `aadtrace analyze` would judge it
+//!    alone, inside `catch_unwind`: a trace that cannot be read, or that trips a bug,
+//!    becomes an `error` result and the batch goes on.
+//! 4. Results are written in path order, whatever order they finish in, so the
+//!    output does not depend on `--jobs` (only `elapsed_ms` does).
+//! 5. [`summary`] prints the closing summary.
+//!
+//! # NDJSON (`--format ndjson`, the default)
+//!
+//! One line per trace, in path order. A line is the `aadtrace/1` contract document
+//! (`schema`, `tool`, `inputs`, `exchanges`, `connections`, `flows`, `findings`,
+//! `summary`) preceded by four batch fields:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `path` | the trace: its file path as walked, or `ARCHIVE!/MEMBER` |
+//! | `size` | bytes (the uncompressed size of an archive member) |
+//! | `elapsed_ms` | reading and judging time; the one field that changes between runs |
+//! | `keylogs` | key logs found beside the trace (`NAME.keys`, `NAME.keylog`, `sslkeys.log`) and the `--keylog` files; recorded, not used yet |
+//!
+//! A trace that could not be read has, instead of the analysis, `schema`, `tool` and
+//! `error: {"kind", "message"}`. Kinds: `io`, `unknown_format`, `unsupported`,
+//! `malformed`, `archive`, `panic`.
+//!
+//! # Memory
+//!
+//! A trace being analysed is counted as 1.2× its size (a HAR is memory-mapped and
+//! its steps are small; an archive member is read into memory). A finished result
+//! waiting for an earlier one to be written counts as its own size. Work starts only
+//! while the total stays under the budget; a trace larger than the budget runs when
+//! nothing else does. So the peak is about the budget, or the largest trace plus the
+//! results queued behind it.
+
+pub mod glob;
+mod ndjson;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+pub mod plan;
+mod progress;
+mod record;
+mod schedule;
+pub mod summary;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::capture::CaptureError;
+use crate::session::SessionOptions;
+
+pub use plan::{Plan, Shard};
+pub use record::Record;
+pub use summary::Summary;
+
+/// Why a trace has no analysis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TraceError {
+    /// `io`, `unknown_format`, `unsupported`, `malformed`, `archive` or `panic`.
+    pub kind: String,
+    pub message: String,
+}
+
+impl TraceError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        TraceError {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn io(path: &str, e: &std::io::Error) -> Self {
+        TraceError::new("io", format!("{path}: cannot read: {e}"))
+    }
+
+    pub fn from_capture(e: &CaptureError) -> Self {
+        let kind = match e {
+            CaptureError::Io { .. } => "io",
+            CaptureError::UnknownFormat { .. } => "unknown_format",
+            CaptureError::Unsupported { .. } => "unsupported",
+            CaptureError::Malformed { .. } => "malformed",
+        };
+        TraceError::new(kind, e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Ndjson,
+    Parquet,
+}
+
+/// A batch run as the command line asks for it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Files, directories and archives.
+    pub inputs: Vec<String>,
+    /// A file with one path per line (`-` for standard input).
+    pub manifest: Option<String>,
+    pub globs: Vec<String>,
+    pub keylogs: Vec<PathBuf>,
+    /// Threads; `None` for every core.
+    pub jobs: Option<usize>,
+    /// Bytes; `None` for half the machine's memory.
+    pub max_memory: Option<u64>,
+    pub shard: Option<Shard>,
+    pub format: OutputFormat,
+    /// NDJSON: a file (default standard output). Parquet: a directory (required).
+    pub output: Option<PathBuf>,
+    /// No progress bar and no summary.
+    pub quiet: bool,
+    /// Print the planned trace paths and stop.
+    pub list: bool,
+    pub session: SessionOptions,
+    pub redact: bool,
+}
+
+/// Settings every worker reads.
+pub(crate) struct Config {
+    pub session: SessionOptions,
+    pub redactor: crate::report::redact::Redactor,
+    pub format: OutputFormat,
+}
+
+/// Runs a batch: plans, analyses, writes results and prints the summary. `Err` is
+/// a failure of the tool itself (unreadable manifest, unwritable output); a trace
+/// that cannot be read is a result, not an error.
+pub fn command(request: &Request) -> Result<Summary, String> {
+    let started = Instant::now();
+    let mut inputs = request.inputs.clone();
+    if let Some(manifest) = &request.manifest {
+        inputs.extend(read_manifest(manifest)?);
+    }
+    if inputs.is_empty() {
+        return Err("nothing to analyse: give files, directories or --manifest".to_string());
+    }
+    let plan = plan::plan(
+        &inputs,
+        &plan::PlanOptions {
+            globs: &request.globs,
+            keylogs: &request.keylogs,
+            shard: request.shard,
+        },
+    );
+    if request.list {
+        let mut out = std::io::stdout().lock();
+        for t in &plan.traces {
+            if writeln!(out, "{}", t.path).is_err() {
+                break;
+            }
+        }
+        return Ok(Summary::default());
+    }
+    let config = Config {
+        session: request.session,
+        redactor: crate::report::redact::Redactor::new(request.redact),
+        format: request.format,
+    };
+    let jobs = request
+        .jobs
+        .filter(|&j| j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let budget = request.max_memory.unwrap_or_else(default_memory_budget);
+    let mut sink = open_sink(request)?;
+    let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = progress::Bar::new(&plan, interactive);
+    let mut summary = Summary::new(&plan);
+    let mut write_error = None;
+    let mut reader_gone = false;
+    let _quiet = record::quiet_panics();
+    let result = schedule::execute(
+        &plan,
+        jobs,
+        budget,
+        &|index, loaded| record::analyse(&plan, index, loaded, &config),
+        &mut |r: &Record| bar.done(r),
+        &mut |r: Record| {
+            summary.add(&r);
+            match sink.write(r) {
+                Ok(true) => true,
+                Ok(false) => {
+                    reader_gone = true;
+                    false
+                }
+                Err(e) => {
+                    write_error = Some(e);
+                    false
+                }
+            }
+        },
+    );
+    drop(_quiet);
+    bar.finish();
+    result.map_err(|e| format!("cannot run the batch: {e}"))?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    if reader_gone {
+        return Ok(summary);
+    }
+    sink.finish()?;
+    summary.elapsed = started.elapsed();
+    summary.jobs = jobs;
+    if !request.quiet {
+        let text = summary.render();
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(summary)
+}
+
+fn read_manifest(manifest: &str) -> Result<Vec<String>, String> {
+    let reader: Box<dyn BufRead> = if manifest == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(manifest)
+            .map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut paths = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
+        let line = line.trim_end_matches('\r').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        paths.push(line.to_string());
+    }
+    Ok(paths)
+}
+
+/// Half the machine's memory (`/proc/meminfo`), or 4 GiB when unknown.
+fn default_memory_budget() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+        });
+    total_kib.map_or(4 << 30, |kib| kib * 1024 / 2)
+}
+
+/// Parses a byte size: `512M`, `4G`, `1.5GiB`, `1000000`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (for example 512M or 4G)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "`{other}` in `{text}` is not a size unit (K, M, G, T)"
+            ))
+        }
+    };
+    let bytes = value * scale as f64;
+    if bytes.is_nan() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(format!("`{text}` is not a usable size"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Where results go.
+trait Sink {
+    /// Writes one result; `Ok(false)` when the reader went away (stop quietly).
+    fn write(&mut self, record: Record) -> Result<bool, String>;
+    fn finish(self: Box<Self>) -> Result<(), String>;
+}
+
+fn open_sink(request: &Request) -> Result<Box<dyn Sink>, String> {
+    match request.format {
+        OutputFormat::Ndjson => Ok(Box::new(ndjson::Writer::open(request.output.as_deref())?)),
+        OutputFormat::Parquet => open_parquet(request),
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn open_parquet(request: &Request) -> Result<Box<dyn Sink>, String> {
+    let dir = request
+        .output
+        .as_deref()
+        .ok_or("--format parquet needs -o DIR (the directory for traces.parquet, flows.parquet and findings.parquet)")?;
+    Ok(Box::new(parquet::Writer::create(dir)?))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_parquet(_request: &Request) -> Result<Box<dyn Sink>, String> {
+    Err("this aadtrace was built without the `parquet` feature; use --format ndjson".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4g"), Ok(4 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5X").is_err());
+        assert!(parse_size("0").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! NDJSON results: one line per trace, the `aadtrace/1` document with the batch
+//! fields in front (see the module documentation of [`super`]).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::record::Meta;
+use super::{Record, TraceError};
+use crate::report::json::{self, Document};
+use crate::report::redact::Redactor;
+use crate::session::Session;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    path: &'a str,
+    size: u64,
+    elapsed_ms: f64,
+    keylogs: &'a [String],
+    #[serde(flatten)]
+    body: Body<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Analysis(Document<'a>),
+    Error {
+        schema: &'static str,
+        tool: json::Tool,
+        error: &'a TraceError,
+    },
+}
+
+/// The line for one trace, without its newline.
+pub fn line(meta: &Meta<'_>, result: Result<&Session, &TraceError>, redactor: &Redactor) -> String {
+    let body = match result {
+        Ok(session) => Body::Analysis(json::document(session, redactor)),
+        Err(error) => Body::Error {
+            schema: json::SCHEMA,
+            tool: json::Tool {
+                name: "aadtrace",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            error,
+        },
+    };
+    let line = Line {
+        path: meta.path,
+        size: meta.size,
+        elapsed_ms: meta.elapsed_ms,
+        keylogs: meta.keylogs,
+        body,
+    };
+    serde_json::to_string(&line).expect("a batch line serialises")
+}
+
+/// Writes lines to a file or standard output.
+pub struct Writer {
+    out: BufWriter<Box<dyn Write>>,
+    place: String,
+}
+
+impl Writer {
+    pub fn open(path: Option<&Path>) -> Result<Writer, String> {
+        let (out, place): (Box<dyn Write>, String) = match path {
+            Some(p) => (
+                Box::new(
+                    File::create(p).map_err(|e| format!("{}: cannot create: {e}", p.display()))?,
+                ),
+                p.display().to_string(),
+            ),
+            None => (Box::new(std::io::stdout()), "standard output".to_string()),
+        };
+        Ok(Writer {
+            out: BufWriter::with_capacity(1 << 16, out),
+            place,
+        })
+    }
+
+    fn fail(&self, e: std::io::Error) -> String {
+        format!("cannot write the results to {}: {e}", self.place)
+    }
+}
+
+impl super::Sink for Writer {
+    fn write(&mut self, record: Record) -> Result<bool, String> {
+        let Some(line) = &record.line else {
+            return Ok(true);
+        };
+        let result = self
+            .out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"));
+        match result {
+            Ok(()) => Ok(true),
+            // A reader that stopped early (`| head`) ends the batch quietly.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), String> {
+        match self.out.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(self.fail(e)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,678 @@
+//! Planning: arguments, directories, archives and manifests become one sorted list
+//! of traces, each with its size and the key logs found beside it.
+//!
+//! Archives are recognised from their bytes, like traces: a zip whose members are not
+//! a Fiddler session (`raw/NNN_c.txt`), a tar (`ustar` at offset 257), or a gzip whose
+//! first decompressed block is a tar. Zip archives and plain tars are memory-mapped
+//! and their members read in place, in any order; a compressed tar can only be read
+//! front to back, so it is listed once here and streamed again when its members run.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::glob::{self, Glob};
+use super::TraceError;
+
+/// What the planner needs from the options.
+pub struct PlanOptions<'a> {
+    /// `--glob` patterns; empty means the defaults of [`glob`].
+    pub globs: &'a [String],
+    /// `--keylog` files, recorded for every trace.
+    pub keylogs: &'a [PathBuf],
+    /// `--shard K/N`.
+    pub shard: Option<Shard>,
+}
+
+/// A stable share of the inputs: trace `path` belongs to shard `hash(path) % count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `K/N` with `0 <= K < N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not K/N (for example 0/4)"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{k}` in `{text}` is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` in `{text}` is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard `{text}`: K must be at least 0 and below N (0/{count} … {}/{count})",
+                count.saturating_sub(1)
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        fnv1a(path.as_bytes()) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// FNV-1a, 64 bits: stable across runs, machines and versions (unlike std's hasher).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// Everything to analyse, sorted by path.
+pub struct Plan {
+    pub traces: Vec<Trace>,
+    pub archives: Vec<Archive>,
+    /// Traces found before `--shard` took its share.
+    pub listed: usize,
+}
+
+/// One trace: a file or an archive member.
+#[derive(Debug)]
+pub struct Trace {
+    /// Shown in results: the file path, or `ARCHIVE!/MEMBER`.
+    pub path: String,
+    /// Bytes (uncompressed size for archive members).
+    pub size: u64,
+    /// Key logs found beside it, and the `--keylog` files.
+    pub keylogs: Vec<String>,
+    pub source: TraceSource,
+}
+
+#[derive(Debug)]
+pub enum TraceSource {
+    File(PathBuf),
+    /// Member `index` of zip archive `archive`.
+    Zip {
+        archive: usize,
+        index: usize,
+    },
+    /// A member of a plain tar: a byte range of its memory map.
+    TarSlice {
+        archive: usize,
+        offset: u64,
+    },
+    /// The `ordinal`-th regular file of a compressed tar, read in stream order.
+    TarStream {
+        archive: usize,
+        ordinal: usize,
+    },
+    /// Could not be found or listed: the result is this error.
+    Unreadable(TraceError),
+}
+
+/// Bytes shared between threads: a memory map.
+#[derive(Clone)]
+pub struct SharedMap(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+pub enum ArchiveKind {
+    Zip(zip::ZipArchive<Cursor<SharedMap>>),
+    Tar(SharedMap),
+    TarGz,
+}
+
+pub struct Archive {
+    pub path: PathBuf,
+    pub name: String,
+    pub kind: ArchiveKind,
+}
+
+/// Expands `inputs` (files, directories, archives) into a plan.
+pub fn plan(inputs: &[String], options: &PlanOptions<'_>) -> Plan {
+    let user_globs: Vec<Glob> = options.globs.iter().map(|g| Glob::new(g)).collect();
+    let walk_globs = if user_globs.is_empty() {
+        let mut g = glob::compile(glob::DEFAULT_TRACES);
+        g.extend(glob::compile(glob::DEFAULT_ARCHIVES));
+        g
+    } else {
+        user_globs.clone()
+    };
+    let member_globs = if user_globs.is_empty() {
+        glob::compile(glob::DEFAULT_TRACES)
+    } else {
+        user_globs
+    };
+    let global_keylogs: Vec<String> = options
+        .keylogs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut planner = Planner {
+        walk_globs,
+        member_globs,
+        global_keylogs,
+        traces: Vec::new(),
+        archives: Vec::new(),
+        only: None,
+    };
+    // `ARCHIVE!/MEMBER` names one member (as `--list` prints it); `ARCHIVE!/` names
+    // the archive's own result (damage). Each archive is opened once for all of them.
+    let mut members: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+    for input in inputs {
+        match input.split_once("!/") {
+            Some((archive, member)) if !Path::new(input).exists() => {
+                members
+                    .entry(archive.to_string())
+                    .or_default()
+                    .insert(member.to_string());
+            }
+            _ => planner.input(input),
+        }
+    }
+    for (archive, wanted) in members {
+        planner.selected(&archive, wanted);
+    }
+    let Planner {
+        mut traces,
+        archives,
+        ..
+    } = planner;
+    // Stable: of two traces with the same path, the first named wins.
+    traces.sort_by(|a, b| a.path.cmp(&b.path));
+    traces.dedup_by(|later, earlier| later.path == earlier.path);
+    let listed = traces.len();
+    if let Some(shard) = options.shard {
+        traces.retain(|t| shard.contains(&t.path));
+    }
+    Plan {
+        traces,
+        archives,
+        listed,
+    }
+}
+
+struct Planner {
+    walk_globs: Vec<Glob>,
+    member_globs: Vec<Glob>,
+    global_keylogs: Vec<String>,
+    traces: Vec<Trace>,
+    archives: Vec<Archive>,
+    /// Members to keep of the archive being listed (`None`: all that match the globs).
+    only: Option<HashSet<String>>,
+}
+
+/// Key-log names that are never traces themselves.
+fn is_keylog_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "sslkeys.log" || lower.ends_with(".keys") || lower.ends_with(".keylog")
+}
+
+/// Candidate key-log names for a trace called `name`, in the same folder.
+fn keylog_candidates(name: &str) -> Vec<String> {
+    let base = name.strip_suffix(".gz").unwrap_or(name);
+    let mut stems = vec![name.to_string()];
+    if base != name {
+        stems.push(base.to_string());
+    }
+    if let Some((stem, _)) = base.rsplit_once('.') {
+        if !stem.is_empty() {
+            stems.push(stem.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for stem in stems {
+        out.push(format!("{stem}.keys"));
+        out.push(format!("{stem}.keylog"));
+    }
+    out.push("sslkeys.log".to_string());
+    out
+}
+
+impl Planner {
+    fn unreadable(&mut self, path: String, error: TraceError) {
+        self.traces.push(Trace {
+            path,
+            size: 0,
+            keylogs: Vec::new(),
+            source: TraceSource::Unreadable(error),
+        });
+    }
+
+    /// Named members of one archive; each one not found gets an error result.
+    fn selected(&mut self, archive: &str, wanted: HashSet<String>) {
+        let path = Path::new(archive);
+        let kind = match sniff_archive(path) {
+            Ok(Some(kind)) => kind,
+            failed => {
+                let message = match failed {
+                    Err(e) => format!("{archive}: cannot read: {e}"),
+                    _ => format!("{archive}: not a zip or tar archive"),
+                };
+                let mut names: Vec<_> = wanted.into_iter().collect();
+                names.sort();
+                for member in names {
+                    let error = TraceError::new("archive", message.clone());
+                    self.unreadable(format!("{archive}!/{member}"), error);
+                }
+                return;
+            }
+        };
+        let before = self.traces.len();
+        self.only = Some(wanted);
+        self.archive(path, archive.to_string(), kind);
+        let wanted = self.only.take().unwrap_or_default();
+        let found: HashSet<String> = self.traces[before..]
+            .iter()
+            .map(|t| t.path.clone())
+            .collect();
+        let mut missing: Vec<_> = wanted
+            .into_iter()
+            .filter(|m| !m.is_empty() && !found.contains(&format!("{archive}!/{m}")))
+            .collect();
+        missing.sort();
+        for member in missing {
+            let error = TraceError::new("archive", format!("{archive}: no member named {member}"));
+            self.unreadable(format!("{archive}!/{member}"), error);
+        }
+    }
+
+    fn input(&mut self, input: &str) {
+        let path = Path::new(input);
+        match std::fs::metadata(path) {
+            Err(e) => self.unreadable(input.to_string(), TraceError::io(input, &e)),
+            Ok(meta) if meta.is_dir() => self.walk(path, path),
+            Ok(meta) => self.file(path, meta.len()),
+        }
+    }
+
+    /// Recursive walk, skipping hidden entries and not following directory links.
+    fn walk(&mut self, root: &Path, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                let name = dir.display().to_string();
+                let error = TraceError::io(&name, &e);
+                return self.unreadable(name, error);
+            }
+        };
+        let mut children: Vec<_> = entries.filter_map(Result::ok).collect();
+        children.sort_by_key(|e| e.file_name());
+        for entry in children {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                self.walk(root, &path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if is_keylog_name(&name) || !glob::any_match(&self.walk_globs, &rel) {
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => self.file(&path, meta.len()),
+                Ok(_) => {}
+                Err(e) => {
+                    let shown = path.display().to_string();
+                    let error = TraceError::io(&shown, &e);
+                    self.unreadable(shown, error);
+                }
+            }
+        }
+    }
+
+    /// A file: an archive to open, or a trace.
+    fn file(&mut self, path: &Path, size: u64) {
+        let name = path.display().to_string();
+        match sniff_archive(path) {
+            Ok(Some(kind)) => self.archive(path, name, kind),
+            Ok(None) => {
+                let keylogs = self.keylogs_beside(path);
+                self.traces.push(Trace {
+                    path: name,
+                    size,
+                    keylogs,
+                    source: TraceSource::File(path.to_path_buf()),
+                });
+            }
+            Err(e) => {
+                let error = TraceError::io(&name, &e);
+                self.unreadable(name, error);
+            }
+        }
+    }
+
+    fn keylogs_beside(&self, path: &Path) -> Vec<String> {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut found: Vec<String> = keylog_candidates(&name)
+            .into_iter()
+            .map(|c| dir.join(c))
+            .filter(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .collect();
+        found.dedup();
+        found.extend(self.global_keylogs.iter().cloned());
+        found
+    }
+
+    fn member_keylogs(&self, archive: &str, member: &str, names: &HashSet<String>) -> Vec<String> {
+        let (dir, name) = match member.rsplit_once('/') {
+            Some((d, n)) => (format!("{d}/"), n),
+            None => (String::new(), member),
+        };
+        let mut found: Vec<String> = keylog_candidates(name)
+            .into_iter()
+            .map(|c| format!("{dir}{c}"))
+            .filter(|c| names.contains(c))
+            .map(|c| format!("{archive}!/{c}"))
+            .collect();
+        found.dedup();
+        found.extend(self.global_keylogs.iter().cloned());
+        found
+    }
+
+    fn wanted_member(&self, member: &str) -> bool {
+        if let Some(only) = &self.only {
+            return only.contains(member);
+        }
+        let file = member.rsplit('/').next().unwrap_or(member);
+        !file.is_empty() && !is_keylog_name(file) && glob::any_match(&self.member_globs, member)
+    }
+
+    fn archive(&mut self, path: &Path, name: String, kind: Sniffed) {
+        let index = self.archives.len();
+        let result = match kind {
+            Sniffed::Zip(map) => self.list_zip(index, &name, map),
+            Sniffed::Tar(map) => self.list_tar(index, &name, map),
+            Sniffed::TarGz => self.list_tar_gz(index, &name, path),
+        };
+        match result {
+            Ok(kind) => self.archives.push(Archive {
+                path: path.to_path_buf(),
+                name,
+                kind,
+            }),
+            Err(message) => {
+                let error = TraceError::new("archive", format!("{name}: {message}"));
+                self.archive_damage(&name, error);
+            }
+        }
+    }
+
+    fn list_zip(&mut self, index: usize, name: &str, zip: ZipOf) -> Result<ArchiveKind, String> {
+        let names: HashSet<String> = zip_names(&zip).collect();
+        for i in 0..zip.len() {
+            let Ok(entry) = zip.by_index_data(i) else {
+                continue;
+            };
+            if entry.is_dir() {
+                continue;
+            }
+            let member = String::from_utf8_lossy(entry.name_raw()).into_owned();
+            if !self.wanted_member(&member) {
+                continue;
+            }
+            let keylogs = self.member_keylogs(name, &member, &names);
+            self.traces.push(Trace {
+                path: format!("{name}!/{member}"),
+                size: entry.size(),
+                keylogs,
+                source: TraceSource::Zip {
+                    archive: index,
+                    index: i,
+                },
+            });
+        }
+        Ok(ArchiveKind::Zip(zip))
+    }
+
+    fn list_tar(
+        &mut self,
+        index: usize,
+        name: &str,
+        map: SharedMap,
+    ) -> Result<ArchiveKind, String> {
+        let mut members = Vec::new();
+        let outcome = scan_tar(map.as_ref(), |member, size, offset, _| {
+            members.push((member, size, offset));
+        });
+        self.add_tar_members(index, name, members, |_, offset| TraceSource::TarSlice {
+            archive: index,
+            offset,
+        });
+        if let Err(e) = outcome {
+            self.tar_damage(name, e);
+        }
+        Ok(ArchiveKind::Tar(map))
+    }
+
+    fn list_tar_gz(
+        &mut self,
+        index: usize,
+        name: &str,
+        path: &Path,
+    ) -> Result<ArchiveKind, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+        let mut members = Vec::new();
+        let outcome = scan_tar(reader, |member, size, _, ordinal| {
+            members.push((member, size, ordinal as u64));
+        });
+        self.add_tar_members(index, name, members, |_, ordinal| TraceSource::TarStream {
+            archive: index,
+            ordinal: ordinal as usize,
+        });
+        if let Err(e) = outcome {
+            self.tar_damage(name, e);
+        }
+        Ok(ArchiveKind::TarGz)
+    }
+
+    /// A tar that breaks part-way: the members before the damage are kept, and the
+    /// archive itself gets an error result.
+    fn tar_damage(&mut self, name: &str, message: String) {
+        let error = TraceError::new(
+            "archive",
+            format!("{name}: the archive is damaged after its last listed member: {message}"),
+        );
+        self.archive_damage(name, error);
+    }
+
+    /// The archive's own result, `ARCHIVE!/`, unless only other members were asked for.
+    fn archive_damage(&mut self, name: &str, error: TraceError) {
+        if self.only.as_ref().is_none_or(|only| only.contains("")) {
+            self.unreadable(format!("{name}!/"), error);
+        }
+    }
+
+    fn add_tar_members(
+        &mut self,
+        _index: usize,
+        name: &str,
+        members: Vec<(String, u64, u64)>,
+        source: impl Fn(&str, u64) -> TraceSource,
+    ) {
+        let names: HashSet<String> = members.iter().map(|m| m.0.clone()).collect();
+        for (member, size, locator) in members {
+            if !self.wanted_member(&member) {
+                continue;
+            }
+            let keylogs = self.member_keylogs(name, &member, &names);
+            self.traces.push(Trace {
+                path: format!("{name}!/{member}"),
+                size,
+                keylogs,
+                source: source(&member, locator),
+            });
+        }
+    }
+}
+
+type ZipOf = zip::ZipArchive<Cursor<SharedMap>>;
+
+enum Sniffed {
+    Zip(ZipOf),
+    Tar(SharedMap),
+    TarGz,
+}
+
+fn map_file(path: &Path) -> std::io::Result<SharedMap> {
+    let file = std::fs::File::open(path)?;
+    // SAFETY: read-only map; inputs must not change during a run (README).
+    let map = unsafe { memmap2::Mmap::map(&file) }?;
+    Ok(SharedMap(Arc::new(map)))
+}
+
+fn is_tar_header(block: &[u8]) -> bool {
+    block.len() >= 262 && &block[257..262] == b"ustar"
+}
+
+/// Opens `path` when its bytes say it is an archive; `None` for a trace.
+fn sniff_archive(path: &Path) -> std::io::Result<Option<Sniffed>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut head = [0u8; 512];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let head = &head[..filled];
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        let map = map_file(path)?;
+        return Ok(match zip::ZipArchive::new(Cursor::new(map)) {
+            // A Fiddler session is a zip too: it is a trace, not an archive of traces.
+            Ok(zip) if is_saz(&zip) => None,
+            Ok(zip) => Some(Sniffed::Zip(zip)),
+            // A broken zip goes to the readers, which name the damage.
+            Err(_) => None,
+        });
+    }
+    if is_tar_header(head) {
+        return Ok(Some(Sniffed::Tar(map_file(path)?)));
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let file = std::fs::File::open(path)?;
+        let mut inner = flate2::read::MultiGzDecoder::new(file);
+        let mut block = [0u8; 512];
+        let mut got = 0;
+        while got < block.len() {
+            match inner.read(&mut block[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        if is_tar_header(&block[..got]) {
+            return Ok(Some(Sniffed::TarGz));
+        }
+    }
+    Ok(None)
+}
+
+fn is_saz(zip: &ZipOf) -> bool {
+    zip_names(zip).any(|n| n.starts_with("raw/") && n.ends_with("_c.txt"))
+}
+
+/// Member names as written (lossy UTF-8), directories included.
+fn zip_names(zip: &ZipOf) -> impl Iterator<Item = String> + '_ {
+    (0..zip.len()).filter_map(|i| {
+        zip.by_index_data(i)
+            .ok()
+            .map(|e| String::from_utf8_lossy(e.name_raw()).into_owned())
+    })
+}
+
+/// Lists the regular files of a tar stream: `(path, size, data offset, ordinal)`,
+/// where the ordinal counts regular files. Stops at the first damage.
+fn scan_tar<R: Read>(
+    reader: R,
+    mut found: impl FnMut(String, u64, u64, usize),
+) -> Result<(), String> {
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().map_err(|e| e.to_string())?;
+    let mut ordinal = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let member = member.strip_prefix("./").unwrap_or(&member).to_string();
+        found(member, entry.size(), entry.raw_file_position(), ordinal);
+        ordinal += 1;
+    }
+    Ok(())
+}
+
+/// Opens the `ordinal`-th regular file of a tar stream, in order: a cursor over the
+/// entries that counts regular files exactly as [`scan_tar`] does.
+pub fn tar_regular_files<R: Read>(
+    archive: &mut tar::Archive<R>,
+) -> std::io::Result<impl Iterator<Item = std::io::Result<tar::Entry<'_, R>>>> {
+    Ok(archive.entries()?.filter(|e| {
+        e.as_ref()
+            .map_or(true, |e| e.header().entry_type().is_file())
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parsing_and_stability() {
+        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 1, count: 4 }));
+        assert!(Shard::parse("4/4").is_err());
+        assert!(Shard::parse("x/4").is_err());
+        assert!(Shard::parse("0/0").is_err());
+        // Pinned: the hash must never change, or shards move between releases.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+        let paths: Vec<String> = (0..1000).map(|i| format!("dir/t{i}.har")).collect();
+        let n = 3;
+        let mut counts = [0; 3];
+        for p in &paths {
+            let owners: Vec<u32> = (0..n)
+                .filter(|&k| Shard { index: k, count: n }.contains(p))
+                .collect();
+            assert_eq!(owners.len(), 1, "{p} belongs to exactly one shard");
+            counts[owners[0] as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 250), "{counts:?}");
+    }
+
+    #[test]
+    fn keylog_names() {
+        let c = keylog_candidates("a.pcapng.gz");
+        assert!(c.contains(&"a.pcapng.gz.keys".to_string()));
+        assert!(c.contains(&"a.pcapng.keylog".to_string()));
+        assert!(c.contains(&"a.keys".to_string()));
+        assert!(c.contains(&"sslkeys.log".to_string()));
+        assert!(is_keylog_name("SSLKEYS.LOG"));
+        assert!(is_keylog_name("x.keylog"));
+        assert!(!is_keylog_name("x.har"));
+    }
+}

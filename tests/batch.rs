@@ -1,0 +1,689 @@
+//! `aadtrace batch` on a generated archive of a few hundred traces of mixed kinds:
+//! plain, gzip'd and JSONP-wrapped HARs in nested folders, a zip, a plain tar and a
+//! tar.gz of more, truncated traces, garbage and empty files, key logs beside some.
+//! The archive is built once per test run under `CARGO_TARGET_TMPDIR` from the
+//! samples in `captures/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use flate2::write::GzEncoder;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aadtrace");
+
+/// What the generator made, and what a batch over it must report.
+struct Archive {
+    root: PathBuf,
+    /// Every trace path a batch over `root` must produce, and whether it must fail.
+    expected: BTreeMap<String, Expect>,
+    /// Traces with a key log beside them: (trace path, key log path).
+    keyed: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// A whole sample: read, with at least one flow.
+    Sample,
+    /// Damaged but readable, or not HAR at all: a result of either kind.
+    Either,
+    /// Must be an `error` result.
+    Error,
+}
+
+fn samples() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "har"))
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (stem, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    assert_eq!(out.len(), 7, "the seven samples in captures/");
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Deterministic garbage that no reader recognises.
+fn garbage(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.push((x >> 33) as u8);
+    }
+    // Never a magic number or JSON.
+    out[0] = b'#';
+    out
+}
+
+fn write(path: &Path, data: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// One member of a generated archive: (name, bytes, expectation).
+type Member = (String, Vec<u8>, Expect);
+
+/// A varied mix of traces, as archive members or files.
+fn mix(prefix: &str, count: usize, samples: &[(String, Vec<u8>)], salt: usize) -> Vec<Member> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let (stem, data) = &samples[(i + salt) % samples.len()];
+        let dir = ["", "x/", "x/y/"][i % 3];
+        let item = match i % 10 {
+            0 => (
+                format!("{prefix}{dir}{i:03}-{stem}.har.gz"),
+                gzip(data),
+                Expect::Sample,
+            ),
+            1 => (
+                format!("{prefix}{dir}{i:03}-{stem}-cut.har"),
+                data[..data.len() * 3 / 5].to_vec(),
+                Expect::Either,
+            ),
+            2 if i % 20 == 2 => (
+                format!("{prefix}{dir}{i:03}-junk.har"),
+                garbage(i as u64, 3000),
+                Expect::Error,
+            ),
+            3 if i % 30 == 3 => (
+                format!("{prefix}{dir}{i:03}-empty.har"),
+                Vec::new(),
+                Expect::Error,
+            ),
+            _ => (
+                format!("{prefix}{dir}{i:03}-{stem}.har"),
+                data.clone(),
+                Expect::Sample,
+            ),
+        };
+        out.push(item);
+    }
+    out
+}
+
+fn archive() -> &'static Archive {
+    static ARCHIVE: OnceLock<Archive> = OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-archive");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let samples = samples();
+        let mut expected = BTreeMap::new();
+        let shown = |p: &Path| p.display().to_string();
+
+        // Loose files in nested folders.
+        for (name, data, expect) in mix("files/", 150, &samples, 0) {
+            let path = root.join(&name);
+            write(&path, &data);
+            expected.insert(shown(&path), expect);
+        }
+        // JSONP-wrapped (HAR Viewer's .harp) and a UTF-8 BOM.
+        for (i, (stem, data)) in samples.iter().enumerate() {
+            let path = root.join(format!("harp/{i:02}-{stem}.harp"));
+            let mut wrapped = b"onInputData(".to_vec();
+            wrapped.extend_from_slice(data);
+            wrapped.extend_from_slice(b");\n");
+            write(&path, &wrapped);
+            expected.insert(shown(&path), Expect::Sample);
+            let path = root.join(format!("harp/{i:02}-{stem}-bom.har"));
+            let mut bom = b"\xEF\xBB\xBF".to_vec();
+            bom.extend_from_slice(data);
+            write(&path, &bom);
+            expected.insert(shown(&path), Expect::Sample);
+        }
+        // Not traces, or not HAR: a JSON object that is no HAR, a truncated gzip.
+        let odd = root.join("files/odd-not-a-har.json");
+        write(&odd, br#"{"hello": "world"}"#);
+        expected.insert(shown(&odd), Expect::Either);
+        let cut_gz = root.join("files/odd-cut.har.gz");
+        let gz = gzip(&samples[0].1);
+        write(&cut_gz, &gz[..gz.len() / 2]);
+        expected.insert(shown(&cut_gz), Expect::Either);
+        // Ignored by the default globs, and key logs.
+        write(&root.join("files/notes.txt"), b"not a trace");
+        write(&root.join("files/.hidden.har"), &samples[0].1);
+        let mut keyed = Vec::new();
+        let top_level = |prefix: &str, path: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".har"))
+        };
+        let files = format!("{}/files/", root.display());
+        let beside = expected
+            .iter()
+            .find(|(p, e)| **e == Expect::Sample && top_level(&files, p))
+            .map(|(p, _)| p.clone())
+            .unwrap();
+        let keys = format!("{}.keys", beside.strip_suffix(".har").unwrap());
+        write(Path::new(&keys), b"CLIENT_RANDOM 00 00\n");
+        keyed.push((beside, keys));
+        let in_x = format!("{}/files/x/", root.display());
+        let beside = expected
+            .keys()
+            .find(|p| top_level(&in_x, p))
+            .cloned()
+            .unwrap();
+        let keys = format!("{in_x}sslkeys.log");
+        write(Path::new(&keys), b"CLIENT_RANDOM 00 00\n");
+        keyed.push((beside, keys));
+
+        // A zip: deflated and stored members, a key log beside one.
+        let zip_path = root.join("archives/bundle.zip");
+        std::fs::create_dir_all(zip_path.parent().unwrap()).unwrap();
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let members = mix("in-zip/", 60, &samples, 3);
+        let zip_keyed = members
+            .iter()
+            .find(|(n, _, e)| *e == Expect::Sample && top_level("in-zip/", n))
+            .map(|(n, _, _)| n.clone())
+            .unwrap();
+        let zip_keylog = format!("{}.keylog", zip_keyed.strip_suffix(".har").unwrap());
+        let shown_zip = shown(&zip_path);
+        keyed.push((
+            format!("{shown_zip}!/{zip_keyed}"),
+            format!("{shown_zip}!/{zip_keylog}"),
+        ));
+        for (i, (name, data, expect)) in members.into_iter().enumerate() {
+            let method = if i % 4 == 0 {
+                zip::CompressionMethod::Stored
+            } else {
+                zip::CompressionMethod::Deflated
+            };
+            let options = zip::write::SimpleFileOptions::default().compression_method(method);
+            zip.start_file(&name, options).unwrap();
+            zip.write_all(&data).unwrap();
+            expected.insert(format!("{}!/{name}", shown(&zip_path)), expect);
+        }
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("in-zip/README.txt", options).unwrap();
+        zip.write_all(b"not a trace").unwrap();
+        zip.start_file(&zip_keylog, options).unwrap();
+        zip.write_all(b"CLIENT_RANDOM 00 00\n").unwrap();
+        zip.finish().unwrap();
+
+        // A tar.gz (streamed) and a plain tar (read in place).
+        for (file, gzipped, salt) in [("bundle.tar.gz", true, 5), ("plain.tar", false, 1)] {
+            let path = root.join("archives").join(file);
+            let mut tar = tar::Builder::new(Vec::new());
+            let count = if gzipped { 60 } else { 30 };
+            for (name, data, expect) in mix("in-tar/", count, &samples, salt) {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(data.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                tar.append_data(&mut header, &name, &data[..]).unwrap();
+                expected.insert(format!("{}!/{name}", shown(&path)), expect);
+            }
+            let bytes = tar.into_inner().unwrap();
+            write(&path, &if gzipped { gzip(&bytes) } else { bytes });
+        }
+        // A broken archive: one error result for the archive itself.
+        let broken = root.join("archives/broken.tar.gz");
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(samples[1].1.len() as u64);
+        header.set_cksum();
+        tar.append_data(&mut header, "first.har", &samples[1].1[..])
+            .unwrap();
+        let bytes = gzip(&tar.into_inner().unwrap());
+        write(&broken, &bytes[..bytes.len() * 3 / 4]);
+        expected.insert(format!("{}!/", shown(&broken)), Expect::Either);
+
+        Archive {
+            root,
+            expected,
+            keyed,
+        }
+    })
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("batch").args(args).env_remove("CI");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("aadtrace runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &std::process::Output) -> Vec<Value> {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+/// The lines with `elapsed_ms`, the one field that varies, removed.
+fn without_timing(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let mut l = l.clone();
+            l.as_object_mut().unwrap().remove("elapsed_ms");
+            l.to_string()
+        })
+        .collect()
+}
+
+fn batch_ndjson(jobs: &str, extra: &[&str]) -> Vec<Value> {
+    let a = archive();
+    let root = a.root.display().to_string();
+    let mut args = vec!["--quiet", "--jobs", jobs];
+    args.extend_from_slice(extra);
+    args.push(&root);
+    lines(&run(&args, None))
+}
+
+#[test]
+fn one_line_per_trace_in_path_order_with_errors_per_trace() {
+    let a = archive();
+    assert!(
+        a.expected.len() >= 300,
+        "a few hundred traces: {}",
+        a.expected.len()
+    );
+    let lines = batch_ndjson("2", &[]);
+    let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = a.expected.keys().map(String::as_str).collect();
+    // The broken tar.gz also yields its first member (before the damage) when that
+    // member is whole; allow exactly that one extra.
+    let extra: Vec<&&str> = paths
+        .iter()
+        .filter(|p| !a.expected.contains_key(**p))
+        .collect();
+    assert!(
+        extra.iter().all(|p| p.contains("broken.tar.gz!/")),
+        "unexpected traces: {extra:?}"
+    );
+    let missing: Vec<&&str> = expected.iter().filter(|p| !paths.contains(p)).collect();
+    assert!(missing.is_empty(), "traces without a result: {missing:?}");
+    let mut sorted = paths.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(paths, sorted, "one line per trace, in path order");
+
+    let mut errors = 0;
+    for line in &lines {
+        let path = line["path"].as_str().unwrap();
+        assert_eq!(line["schema"], "aadtrace/1", "{path}");
+        assert!(
+            line["size"].is_u64() && line["elapsed_ms"].is_f64(),
+            "{path}"
+        );
+        let is_error = line.get("error").is_some_and(|e| !e.is_null());
+        match a.expected.get(path).copied().unwrap_or(Expect::Either) {
+            Expect::Sample => {
+                assert!(!is_error, "{path} must be read: {}", line["error"]);
+                assert!(
+                    !line["flows"].as_array().unwrap().is_empty(),
+                    "{path}: flows"
+                );
+                assert_eq!(line["inputs"][0]["format"], "har", "{path}");
+            }
+            Expect::Error => {
+                assert!(is_error, "{path} must be an error");
+                let kind = line["error"]["kind"].as_str().unwrap();
+                assert!(kind == "unknown_format", "{path}: {kind}");
+                assert!(
+                    line["error"]["message"].as_str().unwrap().contains(path),
+                    "the message names the trace"
+                );
+                assert!(line.get("flows").is_none(), "no analysis beside an error");
+            }
+            Expect::Either => {}
+        }
+        errors += usize::from(is_error);
+    }
+    let must_fail = a.expected.values().filter(|e| **e == Expect::Error).count();
+    assert!(
+        errors >= must_fail,
+        "{errors} errors, at least {must_fail} expected"
+    );
+
+    // Key logs beside a trace, in a folder and in an archive.
+    let by_path: BTreeMap<&str, &Value> = paths.iter().copied().zip(lines.iter()).collect();
+    for (trace, keylog) in &a.keyed {
+        assert_eq!(
+            by_path[trace.as_str()]["keylogs"],
+            serde_json::json!([keylog]),
+            "{trace}"
+        );
+    }
+    assert!(!paths
+        .iter()
+        .any(|p| p.ends_with(".keys") || p.ends_with(".keylog")));
+    assert!(!paths
+        .iter()
+        .any(|p| p.ends_with(".txt") || p.contains(".hidden")));
+}
+
+#[test]
+fn output_does_not_depend_on_jobs_or_the_memory_budget() {
+    let one = batch_ndjson("1", &[]);
+    let two = batch_ndjson("2", &[]);
+    assert_eq!(
+        without_timing(&one),
+        without_timing(&two),
+        "--jobs 1 and --jobs 2 agree"
+    );
+    // A budget smaller than most traces: they run one at a time, same results.
+    let tight = batch_ndjson("2", &["--max-memory", "300K"]);
+    assert_eq!(
+        without_timing(&one),
+        without_timing(&tight),
+        "a tight --max-memory agrees"
+    );
+}
+
+#[test]
+fn shards_split_the_inputs_without_overlap() {
+    let a = archive();
+    let root = a.root.display().to_string();
+    let list = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--list"];
+        args.extend_from_slice(extra);
+        args.push(&root);
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let all = list(&[]);
+    assert!(all.len() >= 300);
+    let mut union = BTreeSet::new();
+    let mut sizes = Vec::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let part = list(&["--shard", &shard]);
+        sizes.push(part.len());
+        for p in part {
+            assert!(union.insert(p.clone()), "{p} in two shards");
+        }
+    }
+    assert_eq!(
+        union.into_iter().collect::<Vec<_>>(),
+        all,
+        "the shards cover every trace"
+    );
+    assert!(
+        sizes.iter().all(|&n| n > all.len() / 6),
+        "shards are balanced: {sizes:?}"
+    );
+    let bad = run(&["--shard", "3/3", &root], None);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn manifest_from_standard_input() {
+    let a = archive();
+    let files: Vec<String> = a
+        .expected
+        .keys()
+        .filter(|p| !p.contains('!'))
+        .take(12)
+        .cloned()
+        .collect();
+    let mut manifest = String::from("# traces to look at\n\n");
+    for f in &files {
+        manifest.push_str(f);
+        manifest.push('\n');
+    }
+    manifest.push_str("/nonexistent/trace.har\n");
+    let out = run(&["--quiet", "--manifest", "-"], Some(&manifest));
+    let lines = lines(&out);
+    assert_eq!(lines.len(), files.len() + 1);
+    let missing = lines
+        .iter()
+        .find(|l| l["path"] == "/nonexistent/trace.har")
+        .unwrap();
+    assert_eq!(missing["error"]["kind"], "io");
+}
+
+#[test]
+fn closing_summary_names_failures_and_codes() {
+    let a = archive();
+    let root = a.root.display().to_string();
+    let out = run(&["--jobs", "2", "-o", "/dev/null", &root], None);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("aadtrace batch:") && err.contains("traces"),
+        "{err}"
+    );
+    assert!(err.contains("Top AADSTS codes"), "{err}");
+    assert!(err.contains("AADSTS50058"), "{err}");
+    assert!(err.contains("by tenant"), "{err}");
+    assert!(err.contains("MFA:") && err.contains("p90"), "{err}");
+    assert!(
+        err.contains("Could not read") && err.contains("junk.har"),
+        "{err}"
+    );
+    // Not a terminal: no progress bar drawing codes.
+    assert!(!err.contains('\r'), "no progress bar off a terminal");
+    let quiet = run(&["--quiet", "-o", "/dev/null", &root], None);
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+}
+
+#[test]
+fn fail_on_and_bad_arguments() {
+    let sample = format!(
+        "{}/captures/mfa-abandoned-500121.har",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = run(&["--quiet", "--fail-on", "error", &sample], None);
+    assert_eq!(out.status.code(), Some(1), "a 500121 error finding");
+    let out = run(&["--quiet", &sample], None);
+    assert_eq!(out.status.code(), Some(0), "default: never");
+    assert_eq!(
+        run(&["--max-memory", "lots", &sample], None).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["--quiet"], None).status.code(),
+        Some(2),
+        "nothing to analyse"
+    );
+    let out = run(&["--format", "parquet", &sample], None);
+    assert_eq!(out.status.code(), Some(2), "parquet needs -o DIR");
+}
+
+/// Python with a package importable, or why not. Under CI a missing package fails
+/// unless `.ci/run` said why it could not install it (`skip_var`).
+fn python_with(module: &str, skip_var: &str) -> Option<()> {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(());
+    }
+    let reason = std::env::var(skip_var).ok().filter(|r| !r.is_empty());
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match (ci, reason) {
+        (true, None) => panic!("python3 cannot import {module} under CI (pip install {module})"),
+        (_, Some(reason)) => eprintln!("SKIP: python3 cannot import {module}: {reason}"),
+        (false, None) => eprintln!(
+            "SKIP: python3 cannot import {module}; install it with `pip install {module}` to run this test"
+        ),
+    }
+    None
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_tables_read_back_by_duckdb() {
+    let a = archive();
+    let root = a.root.display().to_string();
+    let ndjson = batch_ndjson("2", &[]);
+    let traces = ndjson.len();
+    let errors = ndjson.iter().filter(|l| l.get("error").is_some()).count();
+    let flows: usize = ndjson
+        .iter()
+        .map(|l| l.get("flows").and_then(Value::as_array).map_or(0, Vec::len))
+        .sum();
+    let findings: usize = ndjson
+        .iter()
+        .map(|l| {
+            l.get("findings")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        })
+        .sum();
+    let mfa: usize = ndjson
+        .iter()
+        .flat_map(|l| {
+            l.get("flows")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .map(|f| f["mfa"].as_array().map_or(0, Vec::len))
+        .sum();
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-parquet");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out_arg = out_dir.display().to_string();
+    let out = run(
+        &[
+            "--quiet", "--jobs", "2", "--format", "parquet", "-o", &out_arg, &root,
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for table in ["traces", "flows", "findings"] {
+        assert!(
+            out_dir.join(format!("{table}.parquet")).is_file(),
+            "{table}.parquet"
+        );
+    }
+    assert!(!out_dir.join("traces.parquet.partial").exists());
+    if python_with("duckdb", "AADTRACE_SKIP_DUCKDB").is_none() {
+        return;
+    }
+    let script = r#"
+import duckdb, json, sys
+d = sys.argv[1]
+c = duckdb.connect()
+q = lambda s: c.sql(s.replace("DIR", d)).fetchall()
+out = {
+  "traces": q("select count(*) from 'DIR/traces.parquet'")[0][0],
+  "errors": q("select count(*) from 'DIR/traces.parquet' where error_kind is not null")[0][0],
+  "versions": q("select distinct schema_version from 'DIR/traces.parquet'")[0][0],
+  "flows": q("select count(*) from 'DIR/flows.parquet'")[0][0],
+  "findings": q("select count(*) from 'DIR/findings.parquet'")[0][0],
+  "mfa": q("select count(*) from (select unnest(mfa) from 'DIR/flows.parquet')")[0][0],
+  "joined": q("select count(distinct t.path) from 'DIR/traces.parquet' t join 'DIR/findings.parquet' f using (path)")[0][0],
+  "top": q("select code from 'DIR/findings.parquet' where code is not null group by code order by count(*) desc, code limit 1")[0][0],
+  "ordered": q("select count(*) from (select path, lag(path) over () as prev from 'DIR/traces.parquet') where prev >= path")[0][0],
+}
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &out_arg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["traces"], traces);
+    assert_eq!(got["errors"], errors);
+    assert_eq!(got["versions"], 1);
+    assert_eq!(got["flows"], flows);
+    assert_eq!(got["findings"], findings);
+    assert_eq!(got["mfa"], mfa);
+    assert_eq!(
+        got["top"], 50058,
+        "the first-page interrupt is the commonest code"
+    );
+    assert_eq!(got["ordered"], 0, "rows in path order");
+    assert!(got["joined"].as_u64().unwrap() > 0);
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn spark_job_in_local_mode() {
+    if python_with("pyspark", "AADTRACE_SKIP_SPARK").is_none() {
+        return;
+    }
+    let a = archive();
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-spark");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/spark_batch.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["--binary", BIN, "--inputs"])
+        .arg(&a.root)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--partitions", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The script prints `key=value` counts.
+    let counts: BTreeMap<&str, &str> = stdout.lines().filter_map(|l| l.split_once('=')).collect();
+    let listed = run(&["--list", &a.root.display().to_string()], None);
+    let expected = String::from_utf8(listed.stdout).unwrap().lines().count();
+    assert_eq!(
+        counts.get("traces").copied(),
+        Some(expected.to_string().as_str()),
+        "{stdout}"
+    );
+    assert_eq!(counts.get("partitions").copied(), Some("3"), "{stdout}");
+    assert!(counts.get("errors").is_some_and(|n| *n != "0"), "{stdout}");
+    assert_eq!(counts.get("top_code").copied(), Some("50058"), "{stdout}");
+}
