@@ -533,6 +533,7 @@ fn fail_on_and_bad_arguments() {
 /// Python with a package importable, or why not. `.ci/run` names in `skip_var` why
 /// a package (or what it needs) could not be installed; that reason is printed and
 /// the test skips. Otherwise, under CI a missing package fails the test.
+#[cfg(feature = "parquet")]
 fn python_with(module: &str, skip_var: &str) -> Option<()> {
     if let Some(reason) = std::env::var(skip_var).ok().filter(|r| !r.is_empty()) {
         eprintln!("SKIP: {module}: {reason}");
