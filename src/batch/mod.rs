@@ -32,6 +32,25 @@
 //! `error: {"kind", "message"}`. Kinds: `io`, `unknown_format`, `unsupported`,
 //! `malformed`, `archive`, `panic`.
 //!
+//! # Beyond one machine
+//!
+//! `--shard K/N` keeps the traces whose path hashes (FNV-1a, 64 bits, stable across
+//! machines and releases) to `K` modulo `N`. N workers given the same arguments split
+//! the inputs with no coordination, each writing its own output:
+//!
+//! ```sh
+//! # Kubernetes indexed Job (JOB_COMPLETION_INDEX = 0 … N-1), Slurm array (0-based), …
+//! aadtrace batch --shard "$JOB_COMPLETION_INDEX/$N" /archive \
+//!     --format parquet -o "/results/shard-$JOB_COMPLETION_INDEX"
+//! duckdb -c "SELECT code, count(*) FROM '/results/*/findings.parquet' GROUP BY code ORDER BY 2 DESC"
+//! ```
+//!
+//! Or hand out explicit lists: `aadtrace batch --list /archive` prints one trace per
+//! line (archive members as `ARCHIVE!/MEMBER`), and `--manifest -` reads such a list
+//! back. `scripts/spark_batch.py` does that with Spark: the driver lists, each
+//! partition pipes its share into `aadtrace batch --manifest - --format parquet`, and
+//! Spark SQL reads the tables back.
+//!
 //! # Memory
 //!
 //! A trace being analysed is counted as 1.2× its size (a HAR is memory-mapped and
@@ -184,6 +203,9 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         &|index, loaded| record::analyse(&plan, index, loaded, &config),
         &mut |r: &Record| bar.done(r),
         &mut |r: Record| {
+            if reader_gone || write_error.is_some() {
+                return false;
+            }
             summary.add(&r);
             match sink.write(r) {
                 Ok(true) => true,
