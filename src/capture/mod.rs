@@ -100,9 +100,17 @@ pub struct ConnectionInfo {
     pub tls_version: Option<String>,
     /// Cipher suite IANA name.
     pub cipher: Option<String>,
-    /// True when the TLS payload was decrypted (needs keys; not yet).
+    /// True when TLS application data was decrypted (keys from `--keylog` or a
+    /// Decryption Secrets Block).
     pub decrypted: bool,
-    /// Bytes delivered in each direction.
+    /// TLS application-data records decrypted (not part of the JSON contract).
+    #[serde(skip)]
+    pub decrypted_records: u64,
+    /// TLS records that failed to decrypt (not part of the JSON contract).
+    #[serde(skip)]
+    pub decrypt_failures: u64,
+    /// Bytes delivered in each direction (decrypted application data when
+    /// `decrypted`).
     pub bytes_client: u64,
     pub bytes_server: u64,
     /// Bytes missing from the capture (both directions).

@@ -1181,6 +1181,8 @@ impl StreamHandler for Apps {
             tls_version: tls.as_ref().and_then(|t| t.version.clone()),
             cipher: tls.as_ref().and_then(|t| t.cipher.clone()),
             decrypted,
+            decrypted_records: dstats.app_records,
+            decrypt_failures: dstats.failed,
             bytes_client: if decrypted {
                 dstats.app_bytes[0]
             } else {
