@@ -270,6 +270,9 @@ impl Observer {
                 self.dirs[i].seq = 0;
                 self.dirs[i].prot = self.tls12_keys(i);
             }
+            // A decrypted close_notify is the normal end of a connection, not a
+            // problem worth reporting (RFC 8446 §6.1).
+            21 if body.len() == 2 && body[1] == 0 && self.dirs[i].prot.is_some() => {}
             21 if body.len() == 2 => {
                 let level = match body[0] {
                     1 => "warning".to_string(),
