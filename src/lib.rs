@@ -12,9 +12,10 @@
 //! * [`wire`] decodes captured frames (link, IP with defragmentation) into TCP segments.
 //! * [`stream`] reassembles TCP segments into two byte streams per connection, with
 //!   explicit gaps and every byte traced to its frame.
-//! * [`tls`] reads what TLS shows without keys: SNI, ALPN, version, cipher, alerts.
+//! * [`tls`] reads what TLS shows in the clear (SNI, ALPN, version, cipher, alerts)
+//!   and, with key-log secrets, decrypts TLS 1.0–1.3 records.
 //! * [`http`] is the exchange model every input format produces; `http::h1` parses
-//!   HTTP/1.x from reassembled streams.
+//!   HTTP/1.x from reassembled streams, `http::h2` (with `http::hpack`) HTTP/2.
 //! * [`identity`] knows Microsoft sign-ins: endpoints, `$Config`, SAS (MFA), JWTs,
 //!   the AADSTS catalogue, and groups exchanges into sign-in flows.
 //! * [`findings`] judges the analysis: one rule family per file.

@@ -5,7 +5,9 @@
 //! order and keeps what the reports need. Exchanges are never all held at once;
 //! only their owned [`Step`](crate::identity::Step) facts are.
 
-use crate::capture::{self, CaptureError, Format, InputSummary, InputWarning, Progress, Source};
+use crate::capture::{
+    self, CaptureError, Format, InputSummary, InputWarning, Progress, ReadOptions, Source,
+};
 use crate::findings::{self, Finding, FindingOptions};
 use crate::identity::{self, Analysis, IdentityOptions};
 
@@ -39,13 +41,30 @@ pub fn run(
     progress: &dyn Progress,
     on_exchange: &dyn Fn(),
 ) -> Result<Session, CaptureError> {
+    run_with(
+        sources,
+        options,
+        &ReadOptions::default(),
+        progress,
+        on_exchange,
+    )
+}
+
+/// Like [`run`], with reading options (TLS key logs for packet captures).
+pub fn run_with(
+    sources: &[Source],
+    options: &SessionOptions,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+    on_exchange: &dyn Fn(),
+) -> Result<Session, CaptureError> {
     let mut steps = Vec::new();
     let mut inputs = Vec::new();
     // Step ids are assigned when the analysis orders the steps by time.
     let observe = |ex: crate::http::Exchange<'_>| identity::observe(0, &ex);
     for (index, source) in sources.iter().enumerate() {
         let (format, summary, observed) =
-            capture::read_source_mapped(source, index, progress, on_exchange, &observe)?;
+            capture::read_source_mapped_with(source, index, read, progress, on_exchange, &observe)?;
         steps.extend(observed);
         progress.next_input();
         inputs.push(InputReport {

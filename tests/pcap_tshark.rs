@@ -26,6 +26,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "h2c upgrade: tshark counts the HTTP/2 streams after the 101 as HTTP; aadtrace stops at the upgrade (HTTP/2 is another issue)",
     ),
     (
+        "pcap/suricata-verify/http2-continuation/input.pcap",
+        "HTTP/2 with prior knowledge (cleartext preface): aadtrace decodes it (RFC 9113 §3.3); this test's tshark filter is `http`, which is HTTP/1 only",
+    ),
+    (
         "pcap/zeek/websocket/wstunnel-http.pcap",
         "HTTP tunnelled inside WebSocket frames after a 101: tshark dissects the inner HTTP, aadtrace treats the upgraded connection as a tunnel",
     ),

@@ -8,6 +8,7 @@
 //! names the file and the place.
 
 pub mod har;
+pub mod keylog;
 pub mod netlog;
 pub mod netmon;
 pub mod pcap;
@@ -16,6 +17,9 @@ pub mod saz;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keylog::KeyLog;
 
 use crate::http::Exchange;
 
@@ -96,9 +100,17 @@ pub struct ConnectionInfo {
     pub tls_version: Option<String>,
     /// Cipher suite IANA name.
     pub cipher: Option<String>,
-    /// True when the TLS payload was decrypted (needs keys; not yet).
+    /// True when TLS application data was decrypted (keys from `--keylog` or a
+    /// Decryption Secrets Block).
     pub decrypted: bool,
-    /// Bytes delivered in each direction.
+    /// TLS application-data records decrypted (not part of the JSON contract).
+    #[serde(skip)]
+    pub decrypted_records: u64,
+    /// TLS records that failed to decrypt (not part of the JSON contract).
+    #[serde(skip)]
+    pub decrypt_failures: u64,
+    /// Bytes delivered in each direction (decrypted application data when
+    /// `decrypted`).
     pub bytes_client: u64,
     pub bytes_server: u64,
     /// Bytes missing from the capture (both directions).
@@ -179,6 +191,30 @@ impl Source {
     }
 }
 
+/// How inputs are read, beyond the inputs themselves.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// TLS key-log files (NSS `SSLKEYLOGFILE` format) for packet captures.
+    pub keylogs: Vec<PathBuf>,
+}
+
+impl ReadOptions {
+    /// Loads the key logs; `None` when there are none.
+    pub fn load_keys(&self) -> Result<Option<Arc<KeyLog>>, CaptureError> {
+        if self.keylogs.is_empty() {
+            return Ok(None);
+        }
+        let mut log = KeyLog::new();
+        for path in &self.keylogs {
+            log.load_file(path).map_err(|source| CaptureError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(Some(Arc::new(log)))
+    }
+}
+
 /// Reads one input and calls `sink` for each exchange, with `origin.input` set to
 /// `input_index`. Returns the format and what the reader learned.
 pub fn read_source(
@@ -187,14 +223,57 @@ pub fn read_source(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
+    read_source_keyed(source, input_index, None, progress, sink)
+}
+
+/// Like [`read_source`], with key logs and other reading options.
+pub fn read_source_with(
+    source: &Source,
+    input_index: usize,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    let keys = options.load_keys()?;
+    read_source_keyed(source, input_index, keys, progress, sink)
+}
+
+fn read_source_keyed(
+    source: &Source,
+    input_index: usize,
+    keys: Option<Arc<KeyLog>>,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
     let name = source.display_name();
-    match source {
-        Source::File(path) => read_file(path, &name, input_index, progress, sink),
+    let bad = keys.as_ref().filter(|k| k.bad_lines > 0).map(|k| {
+        InputWarning::new(
+            "keylog_bad_lines",
+            format!(
+                "{} key-log lines could not be read (first at {})",
+                k.bad_lines,
+                k.bad_examples.join(", ")
+            ),
+        )
+    });
+    let mut result = match source {
+        Source::File(path) => read_file(path, &name, input_index, keys, progress, sink),
         Source::Stdin => {
             let stdin = std::io::stdin();
-            read_stream(Box::new(stdin.lock()), &name, input_index, progress, sink)
+            read_stream(
+                Box::new(stdin.lock()),
+                &name,
+                input_index,
+                keys,
+                progress,
+                sink,
+            )
         }
+    };
+    if let (Ok((Format::Pcap | Format::Pcapng, summary)), Some(w)) = (&mut result, bad) {
+        summary.warnings.insert(0, w);
     }
+    result
 }
 
 /// A file opened and sniffed: what kind of reading it needs.
@@ -242,11 +321,12 @@ fn read_file(
     path: &Path,
     name: &str,
     input_index: usize,
+    keys: Option<Arc<KeyLog>>,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
     match open_file(path, name)? {
-        Opened::Gzip(file) => read_stream(Box::new(file), name, input_index, progress, sink),
+        Opened::Gzip(file) => read_stream(Box::new(file), name, input_index, keys, progress, sink),
         Opened::Har(map) => {
             let json = jsonp_body(&map).unwrap_or(&map);
             let summary = har::read_slice(json, name, input_index, progress, sink)?;
@@ -255,7 +335,7 @@ fn read_file(
         // Captures are streamed, never mapped: memory stays bounded by the buffers.
         Opened::Other(format @ (Format::Pcap | Format::Pcapng), file) => {
             let file = std::io::BufReader::with_capacity(1 << 16, file);
-            let summary = pcap::read(file, name, input_index, progress, sink)?;
+            let summary = pcap::read_with_keys(file, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Opened::Other(Format::Netmon, file) => {
@@ -303,7 +383,7 @@ pub fn read_bytes(
         let summary = har::read_slice(json, name, input_index, progress, sink)?;
         return Ok((Format::Har, summary));
     }
-    read_stream(Box::new(bytes), name, input_index, progress, sink)
+    read_stream(Box::new(bytes), name, input_index, None, progress, sink)
 }
 
 /// Exchanges in flight between the reading and the mapping thread.
@@ -321,6 +401,25 @@ pub fn read_source_mapped<T: Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(Format, InputSummary, Vec<T>), CaptureError> {
+    read_source_mapped_with(
+        source,
+        input_index,
+        &ReadOptions::default(),
+        progress,
+        on_exchange,
+        map,
+    )
+}
+
+/// Like [`read_source_mapped`], with key logs and other reading options.
+pub fn read_source_mapped_with<T: Send>(
+    source: &Source,
+    input_index: usize,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+    on_exchange: &dyn Fn(),
+    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+) -> Result<(Format, InputSummary, Vec<T>), CaptureError> {
     if let Source::File(path) = source {
         let name = source.display_name();
         if let Opened::Har(file_map) = open_file(path, &name)? {
@@ -330,7 +429,7 @@ pub fn read_source_mapped<T: Send>(
         }
     }
     let mut out = Vec::new();
-    let (format, summary) = read_source(source, input_index, progress, &mut |ex| {
+    let (format, summary) = read_source_with(source, input_index, options, progress, &mut |ex| {
         on_exchange();
         out.push(map(ex));
     })?;
@@ -373,7 +472,7 @@ pub fn read_reader(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
-    read_stream(reader, name, input_index, progress, sink)
+    read_stream(reader, name, input_index, None, progress, sink)
 }
 
 /// Reads a non-seekable input (stdin, gzip): sniffs its head, then streams it.
@@ -381,6 +480,7 @@ fn read_stream(
     reader: Box<dyn Read + '_>,
     name: &str,
     input_index: usize,
+    keys: Option<Arc<KeyLog>>,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
@@ -388,7 +488,7 @@ fn read_stream(
     let head = fill_head(&mut reader, name)?;
     if is_gzip(&head) {
         let inner = flate2::bufread::MultiGzDecoder::new(reader);
-        return read_stream(Box::new(inner), name, input_index, progress, sink);
+        return read_stream(Box::new(inner), name, input_index, keys, progress, sink);
     }
     let format = sniff(&head).ok_or_else(|| unknown_format(name, &head))?;
     match format {
@@ -402,7 +502,7 @@ fn read_stream(
             Ok((Format::Har, summary))
         }
         Format::Pcap | Format::Pcapng => {
-            let summary = pcap::read(reader, name, input_index, progress, sink)?;
+            let summary = pcap::read_with_keys(reader, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Format::Netmon => {

@@ -23,8 +23,11 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::sync::Arc;
+
+use super::keylog::KeyLog;
 use super::{CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress};
-use crate::http::{h1, Exchange};
+use crate::http::{h1, h2, Exchange};
 use crate::stream::{ConnId, ConnMeta, ConnStats, Dir, Reassembler, StreamHandler};
 use crate::tls;
 use crate::wire::Decoder;
@@ -68,6 +71,18 @@ pub fn read_frames<R: Read>(
     progress: &dyn Progress,
     on_frame: &mut dyn FnMut(&Frame<'_>),
 ) -> Result<FrameReport, CaptureError> {
+    read_frames_with(reader, name, progress, on_frame, &mut |_| {})
+}
+
+/// Like [`read_frames`], and calls `on_secrets` with the key-log text of each
+/// Decryption Secrets Block when it is read (before the packets it applies to).
+pub fn read_frames_with<R: Read>(
+    reader: R,
+    name: &str,
+    progress: &dyn Progress,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+    on_secrets: &mut dyn FnMut(&str),
+) -> Result<FrameReport, CaptureError> {
     // Read a full head first so the readers' single initial `read` sees the header
     // even when the source returns short reads (gzip, pipes).
     let mut reader = reader;
@@ -93,7 +108,7 @@ pub fn read_frames<R: Read>(
     if is_ng {
         let r = PcapNGReader::new(BUFFER, chained)
             .map_err(|e| malformed(format!("not a pcapng section header: {e:?}")))?;
-        read_ng(r, name, progress, on_frame, &mut report);
+        read_ng(r, name, progress, on_frame, on_secrets, &mut report);
     } else {
         let r = LegacyPcapReader::new(BUFFER, chained)
             .map_err(|e| malformed(format!("not a pcap header: {e:?}")))?;
@@ -301,6 +316,7 @@ fn read_ng<R: Read>(
     name: &str,
     progress: &dyn Progress,
     on_frame: &mut dyn FnMut(&Frame<'_>),
+    on_secrets: &mut dyn FnMut(&str),
     report: &mut FrameReport,
 ) {
     let mut ifaces: Vec<Iface> = Vec::new();
@@ -392,9 +408,9 @@ fn read_ng<R: Read>(
                         Block::DecryptionSecrets(dsb)
                             if dsb.secrets_type == pcap_parser::pcapng::SecretsType::TlsKeyLog =>
                         {
-                            report
-                                .secrets
-                                .push(String::from_utf8_lossy(dsb.data).into_owned());
+                            let text = String::from_utf8_lossy(dsb.data).into_owned();
+                            on_secrets(&text);
+                            report.secrets.push(text);
                         }
                         Block::Unknown(u) if u.block_type == 2 => {
                             // Obsolete Packet Block (pcapng draft, appendix): u16 interface,
@@ -548,11 +564,28 @@ pub fn read<R: Read>(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let mut pipeline = PacketPipeline::new(input_index);
-    let report = read_frames(reader, name, progress, &mut |frame| {
-        pipeline.frame(frame, sink);
-    })?;
-    Ok(pipeline.finish(report, sink))
+    read_with_keys(reader, name, input_index, None, progress, sink)
+}
+
+/// Like [`read`], decrypting TLS with `keys` (from `--keylog`) and with the key
+/// log of any Decryption Secrets Block in the file.
+pub fn read_with_keys<R: Read>(
+    reader: R,
+    name: &str,
+    input_index: usize,
+    keys: Option<Arc<KeyLog>>,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let pipeline = std::cell::RefCell::new(PacketPipeline::with_keys(input_index, keys));
+    let report = read_frames_with(
+        reader,
+        name,
+        progress,
+        &mut |frame| pipeline.borrow_mut().frame(frame, sink),
+        &mut |text| pipeline.borrow_mut().add_secrets(text, name),
+    )?;
+    Ok(pipeline.into_inner().finish(report, sink))
 }
 
 /// Frames in, exchanges and connection facts out: wire → stream → tls → http.
@@ -570,12 +603,89 @@ pub struct PacketPipeline {
 pub const MAX_READY: usize = 65_536;
 pub const MAX_READY_BYTES: usize = 256 << 20;
 
+/// An HTTP parser over one connection's (clear or decrypted) bytes.
+#[derive(Debug)]
+enum App {
+    H1(Box<h1::Connection>),
+    H2(Box<h2::Connection>),
+}
+
+impl App {
+    fn data(&mut self, to_server: bool, bytes: &[u8], frame: u64, ts: i64) {
+        match (self, to_server) {
+            (App::H1(h), true) => h.client_data(bytes, frame, ts),
+            (App::H1(h), false) => h.server_data(bytes, frame, ts),
+            (App::H2(h), true) => h.client_data(bytes, frame, ts),
+            (App::H2(h), false) => h.server_data(bytes, frame, ts),
+        }
+    }
+    fn gap(&mut self, to_server: bool, len: u64) {
+        match self {
+            App::H1(h) => h.gap(to_server, len),
+            App::H2(h) => h.gap(to_server, len),
+        }
+    }
+    fn end(&mut self, to_server: bool) {
+        match self {
+            App::H1(h) => h.end(to_server),
+            App::H2(h) => h.end(to_server),
+        }
+    }
+    fn close(&mut self, reset: bool) -> u64 {
+        match self {
+            App::H1(h) => {
+                h.close(reset);
+                h.responses_without_request
+            }
+            App::H2(h) => {
+                h.close(reset);
+                0
+            }
+        }
+    }
+    fn not_http(&self) -> bool {
+        match self {
+            App::H1(h) => h.not_http,
+            App::H2(h) => h.not_http,
+        }
+    }
+    fn oldest_open(&self) -> Option<i64> {
+        match self {
+            App::H1(h) => h.oldest_open(),
+            App::H2(h) => h.oldest_open(),
+        }
+    }
+    fn take_done(&mut self) -> Vec<Exchange<'static>> {
+        match self {
+            App::H1(h) => h.take_done().collect(),
+            App::H2(h) => h.take_done(),
+        }
+    }
+}
+
+/// A TLS connection: its observer and, once data is decrypted, the HTTP parser.
+#[derive(Debug)]
+struct TlsConn {
+    obs: tls::Observer,
+    app: Option<App>,
+}
+
 #[derive(Debug)]
 enum Proto {
     Unknown,
-    Tls(Box<tls::Observer>),
-    Http(Box<h1::Connection>),
+    Tls(Box<TlsConn>),
+    Http(App),
     Other,
+}
+
+impl Proto {
+    fn app(&mut self) -> Option<&mut App> {
+        match self {
+            Proto::Http(a) => Some(a),
+            Proto::Tls(t) => t.app.as_mut(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -584,6 +694,7 @@ struct ConnApp {
     proto: Proto,
     exchanges: Vec<u64>,
     tls: Option<tls::TlsInfo>,
+    tls_stats: Option<tls::DecryptStats>,
 }
 
 struct Apps {
@@ -598,10 +709,31 @@ struct Apps {
     responses_without_request: u64,
     /// Frame-time high-water mark: no request can start before it any more.
     now: i64,
+    /// Key material (`--keylog` files and Decryption Secrets Blocks).
+    keys: Option<Arc<KeyLog>>,
+    /// Key-log problems (bad lines in DSBs).
+    keylog_warnings: Vec<InputWarning>,
+    tls: TlsTotals,
+}
+
+/// Decryption counters over all connections of the input.
+#[derive(Debug, Default)]
+struct TlsTotals {
+    failed_records: u64,
+    failed_conns: u64,
+    no_keys: u64,
+    lost_to_gaps: u64,
+    unsupported: BTreeMap<String, u64>,
+    h2_warnings: BTreeMap<String, u64>,
 }
 
 impl PacketPipeline {
     pub fn new(input_index: usize) -> Self {
+        Self::with_keys(input_index, None)
+    }
+
+    /// A pipeline that decrypts TLS with `keys` (more may come from DSBs).
+    pub fn with_keys(input_index: usize, keys: Option<Arc<KeyLog>>) -> Self {
         PacketPipeline {
             wire: Decoder::new(),
             reasm: Reassembler::new(),
@@ -616,8 +748,29 @@ impl PacketPipeline {
                 frames_since_flush: 0,
                 responses_without_request: 0,
                 now: i64::MIN,
+                keys,
+                keylog_warnings: Vec::new(),
+                tls: TlsTotals::default(),
             },
         }
+    }
+
+    /// Adds key-log text (a Decryption Secrets Block) for connections seen from now on.
+    pub fn add_secrets(&mut self, text: &str, name: &str) {
+        let mut log = KeyLog::new();
+        log.add_text(text, &format!("{name} (decryption secrets block)"));
+        if log.bad_lines > 0 {
+            self.apps.keylog_warnings.push(InputWarning::new(
+                "keylog_bad_lines",
+                format!(
+                    "{} lines of a decryption secrets block are not key-log lines (first at {})",
+                    log.bad_lines,
+                    log.bad_examples.join(", ")
+                ),
+            ));
+        }
+        let keys = self.apps.keys.get_or_insert_with(Default::default);
+        Arc::make_mut(keys).merge(&log);
     }
 
     /// Feeds one frame; completed exchanges may reach `sink`.
@@ -654,6 +807,7 @@ impl PacketPipeline {
         self.reasm.finish(&mut self.apps);
         self.apps.flush(true, sink);
         let mut warnings = report.warnings;
+        warnings.append(&mut self.apps.keylog_warnings);
         let w = &self.wire;
         if !w.unknown_link_types.is_empty() {
             warnings.push(InputWarning::new(
@@ -690,6 +844,7 @@ impl PacketPipeline {
                 ),
             ));
         }
+        warnings.extend(self.apps.tls.warnings(self.apps.keys.is_some()));
         let mut connections = std::mem::take(&mut self.apps.closed);
         connections.sort_by_key(|c| c.id);
         InputSummary {
@@ -698,6 +853,73 @@ impl PacketPipeline {
             warnings,
             connections,
         }
+    }
+}
+
+impl TlsTotals {
+    fn add(&mut self, s: &tls::DecryptStats, tls_seen: bool, have_keys: bool) {
+        if s.failed > 0 {
+            self.failed_records += s.failed;
+            self.failed_conns += 1;
+        }
+        self.lost_to_gaps += s.lost_to_gaps;
+        if let Some(u) = &s.unsupported {
+            *self.unsupported.entry(u.clone()).or_default() += 1;
+        } else if have_keys && tls_seen && !s.keys_found && s.opaque > 0 {
+            self.no_keys += 1;
+        }
+    }
+
+    fn warnings(&self, have_keys: bool) -> Vec<InputWarning> {
+        let mut w = Vec::new();
+        if self.failed_records > 0 {
+            w.push(InputWarning::new(
+                "tls_decrypt_failed",
+                format!(
+                    "{} TLS records on {} connections failed to decrypt (wrong keys or damaged data); their bytes are treated as missing",
+                    self.failed_records, self.failed_conns
+                ),
+            ));
+        }
+        if !self.unsupported.is_empty() {
+            let list: Vec<String> = self
+                .unsupported
+                .iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect();
+            w.push(InputWarning::new(
+                "tls_cipher_unsupported",
+                format!(
+                    "keys are known but aadtrace cannot decrypt these cipher suites: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
+        if have_keys && self.no_keys > 0 {
+            w.push(InputWarning::new(
+                "tls_keys_missing",
+                format!(
+                    "{} TLS connections have no secrets in the key log",
+                    self.no_keys
+                ),
+            ));
+        }
+        if self.lost_to_gaps > 0 {
+            w.push(InputWarning::new(
+                "tls_records_lost",
+                format!(
+                    "{} bytes of decryptable TLS could not be read because the capture misses bytes before them",
+                    self.lost_to_gaps
+                ),
+            ));
+        }
+        for (code, n) in &self.h2_warnings {
+            w.push(InputWarning::new(
+                code,
+                format!("{n} HTTP/2 problems of this kind (see the code)"),
+            ));
+        }
+        w
     }
 }
 
@@ -717,11 +939,9 @@ impl Apps {
         }
         let mut bound = if all { i64::MAX } else { self.now };
         if !all {
-            for c in self.conns.values() {
-                if let Proto::Http(h) = &c.proto {
-                    if let Some(t) = h.oldest_open() {
-                        bound = bound.min(t);
-                    }
+            for c in self.conns.values_mut() {
+                if let Some(t) = c.proto.app().and_then(|a| a.oldest_open()) {
+                    bound = bound.min(t);
                 }
             }
         }
@@ -746,14 +966,55 @@ impl Apps {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        let Proto::Http(h) = &mut c.proto else { return };
-        let done: Vec<_> = h.take_done().collect();
+        let Some(app) = c.proto.app() else { return };
+        let done = app.take_done();
         for ex in &done {
             c.exchanges.push(ex.origin.index);
         }
         for ex in done {
             self.push_ready(ex);
         }
+    }
+
+    /// Hands decrypted bytes to the connection's HTTP parser, choosing HTTP/2 by
+    /// ALPN or by the connection preface and HTTP/1.x otherwise.
+    fn route_plain(&mut self, conn: ConnId, frame: u64, ts_us: i64) {
+        let input = self.input;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Proto::Tls(t) = &mut c.proto else { return };
+        for p in t.obs.take_plain() {
+            match p {
+                tls::Plain::Data { from_client, data } => {
+                    let app = t.app.get_or_insert_with(|| {
+                        let h2 = t.obs.info.alpn.as_deref() == Some("h2")
+                            || (from_client && data.starts_with(h2::PREFACE));
+                        if h2 {
+                            App::H2(Box::new(h2::Connection::new(
+                                input,
+                                conn,
+                                c.meta.server,
+                                "https",
+                            )))
+                        } else {
+                            App::H1(Box::new(h1::Connection::new_tls(
+                                input,
+                                conn,
+                                c.meta.server,
+                            )))
+                        }
+                    });
+                    app.data(from_client, &data, frame, ts_us);
+                }
+                tls::Plain::Gap { from_client, len } => {
+                    if let Some(app) = t.app.as_mut() {
+                        app.gap(from_client, len);
+                    }
+                }
+            }
+        }
+        self.collect(conn);
     }
 }
 
@@ -773,6 +1034,7 @@ impl StreamHandler for Apps {
                 proto: Proto::Unknown,
                 exchanges: Vec::new(),
                 tls: None,
+                tls_stats: None,
             },
         );
     }
@@ -785,14 +1047,33 @@ impl StreamHandler for Apps {
         let to_server = dir == Dir::ToServer;
         if let Proto::Unknown = c.proto {
             c.proto = if tls::looks_like_tls(bytes) {
-                Proto::Tls(Box::default())
+                let keys = self.keys.clone().map(|k| k as Arc<dyn tls::KeySource>);
+                Proto::Tls(Box::new(TlsConn {
+                    obs: tls::Observer::with_keys(keys),
+                    app: None,
+                }))
+            } else if to_server
+                && bytes.starts_with(&h2::PREFACE[..bytes.len().min(h2::PREFACE.len())])
+                && bytes.len() >= 4
+            {
+                // HTTP/2 with prior knowledge (RFC 9113 §3.3), cleartext.
+                Proto::Http(App::H2(Box::new(h2::Connection::new(
+                    input,
+                    conn,
+                    c.meta.server,
+                    "http",
+                ))))
             } else if (to_server && h1::looks_like_request(bytes))
                 || (!to_server && h1::looks_like_response(bytes))
                 || bytes.len() >= 8
             {
                 // HTTP, or bytes the HTTP parser resynchronises on (mid-stream
                 // start); it gives up on data that never looks like HTTP.
-                Proto::Http(Box::new(h1::Connection::new(input, conn, c.meta.server)))
+                Proto::Http(App::H1(Box::new(h1::Connection::new(
+                    input,
+                    conn,
+                    c.meta.server,
+                ))))
             } else {
                 Proto::Unknown
             };
@@ -801,20 +1082,24 @@ impl StreamHandler for Apps {
             }
         }
         match &mut c.proto {
-            Proto::Tls(o) => {
-                o.data(to_server, bytes);
-                if o.done() {
-                    c.tls = Some(std::mem::take(&mut o.info));
-                    c.proto = Proto::Other;
+            Proto::Tls(t) => {
+                t.obs.data(to_server, bytes);
+                let finished = t.obs.done() && t.app.is_none();
+                self.route_plain(conn, frame, ts_us);
+                if finished {
+                    let Some(c) = self.conns.get_mut(&conn) else {
+                        return;
+                    };
+                    if let Proto::Tls(t) = &mut c.proto {
+                        c.tls = Some(std::mem::take(&mut t.obs.info));
+                        c.tls_stats = Some(std::mem::take(&mut t.obs.stats));
+                        c.proto = Proto::Other;
+                    }
                 }
             }
             Proto::Http(h) => {
-                if to_server {
-                    h.client_data(bytes, frame, ts_us);
-                } else {
-                    h.server_data(bytes, frame, ts_us);
-                }
-                if h.not_http {
+                h.data(to_server, bytes, frame, ts_us);
+                if h.not_http() {
                     c.proto = Proto::Other;
                 } else {
                     self.collect(conn);
@@ -824,13 +1109,21 @@ impl StreamHandler for Apps {
         }
     }
 
-    fn gap(&mut self, conn: ConnId, dir: Dir, len: u64, _ts_us: i64) {
+    fn gap(&mut self, conn: ConnId, dir: Dir, len: u64, ts_us: i64) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if let Proto::Http(h) = &mut c.proto {
-            h.gap(dir == Dir::ToServer, len);
-            self.collect(conn);
+        let to_server = dir == Dir::ToServer;
+        match &mut c.proto {
+            Proto::Http(h) => {
+                h.gap(to_server, len);
+                self.collect(conn);
+            }
+            Proto::Tls(t) => {
+                t.obs.gap(to_server, len);
+                self.route_plain(conn, 0, ts_us);
+            }
+            _ => {}
         }
     }
 
@@ -838,29 +1131,44 @@ impl StreamHandler for Apps {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if let Proto::Http(h) = &mut c.proto {
-            h.end(dir == Dir::ToServer);
+        if let Some(app) = c.proto.app() {
+            app.end(dir == Dir::ToServer);
             self.collect(conn);
         }
     }
 
     fn close(&mut self, meta: &ConnMeta, stats: &ConnStats) {
         if let Some(c) = self.conns.get_mut(&meta.id) {
-            if let Proto::Http(h) = &mut c.proto {
-                h.close(stats.reset);
-                self.responses_without_request += h.responses_without_request;
+            if let Some(app) = c.proto.app() {
+                self.responses_without_request += app.close(stats.reset);
             }
         }
         self.collect(meta.id);
         let Some(c) = self.conns.remove(&meta.id) else {
             return;
         };
-        let tls = match c.proto {
-            Proto::Tls(o) => Some(o.info),
-            _ => c.tls,
+        let (tls, dstats) = match c.proto {
+            Proto::Tls(t) => {
+                if let Some(App::H2(h)) = &t.app {
+                    for (code, n) in &h.warnings {
+                        *self.tls.h2_warnings.entry(code.to_string()).or_default() += n;
+                    }
+                }
+                (Some(t.obs.info), Some(t.obs.stats))
+            }
+            Proto::Http(App::H2(h)) => {
+                for (code, n) in &h.warnings {
+                    *self.tls.h2_warnings.entry(code.to_string()).or_default() += n;
+                }
+                (c.tls, c.tls_stats)
+            }
+            _ => (c.tls, c.tls_stats),
         };
+        let dstats = dstats.unwrap_or_default();
         let tls =
             tls.filter(|t| t.client_hello_seen || t.server_hello_seen || !t.alerts.is_empty());
+        self.tls.add(&dstats, tls.is_some(), self.keys.is_some());
+        let decrypted = dstats.app_records > 0;
         let [cs, sc] = stats.half;
         self.closed.push(ConnectionInfo {
             id: meta.id,
@@ -872,9 +1180,19 @@ impl StreamHandler for Apps {
             alpn: tls.as_ref().and_then(|t| t.alpn.clone()),
             tls_version: tls.as_ref().and_then(|t| t.version.clone()),
             cipher: tls.as_ref().and_then(|t| t.cipher.clone()),
-            decrypted: false,
-            bytes_client: cs.bytes,
-            bytes_server: sc.bytes,
+            decrypted,
+            decrypted_records: dstats.app_records,
+            decrypt_failures: dstats.failed,
+            bytes_client: if decrypted {
+                dstats.app_bytes[0]
+            } else {
+                cs.bytes
+            },
+            bytes_server: if decrypted {
+                dstats.app_bytes[1]
+            } else {
+                sc.bytes
+            },
             gaps: cs.gap_bytes + sc.gap_bytes,
             reset: stats.reset,
             tls_alerts: tls.map(|t| t.alerts).unwrap_or_default(),

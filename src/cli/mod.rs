@@ -114,9 +114,6 @@ fn redact(args: &RedactArgs) -> ExitCode {
 }
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
-    if !args.keylog.is_empty() {
-        eprintln!("aadtrace: note: --keylog is used for packet captures; HAR traces are already decrypted");
-    }
     if let Some(password) = &args.password {
         // Set before any thread starts; the SAZ reader looks it up when it needs it.
         std::env::set_var(crate::capture::saz::PASSWORD_ENV, password);
@@ -125,7 +122,10 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let options = session_options(args);
     let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
     let bar = progress::Bar::new(total, std::io::stderr().is_terminal());
-    let result = session::run(&sources, &options, &bar, &|| bar.exchange());
+    let read = crate::capture::ReadOptions {
+        keylogs: args.keylog.clone(),
+    };
+    let result = session::run_with(&sources, &options, &read, &bar, &|| bar.exchange());
     bar.finish();
     let session = match result {
         Ok(s) => s,

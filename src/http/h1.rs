@@ -201,6 +201,8 @@ pub struct Connection {
     conn: usize,
     server: String,
     server_ip: String,
+    /// `http`, or `https` for bytes decrypted from TLS.
+    scheme: &'static str,
     req: Side,
     resp: Side,
     waiting: VecDeque<Msg>,
@@ -227,6 +229,7 @@ impl Connection {
             conn,
             server: server_s,
             server_ip: server.ip().to_string(),
+            scheme: "http",
             req: Side::default(),
             resp: Side::default(),
             waiting: VecDeque::new(),
@@ -234,6 +237,19 @@ impl Connection {
             not_http: false,
             responses_without_request: 0,
         }
+    }
+
+    /// A connection whose bytes were decrypted from TLS: URLs are `https://`.
+    pub fn new_tls(input: usize, conn: usize, server: std::net::SocketAddr) -> Self {
+        let mut c = Self::new(input, conn, server);
+        c.scheme = "https";
+        if server.port() == 443 {
+            c.server = match server.ip() {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                ip => ip.to_string(),
+            };
+        }
+        c
     }
 
     /// Bytes from the client.
@@ -616,7 +632,12 @@ impl Connection {
         } else if req.method.eq_ignore_ascii_case("CONNECT") {
             format!("http://{}", req.target)
         } else {
-            format!("http://{}{}", host.unwrap_or(&self.server), req.target)
+            format!(
+                "{}://{}{}",
+                self.scheme,
+                host.unwrap_or(&self.server),
+                req.target
+            )
         };
         let mut error = error.map(|e| Cow::Owned(e.to_string()));
         if req.body_gap || resp.as_ref().is_some_and(|r| r.body_gap) {

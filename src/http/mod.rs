@@ -11,6 +11,8 @@
 //! wholesale. Bodies stay in their wire encoding ([`Body`]) until someone asks.
 
 pub mod h1;
+pub mod h2;
+pub mod hpack;
 
 use std::borrow::Cow;
 

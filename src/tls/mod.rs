@@ -1,18 +1,38 @@
-//! TLS metadata without keys: what the handshake shows in the clear.
+//! TLS: what the handshake shows in the clear, and, given keys, the decrypted records.
 //!
 //! From the record layer (RFC 8446 §5.1, RFC 5246 §6.2) this reads, per direction,
-//! plaintext handshake messages (reassembled across records and TCP segments) and
-//! plaintext alerts. ClientHello gives the server name (RFC 6066 §3) and offered ALPN
-//! (RFC 7301); ServerHello gives the negotiated version (`supported_versions`,
-//! RFC 8446 §4.2.1, else the legacy field), cipher suite and chosen ALPN. Once a
-//! direction starts encrypting (ChangeCipherSpec, or anything after a TLS 1.3
-//! ServerHello) the observer stops reading it: without keys nothing more is visible.
+//! handshake messages (reassembled across records and TCP segments) and alerts.
+//! ClientHello gives the server name (RFC 6066 §3), offered ALPN (RFC 7301) and the
+//! client random; ServerHello gives the negotiated version (`supported_versions`,
+//! RFC 8446 §4.2.1, else the legacy field), cipher suite, chosen ALPN and
+//! encrypt-then-MAC (RFC 7366).
+//!
+//! Without keys, once a direction starts encrypting (ChangeCipherSpec, or anything
+//! after a TLS 1.3 ServerHello) the observer stops reading it. With a key source
+//! ([`Observer::with_keys`]) it keeps going: [`record`] decrypts each protected
+//! record and queues the application data as [`Plain`] events; failed records are
+//! counted and become gaps, never silently dropped.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+pub mod crypto;
+pub mod record;
+
+pub use record::Protection;
 
 /// Largest handshake message buffered (ClientHellos with post-quantum key shares
-/// are a few KiB; certificates are not needed).
-const MAX_HANDSHAKE: usize = 64 * 1024;
+/// are a few KiB; certificate chains can reach tens of KiB).
+const MAX_HANDSHAKE: usize = 256 * 1024;
+
+/// Largest record body accepted (RFC 5246 §6.2.3: 2^14 + 2048).
+const MAX_RECORD: usize = 18_432;
+
+/// ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3).
+const HRR_RANDOM: [u8; 32] = [
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+];
 
 /// True when `b` starts like a TLS record carrying a handshake, or like an SSL 2.0
 /// compatible ClientHello (whose contents are not read; the server side still is).
@@ -24,6 +44,22 @@ pub fn looks_like_tls(b: &[u8]) -> bool {
 /// 2-byte length with the high bit set, message type 1, version 3.x.
 fn looks_like_sslv2_hello(b: &[u8]) -> bool {
     b.len() >= 5 && b[0] & 0x80 != 0 && b[2] == 1 && b[3] == 3 && b[4] <= 4
+}
+
+/// Secrets from a key log for one client random (NSS key log labels).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// TLS ≤ 1.2 master secret (`CLIENT_RANDOM`).
+    pub master: Option<Vec<u8>>,
+    pub client_handshake: Option<Vec<u8>>,
+    pub server_handshake: Option<Vec<u8>>,
+    pub client_traffic0: Option<Vec<u8>>,
+    pub server_traffic0: Option<Vec<u8>>,
+}
+
+/// Where the observer looks up secrets by ClientHello random.
+pub trait KeySource: Send + Sync + std::fmt::Debug {
+    fn secrets(&self, client_random: &[u8; 32]) -> Option<&Secrets>;
 }
 
 /// What the clear part of a TLS connection showed.
@@ -38,10 +74,46 @@ pub struct TlsInfo {
     pub version: Option<String>,
     /// Cipher suite IANA name (or `0xC02F` when unknown).
     pub cipher: Option<String>,
-    /// Plaintext alerts as `level description`, e.g. `fatal handshake_failure`.
+    /// Alerts as `level description`, e.g. `fatal handshake_failure` (plaintext ones,
+    /// and decrypted ones when keys are known).
     pub alerts: Vec<String>,
     pub client_hello_seen: bool,
     pub server_hello_seen: bool,
+    pub client_random: Option<[u8; 32]>,
+    pub server_random: Option<[u8; 32]>,
+    /// Negotiated version and suite as numbers.
+    pub version_id: Option<u16>,
+    pub suite_id: Option<u16>,
+    /// encrypt_then_mac extension in the ServerHello (RFC 7366).
+    pub encrypt_then_mac: bool,
+}
+
+/// Decryption counters of one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecryptStats {
+    /// Application-data records decrypted.
+    pub app_records: u64,
+    /// Decrypted application-data bytes per direction (client → server first).
+    pub app_bytes: [u64; 2],
+    /// Any protected record (handshake included) decrypted.
+    pub records: u64,
+    /// Records that failed authentication or were malformed.
+    pub failed: u64,
+    /// Protected records read without keys.
+    pub opaque: u64,
+    /// Keys were found for the connection's client random.
+    pub keys_found: bool,
+    /// The cipher suite cannot be decrypted (named).
+    pub unsupported: Option<String>,
+    /// Protected bytes that could not be read because the capture lost bytes.
+    pub lost_to_gaps: u64,
+}
+
+/// Decrypted application data, or plaintext that could not be recovered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plain {
+    Data { from_client: bool, data: Vec<u8> },
+    Gap { from_client: bool, len: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +122,11 @@ struct DirState {
     rec: Vec<u8>,
     /// Handshake bytes not yet forming a complete message.
     hs: Vec<u8>,
+    /// Records in this direction are protected from here on.
     encrypted: bool,
+    /// Keys for the protected records, when known.
+    prot: Option<Protection>,
+    seq: u64,
     broken: bool,
 }
 
@@ -58,7 +134,12 @@ struct DirState {
 #[derive(Debug, Default)]
 pub struct Observer {
     pub info: TlsInfo,
+    pub stats: DecryptStats,
     dirs: [DirState; 2],
+    keys: Option<Arc<dyn KeySource>>,
+    /// Secrets found for this connection.
+    secrets: Option<Secrets>,
+    out: Vec<Plain>,
 }
 
 impl Observer {
@@ -66,20 +147,52 @@ impl Observer {
         Self::default()
     }
 
+    /// An observer that decrypts when `keys` knows the connection's secrets.
+    pub fn with_keys(keys: Option<Arc<dyn KeySource>>) -> Self {
+        Observer {
+            keys,
+            ..Self::default()
+        }
+    }
+
     /// True once nothing more can be learnt from either direction.
     pub fn done(&self) -> bool {
-        self.dirs.iter().all(|d| d.encrypted || d.broken)
+        self.dirs
+            .iter()
+            .all(|d| (d.encrypted && d.prot.is_none()) || d.broken)
+    }
+
+    /// True when some protected record was decrypted.
+    pub fn decrypting(&self) -> bool {
+        self.stats.records > 0
+    }
+
+    /// Takes the plaintext events queued so far.
+    pub fn take_plain(&mut self) -> Vec<Plain> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// `len` bytes of one direction are missing: record boundaries are lost there.
+    pub fn gap(&mut self, from_client: bool, len: u64) {
+        let i = usize::from(!from_client);
+        let d = &mut self.dirs[i];
+        if d.broken {
+            return;
+        }
+        d.broken = true;
+        if d.prot.is_some() {
+            self.stats.lost_to_gaps += len + d.rec.len() as u64;
+            self.out.push(Plain::Gap { from_client, len });
+        }
+        d.rec.clear();
     }
 
     /// Feeds bytes of one direction (`from_client` true for client → server).
     pub fn data(&mut self, from_client: bool, mut data: &[u8]) {
         let i = usize::from(!from_client);
-        if self.dirs[i].encrypted || self.dirs[i].broken {
-            return;
-        }
         while !data.is_empty() {
             let d = &mut self.dirs[i];
-            if d.encrypted || d.broken {
+            if (d.encrypted && d.prot.is_none() && self.keys.is_none()) || d.broken {
                 return;
             }
             // Complete the 5-byte header, then the record body.
@@ -95,7 +208,7 @@ impl Observer {
             if d.rec.len() == 5 {
                 let (ty, major) = (d.rec[0], d.rec[1]);
                 let len = u16::from_be_bytes([d.rec[3], d.rec[4]]) as usize;
-                if !(20..=24).contains(&ty) || major != 3 || len > 18_432 {
+                if !(20..=24).contains(&ty) || major != 3 || len > MAX_RECORD {
                     d.broken = true;
                     return;
                 }
@@ -104,7 +217,45 @@ impl Observer {
                 let len = u16::from_be_bytes([d.rec[3], d.rec[4]]) as usize;
                 if d.rec.len() == 5 + len {
                     let rec = std::mem::take(&mut self.dirs[i].rec);
-                    self.record(i, rec[0], &rec[5..]);
+                    self.protected_or_plain(i, &rec);
+                }
+            }
+        }
+    }
+
+    fn is_tls13(&self) -> bool {
+        self.info.version_id == Some(0x0304)
+    }
+
+    fn protected_or_plain(&mut self, i: usize, rec: &[u8]) {
+        let ty = rec[0];
+        let d = &self.dirs[i];
+        // TLS 1.3 protects only records with outer type application_data; a
+        // change_cipher_spec there is a compatibility no-op (RFC 8446 §5, §D.4).
+        let protected = d.encrypted && (!self.is_tls13() || ty == 23);
+        if !protected {
+            self.record(i, ty, &rec[5..]);
+            return;
+        }
+        let Some(prot) = self.dirs[i].prot.as_mut() else {
+            self.stats.opaque += 1;
+            return;
+        };
+        let seq = self.dirs[i].seq;
+        self.dirs[i].seq += 1;
+        let header: [u8; 5] = rec[..5].try_into().expect("5-byte header");
+        match prot.open(seq, header, &rec[5..]) {
+            Some((inner, plain)) => {
+                self.stats.records += 1;
+                self.record(i, inner, &plain);
+            }
+            None => {
+                self.stats.failed += 1;
+                if ty == 23 {
+                    self.out.push(Plain::Gap {
+                        from_client: i == 0,
+                        len: rec.len().saturating_sub(5) as u64,
+                    });
                 }
             }
         }
@@ -114,9 +265,14 @@ impl Observer {
         match ty {
             // change_cipher_spec: what follows in this direction is encrypted
             // (TLS ≤ 1.2; in TLS 1.3 it is a compatibility no-op, RFC 8446 §D.4).
-            20 if self.info.version.as_deref() != Some("TLS 1.3") => {
+            20 if !self.is_tls13() => {
                 self.dirs[i].encrypted = true;
+                self.dirs[i].seq = 0;
+                self.dirs[i].prot = self.tls12_keys(i);
             }
+            // A decrypted close_notify is the normal end of a connection, not a
+            // problem worth reporting (RFC 8446 §6.1).
+            21 if body.len() == 2 && body[1] == 0 && self.dirs[i].prot.is_some() => {}
             21 if body.len() == 2 => {
                 let level = match body[0] {
                     1 => "warning".to_string(),
@@ -149,14 +305,27 @@ impl Observer {
                     }
                     let msg: Vec<u8> = d.hs.drain(..4 + len).collect();
                     self.handshake(i, msg[0], &msg[4..]);
-                    if self.dirs[i].encrypted {
+                    if self.dirs[i].encrypted && self.dirs[i].prot.is_none() {
                         break;
                     }
                 }
             }
             23 => {
-                // Application data: this direction is encrypted from here on.
-                self.dirs[i].encrypted = true;
+                if self.dirs[i].encrypted && self.dirs[i].prot.is_some() {
+                    self.stats.app_records += 1;
+                    self.stats.app_bytes[i] += body.len() as u64;
+                    if !body.is_empty() {
+                        self.out.push(Plain::Data {
+                            from_client: i == 0,
+                            data: body.to_vec(),
+                        });
+                    }
+                } else {
+                    // Application data in the clear means a capture that started
+                    // after the handshake: this direction is unreadable.
+                    self.dirs[i].encrypted = true;
+                    self.stats.opaque += 1;
+                }
             }
             _ => {}
         }
@@ -171,18 +340,110 @@ impl Observer {
             2 if i == 1 => {
                 self.info.server_hello_seen = true;
                 let _ = self.server_hello(body);
-                if self.info.version.as_deref() == Some("TLS 1.3") {
-                    // Everything after the ServerHello is encrypted (RFC 8446 §2).
-                    self.dirs[1].encrypted = true;
+                if self.is_tls13() && self.info.server_random != Some(HRR_RANDOM) {
+                    // Everything after the ServerHello is encrypted (RFC 8446 §2),
+                    // under the handshake traffic secrets first.
+                    self.find_secrets();
+                    let s = self.secrets.clone().unwrap_or_default();
+                    for (j, secret) in [(0, s.client_handshake), (1, s.server_handshake)] {
+                        let prot = secret.and_then(|secret| self.tls13_keys(&secret));
+                        let d = &mut self.dirs[j];
+                        d.encrypted = true;
+                        d.seq = 0;
+                        d.prot = prot;
+                    }
+                }
+            }
+            // Finished under the handshake keys: switch to the application traffic
+            // secrets (RFC 8446 §7.3).
+            20 if self.is_tls13()
+                && self.dirs[i].prot.as_ref().is_some_and(|p| p.is_handshake()) =>
+            {
+                let s = self.secrets.clone().unwrap_or_default();
+                let secret = if i == 0 {
+                    s.client_traffic0
+                } else {
+                    s.server_traffic0
+                };
+                let prot = secret
+                    .and_then(|secret| self.tls13_keys(&secret))
+                    .map(Protection::into_traffic);
+                let d = &mut self.dirs[i];
+                d.seq = 0;
+                d.prot = prot;
+            }
+            // KeyUpdate (RFC 8446 §4.6.3): the sender's next records use the next
+            // generation of its traffic secret.
+            24 if self.is_tls13() => {
+                let d = &mut self.dirs[i];
+                if let Some(p) = d.prot.take() {
+                    d.prot = p.updated();
+                    d.seq = 0;
+                    if d.prot.is_none() {
+                        self.stats.failed += 1;
+                    }
                 }
             }
             _ => {}
         }
     }
 
+    fn find_secrets(&mut self) {
+        if self.secrets.is_some() {
+            return;
+        }
+        let (Some(keys), Some(cr)) = (&self.keys, &self.info.client_random) else {
+            return;
+        };
+        if let Some(s) = keys.secrets(cr) {
+            self.stats.keys_found = true;
+            self.secrets = Some(s.clone());
+        }
+    }
+
+    fn tls13_keys(&mut self, secret: &[u8]) -> Option<Protection> {
+        let suite = self.info.suite_id?;
+        match Protection::tls13(suite, secret) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                self.stats.unsupported = Some(why);
+                None
+            }
+        }
+    }
+
+    fn tls12_keys(&mut self, i: usize) -> Option<Protection> {
+        self.find_secrets();
+        let master = self.secrets.as_ref()?.master.clone()?;
+        let (Some(suite), Some(version), Some(cr), Some(sr)) = (
+            self.info.suite_id,
+            self.info.version_id,
+            self.info.client_random,
+            self.info.server_random,
+        ) else {
+            return None;
+        };
+        match Protection::tls12(
+            suite,
+            version,
+            &master,
+            &cr,
+            &sr,
+            i == 0,
+            self.info.encrypt_then_mac,
+        ) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                self.stats.unsupported = Some(why);
+                None
+            }
+        }
+    }
+
     fn client_hello(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader(b);
-        r.skip(2 + 32)?; // legacy_version, random
+        r.skip(2)?; // legacy_version
+        self.info.client_random = Some(r.take(32)?.try_into().ok()?);
         let sid = r.u8()? as usize;
         r.skip(sid)?;
         let suites = r.u16()? as usize;
@@ -205,7 +466,7 @@ impl Observer {
                         }
                     }
                 }
-                16 => {
+                16 if self.info.alpn_offered.is_empty() => {
                     let list = e.u16()? as usize;
                     let mut l = Reader(e.take(list)?);
                     while let Some(n) = l.u8() {
@@ -224,12 +485,13 @@ impl Observer {
     fn server_hello(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader(b);
         let legacy = r.u16()?;
-        r.skip(32)?;
+        self.info.server_random = Some(r.take(32)?.try_into().ok()?);
         let sid = r.u8()? as usize;
         r.skip(sid)?;
         let suite = r.u16()?;
         r.u8()?; // compression
         self.info.cipher = Some(cipher_name(suite));
+        self.info.suite_id = Some(suite);
         let mut version = legacy;
         if let Some(ext_len) = r.u16() {
             let mut exts = Reader(r.take(ext_len as usize)?);
@@ -237,6 +499,7 @@ impl Observer {
                 let mut e = Reader(exts.take(len as usize)?);
                 match ty {
                     43 => version = e.u16()?,
+                    22 => self.info.encrypt_then_mac = true,
                     16 => {
                         let list = e.u16()? as usize;
                         let mut l = Reader(e.take(list)?);
@@ -250,6 +513,7 @@ impl Observer {
             }
         }
         self.info.version = Some(version_name(version));
+        self.info.version_id = Some(version);
         Some(())
     }
 }

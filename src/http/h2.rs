@@ -1,0 +1,683 @@
+//! HTTP/2 (RFC 9113) from the two reassembled (and, over TLS, decrypted) byte
+//! streams of one connection.
+//!
+//! * **Preface.** The client's connection preface (§3.4) is skipped when present; a
+//!   stream that starts with a frame instead is a capture started mid-connection,
+//!   and HPACK then tolerates unknown dynamic-table entries ([`super::hpack`]).
+//! * **Frames** (§4.1, §6): DATA, HEADERS and CONTINUATION (header blocks are
+//!   reassembled before decoding, §4.3), PUSH_PROMISE, RST_STREAM, SETTINGS, PING,
+//!   GOAWAY, PRIORITY, WINDOW_UPDATE; padding (PADDED) and the priority fields of
+//!   HEADERS are removed. Unknown frame types are ignored (§5.5).
+//! * **Exchanges.** Each stream is one [`Exchange`]: the pseudo-headers `:method`,
+//!   `:scheme`, `:authority` and `:path` make the absolute URL (§8.3.1), `:status`
+//!   the status (§8.3.2; 1xx interim responses are skipped), DATA frames the bodies,
+//!   decoded with the same `Content-Encoding` handling as HTTP/1.1.
+//! * **Damage.** Missing bytes break frame boundaries: that direction stops, its open
+//!   streams are finished with an error, and the problem is counted in `warnings`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use super::hpack::{self, Field};
+use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+
+/// The client connection preface (RFC 9113 §3.4).
+pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Largest frame payload accepted (the protocol maximum is 2^24 - 1).
+const MAX_FRAME: usize = 1 << 24;
+/// Largest body kept per message; the rest is counted, not stored.
+const MAX_BODY: usize = 64 << 20;
+/// Largest header block (HEADERS + CONTINUATION) buffered.
+const MAX_HEADER_BLOCK: usize = 1 << 20;
+/// Streams open at once; beyond it the oldest is finished.
+const MAX_STREAMS: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Msg {
+    headers: Vec<Field>,
+    body: Vec<u8>,
+    ended: bool,
+    first_ts: i64,
+    last_ts: i64,
+    first_frame: u64,
+    gap: bool,
+}
+
+#[derive(Debug, Default)]
+struct Stream {
+    req: Option<Msg>,
+    resp: Option<Msg>,
+    reset: Option<(bool, u32)>,
+    pushed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    buf: Vec<u8>,
+    /// Header block being assembled: stream, fragments, END_STREAM, promised id.
+    block: Option<(u32, Vec<u8>, bool, Option<u32>)>,
+    hpack: hpack::Decoder,
+    preface_checked: bool,
+    broken: bool,
+    /// Frame and time of the first byte still buffered.
+    frame: u64,
+    ts: i64,
+}
+
+/// An HTTP/2 connection being parsed.
+#[derive(Debug)]
+pub struct Connection {
+    input: usize,
+    conn: usize,
+    server: String,
+    server_ip: String,
+    scheme: &'static str,
+    sides: [Side; 2],
+    streams: BTreeMap<u32, Stream>,
+    done: Vec<Exchange<'static>>,
+    /// Never set: HTTP/2 is chosen by ALPN or preface, not guessed.
+    pub not_http: bool,
+    /// Problems by warning code (`h2_hpack_unknown_index`, `h2_bytes_missing`…).
+    pub warnings: BTreeMap<&'static str, u64>,
+}
+
+impl Connection {
+    /// `scheme` is `https` for decrypted TLS, `http` for prior-knowledge h2c.
+    pub fn new(
+        input: usize,
+        conn: usize,
+        server: std::net::SocketAddr,
+        scheme: &'static str,
+    ) -> Self {
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let server_s = if server.port() == default_port {
+            match server.ip() {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                ip => ip.to_string(),
+            }
+        } else {
+            server.to_string()
+        };
+        Connection {
+            input,
+            conn,
+            server: server_s,
+            server_ip: server.ip().to_string(),
+            scheme,
+            sides: Default::default(),
+            streams: BTreeMap::new(),
+            done: Vec::new(),
+            not_http: false,
+            warnings: BTreeMap::new(),
+        }
+    }
+
+    fn warn(&mut self, code: &'static str) {
+        *self.warnings.entry(code).or_default() += 1;
+    }
+
+    /// Bytes from the client.
+    pub fn client_data(&mut self, data: &[u8], frame: u64, ts: i64) {
+        self.data(0, data, frame, ts);
+    }
+
+    /// Bytes from the server.
+    pub fn server_data(&mut self, data: &[u8], frame: u64, ts: i64) {
+        self.data(1, data, frame, ts);
+    }
+
+    fn data(&mut self, d: usize, data: &[u8], frame: u64, ts: i64) {
+        let side = &mut self.sides[d];
+        if side.broken {
+            return;
+        }
+        if side.buf.is_empty() {
+            side.frame = frame;
+            side.ts = ts;
+        }
+        side.buf.extend_from_slice(data);
+        if d == 0 && !side.preface_checked {
+            let n = side.buf.len().min(PREFACE.len());
+            if side.buf[..n] != PREFACE[..n] {
+                side.preface_checked = true;
+                side.hpack.partial = true;
+                self.sides[1].hpack.partial = true;
+            } else if n == PREFACE.len() {
+                side.preface_checked = true;
+                side.buf.drain(..PREFACE.len());
+            } else {
+                return;
+            }
+        }
+        let mut pos = 0;
+        loop {
+            let side = &self.sides[d];
+            let rest = &side.buf[pos..];
+            if rest.len() < 9 {
+                break;
+            }
+            let len = u32::from_be_bytes([0, rest[0], rest[1], rest[2]]) as usize;
+            if len > MAX_FRAME {
+                self.break_side(d, "h2_frame_error");
+                return;
+            }
+            if rest.len() < 9 + len {
+                break;
+            }
+            let ty = rest[3];
+            let flags = rest[4];
+            let id = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) & 0x7fff_ffff;
+            let payload = rest[9..9 + len].to_vec();
+            pos += 9 + len;
+            self.frame(d, ty, flags, id, &payload, frame, ts);
+            if self.sides[d].broken {
+                return;
+            }
+        }
+        let side = &mut self.sides[d];
+        side.buf.drain(..pos);
+        if !side.buf.is_empty() && pos > 0 {
+            side.frame = frame;
+            side.ts = ts;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn frame(&mut self, d: usize, ty: u8, flags: u8, id: u32, p: &[u8], frame: u64, ts: i64) {
+        // A header block in progress admits only its CONTINUATION frames (§6.10).
+        if self.sides[d].block.is_some() && ty != 9 {
+            self.warn("h2_frame_error");
+            self.sides[d].block = None;
+        }
+        match ty {
+            0 => {
+                let Some(data) = unpad(p, flags) else {
+                    self.warn("h2_frame_error");
+                    return;
+                };
+                let end = flags & 0x1 != 0;
+                let Some(msg) = self.msg_mut(d, id) else {
+                    return;
+                };
+                let room = MAX_BODY.saturating_sub(msg.body.len());
+                msg.body.extend_from_slice(&data[..data.len().min(room)]);
+                msg.last_ts = ts;
+                if end {
+                    msg.ended = true;
+                    self.ended(d, id);
+                }
+            }
+            1 => {
+                let Some(mut frag) = unpad(p, flags) else {
+                    self.warn("h2_frame_error");
+                    return;
+                };
+                if flags & 0x20 != 0 {
+                    // PRIORITY fields: exclusive bit + dependency (4), weight (1).
+                    if frag.len() < 5 {
+                        self.warn("h2_frame_error");
+                        return;
+                    }
+                    frag = &frag[5..];
+                }
+                let block = (id, frag.to_vec(), flags & 0x1 != 0, None);
+                self.header_fragment(d, block, flags & 0x4 != 0, frame, ts);
+            }
+            3 if p.len() >= 4 => {
+                let code = u32::from_be_bytes([p[0], p[1], p[2], p[3]]);
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.reset = Some((d == 0, code));
+                    self.finish_stream(id);
+                }
+            }
+            5 => {
+                let Some(frag) = unpad(p, flags) else {
+                    self.warn("h2_frame_error");
+                    return;
+                };
+                if frag.len() < 4 {
+                    self.warn("h2_frame_error");
+                    return;
+                }
+                let promised =
+                    u32::from_be_bytes([frag[0], frag[1], frag[2], frag[3]]) & 0x7fff_ffff;
+                let block = (id, frag[4..].to_vec(), false, Some(promised));
+                self.header_fragment(d, block, flags & 0x4 != 0, frame, ts);
+            }
+            9 => {
+                let Some(block) = self.sides[d].block.as_mut() else {
+                    self.warn("h2_frame_error");
+                    return;
+                };
+                if block.0 != id || block.1.len() + p.len() > MAX_HEADER_BLOCK {
+                    self.sides[d].block = None;
+                    self.warn("h2_frame_error");
+                    return;
+                }
+                block.1.extend_from_slice(p);
+                if flags & 0x4 != 0 {
+                    let block = self.sides[d].block.take().expect("checked above");
+                    self.header_block(d, block, frame, ts);
+                }
+            }
+            // PRIORITY, SETTINGS, PING, GOAWAY, WINDOW_UPDATE and unknown types carry
+            // nothing an exchange needs.
+            _ => {}
+        }
+    }
+
+    fn header_fragment(
+        &mut self,
+        d: usize,
+        block: (u32, Vec<u8>, bool, Option<u32>),
+        end_headers: bool,
+        frame: u64,
+        ts: i64,
+    ) {
+        if end_headers {
+            self.header_block(d, block, frame, ts);
+        } else {
+            self.sides[d].block = Some(block);
+        }
+    }
+
+    fn header_block(
+        &mut self,
+        d: usize,
+        (id, bytes, end_stream, promised): (u32, Vec<u8>, bool, Option<u32>),
+        frame: u64,
+        ts: i64,
+    ) {
+        let side = &mut self.sides[d];
+        let before = side.hpack.unknown_indices;
+        let fields = match side.hpack.decode(&bytes) {
+            Ok(f) => f,
+            Err(_) => {
+                // The dynamic table may now differ from the peer's: later blocks
+                // can show placeholders, and are still decoded.
+                side.hpack.partial = true;
+                self.warn("h2_hpack_error");
+                return;
+            }
+        };
+        let unknown = side.hpack.unknown_indices - before;
+        for _ in 0..unknown {
+            self.warn("h2_hpack_unknown_index");
+        }
+        if let Some(pid) = promised {
+            // PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
+            let s = self.stream(pid);
+            s.pushed = true;
+            s.req = Some(Msg {
+                headers: fields,
+                ended: true,
+                first_ts: ts,
+                last_ts: ts,
+                first_frame: frame,
+                ..Msg::default()
+            });
+            return;
+        }
+        let client = d == 0;
+        let s = self.stream(id);
+        let slot = if client { &mut s.req } else { &mut s.resp };
+        match slot {
+            None => {
+                if !client && is_interim(&fields) {
+                    return;
+                }
+                *slot = Some(Msg {
+                    headers: fields,
+                    ended: end_stream,
+                    first_ts: ts,
+                    last_ts: ts,
+                    first_frame: frame,
+                    ..Msg::default()
+                });
+            }
+            Some(m) => {
+                // Trailers (§8.1): kept with the headers.
+                m.headers.extend(fields);
+                m.last_ts = ts;
+                m.ended |= end_stream;
+            }
+        }
+        if end_stream {
+            self.ended(d, id);
+        }
+    }
+
+    fn stream(&mut self, id: u32) -> &mut Stream {
+        if !self.streams.contains_key(&id) && self.streams.len() >= MAX_STREAMS {
+            if let Some(&oldest) = self.streams.keys().next() {
+                self.warn("h2_too_many_streams");
+                self.finish_stream(oldest);
+            }
+        }
+        self.streams.entry(id).or_default()
+    }
+
+    fn msg_mut(&mut self, d: usize, id: u32) -> Option<&mut Msg> {
+        let s = self.streams.get_mut(&id)?;
+        if d == 0 {
+            s.req.as_mut()
+        } else {
+            s.resp.as_mut()
+        }
+    }
+
+    fn ended(&mut self, d: usize, id: u32) {
+        if d == 1 {
+            self.finish_stream(id);
+        }
+    }
+
+    fn finish_stream(&mut self, id: u32) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        match s.req {
+            Some(req) => {
+                let why = s.reset.map(|(by_client, code)| {
+                    format!(
+                        "stream reset by the {} ({})",
+                        if by_client { "client" } else { "server" },
+                        error_name(code)
+                    )
+                });
+                let ex = self.build(req, s.resp, why);
+                self.done.push(ex);
+            }
+            None if s.resp.is_some() => self.warn("h2_response_without_request"),
+            None => {}
+        }
+    }
+
+    fn break_side(&mut self, d: usize, code: &'static str) {
+        self.warn(code);
+        let side = &mut self.sides[d];
+        side.broken = true;
+        side.buf.clear();
+        side.block = None;
+        for s in self.streams.values_mut() {
+            let m = if d == 0 { &mut s.req } else { &mut s.resp };
+            if let Some(m) = m {
+                if !m.ended {
+                    m.gap = true;
+                }
+            }
+        }
+    }
+
+    /// `len` bytes of one direction are missing: its frame boundaries are lost.
+    pub fn gap(&mut self, to_server: bool, _len: u64) {
+        let d = usize::from(!to_server);
+        if !self.sides[d].broken {
+            self.break_side(d, "h2_bytes_missing");
+        }
+    }
+
+    /// The direction ended.
+    pub fn end(&mut self, _to_server: bool) {}
+
+    /// Connection closed: streams without a complete response become exchanges
+    /// with an error.
+    pub fn close(&mut self, reset: bool) {
+        let ids: Vec<u32> = self.streams.keys().copied().collect();
+        for id in ids {
+            if let Some(s) = self.streams.remove(&id) {
+                let Some(req) = s.req else {
+                    if s.resp.is_some() {
+                        self.warn("h2_response_without_request");
+                    }
+                    continue;
+                };
+                let why = match (&s.resp, reset) {
+                    (Some(r), _) if r.ended => None,
+                    (_, true) => Some("connection reset before the response ended".to_string()),
+                    (Some(_), false) => Some("the response did not end in the capture".to_string()),
+                    (None, false) => Some("no response in the capture".to_string()),
+                };
+                let ex = self.build(req, s.resp, why);
+                self.done.push(ex);
+            }
+        }
+    }
+
+    /// Start time of the oldest request not yet answered, if any.
+    pub fn oldest_open(&self) -> Option<i64> {
+        self.streams
+            .values()
+            .filter_map(|s| s.req.as_ref().map(|r| r.first_ts))
+            .min()
+    }
+
+    /// Takes the exchanges completed so far.
+    pub fn take_done(&mut self) -> Vec<Exchange<'static>> {
+        std::mem::take(&mut self.done)
+    }
+
+    fn build(&self, req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
+        let pseudo = pseudo_map(&req.headers);
+        let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
+        let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
+        let authority = pseudo
+            .get(":authority")
+            .copied()
+            .or_else(|| header(&req.headers, "host"))
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&self.server);
+        let path = pseudo.get(":path").copied().unwrap_or("");
+        let url = if method.eq_ignore_ascii_case("CONNECT") {
+            format!("{scheme}://{authority}")
+        } else if path.starts_with('/') || path.is_empty() {
+            format!("{scheme}://{authority}{path}")
+        } else {
+            // OPTIONS * or an absolute form.
+            format!("{scheme}://{authority}/{path}")
+        };
+        let mut error = error.map(Cow::Owned);
+        if req.gap || resp.as_ref().is_some_and(|r| r.gap) {
+            error.get_or_insert(Cow::Borrowed(
+                "bytes missing from the capture inside this exchange",
+            ));
+        }
+        let timing = match &resp {
+            Some(r) => Timing {
+                started_us: req.first_ts,
+                duration_ms: Some((r.last_ts.max(r.first_ts) - req.first_ts) as f64 / 1000.0),
+                wait_ms: Some((r.first_ts - req.last_ts) as f64 / 1000.0),
+            },
+            None => Timing {
+                started_us: req.first_ts,
+                duration_ms: None,
+                wait_ms: None,
+            },
+        };
+        let request = Request {
+            method: Cow::Owned(method),
+            url: Cow::Owned(url),
+            http_version: Cow::Borrowed("HTTP/2"),
+            body: body_of(&req),
+            headers: regular_headers(&req.headers),
+            body_mime: None,
+        };
+        let response = resp.map(|r| Response {
+            status: pseudo_map(&r.headers)
+                .get(":status")
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0),
+            reason: Cow::Borrowed(""),
+            http_version: Cow::Borrowed("HTTP/2"),
+            body: body_of(&r),
+            headers: regular_headers(&r.headers),
+            body_mime: None,
+        });
+        Exchange {
+            request,
+            response,
+            error,
+            timing,
+            origin: Origin {
+                input: self.input,
+                index: req.first_frame,
+            },
+            connection: Some(self.conn),
+            server_ip: Some(Cow::Owned(self.server_ip.clone())),
+        }
+    }
+}
+
+/// Payload without padding (§6.1); `None` when the pad length is impossible.
+fn unpad(p: &[u8], flags: u8) -> Option<&[u8]> {
+    if flags & 0x8 == 0 {
+        return Some(p);
+    }
+    let (&pad, rest) = p.split_first()?;
+    rest.len().checked_sub(pad as usize).map(|n| &rest[..n])
+}
+
+fn is_interim(fields: &[Field]) -> bool {
+    fields
+        .iter()
+        .find(|(n, _)| n == ":status")
+        .is_some_and(|(_, v)| v.starts_with('1') && v.len() == 3)
+}
+
+fn pseudo_map(fields: &[Field]) -> HashMap<&str, &str> {
+    fields
+        .iter()
+        .filter(|(n, _)| n.starts_with(':'))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
+fn header<'a>(fields: &'a [Field], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn regular_headers(fields: &[Field]) -> Headers<'static> {
+    Headers(
+        fields
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':') || n.starts_with(":unknown-index-"))
+            .map(|(n, v)| Header::new(n.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+fn body_of(m: &Msg) -> Body<'static> {
+    if m.body.is_empty() {
+        return Body::Absent;
+    }
+    let decoded = header(&m.headers, "content-encoding")
+        .and_then(|enc| super::h1::decode_content(enc, &m.body));
+    Body::Bytes(Cow::Owned(decoded.unwrap_or_else(|| m.body.clone())))
+}
+
+/// Error code names (RFC 9113 §7).
+fn error_name(code: u32) -> String {
+    let n = match code {
+        0 => "NO_ERROR",
+        1 => "PROTOCOL_ERROR",
+        2 => "INTERNAL_ERROR",
+        3 => "FLOW_CONTROL_ERROR",
+        4 => "SETTINGS_TIMEOUT",
+        5 => "STREAM_CLOSED",
+        6 => "FRAME_SIZE_ERROR",
+        7 => "REFUSED_STREAM",
+        8 => "CANCEL",
+        9 => "COMPRESSION_ERROR",
+        10 => "CONNECT_ERROR",
+        11 => "ENHANCE_YOUR_CALM",
+        12 => "INADEQUATE_SECURITY",
+        13 => "HTTP_1_1_REQUIRED",
+        other => return format!("error 0x{other:x}"),
+    };
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(ty: u8, flags: u8, id: u32, payload: &[u8]) -> Vec<u8> {
+        let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        f.push(ty);
+        f.push(flags);
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// A literal field without indexing, new name (RFC 7541 §6.2.2).
+    fn lit(name: &str, value: &str) -> Vec<u8> {
+        let mut b = vec![0x00, name.len() as u8];
+        b.extend_from_slice(name.as_bytes());
+        b.push(value.len() as u8);
+        b.extend_from_slice(value.as_bytes());
+        b
+    }
+
+    fn server() -> std::net::SocketAddr {
+        "10.0.0.2:443".parse().unwrap()
+    }
+
+    #[test]
+    fn request_and_response_with_continuation_padding_and_body() {
+        let mut c = Connection::new(0, 7, server(), "https");
+        let mut client = PREFACE.to_vec();
+        client.extend(frame(4, 0, 0, &[]));
+        // HEADERS: POST (static 3), https (7), :authority literal, :path literal,
+        // split over CONTINUATION, padded, with priority.
+        let mut block = vec![0x83, 0x87];
+        block.extend(lit(":authority", "login.microsoftonline.com"));
+        block.extend(lit(":path", "/common/oauth2/v2.0/token"));
+        let (a, b) = block.split_at(10);
+        let mut first = vec![2u8]; // pad length
+        first.extend_from_slice(&[0x80, 0, 0, 0, 16]); // priority
+        first.extend_from_slice(a);
+        first.extend_from_slice(&[0, 0]);
+        client.extend(frame(1, 0x8 | 0x20, 1, &first));
+        client.extend(frame(9, 0x4, 1, b));
+        client.extend(frame(0, 0x1, 1, b"grant_type=x"));
+        for chunk in client.chunks(5) {
+            c.client_data(chunk, 3, 1_000);
+        }
+        let mut server = frame(4, 0, 0, &[]);
+        server.extend(frame(1, 0x4, 1, &[0x88]));
+        server.extend(frame(0, 0x1, 1, b"{}"));
+        c.server_data(&server, 5, 2_000);
+        let ex = c.take_done();
+        assert_eq!(ex.len(), 1);
+        let ex = &ex[0];
+        assert_eq!(ex.request.method, "POST");
+        assert_eq!(
+            ex.request.url,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        assert_eq!(ex.status(), Some(200));
+        assert_eq!(ex.origin.index, 3);
+        assert!(matches!(&ex.request.body, Body::Bytes(b) if &b[..] == b"grant_type=x"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn mid_connection_start_and_reset() {
+        let mut c = Connection::new(0, 1, server(), "https");
+        // No preface; an unknown dynamic index (62) then a literal path.
+        let mut block = vec![0x82, 0x80 | 62];
+        block.extend(lit(":path", "/x"));
+        c.client_data(&frame(1, 0x5, 3, &block), 1, 1);
+        c.server_data(&frame(3, 0, 3, &8u32.to_be_bytes()), 2, 2);
+        let ex = c.take_done();
+        assert_eq!(ex.len(), 1);
+        assert_eq!(ex[0].request.url, "https://10.0.0.2/x");
+        assert!(ex[0].error.as_deref().unwrap().contains("CANCEL"));
+        assert_eq!(c.warnings.get("h2_hpack_unknown_index"), Some(&1));
+    }
+}

@@ -1,0 +1,233 @@
+//! Captures made by the project (tests/support/tls_capture.rs): the exchanges of a
+//! recorded sign-in (a HAR) travel over real rustls TLS 1.2 and 1.3 connections in
+//! memory, framed as Ethernet/IPv4/TCP in pcapng. Decrypting the capture with the
+//! key log (as a file, or as a Decryption Secrets Block) must give the same flows
+//! (kind, outcome, MFA results) and the same finding kinds and codes as the HAR.
+
+#[path = "support/tls_capture.rs"]
+mod tls_capture;
+
+use std::path::Path;
+
+use aadtrace::capture::{har, NoProgress, ReadOptions, Source};
+use aadtrace::session::{self, Session, SessionOptions};
+use tls_capture::{h2_message, make, Conversation, Tls};
+
+const HAR: &str = "captures/mfa-timeout-then-success.har";
+
+/// Hop-by-hop and framing headers the re-encoding replaces.
+fn skip(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "content-length"
+            | "transfer-encoding"
+            | "content-encoding"
+            | "connection"
+            | "host"
+            | "keep-alive"
+            | "upgrade"
+    ) || name.starts_with(':')
+}
+
+fn conversations(h2: bool) -> Vec<Conversation> {
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(HAR)).unwrap();
+    let mut out = Vec::new();
+    har::read_slice(&bytes, "har", 0, &NoProgress, &mut |ex| {
+        let url = ex.request.url.to_string();
+        let Some(rest) = url.strip_prefix("https://") else {
+            return;
+        };
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let Some(resp) = &ex.response else { return };
+        let req_body = ex
+            .request
+            .body
+            .decode()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let resp_body = resp.body.decode().map(|b| b.to_vec()).unwrap_or_default();
+        let req_headers: Vec<(String, String)> = ex
+            .request
+            .headers
+            .0
+            .iter()
+            .filter(|h| !skip(&h.name))
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_string()))
+            .collect();
+        let resp_headers: Vec<(String, String)> = resp
+            .headers
+            .0
+            .iter()
+            .filter(|h| !skip(&h.name))
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_string()))
+            .collect();
+        let (request, response) = if h2 {
+            let mut rf = vec![
+                (":method".to_string(), ex.request.method.to_string()),
+                (":scheme".to_string(), "https".to_string()),
+                (":authority".to_string(), host.to_string()),
+                (":path".to_string(), path.to_string()),
+            ];
+            rf.extend(req_headers);
+            let mut sf = vec![(":status".to_string(), resp.status.to_string())];
+            sf.extend(resp_headers);
+            (
+                h2_message(true, &rf, &req_body),
+                h2_message(false, &sf, &resp_body),
+            )
+        } else {
+            let mut r = format!("{} {path} HTTP/1.1\r\nhost: {host}\r\n", ex.request.method);
+            for (n, v) in &req_headers {
+                r += &format!("{n}: {v}\r\n");
+            }
+            r += &format!("content-length: {}\r\n\r\n", req_body.len());
+            let mut r = r.into_bytes();
+            r.extend_from_slice(&req_body);
+            let mut s = format!("HTTP/1.1 {} {}\r\n", resp.status, resp.reason);
+            for (n, v) in &resp_headers {
+                s += &format!("{n}: {v}\r\n");
+            }
+            s += &format!("content-length: {}\r\n\r\n", resp_body.len());
+            let mut s = s.into_bytes();
+            s.extend_from_slice(&resp_body);
+            (r, s)
+        };
+        out.push(Conversation {
+            host: host.to_string(),
+            started_us: ex.timing.started_us,
+            wait_us: (ex.timing.wait_ms.unwrap_or(1.0).max(0.001) * 1000.0) as i64,
+            request,
+            response,
+        });
+    })
+    .unwrap();
+    assert!(out.len() > 3, "the HAR has exchanges");
+    out
+}
+
+fn summary(s: &Session) -> (Vec<String>, Vec<(String, Option<u32>)>) {
+    let flows = s
+        .analysis
+        .flows
+        .iter()
+        .map(|f| {
+            let mfa: Vec<String> = f.mfa.iter().map(|m| format!("{:?}", m.result)).collect();
+            format!("{:?} {:?} {mfa:?}", f.kind, f.outcome)
+        })
+        .collect();
+    let mut findings: Vec<(String, Option<u32>)> = s
+        .findings
+        .iter()
+        .map(|f| (f.kind.clone(), f.code))
+        .collect();
+    findings.sort();
+    (flows, findings)
+}
+
+fn check(tls: Tls, h2: bool, dsb: bool) {
+    let har_session = session::run(
+        &[Source::File(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(HAR),
+        )],
+        &SessionOptions::default(),
+        &NoProgress,
+        &|| {},
+    )
+    .unwrap();
+    let made = make(tls, &conversations(h2));
+    assert!(!made.keylog.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("signin.pcapng");
+    std::fs::write(&cap, made.pcapng(dsb)).unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, &made.keylog).unwrap();
+    let read = ReadOptions {
+        keylogs: if dsb { vec![] } else { vec![keys] },
+    };
+    let cap_session = session::run_with(
+        &[Source::File(cap)],
+        &SessionOptions::default(),
+        &read,
+        &NoProgress,
+        &|| {},
+    )
+    .unwrap();
+    let conns = &cap_session.inputs[0].summary.connections;
+    assert!(!conns.is_empty());
+    for c in conns {
+        assert!(c.decrypted, "connection {} not decrypted: {c:?}", c.id);
+        assert_eq!(c.decrypt_failures, 0);
+    }
+    let warnings = &cap_session.inputs[0].summary.warnings;
+    assert!(
+        warnings
+            .iter()
+            .all(|w| !w.code.starts_with("tls_") && !w.code.starts_with("h2_")),
+        "{warnings:?}"
+    );
+    let want = summary(&har_session);
+    assert!(
+        want.0
+            .iter()
+            .any(|f| f.contains("Timeout") || f.contains("Success")),
+        "the HAR has MFA flows: {want:?}"
+    );
+    assert!(!want.1.is_empty(), "the HAR has findings");
+    assert_eq!(summary(&cap_session), want);
+}
+
+#[test]
+fn tls13_aes128gcm_h2_keylog_file() {
+    check(
+        Tls {
+            tls13: true,
+            suite: rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+            alpn: b"h2",
+        },
+        true,
+        false,
+    );
+}
+
+#[test]
+fn tls13_chacha20_http11_dsb() {
+    check(
+        Tls {
+            tls13: true,
+            suite: rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+            alpn: b"http/1.1",
+        },
+        false,
+        true,
+    );
+}
+
+#[test]
+fn tls12_ecdsa_aes256gcm_http11_keylog_file() {
+    check(
+        Tls {
+            tls13: false,
+            suite: rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            alpn: b"http/1.1",
+        },
+        false,
+        false,
+    );
+}
+
+#[test]
+fn tls12_ecdsa_chacha20_h2_dsb() {
+    check(
+        Tls {
+            tls13: false,
+            suite:
+                rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            alpn: b"h2",
+        },
+        true,
+        true,
+    );
+}
