@@ -135,7 +135,8 @@ impl State<'_> {
             let ft = u64_at(tr, 6) as i64;
             ft / 10 - 11_644_473_600_000_000
         } else {
-            self.hdr.start_us + delta
+            // A garbage offset must not overflow (found by `fuzz/fuzz_targets/netmon.rs`).
+            self.hdr.start_us.saturating_add(delta)
         };
         self.report.frames += 1;
         match link_type(media) {
