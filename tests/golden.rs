@@ -1,40 +1,101 @@
-//! Golden reports: the text and JSON report of every sample in `captures/`, pinned
-//! with insta. `INSTA_UPDATE=always cargo test` rewrites them after an intended
-//! change; review the diff, never edit a snapshot by hand.
+//! Golden reports: the text and JSON report of every sample in `captures/` (HARs and
+//! packet captures alike), pinned with insta. `INSTA_UPDATE=always cargo test`
+//! rewrites them after an intended change; review the diff, never edit a snapshot by
+//! hand.
 
 use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::redact::Redactor;
 use aadtrace::report::{json, text};
-use aadtrace::session::{self, SessionOptions};
+use aadtrace::session::{self, Session, SessionOptions};
 
 fn samples() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir("captures")
         .expect("captures/ exists")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".har"))
+        .filter(|n| !n.ends_with(".md") && !n.starts_with('.'))
         .collect();
     names.sort();
     names
 }
 
+fn run(name: &str) -> Session {
+    let source = Source::File(format!("captures/{name}").into());
+    session::run(&[source], &SessionOptions::default(), &NoProgress, &|| {})
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Snapshot name: the stem for a HAR (`clean-signin`), the whole file name for a
+/// capture (`msa-handoff-70012.pcap`), so a capture and its HAR never collide.
+fn snapshot_stem(name: &str) -> &str {
+    name.strip_suffix(".har").unwrap_or(name)
+}
+
 #[test]
 fn every_sample_has_golden_reports() {
     let names = samples();
+    let hars = names.iter().filter(|n| n.ends_with(".har")).count();
     assert!(
-        names.len() >= 7,
-        "captures/ has the seven sample scenarios: {names:?}"
+        hars >= 7,
+        "captures/ has the seven HAR scenarios: {names:?}"
+    );
+    assert!(
+        names.len() >= hars + 4,
+        "captures/ has the four packet captures: {names:?}"
     );
     for name in names {
-        let source = Source::File(format!("captures/{name}").into());
-        let session = session::run(&[source], &SessionOptions::default(), &NoProgress, &|| {})
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let session = run(&name);
         let redactor = Redactor::new(true);
-        let stem = name.trim_end_matches(".har");
+        let stem = snapshot_stem(&name);
         insta::assert_snapshot!(
             format!("{stem}.txt"),
             text::render(&session, &redactor, text::Palette { enabled: false })
         );
         insta::assert_snapshot!(format!("{stem}.json"), json::render(&session, &redactor));
+    }
+}
+
+/// What must not depend on the recording format: per flow its kind, outcome and MFA
+/// verdicts; the kinds and AADSTS codes of the findings.
+fn verdicts(s: &Session) -> (Vec<String>, Vec<String>) {
+    let flows = s
+        .analysis
+        .flows
+        .iter()
+        .map(|f| {
+            let mfa: Vec<String> = f.mfa.iter().map(|m| format!("{:?}", m.result)).collect();
+            format!("{:?} {:?} mfa={mfa:?}", f.kind, f.outcome)
+        })
+        .collect();
+    let mut findings: Vec<String> = s
+        .findings
+        .iter()
+        .map(|f| format!("{} {:?}", f.kind, f.code))
+        .collect();
+    findings.sort();
+    (flows, findings)
+}
+
+/// Each packet capture of a scenario tells the same story as the HAR of that scenario.
+#[test]
+fn captures_match_their_har() {
+    let names = samples();
+    let captures: Vec<&String> = names.iter().filter(|n| !n.ends_with(".har")).collect();
+    assert!(captures.len() >= 4, "{names:?}");
+    for name in captures {
+        let stem = name.split('.').next().unwrap_or(name);
+        let har = format!("{stem}.har");
+        assert!(names.contains(&har), "{name} has no {har}");
+        let from_capture = run(name);
+        let from_har = run(&har);
+        assert_eq!(
+            from_capture.inputs[0].summary.exchanges, from_har.inputs[0].summary.exchanges,
+            "{name}: exchange count"
+        );
+        let (flows_c, findings_c) = verdicts(&from_capture);
+        let (flows_h, findings_h) = verdicts(&from_har);
+        assert!(!flows_h.is_empty(), "{har}: no flow");
+        assert_eq!(flows_c, flows_h, "{name} vs {har}: flows");
+        assert_eq!(findings_c, findings_h, "{name} vs {har}: findings");
     }
 }

@@ -282,3 +282,26 @@ fn pcapng_sections_interfaces_blocks_and_damage() {
         let _ = read_frames(&b[..], "t", &NoProgress, &mut |_| {});
     }
 }
+
+/// Found by `fuzz/fuzz_targets/pcap.rs`: a Process Information Block claiming 5 bytes
+/// made pcap-parser subtract past zero. It is a corrupt block, not a panic.
+#[test]
+fn pcapng_block_shorter_than_a_block_header() {
+    let mut ng = Ng {
+        out: Vec::new(),
+        be: false,
+    };
+    ng.shb(false);
+    ng.idb(1, None);
+    let mut bytes = ng.out;
+    bytes.extend_from_slice(&[
+        0x01, 0x00, 0x00, 0x80, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x8b, 0x85, 0x85, 0x0a,
+    ]);
+    let (got, summary) = read_bytes(&bytes);
+    assert!(got.is_empty());
+    assert!(
+        summary.warnings.iter().any(|w| w.code == "capture_corrupt"),
+        "{:?}",
+        summary.warnings
+    );
+}

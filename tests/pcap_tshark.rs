@@ -225,6 +225,11 @@ fn aadtrace(file: &Path) -> Option<Ours> {
         0,
         &NoProgress,
         &mut |ex| {
+            // Exchanges read from ETW events (NetMon WinINet-Capture) were never
+            // packets: tshark has nothing to compare them with.
+            if ex.connection.is_none() {
+                return;
+            }
             let host = ex.request.headers.get("host").unwrap_or("").to_string();
             http.push((
                 ex.request.method.to_string(),

@@ -1,6 +1,6 @@
 //! The sample captures in `captures/` must be exactly what the generator
 //! (`examples/make_samples`) writes today, so samples cannot drift from the code that
-//! defines them. Regenerate with `cargo run --example make_samples`.
+//! defines them: HARs and packet captures alike. Regenerate with `cargo run --example make_samples`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -11,12 +11,13 @@ fn captures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
 }
 
-fn har_names(dir: &Path) -> BTreeSet<String> {
+/// Every generated sample: HARs and the cleartext captures (everything but docs).
+fn sample_names(dir: &Path) -> BTreeSet<String> {
     fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".har"))
+        .filter(|n| !n.ends_with(".md") && !n.starts_with('.'))
         .collect()
 }
 
@@ -36,9 +37,18 @@ fn samples_match_their_generator() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let generated = har_names(tmp.path());
-    let committed = har_names(&captures_dir());
-    assert!(!generated.is_empty(), "the generator wrote no HAR files");
+    let generated = sample_names(tmp.path());
+    let committed = sample_names(&captures_dir());
+    assert!(
+        generated.iter().any(|n| n.ends_with(".har")),
+        "the generator wrote no HAR files"
+    );
+    for ext in [".pcap", ".pcapng", ".pcapng.gz", ".cap"] {
+        assert!(
+            generated.iter().any(|n| n.ends_with(ext)),
+            "the generator wrote no {ext} capture"
+        );
+    }
     assert_eq!(
         generated, committed,
         "captures/ and the generator disagree on the file list; run `cargo run --example make_samples`"
@@ -51,6 +61,9 @@ fn samples_match_their_generator() {
             fresh == stored,
             "captures/{name} differs from the generator's output; run `cargo run --example make_samples`"
         );
+        if !name.ends_with(".har") {
+            continue;
+        }
 
         let v: serde_json::Value = serde_json::from_slice(&stored)
             .unwrap_or_else(|e| panic!("captures/{name} is not valid JSON: {e}"));

@@ -2,7 +2,8 @@
 //! benchmarks). Every scenario is synthetic and defined in `scenarios.rs`.
 //!
 //! ```text
-//! cargo run --example make_samples                      # writes captures/*.har
+//! cargo run --example make_samples                      # writes captures/*.har and the
+//!                                                       # cleartext captures (pcap, pcapng, .cap)
 //! cargo run --example make_samples -- --out DIR         # somewhere else
 //! cargo run --release --example make_samples -- --bench-mb 200 --bench-out bench-data/big.har
 //! ```
@@ -10,9 +11,11 @@
 mod assets;
 mod bench;
 mod browser;
+mod capture_writer;
 mod ests;
 mod har_writer;
 mod model;
+mod packet_writer;
 mod scenarios;
 mod util;
 
@@ -88,6 +91,20 @@ fn main() -> ExitCode {
                 s.description
             ),
             Err(e) => return fail(&format!("{}: {e}", path.display())),
+        }
+        let kinds = capture_writer::CAPTURES
+            .iter()
+            .filter(|(stem, _)| *stem == s.file_stem)
+            .map(|(_, kind)| *kind);
+        for kind in kinds {
+            let path = out.join(format!("{}.{}", s.file_stem, kind.extension()));
+            let result = File::create(&path)
+                .map(BufWriter::new)
+                .and_then(|f| capture_writer::write_scenario(f, &s, kind));
+            match result {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => return fail(&format!("{}: {e}", path.display())),
+            }
         }
     }
     ExitCode::SUCCESS

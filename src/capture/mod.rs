@@ -7,6 +7,7 @@
 //! damage. [`CaptureError`] is for failures of the tool to read at all, and always
 //! names the file and the place.
 
+pub mod etw;
 pub mod har;
 pub mod keylog;
 pub mod netlog;

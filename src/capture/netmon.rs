@@ -16,12 +16,15 @@
 //! is how NetMon writes them.
 //!
 //! Per-frame media types: 0/1 Ethernet, 7/8/9 raw IP, `0xE000 | n` pcap LINKTYPE `n`;
-//! `0xFFE0` is an ETW event record (not a packet; counted and skipped for now);
-//! other metadata types are skipped.
+//! `0xFFE0` is an ETW event record (see [`super::etw`] for its layout): events of
+//! Microsoft-Windows-WinINet-Capture carry the HTTP heads and bodies a WinINet client
+//! sent and received, and become exchanges; other events and other metadata types
+//! are skipped.
 //! NetMon 1.x (`RTSS`) is not read.
 
 use std::io::{Read, Seek, SeekFrom};
 
+use super::etw::{self, WinInetCapture};
 use super::pcap::{Frame, FrameReport, PacketPipeline};
 use super::{CaptureError, InputSummary, InputWarning, Progress};
 use crate::http::Exchange;
@@ -109,6 +112,8 @@ struct State<'p> {
     report: FrameReport,
     pipeline: PacketPipeline,
     etw: u64,
+    wininet: WinInetCapture,
+    input: usize,
     skipped: u64,
     progress: &'p dyn Progress,
 }
@@ -130,7 +135,8 @@ impl State<'_> {
             let ft = u64_at(tr, 6) as i64;
             ft / 10 - 11_644_473_600_000_000
         } else {
-            self.hdr.start_us + delta
+            // A garbage offset must not overflow (found by `fuzz/fuzz_targets/netmon.rs`).
+            self.hdr.start_us.saturating_add(delta)
         };
         self.report.frames += 1;
         match link_type(media) {
@@ -145,18 +151,29 @@ impl State<'_> {
                 };
                 self.pipeline.frame(&frame, sink);
             }
-            None if media == 0xFFE0 => self.etw += 1,
+            None if media == 0xFFE0 => {
+                self.etw += 1;
+                let frame = self.report.frames;
+                if let Some(ev) = etw::parse_event(data).filter(WinInetCapture::wants) {
+                    if let Some(ex) = self.wininet.event(&ev, frame, ts_us, self.input) {
+                        self.pipeline.exchange(ex, sink);
+                    }
+                }
+            }
             None => self.skipped += 1,
         }
     }
 
-    fn finish(self, sink: &mut dyn FnMut(Exchange<'_>)) -> InputSummary {
+    fn finish(mut self, sink: &mut dyn FnMut(Exchange<'_>)) -> InputSummary {
+        for ex in self.wininet.finish(self.input) {
+            self.pipeline.exchange(ex, sink);
+        }
         let mut report = self.report;
-        if self.etw > 0 {
+        if self.etw > 0 && self.wininet.events == 0 {
             report.warnings.push(InputWarning::new(
                 "netmon_etw_frames",
                 format!(
-                    "{} frames are ETW event records, not packets; their HTTP content is not read yet",
+                    "{} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads",
                     self.etw
                 ),
             ));
@@ -167,8 +184,8 @@ impl State<'_> {
 }
 
 /// Reads a NetMon file through its frame table.
-pub fn read(
-    mut file: std::fs::File,
+pub fn read<F: Read + Seek>(
+    mut file: F,
     name: &str,
     input_index: usize,
     progress: &dyn Progress,
@@ -178,7 +195,8 @@ pub fn read(
         path: name.to_string(),
         source,
     };
-    let len = file.metadata().map_err(io)?.len();
+    let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+    file.rewind().map_err(io)?;
     let mut h = [0u8; 64];
     let n = read_full(&mut file, &mut h).map_err(io)?;
     let hdr = parse_header(&h[..n], name)?;
@@ -187,6 +205,8 @@ pub fn read(
         report: FrameReport::default(),
         pipeline: PacketPipeline::new(input_index),
         etw: 0,
+        wininet: WinInetCapture::new(),
+        input: input_index,
         skipped: 0,
         progress,
     };
@@ -273,6 +293,8 @@ pub fn read_stream<R: Read>(
         report: FrameReport::default(),
         pipeline: PacketPipeline::new(input_index),
         etw: 0,
+        wininet: WinInetCapture::new(),
+        input: input_index,
         skipped: 0,
         progress,
     };

@@ -327,6 +327,20 @@ fn read_ng<R: Read>(
     let mut since_progress = 0usize;
     let mut unknown_iface_warned = false;
     loop {
+        // Every pcapng block is at least 12 bytes (type, length, length). pcap-parser
+        // 0.17 subtracts 12 from the length of a Process Information Block before
+        // checking it (an overflow; found by `fuzz/fuzz_targets/pcap.rs`), so a
+        // shorter length is refused here first.
+        if let Some(len) = block_len_ng(reader.data(), big_endian).filter(|&l| l < 12) {
+            report.warnings.push(InputWarning::new(
+                "capture_corrupt",
+                format!(
+                    "{name}: the block at offset {} claims {len} bytes; reading stopped",
+                    reader.consumed()
+                ),
+            ));
+            break;
+        }
         match reader.next() {
             Ok((offset, block)) => {
                 last_refill = None;

@@ -168,7 +168,8 @@ impl Half {
                 self.stats.fin = true;
             }
         }
-        if len > 0 {
+        // After the end of the direction (its FIN reached), bytes are ignored.
+        if len > 0 && !self.ended {
             let end = start + len as i64;
             let delivered = self.delivered as i64;
             if end <= delivered {
@@ -181,8 +182,9 @@ impl Half {
                 }
                 let s = s as u64;
                 let skip = (s as i64 - start) as usize;
-                let cap_end = data.len().max(skip);
-                let captured = &data[skip.min(data.len())..cap_end];
+                // `skip` may pass the captured bytes of a segment cut by snaplen
+                // (found by `fuzz/fuzz_targets/tcp_reassembly.rs`).
+                let captured = &data[skip.min(data.len())..];
                 // Deliver directly what is in order and not claimed by a queued piece.
                 let mut at = s;
                 if s == self.delivered {
@@ -274,6 +276,14 @@ impl Half {
     }
 
     fn drain(&mut self, total: &mut usize, emit: &mut dyn FnMut(Out<'_>)) {
+        if self.ended {
+            // Nothing follows the end of a direction: bytes past the FIN are dropped
+            // (found by `fuzz/fuzz_targets/tcp_reassembly.rs`).
+            *total = total.saturating_sub(self.pending_bytes);
+            self.pending_bytes = 0;
+            self.pending.clear();
+            return;
+        }
         while let Some(entry) = self.pending.first_entry() {
             let s = *entry.key();
             if s > self.delivered {
@@ -319,7 +329,7 @@ impl Half {
     ) {
         loop {
             self.drain(total, emit);
-            if self.delivered >= target {
+            if self.ended || self.delivered >= target {
                 break;
             }
             let next = self

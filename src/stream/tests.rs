@@ -306,3 +306,47 @@ fn pending_memory_is_capped() {
     assert_eq!(s.len(), 1 + 200 * 60_000);
     assert!(s[0].is_none());
 }
+
+/// Found by `fuzz/fuzz_targets/tcp_reassembly.rs`: a retransmitted segment cut by
+/// snaplen whose captured part lies wholly before the delivered offset.
+#[test]
+fn snaplen_cut_retransmission_past_its_captured_bytes() {
+    let mut r = Reassembler::new();
+    let mut h = Rec::default();
+    r.segment(
+        &seg(true, 1000, 0, data_flags(), b"0123456789"),
+        1,
+        1,
+        &mut h,
+    );
+    let mut cut = seg(true, 1000, 0, data_flags(), b"0123");
+    cut.missing = 10; // 14 bytes on the wire, 4 captured, 10 already delivered
+    r.segment(&cut, 2, 2, &mut h);
+    r.finish(&mut h);
+    let s = &h.streams[&(0, Dir::ToServer)];
+    assert_eq!(&s[..10], b"0123456789".map(Some).as_slice());
+    assert_eq!(
+        s.len(),
+        14,
+        "the 4 uncaptured bytes past the data are a gap"
+    );
+}
+
+/// Found by the same fuzz target: bytes after a FIN are neither delivered nor
+/// reported as a gap once the direction has ended.
+#[test]
+fn nothing_follows_the_end_of_a_direction() {
+    let mut r = Reassembler::new();
+    let mut h = Rec::default();
+    let fin = TcpFlags {
+        fin: true,
+        ack: true,
+        ..TcpFlags::default()
+    };
+    r.segment(&seg(true, 1000, 0, fin, b"abc"), 1, 1, &mut h);
+    assert_eq!(h.ended, [(0, Dir::ToServer)]);
+    r.segment(&seg(true, 1003, 0, data_flags(), b"late"), 2, 2, &mut h);
+    r.segment(&seg(true, 1010, 0, data_flags(), b"later"), 3, 3, &mut h);
+    r.finish(&mut h);
+    assert_eq!(h.streams[&(0, Dir::ToServer)], b"abc".map(Some));
+}
