@@ -625,7 +625,7 @@ impl Connection {
         }
     }
 
-    fn build(&self, req: Msg, resp: Option<Msg>, error: Option<&str>) -> Exchange<'static> {
+    fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<&str>) -> Exchange<'static> {
         let host = req.header("host").map(str::trim).filter(|h| !h.is_empty());
         let url = if req.target.starts_with("http://") || req.target.starts_with("https://") {
             req.target.clone()
@@ -665,15 +665,15 @@ impl Connection {
             method: Cow::Owned(req.method.clone()),
             url: Cow::Owned(url),
             http_version: Cow::Owned(req.version.clone()),
-            body: body_of(&req),
+            body: body_of(&mut req),
             headers: headers_of(req.headers),
             body_mime: None,
         };
-        let response = resp.map(|r| Response {
+        let response = resp.map(|mut r| Response {
             status: r.status,
             reason: Cow::Owned(r.reason.clone()),
             http_version: Cow::Owned(r.version.clone()),
-            body: body_of(&r),
+            body: body_of(&mut r),
             headers: headers_of(r.headers),
             body_mime: None,
         });
@@ -697,14 +697,16 @@ fn headers_of(h: Vec<(String, String)>) -> Headers<'static> {
     )
 }
 
-fn body_of(m: &Msg) -> Body<'static> {
+/// The message's body, moved out of it (decoded when it has a content coding).
+fn body_of(m: &mut Msg) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
+    let body = std::mem::take(&mut m.body);
     let decoded = m
         .header("content-encoding")
-        .and_then(|enc| decode_content(enc, &m.body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or_else(|| m.body.clone())))
+        .and_then(|enc| decode_content(enc, &body));
+    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
 }
 
 fn is_chunked(m: &Msg) -> bool {
