@@ -292,3 +292,24 @@ fn stream_reader_agrees_on_every_file() {
         }
     }
 }
+
+/// The fast pass (hand-written scanner) reads every file exactly as the serde
+/// passes do: the same exchanges, field for field, and the same summary.
+#[test]
+fn fast_pass_agrees_with_serde_on_every_file() {
+    let Some(dir) = corpus_dir() else { return };
+    for path in files(&dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut fast = Vec::new();
+        let rf = har::read_slice(&bytes, "x", 0, &NoProgress, &mut |ex| {
+            fast.push(format!("{ex:?}"))
+        });
+        let mut serde = Vec::new();
+        let rs = har::read_slice_serde_only(&bytes, "x", 0, &NoProgress, &mut |ex| {
+            serde.push(format!("{ex:?}"))
+        });
+        let rel = relative(&dir, &path);
+        assert_eq!(fast, serde, "{rel}");
+        assert_eq!(format!("{rf:?}"), format!("{rs:?}"), "{rel}");
+    }
+}

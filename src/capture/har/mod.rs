@@ -29,6 +29,9 @@ use serde_json::error::Category;
 use serde_json::value::RawValue;
 
 use super::{CaptureError, InputSummary, InputWarning, Progress};
+
+mod fast;
+mod scan;
 use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -70,6 +73,30 @@ fn read_slice_erased(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    read_slice_passes(bytes, name, input_index, progress, sink, true)
+}
+
+/// [`read_slice`] without the fast pass: the serde passes only. For differential
+/// tests and fuzzing, which check that both read the same exchanges.
+#[doc(hidden)]
+pub fn read_slice_serde_only(
+    bytes: &[u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    read_slice_passes(bytes, name, input_index, progress, sink, false)
+}
+
+fn read_slice_passes(
+    bytes: &[u8],
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+    try_fast: bool,
+) -> Result<InputSummary, CaptureError> {
     let (skipped, body) = match bytes.strip_prefix(UTF8_BOM) {
         Some(rest) => (UTF8_BOM.len(), rest),
         None => (0, bytes),
@@ -83,7 +110,22 @@ fn read_slice_erased(
             base: bytes.as_ptr() as usize,
         },
     );
-    // Fast pass: entries straight into the borrowed structs, bodies scanned once.
+    // Fastest pass: the hand-written scanner. When it bails, the serde passes
+    // below read the document again and skip the entries it delivered.
+    // simdutf8: checking the whole document once is cheaper than checking each
+    // string, and the scanner then slices it as `str` freely.
+    let text = try_fast
+        .then(|| simdutf8::basic::from_utf8(body).ok())
+        .flatten();
+    if let Some(text) = text {
+        if fast::walk(&mut reader, text).is_ok() {
+            let total = (skipped + body.len()) as u64;
+            return reader.finish(Ok(()), total);
+        }
+        reader.skip_until = reader.index;
+        reader.index = 0;
+    }
+    // Fast serde pass: entries straight into the borrowed structs, bodies scanned once.
     reader.direct = true;
     let mut result = walk::<&RawValue>(&mut reader, body);
     if let Err(e) = &result {
@@ -91,7 +133,7 @@ fn read_slice_erased(
             // An entry did not fit the model. Serde cannot resume inside the
             // document, so read it again entry by entry (raw first, then parsed):
             // entries before the bad one were already delivered and are skipped.
-            reader.skip_until = reader.index;
+            reader.skip_until = reader.skip_until.max(reader.index);
             reader.index = 0;
             reader.direct = false;
             reader.in_entry = false;
@@ -212,7 +254,7 @@ struct HarReader<'s> {
     direct: bool,
     /// Inside an entry in the direct pass: a data error here is that entry's fault.
     in_entry: bool,
-    /// In the second pass, entries below this index were already handled.
+    /// In a later pass, entries below this index were already handled.
     skip_until: u64,
     /// Entries visited (good or bad): the next entry's index.
     index: u64,
@@ -277,6 +319,9 @@ impl<'s> HarReader<'s> {
     fn parsed_entry(&mut self, entry: Entry<'_>) {
         let index = self.index;
         self.index += 1;
+        if index < self.skip_until {
+            return;
+        }
         let hint = entry.position_hint();
         self.take(index, Ok(entry), hint);
     }
@@ -852,6 +897,16 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A value kept as its JSON text, borrowed from the input (body texts).
+#[derive(Debug, Clone, Copy)]
+struct Literal<'a>(&'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Literal<'a> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(de).map(|raw| Literal(raw.get()))
+    }
+}
+
 #[derive(Deserialize)]
 struct Producer<'a> {
     #[serde(borrow, default)]
@@ -895,13 +950,13 @@ impl Entry<'_> {
             .as_ref()
             .and_then(|r| r.post_data.as_ref())
             .and_then(|p| p.text)
-            .map(|t| end(t.get()));
+            .map(|t| end(t.0));
         let resp_text = self
             .response
             .as_ref()
             .and_then(|r| r.content.as_ref())
             .and_then(|c| c.text)
-            .map(|t| end(t.get()));
+            .map(|t| end(t.0));
         [
             borrowed(&self.started),
             borrowed(&self.server_ip),
@@ -937,7 +992,7 @@ struct PostData<'a> {
     #[serde(borrow, default, rename = "mimeType")]
     mime_type: Option<Str<'a>>,
     #[serde(borrow, default)]
-    text: Option<&'a RawValue>,
+    text: Option<Literal<'a>>,
     #[serde(borrow, default)]
     params: Option<Vec<Param<'a>>>,
 }
@@ -981,7 +1036,7 @@ struct Content<'a> {
     #[serde(borrow, default, rename = "mimeType")]
     mime_type: Option<Str<'a>>,
     #[serde(borrow, default)]
-    text: Option<&'a RawValue>,
+    text: Option<Literal<'a>>,
     #[serde(borrow, default)]
     encoding: Option<Str<'a>>,
 }
@@ -1022,11 +1077,10 @@ fn non_empty(s: Option<Str<'_>>) -> Option<Cow<'_, str>> {
 }
 
 /// A body text field kept as its JSON literal; `None` for absent, `null` or `""`.
-fn text_body<'a>(text: Option<&'a RawValue>, field: &str) -> Result<Option<Cow<'a, str>>, String> {
-    let Some(raw) = text else {
+fn text_body<'a>(text: Option<Literal<'a>>, field: &str) -> Result<Option<Cow<'a, str>>, String> {
+    let Some(Literal(literal)) = text else {
         return Ok(None);
     };
-    let literal = raw.get();
     if literal == "null" || literal == "\"\"" {
         return Ok(None);
     }
@@ -1039,7 +1093,7 @@ fn text_body<'a>(text: Option<&'a RawValue>, field: &str) -> Result<Option<Cow<'
 /// Request body from `postData`: `text` when present, otherwise `params` re-encoded
 /// as `application/x-www-form-urlencoded`.
 fn post_body<'a>(
-    text: Option<&'a RawValue>,
+    text: Option<Literal<'a>>,
     params: Option<Vec<Param<'a>>>,
 ) -> Result<Body<'a>, String> {
     if let Some(literal) = text_body(text, "request.postData.text")? {

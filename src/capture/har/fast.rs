@@ -1,0 +1,400 @@
+//! The fast pass over a HAR held in memory: the same lenient [`Entry`] model as
+//! the serde visitors, filled by the hand-written [`Scanner`].
+//!
+//! Why a second way to read the same model: serde_json's string scanning was two
+//! thirds of the time of reading a browser's HAR, whose bodies are escape-dense
+//! JavaScript. The scanner skips them 64 bytes at a time. It only accepts the
+//! common shapes (strings where strings are expected, numbers or `null` where
+//! numbers are); on anything else it bails, and [`super::read_slice`] reads the
+//! document again with serde from the entry where the fast pass stopped, so every
+//! warning and error is still the serde reader's.
+//!
+//! One deliberate difference: escapes are checked only in strings that are
+//! decoded (names, URLs, headers…), not in skipped fields or body texts. A body
+//! with a bad escape (a lone UTF-16 surrogate, as Chrome sometimes writes) makes
+//! serde stop the whole document there; the fast pass delivers every entry and
+//! only that body fails to decode ([`crate::http::BodyError`]).
+
+use std::borrow::Cow;
+
+use super::scan::{Bail, Next, Scan, Scanner};
+use super::{Content, Count, Entry, HarHeader, HarReader, HarRequest, HarResponse, Literal};
+use super::{Param, PostData, Str, Timings};
+
+/// Reads the whole document, handing each entry to `reader`; `Err` when the
+/// scanner bailed (entries before that point were delivered).
+pub(super) fn walk(reader: &mut HarReader<'_>, text: &str) -> Scan<()> {
+    let mut s = Scanner::new(text);
+    s.object(|s, key| {
+        if key == "log" {
+            log(reader, s)
+        } else {
+            s.skip()
+        }
+    })?;
+    if s.at_end() {
+        Ok(())
+    } else {
+        Err(Bail)
+    }
+}
+
+/// spec §"log": `creator`, `browser` and `entries`; the rest skipped.
+fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>) -> Scan<()> {
+    reader.log_seen = true;
+    s.object(|s, key| match key.as_ref() {
+        "entries" => {
+            reader.entries_opened = true;
+            s.array(|s| {
+                let entry = entry(s)?;
+                reader.parsed_entry(entry);
+                Ok(())
+            })
+        }
+        k @ ("creator" | "browser") => {
+            let raw = s.raw()?;
+            reader.set_producer(k, raw);
+            Ok(())
+        }
+        _ => s.skip(),
+    })
+}
+
+/// Sets `slot` once: serde refuses a field that appears twice, so the scanner
+/// bails and lets serde say so.
+fn once<T>(slot: &mut Option<T>, value: T) -> Scan<()> {
+    if slot.is_some() {
+        return Err(Bail);
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Like [`once`] for fields that are not optional in the model.
+fn once_flag(seen: &mut bool) -> Scan<()> {
+    if std::mem::replace(seen, true) {
+        return Err(Bail);
+    }
+    Ok(())
+}
+
+/// An optional string field: `null` is `None`.
+fn opt_str<'a>(s: &mut Scanner<'a>) -> Scan<Option<Str<'a>>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    Ok(Some(Str(s.string()?)))
+}
+
+/// A string field that is not optional: `null` is empty.
+fn str_or_empty<'a>(s: &mut Scanner<'a>) -> Scan<Str<'a>> {
+    Ok(opt_str(s)?.unwrap_or(Str(Cow::Borrowed(""))))
+}
+
+/// A number field (`lenient_num`): a number or `null`; strings bail to serde.
+fn num(s: &mut Scanner<'_>) -> Scan<Option<f64>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    s.number().map(Some)
+}
+
+/// An optional object field: `null` is `None`, an object is read by `read`.
+fn opt_object<'a, T>(
+    s: &mut Scanner<'a>,
+    read: impl FnOnce(&mut Scanner<'a>) -> Scan<T>,
+) -> Scan<Option<T>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    if s.peek()? != Next::Object {
+        return Err(Bail);
+    }
+    read(s).map(Some)
+}
+
+/// An optional raw text field (`content.text`, `postData.text`).
+fn opt_literal<'a>(s: &mut Scanner<'a>) -> Scan<Option<Literal<'a>>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    Ok(Some(Literal(s.raw()?)))
+}
+
+/// An optional array of objects.
+fn opt_list<'a, T>(
+    s: &mut Scanner<'a>,
+    mut read: impl FnMut(&mut Scanner<'a>) -> Scan<T>,
+) -> Scan<Option<Vec<T>>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    s.array(|s| {
+        out.push(read(s)?);
+        Ok(())
+    })?;
+    Ok(Some(out))
+}
+
+/// `cookies`, only counted (see [`Count`]).
+fn count(s: &mut Scanner<'_>) -> Scan<Count> {
+    match s.peek()? {
+        Next::Null => s.null().map(|_| Count(0)),
+        Next::Array => {
+            let mut n = 0;
+            s.array(|s| {
+                n += 1;
+                s.skip()
+            })?;
+            Ok(Count(n))
+        }
+        Next::Object => {
+            let mut fields = 0;
+            s.object(|s, _| {
+                fields += 1;
+                s.skip()
+            })?;
+            Ok(Count(usize::from(fields > 0)))
+        }
+        _ => Err(Bail),
+    }
+}
+
+/// spec §"entries".
+fn entry<'a>(s: &mut Scanner<'a>) -> Scan<Entry<'a>> {
+    if s.peek()? != Next::Object {
+        return Err(Bail);
+    }
+    let mut started = None;
+    let mut time = None;
+    let mut request = None;
+    let mut response = None;
+    let mut timings = None;
+    let mut server_ip = None;
+    let mut error = None;
+    let mut failure_text = None;
+    s.object(|s, key| match key.as_ref() {
+        "startedDateTime" => once(&mut started, opt_str(s)?),
+        "time" => once(&mut time, num(s)?),
+        "request" => once(&mut request, opt_object(s, har_request)?),
+        "response" => once(&mut response, opt_object(s, har_response)?),
+        "timings" => once(&mut timings, opt_object(s, har_timings)?),
+        "serverIPAddress" => once(&mut server_ip, opt_str(s)?),
+        "_error" => once(&mut error, opt_str(s)?),
+        "_failureText" => once(&mut failure_text, opt_str(s)?),
+        _ => s.skip(),
+    })?;
+    Ok(Entry {
+        started: started.flatten(),
+        time: time.flatten(),
+        request: request.flatten(),
+        response: response.flatten(),
+        timings: timings.flatten(),
+        server_ip: server_ip.flatten(),
+        error: error.flatten(),
+        failure_text: failure_text.flatten(),
+    })
+}
+
+/// spec §"request".
+fn har_request<'a>(s: &mut Scanner<'a>) -> Scan<HarRequest<'a>> {
+    let mut method = None;
+    let mut url = None;
+    let mut http_version = None;
+    let mut headers = None;
+    let mut cookies = None;
+    let mut post_data = None;
+    s.object(|s, key| match key.as_ref() {
+        "method" => once(&mut method, opt_str(s)?),
+        "url" => once(&mut url, opt_str(s)?),
+        "httpVersion" => once(&mut http_version, opt_str(s)?),
+        "headers" => once(&mut headers, opt_list(s, header)?),
+        "cookies" => once(&mut cookies, count(s)?),
+        "postData" => once(&mut post_data, opt_object(s, har_post_data)?),
+        _ => s.skip(),
+    })?;
+    Ok(HarRequest {
+        method: method.flatten(),
+        url: url.flatten(),
+        http_version: http_version.flatten(),
+        headers: headers.flatten(),
+        cookies: cookies.unwrap_or_default(),
+        post_data: post_data.flatten(),
+    })
+}
+
+/// spec §"postData".
+fn har_post_data<'a>(s: &mut Scanner<'a>) -> Scan<PostData<'a>> {
+    let mut mime_type = None;
+    let mut text = None;
+    let mut params = None;
+    s.object(|s, key| match key.as_ref() {
+        "mimeType" => once(&mut mime_type, opt_str(s)?),
+        "text" => once(&mut text, opt_literal(s)?),
+        "params" => once(&mut params, opt_list(s, param)?),
+        _ => s.skip(),
+    })?;
+    Ok(PostData {
+        mime_type: mime_type.flatten(),
+        text: text.flatten(),
+        params: params.flatten(),
+    })
+}
+
+/// spec §"params".
+fn param<'a>(s: &mut Scanner<'a>) -> Scan<Param<'a>> {
+    let (name, value) = name_value(s)?;
+    Ok(Param { name, value })
+}
+
+/// spec §"headers".
+fn header<'a>(s: &mut Scanner<'a>) -> Scan<HarHeader<'a>> {
+    let (name, value) = name_value(s)?;
+    Ok(HarHeader { name, value })
+}
+
+/// An object with `name` and `value` strings (headers, params).
+fn name_value<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
+    if s.peek()? != Next::Object {
+        return Err(Bail);
+    }
+    let (mut name, mut value) = (Str::default(), Str::default());
+    let (mut seen_name, mut seen_value) = (false, false);
+    s.object(|s, key| match key.as_ref() {
+        "name" => {
+            once_flag(&mut seen_name)?;
+            name = str_or_empty(s)?;
+            Ok(())
+        }
+        "value" => {
+            once_flag(&mut seen_value)?;
+            value = str_or_empty(s)?;
+            Ok(())
+        }
+        _ => s.skip(),
+    })?;
+    Ok((name, value))
+}
+
+/// spec §"response".
+fn har_response<'a>(s: &mut Scanner<'a>) -> Scan<HarResponse<'a>> {
+    let mut status = None;
+    let mut status_text = None;
+    let mut http_version = None;
+    let mut headers = None;
+    let mut cookies = None;
+    let mut content = None;
+    let mut error = None;
+    let mut failure_text = None;
+    s.object(|s, key| match key.as_ref() {
+        "status" => once(&mut status, num(s)?),
+        "statusText" => once(&mut status_text, opt_str(s)?),
+        "httpVersion" => once(&mut http_version, opt_str(s)?),
+        "headers" => once(&mut headers, opt_list(s, header)?),
+        "cookies" => once(&mut cookies, count(s)?),
+        "content" => once(&mut content, opt_object(s, har_content)?),
+        "_error" => once(&mut error, opt_str(s)?),
+        "_failureText" => once(&mut failure_text, opt_str(s)?),
+        _ => s.skip(),
+    })?;
+    Ok(HarResponse {
+        status: status.flatten(),
+        status_text: status_text.flatten(),
+        http_version: http_version.flatten(),
+        headers: headers.flatten(),
+        cookies: cookies.unwrap_or_default(),
+        content: content.flatten(),
+        error: error.flatten(),
+        failure_text: failure_text.flatten(),
+    })
+}
+
+/// spec §"content".
+fn har_content<'a>(s: &mut Scanner<'a>) -> Scan<Content<'a>> {
+    let mut size = None;
+    let mut mime_type = None;
+    let mut text = None;
+    let mut encoding = None;
+    s.object(|s, key| match key.as_ref() {
+        "size" => once(&mut size, num(s)?),
+        "mimeType" => once(&mut mime_type, opt_str(s)?),
+        "text" => once(&mut text, opt_literal(s)?),
+        "encoding" => once(&mut encoding, opt_str(s)?),
+        _ => s.skip(),
+    })?;
+    Ok(Content {
+        size: size.flatten(),
+        mime_type: mime_type.flatten(),
+        text: text.flatten(),
+        encoding: encoding.flatten(),
+    })
+}
+
+/// spec §"timings": only `wait`.
+fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
+    let mut wait = None;
+    s.object(|s, key| match key.as_ref() {
+        "wait" => once(&mut wait, num(s)?),
+        _ => s.skip(),
+    })?;
+    Ok(Timings {
+        wait: wait.flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Pos;
+    use super::*;
+    use crate::capture::NoProgress;
+    use crate::http::Exchange;
+
+    /// Reads `text` with the fast pass alone; `None` when it bailed.
+    fn fast_only(text: &str) -> Option<Vec<String>> {
+        let mut seen = Vec::new();
+        let mut sink = |ex: Exchange<'_>| seen.push(format!("{ex:?}"));
+        let mut reader = HarReader::new("t", 0, &NoProgress, &mut sink, Pos::Slice { base: 0 });
+        let ok = walk(&mut reader, text).is_ok();
+        drop(reader);
+        ok.then_some(seen)
+    }
+
+    /// Reads `text` with the serde passes alone.
+    fn serde_only(text: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut sink = |ex: Exchange<'_>| seen.push(format!("{ex:?}"));
+        super::super::read_slice_serde_only(text.as_bytes(), "t", 0, &NoProgress, &mut sink)
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn the_sample_hars_take_the_fast_pass_and_read_as_serde_reads_them() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "har") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let fast = fast_only(&text).unwrap_or_else(|| panic!("{path:?} bailed"));
+                assert_eq!(fast, serde_only(&text), "{path:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 7);
+    }
+
+    #[test]
+    fn unusual_shapes_bail() {
+        for doc in [
+            r#"{"log":{"entries":[{"time":"12"}]}}"#,
+            r#"{"log":{"entries":[{"time":1,"time":2}]}}"#,
+            r#"{"log":{"entries":[{"request":{"headers":[{"name":1,"value":"x"}]}}]}}"#,
+            r#"{"log":{"entries":[3]}}"#,
+            r#"{"log":{"entries":[]}} x"#,
+        ] {
+            assert!(fast_only(doc).is_none(), "{doc}");
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! A zero-copy JSON pull scanner for the HAR fast path (RFC 8259 grammar).
+//!
+//! It reads one value at a time from a byte slice that the caller has already
+//! checked is valid UTF-8, and never allocates unless a string it is asked to
+//! decode holds escapes. Anything it does not accept — a syntax error, a nesting
+//! deeper than serde_json allows, an unexpected type — is a [`Bail`]: the caller
+//! then reads the document again with the serde-based reader, which reports the
+//! problem precisely. The scanner is therefore allowed to be strict, never lax,
+//! about structure.
+//!
+//! String contents are scanned 64 bytes at a time: three bit masks (quotes,
+//! backslashes, control characters) and the carry-based computation of escaped
+//! positions described by Langdale and Lemire, "Parsing Gigabytes of JSON per
+//! Second" (VLDB Journal 28, 2019, §3.1.1), so that escape-dense text such as a
+//! JavaScript bundle costs no more than plain text. Escapes inside a string are
+//! only checked when the string is decoded (a skipped string or a body literal
+//! that is never decoded is not checked).
+
+use std::borrow::Cow;
+
+/// The scanner gave up; the document is read again by the serde reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bail;
+
+pub type Scan<T> = Result<T, Bail>;
+
+/// serde_json refuses nesting deeper than this; so does the scanner.
+const MAX_DEPTH: usize = 128;
+
+/// A cursor over a JSON document held in memory.
+pub struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// The kind of the next value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Scanner { text, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skips JSON whitespace (space, tab, line feed, carriage return).
+    pub fn skip_ws(&mut self) {
+        let b = self.bytes();
+        while let Some(c) = b.get(self.pos) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// True when only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.pos == self.text.len()
+    }
+
+    /// The kind of the next value, without consuming it.
+    pub fn peek(&mut self) -> Scan<Next> {
+        self.skip_ws();
+        Ok(match self.bytes().get(self.pos).ok_or(Bail)? {
+            b'{' => Next::Object,
+            b'[' => Next::Array,
+            b'"' => Next::String,
+            b'-' | b'0'..=b'9' => Next::Number,
+            b't' | b'f' => Next::Bool,
+            b'n' => Next::Null,
+            _ => return Err(Bail),
+        })
+    }
+
+    fn eat(&mut self, byte: u8) -> Scan<()> {
+        self.skip_ws();
+        if self.bytes().get(self.pos) == Some(&byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    fn eat_word(&mut self, word: &str) -> Scan<()> {
+        if self.text[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Consumes `null` if it is next.
+    pub fn null(&mut self) -> Scan<bool> {
+        if self.peek()? == Next::Null {
+            self.eat_word("null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Walks an object: `field` is called with each key (decoded) and must consume
+    /// the value.
+    pub fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Scan<()>,
+    ) -> Scan<()> {
+        self.eat(b'{')?;
+        self.skip_ws();
+        if self.bytes().get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            let key = self.string()?;
+            self.eat(b':')?;
+            field(self, key)?;
+            self.skip_ws();
+            match self.bytes().get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// Walks an array: `element` is called for each element and must consume it.
+    pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Scan<()>) -> Scan<()> {
+        self.eat(b'[')?;
+        self.skip_ws();
+        if self.bytes().get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            element(self)?;
+            self.skip_ws();
+            match self.bytes().get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// The next value, which must be a string, as its literal (quotes included,
+    /// escapes left in place), borrowed from the input.
+    pub fn string_literal(&mut self) -> Scan<&'a str> {
+        self.literal_and_escapes().map(|(literal, _)| literal)
+    }
+
+    /// The literal of the next string, and whether it holds any backslash.
+    fn literal_and_escapes(&mut self) -> Scan<(&'a str, bool)> {
+        self.skip_ws();
+        let start = self.pos;
+        if self.bytes().get(start) != Some(&b'"') {
+            return Err(Bail);
+        }
+        let (end, escapes) = string_end(self.bytes(), start + 1)?;
+        self.pos = end + 1;
+        Ok((&self.text[start..=end], escapes))
+    }
+
+    /// The next value, which must be a string, decoded; borrowed when it has no
+    /// escapes.
+    pub fn string(&mut self) -> Scan<Cow<'a, str>> {
+        let (literal, escapes) = self.literal_and_escapes()?;
+        let inner = &literal[1..literal.len() - 1];
+        if !escapes {
+            return Ok(Cow::Borrowed(inner));
+        }
+        unescape(inner).map(Cow::Owned)
+    }
+
+    /// The next value, which must be a number.
+    pub fn number(&mut self) -> Scan<f64> {
+        self.skip_ws();
+        let start = self.pos;
+        let end = number_end(self.bytes(), start)?;
+        self.pos = end;
+        // serde_json refuses numbers out of the f64 range; so does the scanner.
+        let value = self.text[start..end].parse::<f64>().map_err(|_| Bail)?;
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// The next value, which must be `true` or `false`.
+    pub fn boolean(&mut self) -> Scan<bool> {
+        self.skip_ws();
+        if self.eat_word("true").is_ok() {
+            return Ok(true);
+        }
+        self.eat_word("false").map(|()| false)
+    }
+
+    /// Consumes the next value whatever it is, checking its structure.
+    pub fn skip(&mut self) -> Scan<()> {
+        self.skip_nested(0)
+    }
+
+    /// Consumes the next value and returns its JSON text.
+    pub fn raw(&mut self) -> Scan<&'a str> {
+        self.skip_ws();
+        let start = self.pos;
+        self.skip()?;
+        Ok(&self.text[start..self.pos])
+    }
+
+    fn skip_nested(&mut self, depth: usize) -> Scan<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        match self.peek()? {
+            Next::Object => self.object(|s, _| s.skip_nested(depth + 1)),
+            Next::Array => self.array(|s| s.skip_nested(depth + 1)),
+            Next::String => self.string_literal().map(drop),
+            Next::Number => self.number().map(drop),
+            Next::Bool => self.boolean().map(drop),
+            Next::Null => self.eat_word("null"),
+        }
+    }
+}
+
+/// End of a JSON number starting at `start` (RFC 8259 §6: `-? int frac? exp?`).
+fn number_end(b: &[u8], start: usize) -> Scan<usize> {
+    let digits = |mut i: usize| {
+        let from = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i, i - from)
+    };
+    let mut i = start;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(i).0,
+        _ => return Err(Bail),
+    }
+    if b.get(i) == Some(&b'.') {
+        let (end, n) = digits(i + 1);
+        if n == 0 {
+            return Err(Bail);
+        }
+        i = end;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let (end, n) = digits(i);
+        if n == 0 {
+            return Err(Bail);
+        }
+        i = end;
+    }
+    Ok(i)
+}
+
+/// Decodes the inside of a string literal (RFC 8259 §7), checking every escape.
+pub fn unescape(inner: &str) -> Scan<String> {
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let esc = rest.as_bytes().get(at + 1).ok_or(Bail)?;
+        if !esc.is_ascii() {
+            return Err(Bail);
+        }
+        // Both bytes are ASCII, so `at + 2` is a character boundary.
+        rest = &rest[at + 2..];
+        let c = match esc {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (c, used) = unicode_escape(rest)?;
+                rest = &rest[used..];
+                c
+            }
+            _ => return Err(Bail),
+        };
+        out.push(c);
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The character of a `\uXXXX` escape (the text after `\u`), joining a UTF-16
+/// surrogate pair; returns the bytes used. A lone surrogate bails, as serde_json
+/// refuses it.
+fn unicode_escape(rest: &str) -> Scan<(char, usize)> {
+    let hex = |s: &str| -> Scan<u32> {
+        let digits = s.get(..4).ok_or(Bail)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Bail);
+        }
+        u32::from_str_radix(digits, 16).map_err(|_| Bail)
+    };
+    let first = hex(rest)?;
+    if !(0xD800..0xDC00).contains(&first) {
+        return char::from_u32(first).map(|c| (c, 4)).ok_or(Bail);
+    }
+    let low = rest
+        .get(4..)
+        .and_then(|r| r.strip_prefix("\\u"))
+        .ok_or(Bail)?;
+    let second = hex(low)?;
+    if !(0xDC00..0xE000).contains(&second) {
+        return Err(Bail);
+    }
+    let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+    char::from_u32(code).map(|c| (c, 10)).ok_or(Bail)
+}
+
+/// Index of the closing quote of a string whose contents start at `from`, and
+/// whether a backslash came before it. Control characters (U+0000–U+001F)
+/// inside a string bail, as in serde_json.
+fn string_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+    let mut at = from;
+    // 1 when the first byte of the block is escaped by a backslash before it.
+    let mut carry = 0u64;
+    let mut escapes = false;
+    while at < b.len() {
+        let block = Block::load(&b[at..]);
+        let escaped = escaped_positions(block.backslash, &mut carry);
+        let quotes = block.quote & !escaped & block.valid;
+        let stops = quotes | (block.control & block.valid);
+        if stops != 0 {
+            let first = stops.trailing_zeros();
+            if quotes & (1 << first) == 0 {
+                return Err(Bail);
+            }
+            let before = (1u64 << first) - 1;
+            escapes |= block.backslash & before != 0;
+            return Ok((at + first as usize, escapes));
+        }
+        escapes |= block.backslash != 0;
+        at += 64;
+    }
+    Err(Bail)
+}
+
+/// Bit `i` set when byte `i` of the block is escaped (follows an odd run of
+/// backslashes). `carry` is 1 on entry when byte 0 is escaped by the previous
+/// block, and is set for the next block.
+///
+/// Runs of backslashes are found by adding each run's start bit to the mask: the
+/// carry ripples to the first bit after the run. A run escapes the byte after it
+/// when its length is odd, i.e. when it starts and ends on bits of different
+/// parity (Langdale & Lemire 2019, §3.1.1).
+fn escaped_positions(backslash: u64, carry: &mut u64) -> u64 {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    const ODD: u64 = !EVEN;
+    let escaped_first = *carry;
+    // An escaped backslash does not start an escape.
+    let bs = backslash & !escaped_first;
+    let starts = bs & !(bs << 1);
+    let even_ends = bs.wrapping_add(starts & EVEN) & !bs;
+    let (odd_sum, overflow) = bs.overflowing_add(starts & ODD);
+    let odd_ends = odd_sum & !bs;
+    *carry = u64::from(overflow);
+    (even_ends & ODD) | (odd_ends & EVEN) | escaped_first
+}
+
+/// Bit masks of one 64-byte block; `valid` marks bytes inside the input.
+struct Block {
+    quote: u64,
+    backslash: u64,
+    control: u64,
+    valid: u64,
+}
+
+impl Block {
+    fn load(rest: &[u8]) -> Block {
+        if rest.len() >= 64 {
+            let chunk: &[u8; 64] = rest[..64].try_into().expect("64 bytes");
+            let (quote, backslash, control) = masks(chunk);
+            return Block {
+                quote,
+                backslash,
+                control,
+                valid: u64::MAX,
+            };
+        }
+        // The tail: pad with spaces, which are none of the three.
+        let mut chunk = [b' '; 64];
+        chunk[..rest.len()].copy_from_slice(rest);
+        let (quote, backslash, control) = masks(&chunk);
+        Block {
+            quote,
+            backslash,
+            control,
+            valid: (1u64 << rest.len()) - 1,
+        }
+    }
+}
+
+/// (quotes, backslashes, bytes below 0x20) of 64 bytes, one bit per byte.
+#[cfg(target_arch = "x86_64")]
+fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
+    // available; every load reads 16 bytes inside `chunk`.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let below_space = _mm_set1_epi8(0x1f);
+        let mut out = (0u64, 0u64, 0u64);
+        for lane in 0..4 {
+            let v = _mm_loadu_si128(chunk.as_ptr().add(lane * 16) as *const __m128i);
+            let bits = |m| u64::from(_mm_movemask_epi8(m) as u16) << (lane * 16);
+            out.0 |= bits(_mm_cmpeq_epi8(v, quote));
+            out.1 |= bits(_mm_cmpeq_epi8(v, backslash));
+            // max(v, 0x1f) == 0x1f exactly when v <= 0x1f (unsigned).
+            out.2 |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+        }
+        out
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
+    let mut out = (0u64, 0u64, 0u64);
+    for (i, &c) in chunk.iter().enumerate() {
+        out.0 |= u64::from(c == b'"') << i;
+        out.1 |= u64::from(c == b'\\') << i;
+        out.2 |= u64::from(c < 0x20) << i;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte-at-a-time reference for [`string_end`].
+    fn reference_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+        let mut i = from;
+        while i < b.len() {
+            match b[i] {
+                b'"' => return Ok((i, b[from..i].contains(&b'\\'))),
+                // An escaped control character is still refused.
+                b'\\' if b.get(i + 1).is_some_and(|c| *c < 0x20) => return Err(Bail),
+                b'\\' => i += 2,
+                c if c < 0x20 => return Err(Bail),
+                _ => i += 1,
+            }
+        }
+        Err(Bail)
+    }
+
+    #[test]
+    fn string_end_matches_the_reference_on_escape_runs() {
+        // Every position and run length around block boundaries.
+        for len in 0..200 {
+            for run in 0..6 {
+                for quote_at in [len, len + run] {
+                    let mut s = vec![b'a'; len + run + 3];
+                    for c in s.iter_mut().skip(len).take(run) {
+                        *c = b'\\';
+                    }
+                    s[quote_at] = b'"';
+                    s.push(b'"');
+                    assert_eq!(
+                        string_end(&s, 0),
+                        reference_end(&s, 0),
+                        "len {len} run {run} quote {quote_at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn string_end_matches_the_reference_on_pseudo_random_text() {
+        let alphabet = b"ab\\\"\\\\x\n";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let len = (state % 300) as usize;
+            let mut s = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            for from in [0, 1, 63.min(s.len())] {
+                assert_eq!(string_end(&s, from), reference_end(&s, from), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn walks_values() {
+        let doc = r#" {"a": [1, -2.5e3, true, null, "x\"y"], "b": {"c": "\u00e9\ud83d\ude00"}} "#;
+        let mut s = Scanner::new(doc);
+        let mut seen = Vec::new();
+        s.object(|s, key| {
+            if key == "b" {
+                s.object(|s, k| {
+                    seen.push(format!("{k}={}", s.string()?));
+                    Ok(())
+                })
+            } else {
+                seen.push(format!("{key}={}", s.raw()?));
+                Ok(())
+            }
+        })
+        .unwrap();
+        assert!(s.at_end());
+        assert_eq!(seen, [r#"a=[1, -2.5e3, true, null, "x\"y"]"#, "c=é😀"]);
+    }
+
+    #[test]
+    fn refuses_what_json_refuses() {
+        for bad in [
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "\"a\nb\"",
+            "\"abc",
+            "tru",
+            "[",
+            "{,}",
+        ] {
+            let mut s = Scanner::new(bad);
+            let whole = s.skip().is_ok() && s.at_end();
+            assert!(!whole, "{bad}");
+        }
+        assert_eq!(unescape(r"\x"), Err(Bail));
+        assert_eq!(unescape("\\\u{feff}"), Err(Bail));
+        assert_eq!(unescape(r"\ud800"), Err(Bail));
+        assert_eq!(unescape(r"\u12"), Err(Bail));
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(Scanner::new(&deep).skip(), Err(Bail));
+        assert_eq!(Scanner::new("1e400").number(), Err(Bail));
+    }
+
+    #[test]
+    fn numbers() {
+        for (text, want) in [
+            ("0", 0.0),
+            ("-0.5", -0.5),
+            ("12.25e2", 1225.0),
+            ("3E-1", 0.3),
+        ] {
+            assert_eq!(Scanner::new(text).number(), Ok(want));
+        }
+    }
+}
