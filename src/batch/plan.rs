@@ -817,6 +817,112 @@ mod tests {
         assert!(counts.iter().all(|&c| c > 250), "{counts:?}");
     }
 
+    /// A tar.gz of `members`, written to `dir/name`.
+    fn tar_gz(dir: &Path, name: &str, members: &[(&str, Vec<u8>)]) -> String {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (member, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            tar.append_data(&mut header, member, &data[..]).unwrap();
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        path.display().to_string()
+    }
+
+    fn plan_with(input: &str, memory: u64) -> Plan {
+        let options = PlanOptions {
+            globs: &[],
+            keylogs: &[],
+            shard: None,
+            memory,
+        };
+        plan(&[input.to_string()], &options)
+    }
+
+    #[test]
+    fn tar_gz_held_in_memory_or_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let members = [
+            ("a.pcapng", vec![b'x'; 4000]),
+            ("a.keys", b"# keys\n".to_vec()),
+            ("sub/b.har", vec![b'y'; 4000]),
+        ];
+        let archive = tar_gz(dir.path(), "t.tar.gz", &members);
+        // Room for it in half the budget: decompressed once, members in place.
+        let held = plan_with(&archive, 1 << 20);
+        assert!(held.held > 8000, "{}", held.held);
+        assert!(matches!(held.archives[0].kind, ArchiveKind::Tar(_)));
+        assert!(held
+            .traces
+            .iter()
+            .all(|t| matches!(t.source, TraceSource::TarSlice { .. })));
+        // No room: listed, and streamed when the members run.
+        let streamed = plan_with(&archive, 10_000);
+        assert_eq!(streamed.held, 0);
+        assert!(matches!(streamed.archives[0].kind, ArchiveKind::TarGz));
+        for p in [&held, &streamed] {
+            let paths: Vec<&str> = p.traces.iter().map(|t| t.path.as_str()).collect();
+            assert_eq!(
+                paths,
+                [
+                    format!("{archive}!/a.pcapng"),
+                    format!("{archive}!/sub/b.har")
+                ]
+            );
+            // The key log beside a.pcapng was read while listing, in both cases.
+            let (keys, warnings) = p.keys.for_trace(&p.traces[0].keylogs);
+            assert!(keys.is_some() && warnings.is_empty());
+            assert_eq!(
+                p.keys.shown(p.traces[0].keylogs[0]),
+                format!("{archive}!/a.keys")
+            );
+            assert!(p.traces[1].keylogs.is_empty());
+        }
+    }
+
+    #[test]
+    fn cut_tar_gz_keeps_whole_members_and_reports_the_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        // Incompressible, so the cut at half the gzip falls inside this member.
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect();
+        let members = [("first.har", vec![b'x'; 600]), ("second.har", noise)];
+        let archive = tar_gz(dir.path(), "cut.tar.gz", &members);
+        let bytes = std::fs::read(&archive).unwrap();
+        std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
+        for memory in [1 << 20, 1000] {
+            let p = plan_with(&archive, memory);
+            let first = p.traces.iter().find(|t| t.path.ends_with("first.har"));
+            assert!(first.is_some_and(|t| !matches!(t.source, TraceSource::Unreadable(_))));
+            let damage = p.traces.iter().find(|t| t.path == format!("{archive}!/"));
+            assert!(
+                damage.is_some_and(|t| matches!(t.source, TraceSource::Unreadable(_))),
+                "the archive's own error result (memory {memory})"
+            );
+            // The member the cut runs through is never handed over half-read: held
+            // in memory it is an error result; streamed, reading it fails later.
+            let second = p.traces.iter().find(|t| t.path.ends_with("second.har"));
+            let source = &second.expect("its header was whole").source;
+            if p.held > 0 {
+                assert!(matches!(source, TraceSource::Unreadable(_)), "{source:?}");
+            } else {
+                assert!(
+                    matches!(source, TraceSource::TarStream { .. }),
+                    "{source:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn keylog_names() {
         let c = keylog_candidates("a.pcapng.gz");
