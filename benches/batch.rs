@@ -3,6 +3,9 @@
 //! - `mixed_archive`: 350 traces copied from `captures/` (a fifth gzip'd) in nested
 //!   folders, about 80 MB, at `--jobs 1` and `--jobs 2`. The goal: `--jobs 2` at least
 //!   1.7× the throughput of `--jobs 1` on 2 cores.
+//! - `test_archive`: the archive `cargo test --test batch` generates (a few hundred
+//!   traces of every format, loose and in a zip, a tar and a tar.gz, broken ones
+//!   among them), at `--jobs 1` and `--jobs 2`. Skipped until that test has run.
 //! - `small_hars_10k`: 10,000 small HARs (three sign-in exchanges each, ~18 KB):
 //!   the per-trace overhead. The goal: under 10 s in all.
 //!
@@ -149,6 +152,23 @@ fn mixed_archive(bencher: Bencher, jobs: usize) {
     let req = request(&dir, jobs);
     bencher
         .counter(BytesCount::new(bytes))
+        .bench(|| batch::command(&req).unwrap().traces);
+}
+
+/// The test archive (made by `tests/batch.rs`): every format, archives included.
+#[divan::bench(args = [1, 2], sample_count = 5)]
+fn test_archive(bencher: Bencher, jobs: usize) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-archive");
+    if !dir.is_dir() {
+        eprintln!(
+            "test_archive: skipped; `cargo test --test batch` makes {}",
+            dir.display()
+        );
+        return bencher.bench(|| ());
+    }
+    let req = request(&dir, jobs);
+    bencher
+        .counter(BytesCount::new(total_bytes(&dir)))
         .bench(|| batch::command(&req).unwrap().traces);
 }
 

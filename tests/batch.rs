@@ -1,8 +1,14 @@
 //! `aadtrace batch` on a generated archive of a few hundred traces of mixed kinds:
-//! plain, gzip'd and JSONP-wrapped HARs in nested folders, a zip, a plain tar and a
-//! tar.gz of more, truncated traces, garbage and empty files, key logs beside some.
-//! The archive is built once per test run under `CARGO_TARGET_TMPDIR` from the
-//! samples in `captures/`.
+//! HARs (plain, gzip'd, JSONP-wrapped), Fiddler SAZ archives, NetLogs, pcap,
+//! pcapng and NetMon captures, TLS-encrypted pcapngs with their key logs beside
+//! them, in nested folders and inside a zip, a plain tar and a tar.gz, with
+//! truncated traces, garbage and empty files among them. The archive is built once
+//! per test run under `CARGO_TARGET_TMPDIR` from the samples in `captures/` and the
+//! writers in `tests/support/`.
+
+mod support;
+#[path = "support/tls_capture.rs"]
+mod tls_capture;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -22,32 +28,106 @@ struct Archive {
     expected: BTreeMap<String, Expect>,
     /// Traces with a key log beside them: (trace path, key log path).
     keyed: Vec<(String, String)>,
+    /// Encrypted captures with their key log beside them: (trace path, key log
+    /// path), the loose file first.
+    encrypted: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// A whole sample: read, with at least one flow.
-    Sample,
+    /// A whole sample: read as this format, with at least one flow.
+    Sample(&'static str),
     /// Damaged but readable, or not HAR at all: a result of either kind.
     Either,
     /// Must be an `error` result.
     Error,
 }
 
-fn samples() -> Vec<(String, Vec<u8>)> {
+/// One sample trace to copy into the archive.
+struct Kind {
+    stem: String,
+    /// File extension, without a dot (`har`, `saz`, `pcapng.gz`, …).
+    ext: &'static str,
+    format: &'static str,
+    bytes: Vec<u8>,
+}
+
+impl Kind {
+    fn new(stem: &str, ext: &'static str, format: &'static str, bytes: Vec<u8>) -> Kind {
+        Kind {
+            stem: stem.to_string(),
+            ext,
+            format,
+            bytes,
+        }
+    }
+}
+
+/// The seven sample sign-ins as HAR, SAZ and NetLog, and the sample captures.
+fn samples() -> Vec<Kind> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "har"))
-        .map(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (stem, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    out.sort();
-    assert_eq!(out.len(), 7, "the seven samples in captures/");
+    let hars = support::samples();
+    assert_eq!(hars.len(), 7, "the seven samples in captures/");
+    let mut out = Vec::new();
+    for har in &hars {
+        let stem = support::stem(har);
+        out.push(Kind::new(&stem, "har", "har", std::fs::read(har).unwrap()));
+    }
+    for har in &hars {
+        let stem = support::stem(har);
+        let exchanges = support::load_har(har);
+        let saz = support::saz_writer::write_saz(&exchanges, &Default::default());
+        out.push(Kind::new(&stem, "saz", "saz", saz));
+        let options = support::netlog_writer::NetLogOptions {
+            mode: support::netlog_writer::Mode::Everything,
+            dict_headers: false,
+            unterminated: false,
+        };
+        let netlog = support::netlog_writer::write_netlog(&exchanges, options);
+        out.push(Kind::new(&stem, "json", "netlog", netlog));
+    }
+    for (file, ext, format) in [
+        ("mfa-timeout-then-success.pcapng", "pcapng", "pcapng"),
+        ("msa-handoff-70012.pcap", "pcap", "pcap"),
+        ("token-errors-devicecode.cap", "cap", "netmon"),
+        ("adfs-federated.pcapng.gz", "pcapng.gz", "pcapng"),
+    ] {
+        let stem = file.strip_suffix(&format!(".{ext}")).unwrap();
+        out.push(Kind::new(
+            stem,
+            ext,
+            format,
+            std::fs::read(dir.join(file)).unwrap(),
+        ));
+    }
     out
+}
+
+/// The sample whose HAR the encrypted captures carry.
+const TLS_HAR: &str = "mfa-timeout-then-success";
+
+/// An encrypted pcapng of the `TLS_HAR` sign-in and its key log: TLS 1.3 with
+/// HTTP/2, or TLS 1.2 with HTTP/1.1.
+fn encrypted(tls13: bool) -> (Vec<u8>, String) {
+    use rustls::crypto::ring::cipher_suite as suites;
+    let tls = if tls13 {
+        tls_capture::Tls {
+            tls13: true,
+            suite: suites::TLS13_AES_128_GCM_SHA256,
+            alpn: b"h2",
+        }
+    } else {
+        tls_capture::Tls {
+            tls13: false,
+            suite: suites::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            alpn: b"http/1.1",
+        }
+    };
+    let har = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(format!("{TLS_HAR}.har"));
+    let made = tls_capture::make(tls, &tls_capture::conversations(&har, tls13));
+    (made.pcapng(false), made.keylog)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -82,19 +162,22 @@ fn write(path: &Path, data: &[u8]) {
 type Member = (String, Vec<u8>, Expect);
 
 /// A varied mix of traces, as archive members or files.
-fn mix(prefix: &str, count: usize, samples: &[(String, Vec<u8>)], salt: usize) -> Vec<Member> {
+fn mix(prefix: &str, count: usize, samples: &[Kind], salt: usize) -> Vec<Member> {
     let mut out = Vec::new();
     for i in 0..count {
-        let (stem, data) = &samples[(i + salt) % samples.len()];
+        let kind = &samples[(i * 3 + salt) % samples.len()];
+        let (stem, ext, data) = (&kind.stem, kind.ext, &kind.bytes);
         let dir = ["", "x/", "x/y/"][i % 3];
+        // The default globs take `.gz` of every format but SAZ (itself a zip).
+        let can_gzip = !ext.ends_with("gz") && ext != "saz";
         let item = match i % 10 {
-            0 => (
-                format!("{prefix}{dir}{i:03}-{stem}.har.gz"),
+            0 if can_gzip => (
+                format!("{prefix}{dir}{i:03}-{stem}.{ext}.gz"),
                 gzip(data),
-                Expect::Sample,
+                Expect::Sample(kind.format),
             ),
             1 => (
-                format!("{prefix}{dir}{i:03}-{stem}-cut.har"),
+                format!("{prefix}{dir}{i:03}-{stem}-cut.{ext}"),
                 data[..data.len() * 3 / 5].to_vec(),
                 Expect::Either,
             ),
@@ -109,9 +192,9 @@ fn mix(prefix: &str, count: usize, samples: &[(String, Vec<u8>)], salt: usize) -
                 Expect::Error,
             ),
             _ => (
-                format!("{prefix}{dir}{i:03}-{stem}.har"),
+                format!("{prefix}{dir}{i:03}-{stem}.{ext}"),
                 data.clone(),
-                Expect::Sample,
+                Expect::Sample(kind.format),
             ),
         };
         out.push(item);
@@ -136,30 +219,37 @@ fn archive() -> &'static Archive {
             expected.insert(shown(&path), expect);
         }
         // JSONP-wrapped (HAR Viewer's .harp) and a UTF-8 BOM.
-        for (i, (stem, data)) in samples.iter().enumerate() {
+        let hars = samples.iter().filter(|k| k.ext == "har");
+        for (
+            i,
+            Kind {
+                stem, bytes: data, ..
+            },
+        ) in hars.enumerate()
+        {
             let path = root.join(format!("harp/{i:02}-{stem}.harp"));
             let mut wrapped = b"onInputData(".to_vec();
             wrapped.extend_from_slice(data);
             wrapped.extend_from_slice(b");\n");
             write(&path, &wrapped);
-            expected.insert(shown(&path), Expect::Sample);
+            expected.insert(shown(&path), Expect::Sample("har"));
             let path = root.join(format!("harp/{i:02}-{stem}-bom.har"));
             let mut bom = b"\xEF\xBB\xBF".to_vec();
             bom.extend_from_slice(data);
             write(&path, &bom);
-            expected.insert(shown(&path), Expect::Sample);
+            expected.insert(shown(&path), Expect::Sample("har"));
         }
         // Not traces, or not HAR: a JSON object that is no HAR, a truncated gzip.
         let odd = root.join("files/odd-not-a-har.json");
         write(&odd, br#"{"hello": "world"}"#);
         expected.insert(shown(&odd), Expect::Either);
         let cut_gz = root.join("files/odd-cut.har.gz");
-        let gz = gzip(&samples[0].1);
+        let gz = gzip(&samples[0].bytes);
         write(&cut_gz, &gz[..gz.len() / 2]);
         expected.insert(shown(&cut_gz), Expect::Either);
         // Ignored by the default globs, and key logs.
         write(&root.join("files/notes.txt"), b"not a trace");
-        write(&root.join("files/.hidden.har"), &samples[0].1);
+        write(&root.join("files/.hidden.har"), &samples[0].bytes);
         let mut keyed = Vec::new();
         let top_level = |prefix: &str, path: &str| {
             path.strip_prefix(prefix)
@@ -168,7 +258,7 @@ fn archive() -> &'static Archive {
         let files = format!("{}/files/", root.display());
         let beside = expected
             .iter()
-            .find(|(p, e)| **e == Expect::Sample && top_level(&files, p))
+            .find(|(p, e)| matches!(e, Expect::Sample(_)) && top_level(&files, p))
             .map(|(p, _)| p.clone())
             .unwrap();
         let keys = format!("{}.keys", beside.strip_suffix(".har").unwrap());
@@ -184,6 +274,22 @@ fn archive() -> &'static Archive {
         write(Path::new(&keys), b"CLIENT_RANDOM 00 00\n");
         keyed.push((beside, keys));
 
+        // Encrypted captures of the same sign-in, with their key logs beside them
+        // (TLS 1.3 and HTTP/2 loose and in the tar.gz, TLS 1.2 and HTTP/1.1 in the
+        // zip), and one without keys.
+        let (tls13, keys13) = encrypted(true);
+        let (tls12, keys12) = encrypted(false);
+        let mut encrypted_traces = Vec::new();
+        let loose = root.join("files/tls/signin-h2.pcapng");
+        let loose_keys = root.join("files/tls/signin-h2.keylog");
+        write(&loose, &tls13);
+        write(&loose_keys, keys13.as_bytes());
+        expected.insert(shown(&loose), Expect::Sample("pcapng"));
+        encrypted_traces.push((shown(&loose), shown(&loose_keys)));
+        let no_keys = root.join("files/tls/no-keys.pcapng");
+        write(&no_keys, &tls12);
+        expected.insert(shown(&no_keys), Expect::Either);
+
         // A zip: deflated and stored members, a key log beside one.
         let zip_path = root.join("archives/bundle.zip");
         std::fs::create_dir_all(zip_path.parent().unwrap()).unwrap();
@@ -191,7 +297,7 @@ fn archive() -> &'static Archive {
         let members = mix("in-zip/", 60, &samples, 3);
         let zip_keyed = members
             .iter()
-            .find(|(n, _, e)| *e == Expect::Sample && top_level("in-zip/", n))
+            .find(|(n, _, e)| matches!(e, Expect::Sample(_)) && top_level("in-zip/", n))
             .map(|(n, _, _)| n.clone())
             .unwrap();
         let zip_keylog = format!("{}.keylog", zip_keyed.strip_suffix(".har").unwrap());
@@ -212,6 +318,16 @@ fn archive() -> &'static Archive {
             expected.insert(format!("{}!/{name}", shown(&zip_path)), expect);
         }
         let options = zip::write::SimpleFileOptions::default();
+        for (name, data) in [
+            ("in-zip/tls/signin-12.pcapng", &tls12[..]),
+            ("in-zip/tls/signin-12.keylog", keys12.as_bytes()),
+        ] {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        let in_zip = format!("{shown_zip}!/in-zip/tls/signin-12.pcapng");
+        expected.insert(in_zip.clone(), Expect::Sample("pcapng"));
+        encrypted_traces.push((in_zip, format!("{shown_zip}!/in-zip/tls/signin-12.keylog")));
         zip.start_file("in-zip/README.txt", options).unwrap();
         zip.write_all(b"not a trace").unwrap();
         zip.start_file(&zip_keylog, options).unwrap();
@@ -223,13 +339,27 @@ fn archive() -> &'static Archive {
             let path = root.join("archives").join(file);
             let mut tar = tar::Builder::new(Vec::new());
             let count = if gzipped { 60 } else { 30 };
-            for (name, data, expect) in mix("in-tar/", count, &samples, salt) {
+            let mut members = mix("in-tar/", count, &samples, salt);
+            if gzipped {
+                let pcapng = "in-tar/tls/signin-h2.pcapng";
+                let keylog = "in-tar/tls/signin-h2.keys";
+                members.push((pcapng.into(), tls13.clone(), Expect::Sample("pcapng")));
+                // Not a trace: listed for its bytes, never as a result.
+                members.push((keylog.into(), keys13.clone().into_bytes(), Expect::Either));
+                encrypted_traces.push((
+                    format!("{}!/{pcapng}", shown(&path)),
+                    format!("{}!/{keylog}", shown(&path)),
+                ));
+            }
+            for (name, data, expect) in members {
                 let mut header = tar::Header::new_gnu();
                 header.set_size(data.len() as u64);
                 header.set_mode(0o644);
                 header.set_cksum();
                 tar.append_data(&mut header, &name, &data[..]).unwrap();
-                expected.insert(format!("{}!/{name}", shown(&path)), expect);
+                if !name.ends_with(".keys") {
+                    expected.insert(format!("{}!/{name}", shown(&path)), expect);
+                }
             }
             let bytes = tar.into_inner().unwrap();
             write(&path, &if gzipped { gzip(&bytes) } else { bytes });
@@ -238,18 +368,20 @@ fn archive() -> &'static Archive {
         let broken = root.join("archives/broken.tar.gz");
         let mut tar = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
-        header.set_size(samples[1].1.len() as u64);
+        header.set_size(samples[1].bytes.len() as u64);
         header.set_cksum();
-        tar.append_data(&mut header, "first.har", &samples[1].1[..])
+        tar.append_data(&mut header, "first.har", &samples[1].bytes[..])
             .unwrap();
         let bytes = gzip(&tar.into_inner().unwrap());
         write(&broken, &bytes[..bytes.len() * 3 / 4]);
         expected.insert(format!("{}!/", shown(&broken)), Expect::Either);
 
+        keyed.extend(encrypted_traces.iter().cloned());
         Archive {
             root,
             expected,
             keyed,
+            encrypted: encrypted_traces,
         }
     })
 }
@@ -348,13 +480,13 @@ fn one_line_per_trace_in_path_order_with_errors_per_trace() {
         );
         let is_error = line.get("error").is_some_and(|e| !e.is_null());
         match a.expected.get(path).copied().unwrap_or(Expect::Either) {
-            Expect::Sample => {
+            Expect::Sample(format) => {
                 assert!(!is_error, "{path} must be read: {}", line["error"]);
                 assert!(
                     !line["flows"].as_array().unwrap().is_empty(),
                     "{path}: flows"
                 );
-                assert_eq!(line["inputs"][0]["format"], "har", "{path}");
+                assert_eq!(line["inputs"][0]["format"], format, "{path}");
             }
             Expect::Error => {
                 assert!(is_error, "{path} must be an error");
@@ -375,6 +507,29 @@ fn one_line_per_trace_in_path_order_with_errors_per_trace() {
         errors >= must_fail,
         "{errors} errors, at least {must_fail} expected"
     );
+
+    // Every format, as many times as the generator wrote it whole.
+    let mut want: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in a.expected.values() {
+        if let Expect::Sample(format) = e {
+            *want.entry(format).or_default() += 1;
+        }
+    }
+    let mut got: BTreeMap<&str, usize> = BTreeMap::new();
+    for (path, line) in paths.iter().zip(&lines) {
+        if let Some(Expect::Sample(_)) = a.expected.get(*path) {
+            *got.entry(line["inputs"][0]["format"].as_str().unwrap())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(got, want, "whole traces by format");
+    for format in ["har", "saz", "netlog", "pcap", "pcapng", "netmon"] {
+        assert!(
+            want.get(format).is_some_and(|&n| n >= 5),
+            "{format}: {want:?}"
+        );
+    }
+    eprintln!("whole traces by format: {want:?}");
 
     // Key logs beside a trace, in a folder and in an archive.
     let by_path: BTreeMap<&str, &Value> = paths.iter().copied().zip(lines.iter()).collect();
@@ -687,4 +842,135 @@ fn spark_job_in_local_mode() {
     assert_eq!(counts.get("partitions").copied(), Some("3"), "{stdout}");
     assert!(counts.get("errors").is_some_and(|n| *n != "0"), "{stdout}");
     assert_eq!(counts.get("top_code").copied(), Some("50058"), "{stdout}");
+}
+
+/// What must agree between the HAR of a sign-in and its decrypted capture: each
+/// flow's kind, outcome and MFA results, and the findings' kinds and codes.
+fn signature(line: &Value) -> (Vec<String>, Vec<String>) {
+    let flows = line["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mfa: Vec<&Value> = f["mfa"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| &m["result"])
+                .collect();
+            format!("{} {} {mfa:?}", f["kind"], f["outcome"])
+        })
+        .collect();
+    let mut findings: Vec<String> = line["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["kind"], f["code"]))
+        .collect();
+    findings.sort();
+    (flows, findings)
+}
+
+#[test]
+fn encrypted_captures_are_decrypted_with_the_key_log_beside_them() {
+    let a = archive();
+    let lines = batch_ndjson("2", &[]);
+    let by_path: BTreeMap<&str, &Value> = lines
+        .iter()
+        .map(|l| (l["path"].as_str().unwrap(), l))
+        .collect();
+    let har = by_path
+        .iter()
+        .find(|(p, _)| p.ends_with(&format!("-{TLS_HAR}.har")) && !p.contains('!'))
+        .map(|(_, l)| *l)
+        .expect("the HAR of the encrypted sign-in is in the archive");
+    let want = signature(har);
+    assert!(!want.0.is_empty() && !want.1.is_empty(), "{want:?}");
+    assert_eq!(a.encrypted.len(), 3, "loose, in the zip, in the tar.gz");
+    for (trace, keylog) in &a.encrypted {
+        let line = by_path[trace.as_str()];
+        assert_eq!(line["keylogs"], serde_json::json!([keylog]), "{trace}");
+        assert_eq!(signature(line), want, "{trace} analyses like the HAR");
+    }
+    let no_keys = by_path
+        .iter()
+        .find(|(p, _)| p.ends_with("no-keys.pcapng"))
+        .map(|(_, l)| *l)
+        .unwrap();
+    assert!(
+        no_keys["flows"].as_array().unwrap().is_empty(),
+        "no keys, no flows"
+    );
+
+    // The same document as `aadtrace analyze --keylog` gives, batch fields aside.
+    let (trace, keylog) = &a.encrypted[0];
+    let out = Command::new(BIN)
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--keylog",
+        ])
+        .args([keylog, trace])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let analyzed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut batched = by_path[trace.as_str()].clone();
+    for field in ["path", "size", "elapsed_ms", "keylogs"] {
+        batched.as_object_mut().unwrap().remove(field);
+    }
+    assert_eq!(batched, analyzed, "batch and analyze agree on {trace}");
+}
+
+#[test]
+fn an_unreadable_key_log_is_a_warning_on_captures() {
+    let a = archive();
+    let dir = a.root.join("files/tls").display().to_string();
+    let har = a.root.join("harp").display().to_string();
+    let out = run(
+        &[
+            "--quiet",
+            "--keylog",
+            "/nonexistent/sslkeys.log",
+            &dir,
+            &har,
+        ],
+        None,
+    );
+    let lines = lines(&out);
+    let codes = |l: &Value| -> Vec<String> {
+        l["inputs"][0]["warnings"]
+            .as_array()
+            .map(|w| {
+                w.iter()
+                    .map(|w| w["code"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (trace, _) = &a.encrypted[0];
+    let capture = lines.iter().find(|l| l["path"] == trace.as_str()).unwrap();
+    assert!(
+        codes(capture).contains(&"keylog_unreadable".to_string()),
+        "{capture}"
+    );
+    assert!(
+        !capture["flows"].as_array().unwrap().is_empty(),
+        "decrypted with the key log beside it"
+    );
+    for line in lines.iter().filter(|l| l["inputs"][0]["format"] == "har") {
+        assert!(
+            !codes(line).iter().any(|c| c.starts_with("keylog")),
+            "{}",
+            line["path"]
+        );
+    }
 }

@@ -9,104 +9,11 @@ mod tls_capture;
 
 use std::path::Path;
 
-use aadtrace::capture::{har, NoProgress, ReadOptions, Source};
+use aadtrace::capture::{NoProgress, ReadOptions, Source};
 use aadtrace::session::{self, Session, SessionOptions};
-use tls_capture::{h2_message, make, Conversation, Tls};
+use tls_capture::{make, Tls};
 
 const HAR: &str = "captures/mfa-timeout-then-success.har";
-
-/// Hop-by-hop and framing headers the re-encoding replaces.
-fn skip(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "content-length"
-            | "transfer-encoding"
-            | "content-encoding"
-            | "connection"
-            | "host"
-            | "keep-alive"
-            | "upgrade"
-    ) || name.starts_with(':')
-}
-
-fn conversations(h2: bool) -> Vec<Conversation> {
-    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(HAR)).unwrap();
-    let mut out = Vec::new();
-    har::read_slice(&bytes, "har", 0, &NoProgress, &mut |ex| {
-        let url = ex.request.url.to_string();
-        let Some(rest) = url.strip_prefix("https://") else {
-            return;
-        };
-        let (host, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let Some(resp) = &ex.response else { return };
-        let req_body = ex
-            .request
-            .body
-            .decode()
-            .map(|b| b.to_vec())
-            .unwrap_or_default();
-        let resp_body = resp.body.decode().map(|b| b.to_vec()).unwrap_or_default();
-        let req_headers: Vec<(String, String)> = ex
-            .request
-            .headers
-            .0
-            .iter()
-            .filter(|h| !skip(&h.name))
-            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_string()))
-            .collect();
-        let resp_headers: Vec<(String, String)> = resp
-            .headers
-            .0
-            .iter()
-            .filter(|h| !skip(&h.name))
-            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_string()))
-            .collect();
-        let (request, response) = if h2 {
-            let mut rf = vec![
-                (":method".to_string(), ex.request.method.to_string()),
-                (":scheme".to_string(), "https".to_string()),
-                (":authority".to_string(), host.to_string()),
-                (":path".to_string(), path.to_string()),
-            ];
-            rf.extend(req_headers);
-            let mut sf = vec![(":status".to_string(), resp.status.to_string())];
-            sf.extend(resp_headers);
-            (
-                h2_message(true, &rf, &req_body),
-                h2_message(false, &sf, &resp_body),
-            )
-        } else {
-            let mut r = format!("{} {path} HTTP/1.1\r\nhost: {host}\r\n", ex.request.method);
-            for (n, v) in &req_headers {
-                r += &format!("{n}: {v}\r\n");
-            }
-            r += &format!("content-length: {}\r\n\r\n", req_body.len());
-            let mut r = r.into_bytes();
-            r.extend_from_slice(&req_body);
-            let mut s = format!("HTTP/1.1 {} {}\r\n", resp.status, resp.reason);
-            for (n, v) in &resp_headers {
-                s += &format!("{n}: {v}\r\n");
-            }
-            s += &format!("content-length: {}\r\n\r\n", resp_body.len());
-            let mut s = s.into_bytes();
-            s.extend_from_slice(&resp_body);
-            (r, s)
-        };
-        out.push(Conversation {
-            host: host.to_string(),
-            started_us: ex.timing.started_us,
-            wait_us: (ex.timing.wait_ms.unwrap_or(1.0).max(0.001) * 1000.0) as i64,
-            request,
-            response,
-        });
-    })
-    .unwrap();
-    assert!(out.len() > 3, "the HAR has exchanges");
-    out
-}
 
 fn summary(s: &Session) -> (Vec<String>, Vec<(String, Option<u32>)>) {
     let flows = s
@@ -137,7 +44,8 @@ fn check(tls: Tls, h2: bool, dsb: bool) {
         &|| {},
     )
     .unwrap();
-    let made = make(tls, &conversations(h2));
+    let har = Path::new(env!("CARGO_MANIFEST_DIR")).join(HAR);
+    let made = make(tls, &tls_capture::conversations(&har, h2));
     assert!(!made.keylog.is_empty());
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("signin.pcapng");

@@ -6,11 +6,13 @@
 //! 1. [`plan`] expands the arguments (files, directories walked with `--glob`, zip
 //!    and tar archives, a manifest) into traces sorted by path, drops duplicates,
 //!    keeps this worker's `--shard`, and notes the key logs found beside each trace.
+//!    A compressed tar is decompressed once, into memory when it fits (see Memory).
 //! 2. `schedule` runs them on a rayon pool of `--jobs` threads, largest first,
 //!    admitting work against a memory budget (`--max-memory`).
 //! 3. Each trace is read and judged exactly as `aadtrace analyze` would judge it
 //!    alone, inside `catch_unwind`: a trace that cannot be read, or that trips a bug,
-//!    becomes an `error` result and the batch goes on.
+//!    becomes an `error` result and the batch goes on. Packet captures are
+//!    decrypted with their key logs ([`keys`]), as `aadtrace analyze --keylog` would.
 //! 4. Results are written in path order, whatever order they finish in, so the
 //!    output does not depend on `--jobs` (only `elapsed_ms` does).
 //! 5. [`summary`] prints the closing summary.
@@ -26,7 +28,7 @@
 //! | `path` | the trace: its file path as walked, or `ARCHIVE!/MEMBER` |
 //! | `size` | bytes (the uncompressed size of an archive member) |
 //! | `elapsed_ms` | reading and judging time; the one field that changes between runs |
-//! | `keylogs` | key logs found beside the trace (`NAME.keys`, `NAME.keylog`, `sslkeys.log`) and the `--keylog` files; recorded, not used yet |
+//! | `keylogs` | key logs found beside the trace (`NAME.keys`, `NAME.keylog`, `sslkeys.log`, also inside an archive) and the `--keylog` files; packet captures are decrypted with all of them, and one that cannot be read is a `keylog_unreadable` input warning |
 //!
 //! A trace that could not be read has, instead of the analysis, `schema`, `tool` and
 //! `error: {"kind", "message"}`. Kinds: `io`, `unknown_format`, `unsupported`,
@@ -53,6 +55,12 @@
 //!
 //! # Memory
 //!
+//! A compressed tar (`.tar.gz`) is decompressed once, while planning, and held in
+//! memory for the run when it fits in half the budget (together with the ones held
+//! before it); its members are then read in place, in parallel. A larger one is
+//! streamed instead: listed while planning, decompressed again when its members
+//! run, read one member at a time. What is held is taken off the budget first.
+//!
 //! A trace being analysed is counted as 1.2× its size (a HAR is memory-mapped and
 //! its steps are small; an archive member is read into memory). A finished result
 //! waiting for an earlier one to be written counts as its own size. Work starts only
@@ -61,6 +69,7 @@
 //! results queued behind it.
 
 pub mod glob;
+pub mod keys;
 mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -162,12 +171,14 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     if inputs.is_empty() {
         return Err("nothing to analyse: give files, directories or --manifest".to_string());
     }
+    let budget = request.max_memory.unwrap_or_else(default_memory_budget);
     let plan = plan::plan(
         &inputs,
         &plan::PlanOptions {
             globs: &request.globs,
             keylogs: &request.keylogs,
             shard: request.shard,
+            memory: budget,
         },
     );
     if request.list {
@@ -188,7 +199,6 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         .jobs
         .filter(|&j| j > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let budget = request.max_memory.unwrap_or_else(default_memory_budget);
     let mut sink = open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = progress::Bar::new(&plan, interactive);
@@ -196,10 +206,11 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     let mut write_error = None;
     let mut reader_gone = false;
     let _quiet = record::quiet_panics();
+    // Decompressed archives stay in memory all run: the traces get the rest.
     let result = schedule::execute(
         &plan,
         jobs,
-        budget,
+        budget.saturating_sub(plan.held),
         &|index, loaded| record::analyse(&plan, index, loaded, &config),
         &mut |r: &Record| bar.done(r),
         &mut |r: Record| {

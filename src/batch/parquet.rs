@@ -18,7 +18,7 @@
 //! | `path` | string | file path, or `ARCHIVE!/MEMBER` |
 //! | `size` | int64 | bytes (uncompressed for archive members) |
 //! | `elapsed_ms` | double | reading and judging time |
-//! | `keylogs` | list\<string\> | key logs found beside the trace, and `--keylog` |
+//! | `keylogs` | list\<string\> | key logs found beside the trace, and `--keylog`: packet captures are decrypted with them |
 //! | `format` | string? | `har`, … (null when unreadable) |
 //! | `producer` | string? | exporting program (`Chromium 131`) |
 //! | `exchanges` | int64? | HTTP exchanges read |

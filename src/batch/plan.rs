@@ -4,15 +4,24 @@
 //! Archives are recognised from their bytes, like traces: a zip whose members are not
 //! a Fiddler session (`raw/NNN_c.txt`), a tar (`ustar` at offset 257), or a gzip whose
 //! first decompressed block is a tar. Zip archives and plain tars are memory-mapped
-//! and their members read in place, in any order; a compressed tar can only be read
-//! front to back, so it is listed once here and streamed again when its members run.
+//! and their members read in place, in any order.
+//!
+//! A compressed tar can only be read front to back. It is decompressed once, here,
+//! into memory, and its members are then read in place like a plain tar's, in any
+//! order and in parallel. The decompressed archives held this way may take at most
+//! half the memory budget; one that would not fit is listed here and streamed again,
+//! in order, when its members run (so it is decompressed twice, but never held).
+//!
+//! Key logs inside archives are small: their bytes are read while the archive is
+//! listed, so a trace's keys never need a second pass over a compressed tar.
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::{Cursor, Read};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::glob::{self, Glob};
+use super::keys::{KeyData, KeyLogs};
 use super::TraceError;
 
 /// What the planner needs from the options.
@@ -23,6 +32,9 @@ pub struct PlanOptions<'a> {
     pub keylogs: &'a [PathBuf],
     /// `--shard K/N`.
     pub shard: Option<Shard>,
+    /// The memory budget (`--max-memory`), in bytes: decompressed archives may hold
+    /// half of it.
+    pub memory: u64,
 }
 
 /// A stable share of the inputs: trace `path` belongs to shard `hash(path) % count`.
@@ -76,6 +88,10 @@ pub struct Plan {
     pub archives: Vec<Archive>,
     /// Traces found before `--shard` took its share.
     pub listed: usize,
+    /// Every key log the traces name.
+    pub keys: KeyLogs,
+    /// Bytes of decompressed archives held in memory for the whole run.
+    pub held: u64,
 }
 
 /// One trace: a file or an archive member.
@@ -85,8 +101,8 @@ pub struct Trace {
     pub path: String,
     /// Bytes (uncompressed size for archive members).
     pub size: u64,
-    /// Key logs found beside it, and the `--keylog` files.
-    pub keylogs: Vec<String>,
+    /// Key logs found beside it, then the `--keylog` files: ids in [`Plan::keys`].
+    pub keylogs: Vec<usize>,
     pub source: TraceSource,
 }
 
@@ -98,7 +114,8 @@ pub enum TraceSource {
         archive: usize,
         index: usize,
     },
-    /// A member of a plain tar: a byte range of its memory map.
+    /// A member of a tar held whole (mapped, or decompressed into memory): a byte
+    /// range of its bytes.
     TarSlice {
         archive: usize,
         offset: u64,
@@ -112,19 +129,21 @@ pub enum TraceSource {
     Unreadable(TraceError),
 }
 
-/// Bytes shared between threads: a memory map.
+/// Bytes shared between threads: a memory map, or a decompressed archive.
 #[derive(Clone)]
-pub struct SharedMap(Arc<memmap2::Mmap>);
+pub struct SharedBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
 
-impl AsRef<[u8]> for SharedMap {
+impl AsRef<[u8]> for SharedBytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        (*self.0).as_ref()
     }
 }
 
 pub enum ArchiveKind {
-    Zip(zip::ZipArchive<Cursor<SharedMap>>),
-    Tar(SharedMap),
+    Zip(zip::ZipArchive<Cursor<SharedBytes>>),
+    /// A plain tar (mapped) or a compressed one decompressed into memory.
+    Tar(SharedBytes),
+    /// A compressed tar too large to hold: streamed when its members run.
     TarGz,
 }
 
@@ -149,15 +168,19 @@ pub fn plan(inputs: &[String], options: &PlanOptions<'_>) -> Plan {
     } else {
         user_globs
     };
-    let global_keylogs: Vec<String> = options
+    let mut keys = KeyLogs::default();
+    let global_keylogs: Vec<usize> = options
         .keylogs
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| keys.intern(p.display().to_string(), || KeyData::File(p.clone())))
         .collect();
     let mut planner = Planner {
         walk_globs,
         member_globs,
         global_keylogs,
+        keys,
+        memory: options.memory,
+        held: 0,
         traces: Vec::new(),
         archives: Vec::new(),
         only: None,
@@ -182,6 +205,8 @@ pub fn plan(inputs: &[String], options: &PlanOptions<'_>) -> Plan {
     let Planner {
         mut traces,
         archives,
+        keys,
+        held,
         ..
     } = planner;
     // Stable: of two traces with the same path, the first named wins.
@@ -195,13 +220,19 @@ pub fn plan(inputs: &[String], options: &PlanOptions<'_>) -> Plan {
         traces,
         archives,
         listed,
+        keys,
+        held,
     }
 }
 
 struct Planner {
     walk_globs: Vec<Glob>,
     member_globs: Vec<Glob>,
-    global_keylogs: Vec<String>,
+    global_keylogs: Vec<usize>,
+    keys: KeyLogs,
+    /// The memory budget, and what decompressed archives hold of it so far.
+    memory: u64,
+    held: u64,
     traces: Vec<Trace>,
     archives: Vec<Archive>,
     /// Members to keep of the archive being listed (`None`: all that match the globs).
@@ -359,36 +390,52 @@ impl Planner {
         }
     }
 
-    fn keylogs_beside(&self, path: &Path) -> Vec<String> {
+    fn keylogs_beside(&mut self, path: &Path) -> Vec<usize> {
         let dir = path.parent().unwrap_or(Path::new(""));
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut found: Vec<String> = keylog_candidates(&name)
-            .into_iter()
-            .map(|c| dir.join(c))
-            .filter(|p| p.is_file())
-            .map(|p| p.display().to_string())
-            .collect();
-        found.dedup();
-        found.extend(self.global_keylogs.iter().cloned());
-        found
+        let mut found = Vec::new();
+        for candidate in keylog_candidates(&name) {
+            let path = dir.join(candidate);
+            if path.is_file() {
+                let shown = path.display().to_string();
+                found.push(self.keys.intern(shown, || KeyData::File(path)));
+            }
+        }
+        self.with_global_keylogs(found)
     }
 
-    fn member_keylogs(&self, archive: &str, member: &str, names: &HashSet<String>) -> Vec<String> {
+    /// Key logs beside member `member` of archive `archive`, among the member
+    /// `names`; `fetch` reads one the first time it is seen.
+    fn member_keylogs(
+        &mut self,
+        archive: &str,
+        member: &str,
+        names: &HashSet<String>,
+        fetch: &mut dyn FnMut(&str) -> KeyData,
+    ) -> Vec<usize> {
         let (dir, name) = match member.rsplit_once('/') {
             Some((d, n)) => (format!("{d}/"), n),
             None => (String::new(), member),
         };
-        let mut found: Vec<String> = keylog_candidates(name)
-            .into_iter()
-            .map(|c| format!("{dir}{c}"))
-            .filter(|c| names.contains(c))
-            .map(|c| format!("{archive}!/{c}"))
-            .collect();
-        found.dedup();
-        found.extend(self.global_keylogs.iter().cloned());
+        let mut found = Vec::new();
+        for candidate in keylog_candidates(name) {
+            let candidate = format!("{dir}{candidate}");
+            if names.contains(&candidate) {
+                let shown = format!("{archive}!/{candidate}");
+                found.push(self.keys.intern(shown, || fetch(&candidate)));
+            }
+        }
+        self.with_global_keylogs(found)
+    }
+
+    /// `found`, then the `--keylog` files, each once, in that order.
+    fn with_global_keylogs(&self, mut found: Vec<usize>) -> Vec<usize> {
+        found.extend(self.global_keylogs.iter().copied());
+        let mut seen = HashSet::new();
+        found.retain(|id| seen.insert(*id));
         found
     }
 
@@ -404,7 +451,7 @@ impl Planner {
         let index = self.archives.len();
         let result = match kind {
             Sniffed::Zip(map) => self.list_zip(index, &name, map),
-            Sniffed::Tar(map) => self.list_tar(index, &name, map),
+            Sniffed::Tar(map) => Ok(self.list_tar(index, &name, map, None)),
             Sniffed::TarGz => self.list_tar_gz(index, &name, path),
         };
         match result {
@@ -422,6 +469,8 @@ impl Planner {
 
     fn list_zip(&mut self, index: usize, name: &str, zip: ZipOf) -> Result<ArchiveKind, String> {
         let names: HashSet<String> = zip_names(&zip).collect();
+        let mut reader = zip.clone();
+        let mut fetch = |member: &str| zip_keylog(&mut reader, member);
         for i in 0..zip.len() {
             let Ok(entry) = zip.by_index_data(i) else {
                 continue;
@@ -433,7 +482,7 @@ impl Planner {
             if !self.wanted_member(&member) {
                 continue;
             }
-            let keylogs = self.member_keylogs(name, &member, &names);
+            let keylogs = self.member_keylogs(name, &member, &names, &mut fetch);
             self.traces.push(Trace {
                 path: format!("{name}!/{member}"),
                 size: entry.size(),
@@ -447,41 +496,52 @@ impl Planner {
         Ok(ArchiveKind::Zip(zip))
     }
 
+    /// A tar held whole; `damage` is why its bytes end early (a cut gzip stream).
     fn list_tar(
         &mut self,
         index: usize,
         name: &str,
-        map: SharedMap,
-    ) -> Result<ArchiveKind, String> {
-        let mut members = Vec::new();
-        let outcome = scan_tar(map.as_ref(), |member, size, offset, _| {
-            members.push((member, size, offset));
+        bytes: SharedBytes,
+        damage: Option<String>,
+    ) -> ArchiveKind {
+        let (members, keylogs, outcome) = list_members(bytes.as_ref());
+        let len = bytes.as_ref().len() as u64;
+        self.add_tar_members(name, members, keylogs, |m| {
+            if m.offset.saturating_add(m.size) > len {
+                let message = format!("{name}!/{}: the archive ends inside this member", m.path);
+                return TraceSource::Unreadable(TraceError::new("archive", message));
+            }
+            TraceSource::TarSlice {
+                archive: index,
+                offset: m.offset,
+            }
         });
-        self.add_tar_members(index, name, members, |_, offset| TraceSource::TarSlice {
-            archive: index,
-            offset,
-        });
-        if let Err(e) = outcome {
+        if let Some(e) = damage.or(outcome.err()) {
             self.tar_damage(name, e);
         }
-        Ok(ArchiveKind::Tar(map))
+        ArchiveKind::Tar(bytes)
     }
 
+    /// A compressed tar: decompressed into memory when half the budget still has
+    /// room for it, else listed now and streamed again later.
     fn list_tar_gz(
         &mut self,
         index: usize,
         name: &str,
         path: &Path,
     ) -> Result<ArchiveKind, String> {
+        let room = (self.memory / 2).saturating_sub(self.held);
+        if let Some((data, damage)) = gunzip_within(path, room).map_err(|e| e.to_string())? {
+            self.held += data.len() as u64;
+            let bytes = SharedBytes(Arc::new(data));
+            return Ok(self.list_tar(index, name, bytes, damage));
+        }
         let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
         let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-        let mut members = Vec::new();
-        let outcome = scan_tar(reader, |member, size, _, ordinal| {
-            members.push((member, size, ordinal as u64));
-        });
-        self.add_tar_members(index, name, members, |_, ordinal| TraceSource::TarStream {
+        let (members, keylogs, outcome) = list_members(reader);
+        self.add_tar_members(name, members, keylogs, |m| TraceSource::TarStream {
             archive: index,
-            ordinal: ordinal as usize,
+            ordinal: m.ordinal,
         });
         if let Err(e) = outcome {
             self.tar_damage(name, e);
@@ -508,40 +568,101 @@ impl Planner {
 
     fn add_tar_members(
         &mut self,
-        _index: usize,
         name: &str,
-        members: Vec<(String, u64, u64)>,
-        source: impl Fn(&str, u64) -> TraceSource,
+        members: Vec<TarMember>,
+        mut keylog_bytes: HashMap<String, KeyData>,
+        source: impl Fn(&TarMember) -> TraceSource,
     ) {
-        let names: HashSet<String> = members.iter().map(|m| m.0.clone()).collect();
-        for (member, size, locator) in members {
-            if !self.wanted_member(&member) {
+        let names: HashSet<String> = members.iter().map(|m| m.path.clone()).collect();
+        let mut fetch = |member: &str| {
+            keylog_bytes
+                .remove(member)
+                .unwrap_or_else(|| KeyData::Failed("not a regular file".to_string()))
+        };
+        for member in &members {
+            if !self.wanted_member(&member.path) {
                 continue;
             }
-            let keylogs = self.member_keylogs(name, &member, &names);
+            let keylogs = self.member_keylogs(name, &member.path, &names, &mut fetch);
             self.traces.push(Trace {
-                path: format!("{name}!/{member}"),
-                size,
+                path: format!("{name}!/{}", member.path),
+                size: member.size,
                 keylogs,
-                source: source(&member, locator),
+                source: source(member),
             });
         }
     }
 }
 
-type ZipOf = zip::ZipArchive<Cursor<SharedMap>>;
+type ZipOf = zip::ZipArchive<Cursor<SharedBytes>>;
 
 enum Sniffed {
     Zip(ZipOf),
-    Tar(SharedMap),
+    Tar(SharedBytes),
     TarGz,
 }
 
-fn map_file(path: &Path) -> std::io::Result<SharedMap> {
+fn map_file(path: &Path) -> std::io::Result<SharedBytes> {
     let file = std::fs::File::open(path)?;
     // SAFETY: read-only map; inputs must not change during a run (README).
     let map = unsafe { memmap2::Mmap::map(&file) }?;
-    Ok(SharedMap(Arc::new(map)))
+    Ok(SharedBytes(Arc::new(map)))
+}
+
+/// Key logs larger than this are not read (a browser's log of a long day is a few MB).
+const MAX_KEYLOG: u64 = 64 << 20;
+
+/// Reads a key log out of an archive, keeping at most [`MAX_KEYLOG`] bytes.
+fn read_keylog(reader: &mut dyn Read) -> KeyData {
+    let mut data = Vec::new();
+    match reader.take(MAX_KEYLOG + 1).read_to_end(&mut data) {
+        Err(e) => KeyData::Failed(e.to_string()),
+        Ok(_) if data.len() as u64 > MAX_KEYLOG => {
+            KeyData::Failed(format!("larger than {} MiB", MAX_KEYLOG >> 20))
+        }
+        Ok(_) => KeyData::Bytes(data.into()),
+    }
+}
+
+fn zip_keylog(zip: &mut ZipOf, member: &str) -> KeyData {
+    match zip.by_name(member) {
+        Ok(mut entry) => read_keylog(&mut entry),
+        Err(e) => KeyData::Failed(e.to_string()),
+    }
+}
+
+/// Decompresses a gzip file into memory when it holds at most `room` bytes:
+/// `None` when it holds more. A stream that breaks part-way gives what came
+/// before the damage, and why.
+fn gunzip_within(path: &Path, room: u64) -> std::io::Result<Option<(Vec<u8>, Option<String>)>> {
+    let mut file = std::fs::File::open(path)?;
+    let compressed = file.metadata()?.len();
+    // The gzip trailer holds the size (mod 4 GiB) of the last member: usually the
+    // whole size. It is only a hint (a cut file ends with other bytes), trusted
+    // within deflate's largest ratio, 1032:1.
+    let mut trailer = [0u8; 4];
+    let hint = file
+        .seek(std::io::SeekFrom::End(-4))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .map_or(0, |_| u64::from(u32::from_le_bytes(trailer)));
+    file.rewind()?;
+    if hint > room && hint <= compressed.saturating_mul(1032) {
+        return Ok(None);
+    }
+    // Reserved up front, so the buffer does not grow by doubling; a hint beyond a
+    // usual ratio is not believed.
+    let reserve = hint.min(room).min(compressed.saturating_mul(16));
+    let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+    let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let damage = reader
+        .take(room.saturating_add(1))
+        .read_to_end(&mut data)
+        .err()
+        .map(|e| e.to_string());
+    if data.len() as u64 > room {
+        return Ok(None);
+    }
+    Ok(Some((data, damage)))
 }
 
 fn is_tar_header(block: &[u8]) -> bool {
@@ -604,23 +725,55 @@ fn zip_names(zip: &ZipOf) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Lists the regular files of a tar stream: `(path, size, data offset, ordinal)`,
-/// where the ordinal counts regular files. Stops at the first damage.
+/// A regular file of a tar.
+struct TarMember {
+    path: String,
+    size: u64,
+    /// Where its data starts in the (decompressed) tar.
+    offset: u64,
+    /// Its place among the regular files, counted as [`tar_regular_files`] does.
+    ordinal: usize,
+}
+
+/// The regular files of a tar, the bytes of its key logs by member name, and the
+/// damage that stopped the listing, if any.
+fn list_members<R: Read>(
+    reader: R,
+) -> (Vec<TarMember>, HashMap<String, KeyData>, Result<(), String>) {
+    let mut members = Vec::new();
+    let mut keylogs = HashMap::new();
+    let outcome = scan_tar(reader, |member, data| {
+        let file = member.path.rsplit('/').next().unwrap_or(&member.path);
+        if is_keylog_name(file) {
+            keylogs.insert(member.path.clone(), read_keylog(data));
+        }
+        members.push(member);
+    });
+    (members, keylogs, outcome)
+}
+
+/// Calls `found` with each regular file of a tar stream and a reader of its data.
+/// Stops at the first damage.
 fn scan_tar<R: Read>(
     reader: R,
-    mut found: impl FnMut(String, u64, u64, usize),
+    mut found: impl FnMut(TarMember, &mut dyn Read),
 ) -> Result<(), String> {
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| e.to_string())?;
     let mut ordinal = 0;
     for entry in entries {
-        let entry = entry.map_err(|e| e.to_string())?;
+        let mut entry = entry.map_err(|e| e.to_string())?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let member = member.strip_prefix("./").unwrap_or(&member).to_string();
-        found(member, entry.size(), entry.raw_file_position(), ordinal);
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let member = TarMember {
+            path: path.strip_prefix("./").unwrap_or(&path).to_string(),
+            size: entry.size(),
+            offset: entry.raw_file_position(),
+            ordinal,
+        };
+        found(member, &mut entry);
         ordinal += 1;
     }
     Ok(())
@@ -662,6 +815,112 @@ mod tests {
             counts[owners[0] as usize] += 1;
         }
         assert!(counts.iter().all(|&c| c > 250), "{counts:?}");
+    }
+
+    /// A tar.gz of `members`, written to `dir/name`.
+    fn tar_gz(dir: &Path, name: &str, members: &[(&str, Vec<u8>)]) -> String {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (member, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            tar.append_data(&mut header, member, &data[..]).unwrap();
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        path.display().to_string()
+    }
+
+    fn plan_with(input: &str, memory: u64) -> Plan {
+        let options = PlanOptions {
+            globs: &[],
+            keylogs: &[],
+            shard: None,
+            memory,
+        };
+        plan(&[input.to_string()], &options)
+    }
+
+    #[test]
+    fn tar_gz_held_in_memory_or_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let members = [
+            ("a.pcapng", vec![b'x'; 4000]),
+            ("a.keys", b"# keys\n".to_vec()),
+            ("sub/b.har", vec![b'y'; 4000]),
+        ];
+        let archive = tar_gz(dir.path(), "t.tar.gz", &members);
+        // Room for it in half the budget: decompressed once, members in place.
+        let held = plan_with(&archive, 1 << 20);
+        assert!(held.held > 8000, "{}", held.held);
+        assert!(matches!(held.archives[0].kind, ArchiveKind::Tar(_)));
+        assert!(held
+            .traces
+            .iter()
+            .all(|t| matches!(t.source, TraceSource::TarSlice { .. })));
+        // No room: listed, and streamed when the members run.
+        let streamed = plan_with(&archive, 10_000);
+        assert_eq!(streamed.held, 0);
+        assert!(matches!(streamed.archives[0].kind, ArchiveKind::TarGz));
+        for p in [&held, &streamed] {
+            let paths: Vec<&str> = p.traces.iter().map(|t| t.path.as_str()).collect();
+            assert_eq!(
+                paths,
+                [
+                    format!("{archive}!/a.pcapng"),
+                    format!("{archive}!/sub/b.har")
+                ]
+            );
+            // The key log beside a.pcapng was read while listing, in both cases.
+            let (keys, warnings) = p.keys.for_trace(&p.traces[0].keylogs);
+            assert!(keys.is_some() && warnings.is_empty());
+            assert_eq!(
+                p.keys.shown(p.traces[0].keylogs[0]),
+                format!("{archive}!/a.keys")
+            );
+            assert!(p.traces[1].keylogs.is_empty());
+        }
+    }
+
+    #[test]
+    fn cut_tar_gz_keeps_whole_members_and_reports_the_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        // Incompressible, so the cut at half the gzip falls inside this member.
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect();
+        let members = [("first.har", vec![b'x'; 600]), ("second.har", noise)];
+        let archive = tar_gz(dir.path(), "cut.tar.gz", &members);
+        let bytes = std::fs::read(&archive).unwrap();
+        std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
+        for memory in [1 << 20, 1000] {
+            let p = plan_with(&archive, memory);
+            let first = p.traces.iter().find(|t| t.path.ends_with("first.har"));
+            assert!(first.is_some_and(|t| !matches!(t.source, TraceSource::Unreadable(_))));
+            let damage = p.traces.iter().find(|t| t.path == format!("{archive}!/"));
+            assert!(
+                damage.is_some_and(|t| matches!(t.source, TraceSource::Unreadable(_))),
+                "the archive's own error result (memory {memory})"
+            );
+            // The member the cut runs through is never handed over half-read: held
+            // in memory it is an error result; streamed, reading it fails later.
+            let second = p.traces.iter().find(|t| t.path.ends_with("second.har"));
+            let source = &second.expect("its header was whole").source;
+            if p.held > 0 {
+                assert!(matches!(source, TraceSource::Unreadable(_)), "{source:?}");
+            } else {
+                assert!(
+                    matches!(source, TraceSource::TarStream { .. }),
+                    "{source:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource};
 use super::schedule::Loaded;
 use super::{Config, OutputFormat, TraceError};
-use crate::capture::{self, NoProgress, Source};
+use crate::capture::{self, Format, NoProgress, Source};
 use crate::findings::Severity;
 use crate::identity;
 use crate::session::{self, InputReport, Session, SessionOptions};
@@ -88,11 +88,16 @@ pub fn analyse(plan: &Plan, index: usize, loaded: Loaded, config: &Config) -> Re
     }))
     .unwrap_or_else(|payload| Err(panic_error(&trace.path, payload)));
     let elapsed_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+    let keylogs: Vec<String> = trace
+        .keylogs
+        .iter()
+        .map(|&id| plan.keys.shown(id).to_string())
+        .collect();
     let meta = Meta {
         path: &trace.path,
         size: trace.size,
         elapsed_ms,
-        keylogs: &trace.keylogs,
+        keylogs: &keylogs,
     };
     let built = catch_unwind(AssertUnwindSafe(|| build(&meta, result.as_ref(), config)));
     built.unwrap_or_else(|payload| {
@@ -154,17 +159,22 @@ fn read_and_judge(
     options: &SessionOptions,
 ) -> Result<Session, TraceError> {
     let name = trace.path.as_str();
+    if let TraceSource::Unreadable(e) = &trace.source {
+        return Err(e.clone());
+    }
+    let (keys, key_warnings) = plan.keys.for_trace(&trace.keylogs);
     let mut steps = Vec::new();
     let mut sink = |ex: crate::http::Exchange<'_>| steps.push(identity::observe(steps.len(), &ex));
     let from_bytes = |bytes: &[u8], sink: &mut dyn FnMut(crate::http::Exchange<'_>)| {
-        capture::read_bytes(bytes, name, 0, &NoProgress, sink)
+        capture::read_bytes_keyed(bytes, name, 0, keys.clone(), &NoProgress, sink)
             .map_err(|e| TraceError::from_capture(&e))
     };
-    let (format, summary) = match (&trace.source, loaded) {
+    let (format, mut summary) = match (&trace.source, loaded) {
         (TraceSource::Unreadable(e), _) => return Err(e.clone()),
         (_, Loaded::Bytes(bytes)) => from_bytes(&bytes?, &mut sink)?,
         (TraceSource::File(path), Loaded::Lazy) => {
-            capture::read_source(&Source::File(path.clone()), 0, &NoProgress, &mut sink)
+            let source = Source::File(path.clone());
+            capture::read_source_keyed(&source, 0, keys.clone(), &NoProgress, &mut sink)
                 .map_err(|e| TraceError::from_capture(&e))?
         }
         (TraceSource::Zip { archive, index }, Loaded::Lazy) => {
@@ -200,6 +210,10 @@ fn read_and_judge(
             unreachable!("compressed tar members come with their bytes")
         }
     };
+    // As the capture layer does for bad key-log lines: only packet captures use keys.
+    if matches!(format, Format::Pcap | Format::Pcapng) {
+        summary.warnings.splice(0..0, key_warnings);
+    }
     let inputs = vec![InputReport {
         path: name.to_string(),
         format,

@@ -10,14 +10,16 @@
 //! What starts next, under one lock:
 //! 1. the trace the writer waits for (the head), if it has not started and fits;
 //! 2. else the largest trace left that fits;
-//! 3. else the next member of the compressed tar being streamed, if it fits;
+//! 3. else the next member of the compressed tar being streamed (one too large to
+//!    hold in memory; see [`super::plan`]), if it fits;
 //! 4. else, when nothing is running, one trace regardless of size (toward the head
 //!    first), so a trace bigger than the budget runs alone and the batch always
 //!    makes progress;
 //! 5. else wait for a trace to finish or a result to be written.
 //!
-//! Members of a compressed tar can only be read in stream order: the dispatcher
-//! reads each one into memory when it is admitted and hands the bytes over.
+//! Members of a streamed compressed tar can only be read in stream order: the
+//! dispatcher reads each one into memory when it is admitted and hands the bytes
+//! over.
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -239,7 +239,9 @@ pub fn read_source_with(
     read_source_keyed(source, input_index, keys, progress, sink)
 }
 
-fn read_source_keyed(
+/// Like [`read_source`], with key logs already loaded (`None`: no keys), so that
+/// callers reading many inputs load each key log once.
+pub fn read_source_keyed(
     source: &Source,
     input_index: usize,
     keys: Option<Arc<KeyLog>>,
@@ -247,17 +249,8 @@ fn read_source_keyed(
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
     let name = source.display_name();
-    let bad = keys.as_ref().filter(|k| k.bad_lines > 0).map(|k| {
-        InputWarning::new(
-            "keylog_bad_lines",
-            format!(
-                "{} key-log lines could not be read (first at {})",
-                k.bad_lines,
-                k.bad_examples.join(", ")
-            ),
-        )
-    });
-    let mut result = match source {
+    let bad = bad_keylog_lines(keys.as_deref());
+    let result = match source {
         Source::File(path) => read_file(path, &name, input_index, keys, progress, sink),
         Source::Stdin => {
             let stdin = std::io::stdin();
@@ -271,7 +264,30 @@ fn read_source_keyed(
             )
         }
     };
-    if let (Ok((Format::Pcap | Format::Pcapng, summary)), Some(w)) = (&mut result, bad) {
+    with_keylog_warning(result, bad)
+}
+
+/// The warning for key-log lines that could not be read, if any.
+fn bad_keylog_lines(keys: Option<&KeyLog>) -> Option<InputWarning> {
+    keys.filter(|k| k.bad_lines > 0).map(|k| {
+        InputWarning::new(
+            "keylog_bad_lines",
+            format!(
+                "{} key-log lines could not be read (first at {})",
+                k.bad_lines,
+                k.bad_examples.join(", ")
+            ),
+        )
+    })
+}
+
+/// Puts a key-log warning first, on packet captures only: other formats never use
+/// the keys, so the warning would be noise there.
+fn with_keylog_warning(
+    mut result: Result<(Format, InputSummary), CaptureError>,
+    warning: Option<InputWarning>,
+) -> Result<(Format, InputSummary), CaptureError> {
+    if let (Ok((Format::Pcap | Format::Pcapng, summary)), Some(w)) = (&mut result, warning) {
         summary.warnings.insert(0, w);
     }
     result
@@ -372,6 +388,18 @@ pub fn read_bytes(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
+    read_bytes_keyed(bytes, name, input_index, None, progress, sink)
+}
+
+/// Like [`read_bytes`], decrypting TLS in packet captures with `keys`.
+pub fn read_bytes_keyed(
+    bytes: &[u8],
+    name: &str,
+    input_index: usize,
+    keys: Option<Arc<KeyLog>>,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), CaptureError> {
     if bytes.is_empty() {
         return Err(CaptureError::UnknownFormat {
             path: name.to_string(),
@@ -384,7 +412,9 @@ pub fn read_bytes(
         let summary = har::read_slice(json, name, input_index, progress, sink)?;
         return Ok((Format::Har, summary));
     }
-    read_stream(Box::new(bytes), name, input_index, None, progress, sink)
+    let bad = bad_keylog_lines(keys.as_deref());
+    let result = read_stream(Box::new(bytes), name, input_index, keys, progress, sink);
+    with_keylog_warning(result, bad)
 }
 
 /// Exchanges in flight between the reading and the mapping thread.
