@@ -85,3 +85,27 @@ fn full_analysis(bencher: Bencher) {
             .len()
     });
 }
+
+/// The whole analysis on one thread: the HAR read from memory, every exchange
+/// observed as it is read, then flows and findings. This is the "one core" figure
+/// (`full_analysis` overlaps reading and observing on two threads).
+#[divan::bench(sample_count = 10)]
+fn full_analysis_one_core(bencher: Bencher) {
+    let data = bytes();
+    let path = bench_file().display().to_string();
+    bencher.counter(BytesCount::new(data.len())).bench(|| {
+        let mut steps = Vec::new();
+        let summary = har::read_slice(&data, &path, 0, &NoProgress, &mut |ex| {
+            steps.push(identity::observe(0, &ex))
+        })
+        .unwrap();
+        let inputs = vec![session::InputReport {
+            path: path.clone(),
+            format: aadtrace::capture::Format::Har,
+            summary,
+        }];
+        session::judge(inputs, steps, &SessionOptions::default())
+            .findings
+            .len()
+    });
+}

@@ -117,7 +117,7 @@ pub struct OAuthError {
 }
 
 /// Parses `body` as a JSON object, tolerating a UTF-8 BOM and surrounding space.
-fn json_object(body: &str) -> Option<Map<String, Value>> {
+pub fn json_object(body: &str) -> Option<Map<String, Value>> {
     let body = body.trim_start_matches('\u{feff}').trim();
     if !body.starts_with('{') {
         return None;
@@ -468,8 +468,12 @@ fn ci_str(map: &Map<String, Value>, key: &str) -> Option<String> {
 /// key (`ResultValue`, `AuthMethodId`, `Method`, or `Success` with `FlowToken`) is
 /// present.
 pub fn parse_sas(body: &str) -> Option<SasMessage> {
-    let map = json_object(body)?;
-    let has = |k: &str| get_ci(&map, k).is_some_and(|v| !v.is_null());
+    sas_of(&json_object(body)?)
+}
+
+/// [`parse_sas`] of a body already parsed.
+pub fn sas_of(map: &Map<String, Value>) -> Option<SasMessage> {
+    let has = |k: &str| get_ci(map, k).is_some_and(|v| !v.is_null());
     let is_sas = has("ResultValue")
         || has("AuthMethodId")
         || has("Method")
@@ -478,20 +482,20 @@ pub fn parse_sas(body: &str) -> Option<SasMessage> {
         return None;
     }
     Some(SasMessage {
-        method: ci_str(&map, "Method"),
-        success: get_ci(&map, "Success").and_then(value_bool),
-        result_value: ci_str(&map, "ResultValue"),
-        message: ci_str(&map, "Message"),
-        auth_method_id: ci_str(&map, "AuthMethodId"),
-        err_code: get_ci(&map, "ErrCode").and_then(value_i64),
-        retry: get_ci(&map, "Retry").and_then(value_bool),
-        session_id: ci_str(&map, "SessionId"),
-        correlation_id: ci_str(&map, "CorrelationId"),
-        timestamp: ci_str(&map, "Timestamp"),
-        entropy: get_ci(&map, "Entropy").and_then(value_i64),
-        poll_count: get_ci(&map, "PollCount").and_then(value_i64),
-        flow_token: ci_str(&map, "FlowToken"),
-        ctx: ci_str(&map, "Ctx"),
+        method: ci_str(map, "Method"),
+        success: get_ci(map, "Success").and_then(value_bool),
+        result_value: ci_str(map, "ResultValue"),
+        message: ci_str(map, "Message"),
+        auth_method_id: ci_str(map, "AuthMethodId"),
+        err_code: get_ci(map, "ErrCode").and_then(value_i64),
+        retry: get_ci(map, "Retry").and_then(value_bool),
+        session_id: ci_str(map, "SessionId"),
+        correlation_id: ci_str(map, "CorrelationId"),
+        timestamp: ci_str(map, "Timestamp"),
+        entropy: get_ci(map, "Entropy").and_then(value_i64),
+        poll_count: get_ci(map, "PollCount").and_then(value_i64),
+        flow_token: ci_str(map, "FlowToken"),
+        ctx: ci_str(map, "Ctx"),
     })
 }
 

@@ -265,10 +265,13 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
     };
     let trimmed = body.trim_start();
     if trimmed.starts_with('{') {
-        if let Some(sas) = messages::parse_sas(trimmed) {
-            merge_sas(step, &sas, true);
+        // One parse for both readers of a JSON request body.
+        if let Some(map) = messages::json_object(trimmed) {
+            if let Some(sas) = messages::sas_of(&map) {
+                merge_sas(step, &sas, true);
+            }
+            read_json_request(step, &map);
         }
-        read_json_request(step, trimmed);
     } else if trimmed.starts_with('<') {
         step.aadsts.extend(messages::scan_aadsts(trimmed));
     } else {
@@ -372,11 +375,8 @@ fn adopt_ids(step: &mut Step, ids: &messages::DescriptionIds) {
     }
 }
 
-fn read_json_request(step: &mut Step, body: &str) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else {
-        return;
-    };
-    for (key, value) in &map {
+fn read_json_request(step: &mut Step, map: &serde_json::Map<String, serde_json::Value>) {
+    for (key, value) in map {
         let Some(text) = value.as_str() else { continue };
         let lkey = key.to_ascii_lowercase();
         if is_link_param(&lkey) || lkey == "originalrequest" {
@@ -711,23 +711,26 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     if !html.contains("<form") && !html.contains("<FORM") {
         return;
     }
-    let mut params = String::new();
-    for (name, value) in hidden_inputs(html) {
+    let inputs = hidden_inputs(html);
+    let mut has_error = false;
+    for (name, value) in &inputs {
         let lname = name.to_ascii_lowercase();
         if lname == "code" || lname == "id_token" || lname == "access_token" {
             step.issued = true;
         }
         if is_link_param(&lname) || lname == "wresult" || lname == "nap" || lname == "t" {
-            step.links_out.push(hash_link(&value));
+            step.links_out.push(hash_link(value));
         }
-        if !params.is_empty() {
-            params.push('&');
-        }
-        params.extend(form_urlencoded::byte_serialize(name.as_bytes()));
-        params.push('=');
-        params.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        has_error |= lname == "error";
     }
-    if let Some(err) = messages::parse_param_error(&params) {
+    // The error fields are read as the parameters they would be posted as; most
+    // forms carry none, and re-encoding every hidden field costs.
+    if !has_error {
+        return;
+    }
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(&inputs);
+    if let Some(err) = messages::parse_param_error(&form.finish()) {
         note_param_error(step, err, ErrorPlace::Body);
     }
 }
