@@ -466,7 +466,7 @@ impl Connection {
         std::mem::take(&mut self.done)
     }
 
-    fn build(&self, req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
+    fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
         let pseudo = pseudo_map(&req.headers);
         let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
         let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
@@ -507,18 +507,18 @@ impl Connection {
             method: Cow::Owned(method),
             url: Cow::Owned(url),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&req),
+            body: body_of(&mut req),
             headers: regular_headers(&req.headers),
             body_mime: None,
         };
-        let response = resp.map(|r| Response {
+        let response = resp.map(|mut r| Response {
             status: pseudo_map(&r.headers)
                 .get(":status")
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(0),
             reason: Cow::Borrowed(""),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&r),
+            body: body_of(&mut r),
             headers: regular_headers(&r.headers),
             body_mime: None,
         });
@@ -587,13 +587,15 @@ fn regular_headers(fields: &[Field]) -> Headers<'static> {
     )
 }
 
-fn body_of(m: &Msg) -> Body<'static> {
+/// The message's body, moved out (the message is being turned into an exchange).
+fn body_of(m: &mut Msg) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
+    let body = std::mem::take(&mut m.body);
     let decoded = header(&m.headers, "content-encoding")
-        .and_then(|enc| super::h1::decode_content(enc, &m.body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or_else(|| m.body.clone())))
+        .and_then(|enc| super::h1::decode_content(enc, &body));
+    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
 }
 
 /// Error code names (RFC 9113 §7).
