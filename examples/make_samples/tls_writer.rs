@@ -18,7 +18,7 @@
 //! key. None of this is secret: the key log ships next to each capture.
 
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -271,6 +271,8 @@ fn pump(from: &mut dyn rustls_io::Io, to: &mut dyn rustls_io::Io) -> Vec<u8> {
     while !r.is_empty() {
         to.read_tls(&mut r).expect("reading from memory");
         to.process().expect("the peer is rustls too");
+        // Nobody reads the plaintext; dropping it keeps rustls's buffer from filling.
+        to.drain();
     }
     wire
 }
@@ -282,6 +284,8 @@ mod rustls_io {
         fn write_tls(&mut self, w: &mut dyn std::io::Write) -> std::io::Result<usize>;
         fn read_tls(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<usize>;
         fn process(&mut self) -> Result<(), rustls::Error>;
+        /// Reads and drops the plaintext that arrived.
+        fn drain(&mut self);
     }
     macro_rules! io {
         ($t:ty) => {
@@ -299,6 +303,10 @@ mod rustls_io {
                     std::ops::DerefMut::deref_mut(self)
                         .process_new_packets()
                         .map(|_| ())
+                }
+                fn drain(&mut self) {
+                    let mut r = std::ops::DerefMut::deref_mut(self).reader();
+                    let _ = std::io::Read::read_to_end(&mut r, &mut Vec::new());
                 }
             }
         };
@@ -361,8 +369,12 @@ fn endpoints(
     client_cfg.alpn_protocols = vec![tls.alpn.to_vec()];
     client_cfg.key_log = log.clone();
     let name = ServerName::try_from(host.to_string()).expect("a DNS name");
-    let client = ClientConnection::new(Arc::new(client_cfg), name).expect("client config");
-    let server = ServerConnection::new(Arc::new(server_cfg)).expect("server config");
+    let mut client = ClientConnection::new(Arc::new(client_cfg), name).expect("client config");
+    let mut server = ServerConnection::new(Arc::new(server_cfg)).expect("server config");
+    // A whole message is written before any byte is pumped (bodies exceed the
+    // default 64 KB plaintext buffer); records are still cut at 16 KB.
+    client.set_buffer_limit(None);
+    server.set_buffer_limit(None);
     (client, server)
 }
 
@@ -462,7 +474,6 @@ fn carry<A, B>(
     from.write_plain(data);
     let bytes = pump(from, to);
     tcp.send(from_client, &bytes, first_us, last_us, frames);
-    to.drain();
     let back = pump(to, from);
     if back.is_empty() {
         tcp.ack(!from_client, last_us + 40, frames);
@@ -475,8 +486,6 @@ fn carry<A, B>(
 trait Side {
     const CLIENT: bool;
     fn write_plain(&mut self, data: &[u8]);
-    /// Reads and drops what arrived, so buffers stay small.
-    fn drain(&mut self);
 }
 
 impl Side for ClientConnection {
@@ -484,18 +493,12 @@ impl Side for ClientConnection {
     fn write_plain(&mut self, data: &[u8]) {
         self.writer().write_all(data).expect("buffered in memory");
     }
-    fn drain(&mut self) {
-        let _ = self.reader().read_to_end(&mut Vec::new());
-    }
 }
 
 impl Side for ServerConnection {
     const CLIENT: bool = false;
     fn write_plain(&mut self, data: &[u8]) {
         self.writer().write_all(data).expect("buffered in memory");
-    }
-    fn drain(&mut self) {
-        let _ = self.reader().read_to_end(&mut Vec::new());
     }
 }
 
