@@ -4,11 +4,17 @@
 //! them, in nested folders and inside a zip, a plain tar and a tar.gz, with
 //! truncated traces, garbage and empty files among them. The archive is built once
 //! per test run under `CARGO_TARGET_TMPDIR` from the samples in `captures/` and the
-//! writers in `tests/support/`.
+//! writers in `tests/support/` and `examples/make_samples/`.
 
+#[path = "../examples/make_samples/packet_writer.rs"]
+#[allow(dead_code)]
+mod packet_writer;
 mod support;
-#[path = "support/tls_capture.rs"]
-mod tls_capture;
+#[path = "support/tls_conversations.rs"]
+mod tls_conversations;
+#[path = "../examples/make_samples/tls_writer.rs"]
+#[allow(dead_code)]
+mod tls_writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -111,13 +117,13 @@ const TLS_HAR: &str = "mfa-timeout-then-success";
 fn encrypted(tls13: bool) -> (Vec<u8>, String) {
     use rustls::crypto::ring::cipher_suite as suites;
     let tls = if tls13 {
-        tls_capture::Tls {
+        tls_writer::Tls {
             tls13: true,
             suite: suites::TLS13_AES_128_GCM_SHA256,
             alpn: b"h2",
         }
     } else {
-        tls_capture::Tls {
+        tls_writer::Tls {
             tls13: false,
             suite: suites::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
             alpn: b"http/1.1",
@@ -126,7 +132,7 @@ fn encrypted(tls13: bool) -> (Vec<u8>, String) {
     let har = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join(format!("{TLS_HAR}.har"));
-    let made = tls_capture::make(tls, &tls_capture::conversations(&har, tls13));
+    let made = tls_writer::make(tls, &tls_conversations::conversations(&har, tls13), 7);
     (made.pcapng(false), made.keylog)
 }
 

@@ -1,9 +1,9 @@
 //! Golden reports: the text and JSON report of every sample in `captures/` (HARs and
-//! packet captures alike), pinned with insta. `INSTA_UPDATE=always cargo test`
+//! packet captures alike, TLS ones decrypted with their key log or DSB), pinned with insta. `INSTA_UPDATE=always cargo test`
 //! rewrites them after an intended change; review the diff, never edit a snapshot by
 //! hand.
 
-use aadtrace::capture::{NoProgress, Source};
+use aadtrace::capture::{NoProgress, ReadOptions, Source};
 use aadtrace::report::redact::Redactor;
 use aadtrace::report::{json, text};
 use aadtrace::session::{self, Session, SessionOptions};
@@ -13,16 +13,39 @@ fn samples() -> Vec<String> {
         .expect("captures/ exists")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".md") && !n.starts_with('.'))
+        .filter(|n| !n.ends_with(".md") && !n.ends_with(".keylog") && !n.starts_with('.'))
         .collect();
     names.sort();
     names
 }
 
+/// Analyses a sample, with the key log that sits beside a TLS capture
+/// (`x-tls13-h2.pcapng` + `x-tls13-h2.keylog`), as `--keylog` would pass it.
 fn run(name: &str) -> Session {
     let source = Source::File(format!("captures/{name}").into());
-    session::run(&[source], &SessionOptions::default(), &NoProgress, &|| {})
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    let stem = name.split('.').next().unwrap_or(name);
+    let keylog = std::path::PathBuf::from(format!("captures/{stem}.keylog"));
+    let read = ReadOptions {
+        keylogs: if keylog.exists() {
+            vec![keylog]
+        } else {
+            vec![]
+        },
+    };
+    session::run_with(
+        &[source],
+        &SessionOptions::default(),
+        &read,
+        &NoProgress,
+        &|| {},
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The HAR a capture was made from: `x.pcap` and `x-tls13-h2.pcapng` → `x.har`.
+fn har_of(name: &str) -> String {
+    let stem = name.split('.').next().unwrap_or(name);
+    format!("{}.har", stem.split("-tls").next().unwrap_or(stem))
 }
 
 /// Snapshot name: the stem for a HAR (`clean-signin`), the whole file name for a
@@ -83,8 +106,7 @@ fn captures_match_their_har() {
     let captures: Vec<&String> = names.iter().filter(|n| !n.ends_with(".har")).collect();
     assert!(captures.len() >= 4, "{names:?}");
     for name in captures {
-        let stem = name.split('.').next().unwrap_or(name);
-        let har = format!("{stem}.har");
+        let har = har_of(name);
         assert!(names.contains(&har), "{name} has no {har}");
         let from_capture = run(name);
         let from_har = run(&har);

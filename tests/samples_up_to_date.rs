@@ -1,6 +1,7 @@
 //! The sample captures in `captures/` must be exactly what the generator
 //! (`examples/make_samples`) writes today, so samples cannot drift from the code that
-//! defines them: HARs and packet captures alike. Regenerate with `cargo run --example make_samples`.
+//! defines them: HARs, packet captures, and TLS captures with their key logs (the TLS
+//! generator is seeded, so rustls's randoms, keys and signatures repeat exactly). Regenerate with `cargo run --example make_samples`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -43,7 +44,7 @@ fn samples_match_their_generator() {
         generated.iter().any(|n| n.ends_with(".har")),
         "the generator wrote no HAR files"
     );
-    for ext in [".pcap", ".pcapng", ".pcapng.gz", ".cap"] {
+    for ext in [".pcap", ".pcapng", ".pcapng.gz", ".cap", ".keylog"] {
         assert!(
             generated.iter().any(|n| n.ends_with(ext)),
             "the generator wrote no {ext} capture"

@@ -135,7 +135,7 @@ pub fn packets(s: &Scenario) -> io::Result<Vec<Packet>> {
     Ok(out)
 }
 
-fn parse_ipv4(s: &str) -> io::Result<[u8; 4]> {
+pub fn parse_ipv4(s: &str) -> io::Result<[u8; 4]> {
     let ip: std::net::Ipv4Addr = s.parse().map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -147,7 +147,7 @@ fn parse_ipv4(s: &str) -> io::Result<[u8; 4]> {
 
 /// Path and query of an absolute URL (fragment dropped: it never goes on the wire).
 /// `host?query` has an empty path, sent as `/?query` (RFC 9112 §3.2.1).
-fn target(url: &str) -> String {
+pub fn target(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.split('#').next().unwrap_or(rest);
     match rest.find(['/', '?']) {
@@ -161,7 +161,7 @@ fn has(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-fn request_bytes(e: &SampleExchange) -> Vec<u8> {
+pub fn request_bytes(e: &SampleExchange) -> Vec<u8> {
     let t = target(&e.url);
     let mut b = format!("{} {t} HTTP/1.1\r\n", e.method).into_bytes();
     if !has(&e.request_headers, "host") {
@@ -180,7 +180,7 @@ fn request_bytes(e: &SampleExchange) -> Vec<u8> {
 }
 
 /// Head and body of the response.
-fn response_bytes(e: &SampleExchange) -> (Vec<u8>, Vec<u8>) {
+pub fn response_bytes(e: &SampleExchange) -> (Vec<u8>, Vec<u8>) {
     let reason = if e.reason.is_empty() {
         "Unknown"
     } else {

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --example make_samples                      # writes captures/*.har and the
 //!                                                       # cleartext captures (pcap, pcapng, .cap)
+//!                                                       # and the TLS ones (pcapng + key log)
 //! cargo run --example make_samples -- --out DIR         # somewhere else
 //! cargo run --release --example make_samples -- --bench-mb 200 --bench-out bench-data/big.har
 //! ```
@@ -17,6 +18,8 @@ mod har_writer;
 mod model;
 mod packet_writer;
 mod scenarios;
+mod tls_samples;
+mod tls_writer;
 mod util;
 
 use std::fs::File;
@@ -104,6 +107,22 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => println!("wrote {}", path.display()),
                 Err(e) => return fail(&format!("{}: {e}", path.display())),
+            }
+        }
+        for sample in tls_samples::samples()
+            .iter()
+            .filter(|t| t.stem == s.file_stem)
+        {
+            let files = match tls_samples::files(&s, sample) {
+                Ok(f) => f,
+                Err(e) => return fail(&format!("{}: {e}", s.file_stem)),
+            };
+            for (name, bytes) in files {
+                let path = out.join(name);
+                match std::fs::write(&path, bytes) {
+                    Ok(()) => println!("wrote {}", path.display()),
+                    Err(e) => return fail(&format!("{}: {e}", path.display())),
+                }
             }
         }
     }

@@ -11,7 +11,8 @@
 //!   (microseconds), version 2.4, LINKTYPE_ETHERNET (1).
 //! * pcapng (draft-ietf-opsawg-pcapng §4): one Section Header Block with
 //!   `shb_userappl`, one Interface Description Block (Ethernet, default `if_tsresol`
-//!   of microseconds), then one Enhanced Packet Block per frame.
+//!   of microseconds), optionally a Decryption Secrets Block (§4.7) with a TLS key
+//!   log, then one Enhanced Packet Block per frame.
 //! * Network Monitor 2.3 (NetMon 3.4 help, "Capture File Format"; notes in
 //!   `shared/corpus/SOURCES.md`): a 72-byte `GMBU` header, frame records (u64 µs since
 //!   the start, u32 wire length, u32 captured length, bytes, then the 2.3 trailer: u16
@@ -283,6 +284,21 @@ impl<W: Write> PcapngWriter<W> {
         w.write_all(&262_144u32.to_le_bytes())?;
         w.write_all(&20u32.to_le_bytes())?;
         Ok(PcapngWriter { w })
+    }
+
+    /// A Decryption Secrets Block (draft-ietf-opsawg-pcapng §4.7) holding TLS key-log
+    /// text: secrets type `0x544c534b` ("TLSK"), secrets length, the text padded to
+    /// 32 bits, no options. Readers apply it to the packets that follow.
+    pub fn secrets(&mut self, keylog: &str) -> io::Result<()> {
+        let text = keylog.as_bytes();
+        let len = 20 + text.len() + pad4(text.len());
+        self.w.write_all(&0x0000_000Au32.to_le_bytes())?;
+        self.w.write_all(&(len as u32).to_le_bytes())?;
+        self.w.write_all(&0x544C_534Bu32.to_le_bytes())?;
+        self.w.write_all(&(text.len() as u32).to_le_bytes())?;
+        self.w.write_all(text)?;
+        self.w.write_all(&[0; 3][..pad4(text.len())])?;
+        self.w.write_all(&(len as u32).to_le_bytes())
     }
 
     pub fn packet(&mut self, ts_us: i64, data: &[u8]) -> io::Result<()> {

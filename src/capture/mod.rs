@@ -287,7 +287,9 @@ fn with_keylog_warning(
     mut result: Result<(Format, InputSummary), CaptureError>,
     warning: Option<InputWarning>,
 ) -> Result<(Format, InputSummary), CaptureError> {
-    if let (Ok((Format::Pcap | Format::Pcapng, summary)), Some(w)) = (&mut result, warning) {
+    if let (Ok((Format::Pcap | Format::Pcapng | Format::Netmon, summary)), Some(w)) =
+        (&mut result, warning)
+    {
         summary.warnings.insert(0, w);
     }
     result
@@ -356,7 +358,7 @@ fn read_file(
             Ok((format, summary))
         }
         Opened::Other(Format::Netmon, file) => {
-            let summary = netmon::read(file, name, input_index, progress, sink)?;
+            let summary = netmon::read_with_keys(file, name, input_index, keys, progress, sink)?;
             Ok((Format::Netmon, summary))
         }
         Opened::Other(Format::Saz, file) => {
@@ -537,7 +539,8 @@ fn read_stream(
             Ok((format, summary))
         }
         Format::Netmon => {
-            let summary = netmon::read_stream(reader, name, input_index, progress, sink)?;
+            let summary =
+                netmon::read_stream_with_keys(reader, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Format::Saz => {

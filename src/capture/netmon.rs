@@ -20,11 +20,14 @@
 //! Microsoft-Windows-WinINet-Capture carry the HTTP heads and bodies a WinINet client
 //! sent and received, and become exchanges; other events and other metadata types
 //! are skipped.
-//! NetMon 1.x (`RTSS`) is not read.
+//! NetMon 1.x (`RTSS`) is not read. TLS in the frames is decrypted as in pcap files
+//! when a key log is given (NetMon has no block for secrets).
 
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 use super::etw::{self, WinInetCapture};
+use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport, PacketPipeline};
 use super::{CaptureError, InputSummary, InputWarning, Progress};
 use crate::http::Exchange;
@@ -185,9 +188,21 @@ impl State<'_> {
 
 /// Reads a NetMon file through its frame table.
 pub fn read<F: Read + Seek>(
+    file: F,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    read_with_keys(file, name, input_index, None, progress, sink)
+}
+
+/// Like [`read`], decrypting TLS with `keys` (from `--keylog`).
+pub fn read_with_keys<F: Read + Seek>(
     mut file: F,
     name: &str,
     input_index: usize,
+    keys: Option<Arc<KeyLog>>,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
@@ -203,7 +218,7 @@ pub fn read<F: Read + Seek>(
     let mut st = State {
         hdr,
         report: FrameReport::default(),
-        pipeline: PacketPipeline::new(input_index),
+        pipeline: PacketPipeline::with_keys(input_index, keys),
         etw: 0,
         wininet: WinInetCapture::new(),
         input: input_index,
@@ -275,9 +290,21 @@ pub fn read<F: Read + Seek>(
 
 /// Reads a NetMon stream (gzip, stdin): records back to back after the header.
 pub fn read_stream<R: Read>(
+    reader: R,
+    name: &str,
+    input_index: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    read_stream_with_keys(reader, name, input_index, None, progress, sink)
+}
+
+/// Like [`read_stream`], decrypting TLS with `keys`.
+pub fn read_stream_with_keys<R: Read>(
     mut reader: R,
     name: &str,
     input_index: usize,
+    keys: Option<Arc<KeyLog>>,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
@@ -291,7 +318,7 @@ pub fn read_stream<R: Read>(
     let st = State {
         hdr,
         report: FrameReport::default(),
-        pipeline: PacketPipeline::new(input_index),
+        pipeline: PacketPipeline::with_keys(input_index, keys),
         etw: 0,
         wininet: WinInetCapture::new(),
         input: input_index,

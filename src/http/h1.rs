@@ -23,6 +23,9 @@ use super::{Body, Exchange, Headers, Origin, Request, Response, Timing};
 
 pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_BODY: usize = 16 << 20;
+
+/// Most a body buffer is sized in advance from its Content-Length.
+const PRESIZE_BODY: usize = 1 << 20;
 pub const MAX_DECODED: usize = 32 << 20;
 /// Bytes scanned for a message start before a connection is judged not HTTP.
 const RESYNC_BUDGET: u64 = 256 * 1024;
@@ -802,6 +805,11 @@ fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState) -> bool {
         Framing::None => true,
         Framing::Length(n) => {
             let take = (side.buf.buf.len() as u64).min(n) as usize;
+            if msg.body.is_empty() {
+                // The length is known: one allocation instead of repeated growth,
+                // capped so a lying Content-Length cannot reserve much.
+                msg.body.reserve_exact((n as usize).min(PRESIZE_BODY));
+            }
             if take > 0 {
                 msg.append_body(&side.buf.buf[..take]);
                 let (_, ts) = side.buf.at(side.buf.start + take as u64 - 1);

@@ -127,60 +127,68 @@ impl Connection {
         self.data(1, data, frame, ts);
     }
 
+    /// Frames are read straight from `data` when nothing is buffered, and from the
+    /// side's buffer (taken out while frames are handled) otherwise, so a payload is
+    /// never copied on its way to a message body.
     fn data(&mut self, d: usize, data: &[u8], frame: u64, ts: i64) {
         let side = &mut self.sides[d];
         if side.broken {
             return;
         }
-        if side.buf.is_empty() {
+        let mut buf = std::mem::take(&mut side.buf);
+        let buffered = !buf.is_empty();
+        if !buffered {
             side.frame = frame;
             side.ts = ts;
         }
-        side.buf.extend_from_slice(data);
-        if d == 0 && !side.preface_checked {
-            let n = side.buf.len().min(PREFACE.len());
-            if side.buf[..n] != PREFACE[..n] {
-                side.preface_checked = true;
-                side.hpack.partial = true;
+        let input: &[u8] = if buffered {
+            buf.extend_from_slice(data);
+            &buf
+        } else {
+            data
+        };
+        let mut pos = 0;
+        if d == 0 && !self.sides[d].preface_checked {
+            let n = input.len().min(PREFACE.len());
+            if input[..n] != PREFACE[..n] {
+                self.sides[d].preface_checked = true;
+                self.sides[d].hpack.partial = true;
                 self.sides[1].hpack.partial = true;
             } else if n == PREFACE.len() {
-                side.preface_checked = true;
-                side.buf.drain(..PREFACE.len());
+                self.sides[d].preface_checked = true;
+                pos = PREFACE.len();
             } else {
+                self.sides[d].buf = input.to_vec();
                 return;
             }
         }
-        let mut pos = 0;
-        loop {
-            let side = &self.sides[d];
-            let rest = &side.buf[pos..];
-            if rest.len() < 9 {
-                break;
-            }
-            let len = u32::from_be_bytes([0, rest[0], rest[1], rest[2]]) as usize;
+        while let Some((ty, flags, id, len)) = frame_header(&input[pos..]) {
             if len > MAX_FRAME {
                 self.break_side(d, "h2_frame_error");
                 return;
             }
-            if rest.len() < 9 + len {
+            if input.len() - pos < 9 + len {
                 break;
             }
-            let ty = rest[3];
-            let flags = rest[4];
-            let id = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) & 0x7fff_ffff;
-            let payload = rest[9..9 + len].to_vec();
+            let payload = &input[pos + 9..pos + 9 + len];
             pos += 9 + len;
-            self.frame(d, ty, flags, id, &payload, frame, ts);
+            self.frame(d, ty, flags, id, payload, frame, ts);
             if self.sides[d].broken {
                 return;
             }
         }
+        let rest = if buffered {
+            buf.drain(..pos);
+            buf
+        } else {
+            input[pos..].to_vec()
+        };
         let side = &mut self.sides[d];
-        side.buf.drain(..pos);
-        if !side.buf.is_empty() && pos > 0 {
+        if !rest.is_empty() && pos > 0 {
             side.frame = frame;
             side.ts = ts;
         }
+        side.buf = rest;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -458,7 +466,7 @@ impl Connection {
         std::mem::take(&mut self.done)
     }
 
-    fn build(&self, req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
+    fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
         let pseudo = pseudo_map(&req.headers);
         let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
         let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
@@ -499,18 +507,18 @@ impl Connection {
             method: Cow::Owned(method),
             url: Cow::Owned(url),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&req),
+            body: body_of(&mut req),
             headers: regular_headers(&req.headers),
             body_mime: None,
         };
-        let response = resp.map(|r| Response {
+        let response = resp.map(|mut r| Response {
             status: pseudo_map(&r.headers)
                 .get(":status")
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(0),
             reason: Cow::Borrowed(""),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&r),
+            body: body_of(&mut r),
             headers: regular_headers(&r.headers),
             body_mime: None,
         });
@@ -527,6 +535,15 @@ impl Connection {
             server_ip: Some(Cow::Owned(self.server_ip.clone())),
         }
     }
+}
+
+/// Type, flags, stream id and payload length of the frame header at the start of
+/// `b` (RFC 7540 §4.1), when all nine bytes are there.
+fn frame_header(b: &[u8]) -> Option<(u8, u8, u32, usize)> {
+    let h = b.get(..9)?;
+    let len = u32::from_be_bytes([0, h[0], h[1], h[2]]) as usize;
+    let id = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
+    Some((h[3], h[4], id, len))
 }
 
 /// Payload without padding (§6.1); `None` when the pad length is impossible.
@@ -570,13 +587,15 @@ fn regular_headers(fields: &[Field]) -> Headers<'static> {
     )
 }
 
-fn body_of(m: &Msg) -> Body<'static> {
+/// The message's body, moved out (the message is being turned into an exchange).
+fn body_of(m: &mut Msg) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
+    let body = std::mem::take(&mut m.body);
     let decoded = header(&m.headers, "content-encoding")
-        .and_then(|enc| super::h1::decode_content(enc, &m.body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or_else(|| m.body.clone())))
+        .and_then(|enc| super::h1::decode_content(enc, &body));
+    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
 }
 
 /// Error code names (RFC 9113 §7).

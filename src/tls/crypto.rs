@@ -118,9 +118,10 @@ pub fn hkdf_expand_label(
 /// An AEAD algorithm with its key.
 pub trait Aead: Send + Sync + std::fmt::Debug {
     fn tag_len(&self) -> usize;
-    /// Opens `buf` (ciphertext followed by the tag) in place; on success `buf`
-    /// holds the plaintext.
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> bool;
+    /// Opens `buf` (ciphertext followed by the tag) in place; on success the
+    /// plaintext is `buf[..buf.len() - tag_len()]`. In place, so a record is
+    /// decrypted where it was reassembled, without a copy.
+    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool;
 }
 
 /// AEAD families the record layer knows.
@@ -159,24 +160,20 @@ impl<A: AeadInOut + Send + Sync> Aead for RustCrypto<A> {
     fn tag_len(&self) -> usize {
         self.tag
     }
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> bool {
+    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
         let Some(ct_len) = buf.len().checked_sub(self.tag) else {
             return false;
         };
+        let (ct, tag) = buf.split_at_mut(ct_len);
         let (Ok(nonce), Ok(tag)) = (
             <&aes_gcm::aead::Nonce<A>>::try_from(&nonce[..]),
-            aes_gcm::aead::Tag::<A>::try_from(&buf[ct_len..]),
+            aes_gcm::aead::Tag::<A>::try_from(&*tag),
         ) else {
             return false;
         };
-        let ok = self
-            .cipher
-            .decrypt_inout_detached(nonce, aad, (&mut buf[..ct_len]).into(), &tag)
-            .is_ok();
-        if ok {
-            buf.truncate(ct_len);
-        }
-        ok
+        self.cipher
+            .decrypt_inout_detached(nonce, aad, ct.into(), &tag)
+            .is_ok()
     }
 }
 

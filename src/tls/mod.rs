@@ -212,12 +212,14 @@ impl Observer {
                     d.broken = true;
                     return;
                 }
+                // One allocation per record: the buffer becomes the plaintext.
+                d.rec.reserve_exact(len);
             }
             if d.rec.len() >= 5 {
                 let len = u16::from_be_bytes([d.rec[3], d.rec[4]]) as usize;
                 if d.rec.len() == 5 + len {
                     let rec = std::mem::take(&mut self.dirs[i].rec);
-                    self.protected_or_plain(i, &rec);
+                    self.protected_or_plain(i, rec);
                 }
             }
         }
@@ -227,14 +229,16 @@ impl Observer {
         self.info.version_id == Some(0x0304)
     }
 
-    fn protected_or_plain(&mut self, i: usize, rec: &[u8]) {
+    /// One whole record (header included), decrypted in place when protected.
+    fn protected_or_plain(&mut self, i: usize, mut rec: Vec<u8>) {
         let ty = rec[0];
         let d = &self.dirs[i];
         // TLS 1.3 protects only records with outer type application_data; a
         // change_cipher_spec there is a compatibility no-op (RFC 8446 §5, §D.4).
         let protected = d.encrypted && (!self.is_tls13() || ty == 23);
         if !protected {
-            self.record(i, ty, &rec[5..]);
+            rec.drain(..5);
+            self.record(i, ty, rec);
             return;
         }
         let Some(prot) = self.dirs[i].prot.as_mut() else {
@@ -243,25 +247,26 @@ impl Observer {
         };
         let seq = self.dirs[i].seq;
         self.dirs[i].seq += 1;
-        let header: [u8; 5] = rec[..5].try_into().expect("5-byte header");
-        match prot.open(seq, header, &rec[5..]) {
-            Some((inner, plain)) => {
+        let body_len = rec.len().saturating_sub(5) as u64;
+        match prot.open(seq, &mut rec) {
+            Some(inner) => {
                 self.stats.records += 1;
-                self.record(i, inner, &plain);
+                self.record(i, inner, rec);
             }
             None => {
                 self.stats.failed += 1;
                 if ty == 23 {
                     self.out.push(Plain::Gap {
                         from_client: i == 0,
-                        len: rec.len().saturating_sub(5) as u64,
+                        len: body_len,
                     });
                 }
             }
         }
     }
 
-    fn record(&mut self, i: usize, ty: u8, body: &[u8]) {
+    /// One record's (decrypted) content; application data is handed on without a copy.
+    fn record(&mut self, i: usize, ty: u8, body: Vec<u8>) {
         match ty {
             // change_cipher_spec: what follows in this direction is encrypted
             // (TLS ≤ 1.2; in TLS 1.3 it is a compatibility no-op, RFC 8446 §D.4).
@@ -289,7 +294,7 @@ impl Observer {
                     d.broken = true;
                     return;
                 }
-                d.hs.extend_from_slice(body);
+                d.hs.extend_from_slice(&body);
                 loop {
                     let d = &mut self.dirs[i];
                     if d.hs.len() < 4 {
@@ -317,7 +322,7 @@ impl Observer {
                     if !body.is_empty() {
                         self.out.push(Plain::Data {
                             from_client: i == 0,
-                            data: body.to_vec(),
+                            data: body,
                         });
                     }
                 } else {
@@ -353,6 +358,11 @@ impl Observer {
                         d.prot = prot;
                     }
                 }
+            }
+            // EncryptedExtensions (RFC 8446 §4.3.1): in TLS 1.3 the server's ALPN
+            // choice travels here, under the handshake keys, not in the ServerHello.
+            8 if i == 1 => {
+                let _ = self.encrypted_extensions(body);
             }
             // Finished under the handshake keys: switch to the application traffic
             // secrets (RFC 8446 §7.3).
@@ -482,6 +492,20 @@ impl Observer {
         Some(())
     }
 
+    /// Reads the ALPN choice from EncryptedExtensions: `extensions<0..2^16-1>`.
+    fn encrypted_extensions(&mut self, b: &[u8]) -> Option<()> {
+        let mut r = Reader(b);
+        let ext_len = r.u16()? as usize;
+        let mut exts = Reader(r.take(ext_len)?);
+        while let (Some(ty), Some(len)) = (exts.u16(), exts.u16()) {
+            let e = exts.take(len as usize)?;
+            if ty == 16 {
+                self.info.alpn = first_protocol(e);
+            }
+        }
+        Some(())
+    }
+
     fn server_hello(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader(b);
         let legacy = r.u16()?;
@@ -500,14 +524,7 @@ impl Observer {
                 match ty {
                     43 => version = e.u16()?,
                     22 => self.info.encrypt_then_mac = true,
-                    16 => {
-                        let list = e.u16()? as usize;
-                        let mut l = Reader(e.take(list)?);
-                        if let Some(n) = l.u8() {
-                            let p = l.take(n as usize)?;
-                            self.info.alpn = Some(String::from_utf8_lossy(p).into_owned());
-                        }
-                    }
+                    16 => self.info.alpn = first_protocol(e.0),
                     _ => {}
                 }
             }
@@ -516,6 +533,17 @@ impl Observer {
         self.info.version_id = Some(version);
         Some(())
     }
+}
+
+/// The protocol a server chose: the only entry of its `ProtocolNameList`
+/// (RFC 7301 §3.1).
+fn first_protocol(ext: &[u8]) -> Option<String> {
+    let mut e = Reader(ext);
+    let list = e.u16()? as usize;
+    let mut l = Reader(e.take(list)?);
+    let n = l.u8()?;
+    let p = l.take(n as usize)?;
+    Some(String::from_utf8_lossy(p).into_owned())
 }
 
 struct Reader<'a>(&'a [u8]);

@@ -184,93 +184,109 @@ impl Protection {
         Ok(Protection { kind })
     }
 
-    /// Opens one record: `header` is its 5-byte header, `body` what follows.
-    /// Returns the (inner) content type and the plaintext, or `None` when the
-    /// record does not authenticate.
-    pub fn open(&mut self, seq: u64, header: [u8; 5], body: &[u8]) -> Option<(u8, Vec<u8>)> {
+    /// Opens one record in place: `rec` holds the 5-byte header and the body, and on
+    /// success holds the plaintext alone. Returns the (inner) content type, or
+    /// `None` when the record does not authenticate (`rec` is then unspecified).
+    pub fn open(&mut self, seq: u64, rec: &mut Vec<u8>) -> Option<u8> {
+        let header: [u8; 5] = rec.get(..5)?.try_into().ok()?;
         match &mut self.kind {
             Kind::Tls13 { aead, iv, .. } => {
                 let nonce = xor_seq(iv, seq);
-                let mut buf = body.to_vec();
-                if !aead.open(&nonce, &header, &mut buf) {
+                if !aead.open(&nonce, &header, &mut rec[5..]) {
                     return None;
                 }
+                let plain_end = rec.len() - aead.tag_len();
                 // TLSInnerPlaintext: content, type, zero padding (RFC 8446 §5.4).
-                let end = buf.iter().rposition(|&b| b != 0)?;
-                let ty = buf[end];
-                buf.truncate(end);
-                Some((ty, buf))
+                let end = rec[5..plain_end].iter().rposition(|&b| b != 0)? + 5;
+                let ty = rec[end];
+                rec.truncate(end);
+                rec.drain(..5);
+                Some(ty)
             }
             Kind::Aead12 { aead, iv, explicit } => {
-                let (nonce, ct) = if *explicit {
-                    let n = body.get(..8)?;
+                let (nonce, start) = if *explicit {
+                    let n = rec.get(5..13)?;
                     let mut nonce = [0u8; 12];
                     nonce[..4].copy_from_slice(iv);
                     nonce[4..].copy_from_slice(n);
-                    (nonce, &body[8..])
+                    (nonce, 13)
                 } else {
-                    (xor_seq(iv.as_slice().try_into().ok()?, seq), body)
+                    (xor_seq(iv.as_slice().try_into().ok()?, seq), 5)
                 };
-                let plain_len = ct.len().checked_sub(aead.tag_len())?;
+                let plain_len = rec.len().checked_sub(start + aead.tag_len())?;
                 let aad = aad12(seq, header, plain_len);
-                let mut buf = ct.to_vec();
-                aead.open(&nonce, &aad, &mut buf)
-                    .then_some((header[0], buf))
+                if !aead.open(&nonce, &aad, &mut rec[start..]) {
+                    return None;
+                }
+                rec.truncate(start + plain_len);
+                rec.drain(..start);
+                Some(header[0])
             }
-            Kind::Cbc {
-                key,
-                mac,
-                mac_key,
-                etm,
-                implicit_iv,
-            } => {
-                let mac_len = mac.output_len();
-                let mut body = body;
-                if *etm {
-                    // RFC 7366 §3: MAC over the IV and ciphertext, checked first.
-                    let split = body.len().checked_sub(mac_len)?;
-                    let (enc, tag) = body.split_at(split);
-                    let aad = aad12(seq, header, enc.len());
-                    if !crypto::same(&crypto::hmac(*mac, mac_key, &[&aad, enc]), tag) {
-                        return None;
-                    }
-                    body = enc;
-                }
-                let (iv, ct) = match implicit_iv {
-                    Some(prev) => (prev.clone(), body),
-                    None => (body.get(..16)?.to_vec(), &body[16..]),
-                };
-                if ct.is_empty() || !ct.len().is_multiple_of(16) {
-                    return None;
-                }
-                if let Some(prev) = implicit_iv {
-                    *prev = ct[ct.len() - 16..].to_vec();
-                }
-                let mut buf = ct.to_vec();
-                if !crypto::aes_cbc_decrypt(key, &iv, &mut buf) {
-                    return None;
-                }
-                let pad = *buf.last()? as usize;
-                if pad + 1 > buf.len()
-                    || !buf[buf.len() - pad - 1..]
-                        .iter()
-                        .all(|&b| b as usize == pad)
-                {
-                    return None;
-                }
-                buf.truncate(buf.len() - pad - 1);
-                if !*etm {
-                    let split = buf.len().checked_sub(mac_len)?;
-                    let aad = aad12(seq, header, split);
-                    let expect = crypto::hmac(*mac, mac_key, &[&aad, &buf[..split]]);
-                    if !crypto::same(&expect, &buf[split..]) {
-                        return None;
-                    }
-                    buf.truncate(split);
-                }
-                Some((header[0], buf))
+            Kind::Cbc { .. } => {
+                let plain = self.open_cbc(seq, header, &rec[5..])?;
+                *rec = plain;
+                Some(header[0])
             }
         }
+    }
+
+    /// AES-CBC with HMAC, MAC-then-encrypt or encrypt-then-MAC.
+    fn open_cbc(&mut self, seq: u64, header: [u8; 5], body: &[u8]) -> Option<Vec<u8>> {
+        let Kind::Cbc {
+            key,
+            mac,
+            mac_key,
+            etm,
+            implicit_iv,
+        } = &mut self.kind
+        else {
+            return None;
+        };
+        let mac_len = mac.output_len();
+        let mut body = body;
+        if *etm {
+            // RFC 7366 §3: MAC over the IV and ciphertext, checked first.
+            let split = body.len().checked_sub(mac_len)?;
+            let (enc, tag) = body.split_at(split);
+            let aad = aad12(seq, header, enc.len());
+            if !crypto::same(&crypto::hmac(*mac, mac_key, &[&aad, enc]), tag) {
+                return None;
+            }
+            body = enc;
+        }
+        let (iv, ct) = match implicit_iv {
+            Some(prev) => (prev.clone(), body),
+            None => (body.get(..16)?.to_vec(), &body[16..]),
+        };
+        if ct.is_empty() || !ct.len().is_multiple_of(16) {
+            return None;
+        }
+        if let Some(prev) = implicit_iv {
+            *prev = ct[ct.len() - 16..].to_vec();
+        }
+        let mut buf = ct.to_vec();
+        if !crypto::aes_cbc_decrypt(key, &iv, &mut buf) {
+            return None;
+        }
+        let pad = *buf.last()? as usize;
+        if pad + 1 > buf.len()
+            || !buf[buf.len() - pad - 1..]
+                .iter()
+                .all(|&b| b as usize == pad)
+        {
+            return None;
+        }
+        buf.truncate(buf.len() - pad - 1);
+        if !*etm {
+            let split = buf.len().checked_sub(mac_len)?;
+            let aad = aad12(seq, header, split);
+            let expect = crypto::hmac(*mac, mac_key, &[&aad, &buf[..split]]);
+            if !crypto::same(&expect, &buf[split..]) {
+                return None;
+            }
+            buf.truncate(split);
+        }
+        Some(buf)
     }
 }
 
