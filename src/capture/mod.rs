@@ -23,6 +23,7 @@ use std::sync::Arc;
 use keylog::KeyLog;
 
 use crate::http::Exchange;
+pub use har::Renumber;
 
 /// The formats aadtrace recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -423,11 +424,13 @@ pub fn read_bytes_keyed(
 const PIPELINE_DEPTH: usize = 256;
 
 /// Reads one input like [`read_source`], turns every exchange into an owned value
-/// with `map`, and returns the values in input order. A memory-mapped HAR is parsed
-/// on this thread while `map` runs on a second one (a two-stage pipeline, so reading
-/// and mapping overlap); other inputs are read and mapped on this thread.
+/// with `map`, and returns the values in input order. A memory-mapped HAR is read
+/// on two threads: a large one in two halves at once ([`har::read_slice_split`]),
+/// a smaller one parsed on this thread while `map` runs on a second one (a
+/// two-stage pipeline, so reading and mapping overlap); other inputs are read and
+/// mapped on this thread.
 /// `on_exchange` runs on this thread once per exchange (progress counters).
-pub fn read_source_mapped<T: Send>(
+pub fn read_source_mapped<T: Renumber + Send>(
     source: &Source,
     input_index: usize,
     progress: &dyn Progress,
@@ -445,7 +448,7 @@ pub fn read_source_mapped<T: Send>(
 }
 
 /// Like [`read_source_mapped`], with key logs and other reading options.
-pub fn read_source_mapped_with<T: Send>(
+pub fn read_source_mapped_with<T: Renumber + Send>(
     source: &Source,
     input_index: usize,
     options: &ReadOptions,
@@ -469,7 +472,7 @@ pub fn read_source_mapped_with<T: Send>(
     Ok((format, summary, out))
 }
 
-fn pipeline<T: Send>(
+fn pipeline<T: Renumber + Send>(
     json: &[u8],
     name: &str,
     input_index: usize,
@@ -477,6 +480,11 @@ fn pipeline<T: Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(InputSummary, Vec<T>), CaptureError> {
+    // A large HAR is read in two halves at once, each mapped where it is read.
+    if let Some(result) = har::read_slice_split(json, name, input_index, progress, on_exchange, map)
+    {
+        return result;
+    }
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Exchange<'_>>(PIPELINE_DEPTH);
         let worker = scope.spawn(move || rx.into_iter().map(map).collect::<Vec<T>>());

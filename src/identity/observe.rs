@@ -134,6 +134,12 @@ pub struct Step {
 /// Response bodies above this size are not searched (huge JS bundles, media).
 const MAX_BODY_SCAN: usize = 8 << 20;
 
+impl crate::capture::Renumber for Step {
+    fn renumber(&mut self, offset: u64) {
+        self.origin_index += offset;
+    }
+}
+
 /// Builds the facts of `ex`, which will be known as exchange `id`.
 pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
     let url = ex.request.url.as_ref();

@@ -21,13 +21,24 @@ use super::scan::{Bail, Next, Scan, Scanner};
 use super::{Content, Count, Entry, HarHeader, HarReader, HarRequest, HarResponse, Literal};
 use super::{Param, PostData, Str, Timings};
 
+/// Asked before each entry with the entry's offset: `Some(end)` when the entries
+/// from there to the end of the array were read elsewhere (by the second thread
+/// of a split read), `end` being the offset just past the array's `]`.
+pub(super) type Handoff<'h> = &'h mut dyn FnMut(&mut HarReader<'_>, usize) -> Option<usize>;
+
 /// Reads the whole document, handing each entry to `reader`; `Err` when the
 /// scanner bailed (entries before that point were delivered).
+#[cfg(test)]
 pub(super) fn walk(reader: &mut HarReader<'_>, text: &str) -> Scan<()> {
+    walk_with(reader, text, &mut |_, _| None)
+}
+
+/// [`walk`], offering each entry position to `handoff` first.
+pub(super) fn walk_with(reader: &mut HarReader<'_>, text: &str, handoff: Handoff<'_>) -> Scan<()> {
     let mut s = Scanner::new(text);
     s.object(|s, key| {
         if key == "log" {
-            log(reader, s)
+            log(reader, s, &mut *handoff)
         } else {
             s.skip()
         }
@@ -40,16 +51,12 @@ pub(super) fn walk(reader: &mut HarReader<'_>, text: &str) -> Scan<()> {
 }
 
 /// spec §"log": `creator`, `browser` and `entries`; the rest skipped.
-fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>) -> Scan<()> {
+fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) -> Scan<()> {
     reader.log_seen = true;
     s.object(|s, key| match key.as_ref() {
         "entries" => {
             reader.entries_opened = true;
-            s.array(|s| {
-                let entry = entry(s)?;
-                reader.parsed_entry(entry);
-                Ok(())
-            })
+            entries(reader, s, &mut *handoff)
         }
         k @ ("creator" | "browser") => {
             let raw = s.raw()?;
@@ -58,6 +65,36 @@ fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>) -> Scan<()> {
         }
         _ => s.skip(),
     })
+}
+
+/// spec §"entries": the array, one entry at a time to `reader`.
+fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) -> Scan<()> {
+    let mut more = s.open_array()?;
+    while more {
+        if let Some(end) = handoff(reader, s.pos()) {
+            s.set_pos(end);
+            return Ok(());
+        }
+        let entry = entry(s)?;
+        reader.parsed_entry(entry);
+        more = s.array_continues()?;
+    }
+    Ok(())
+}
+
+/// Reads entries from `start`, which is taken to be the first byte of an entry
+/// in `log.entries`, to the end of the array; returns the offset past its `]`.
+/// The second thread of a split read uses it on a guessed position; a wrong guess
+/// bails or is found out by the first thread.
+pub(super) fn entries_from(reader: &mut HarReader<'_>, text: &str, start: usize) -> Scan<usize> {
+    let mut s = Scanner::at(text, start);
+    loop {
+        let entry = entry(&mut s)?;
+        reader.parsed_entry(entry);
+        if !s.array_continues()? {
+            return Ok(s.pos());
+        }
+    }
 }
 
 /// Sets `slot` once: serde refuses a field that appears twice, so the scanner

@@ -32,7 +32,10 @@ use super::{CaptureError, InputSummary, InputWarning, Progress};
 
 mod fast;
 mod scan;
+mod split;
+
 use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+pub use split::{read_slice_split, Renumber};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Per-entry `malformed_entry` warnings before they are only counted.
@@ -97,10 +100,7 @@ fn read_slice_passes(
     sink: &mut dyn FnMut(Exchange<'_>),
     try_fast: bool,
 ) -> Result<InputSummary, CaptureError> {
-    let (skipped, body) = match bytes.strip_prefix(UTF8_BOM) {
-        Some(rest) => (UTF8_BOM.len(), rest),
-        None => (0, bytes),
-    };
+    let (skipped, body) = without_bom(bytes);
     let mut reader = HarReader::new(
         name,
         input_index,
@@ -111,19 +111,40 @@ fn read_slice_passes(
         },
     );
     // Fastest pass: the hand-written scanner. When it bails, the serde passes
-    // below read the document again and skip the entries it delivered.
+    // read the document again and skip the entries it delivered.
     // simdutf8: checking the whole document once is cheaper than checking each
     // string, and the scanner then slices it as `str` freely.
     let text = try_fast
         .then(|| simdutf8::basic::from_utf8(body).ok())
         .flatten();
-    if let Some(text) = text {
-        if fast::walk(&mut reader, text).is_ok() {
-            let total = (skipped + body.len()) as u64;
-            return reader.finish(Ok(()), total);
+    let walked = text.map(|text| fast::walk_with(&mut reader, text, &mut |_, _| None));
+    finish_slice(reader, skipped, body, walked)
+}
+
+/// `(bytes skipped, document)`: a UTF-8 byte-order mark is not part of the JSON.
+fn without_bom(bytes: &[u8]) -> (usize, &[u8]) {
+    match bytes.strip_prefix(UTF8_BOM) {
+        Some(rest) => (UTF8_BOM.len(), rest),
+        None => (0, bytes),
+    }
+}
+
+/// Ends a slice read: done when the fast pass (`walked`) got through, otherwise
+/// the serde passes read the document, skipping the entries already delivered.
+fn finish_slice(
+    mut reader: HarReader<'_>,
+    skipped: usize,
+    body: &[u8],
+    walked: Option<Result<(), scan::Bail>>,
+) -> Result<InputSummary, CaptureError> {
+    let total = (skipped + body.len()) as u64;
+    match walked {
+        Some(Ok(())) => return reader.finish(Ok(()), total),
+        Some(Err(scan::Bail)) => {
+            reader.skip_until = reader.index;
+            reader.index = 0;
         }
-        reader.skip_until = reader.index;
-        reader.index = 0;
+        None => {}
     }
     // Fast serde pass: entries straight into the borrowed structs, bodies scanned once.
     reader.direct = true;
@@ -140,7 +161,6 @@ fn read_slice_passes(
             result = walk::<&RawValue>(&mut reader, body);
         }
     }
-    let total = (skipped + body.len()) as u64;
     reader.finish(result, total)
 }
 

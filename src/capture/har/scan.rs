@@ -49,6 +49,24 @@ impl<'a> Scanner<'a> {
         Scanner { text, pos: 0 }
     }
 
+    /// A scanner whose cursor starts at byte `pos`.
+    pub fn at(text: &'a str, pos: usize) -> Self {
+        Scanner {
+            text,
+            pos: pos.min(text.len()),
+        }
+    }
+
+    /// Byte offset of the cursor.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Moves the cursor to `pos`, which the caller knows ends a value.
+    pub fn set_pos(&mut self, pos: usize) {
+        self.pos = pos.min(self.text.len());
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -143,24 +161,38 @@ impl<'a> Scanner<'a> {
 
     /// Walks an array: `element` is called for each element and must consume it.
     pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Scan<()>) -> Scan<()> {
+        let mut more = self.open_array()?;
+        while more {
+            element(self)?;
+            more = self.array_continues()?;
+        }
+        Ok(())
+    }
+
+    /// Consumes `[`; false when the array is empty (its `]` consumed too).
+    pub fn open_array(&mut self) -> Scan<bool> {
         self.eat(b'[')?;
         self.skip_ws();
         if self.bytes().get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(());
+            return Ok(false);
         }
-        loop {
-            element(self)?;
+        Ok(true)
+    }
+
+    /// After an element: consumes `,` (true: another element follows) or `]`.
+    pub fn array_continues(&mut self) -> Scan<bool> {
+        self.skip_ws();
+        let more = match self.bytes().get(self.pos) {
+            Some(b',') => true,
+            Some(b']') => false,
+            _ => return Err(Bail),
+        };
+        self.pos += 1;
+        if more {
             self.skip_ws();
-            match self.bytes().get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(Bail),
-            }
         }
+        Ok(more)
     }
 
     /// The next value, which must be a string, as its literal (quotes included,
