@@ -380,12 +380,34 @@ fn unicode_escape(rest: &str) -> Scan<(char, usize)> {
 /// whether a backslash came before it. Control characters (U+0000–U+001F)
 /// inside a string bail, as in serde_json.
 fn string_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { string_end_avx2(b, from) };
+    }
+    string_end_with(b, from, masks)
+}
+
+/// [`string_end`] with the masks computed 32 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn string_end_avx2(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+    // SAFETY: this function only runs on CPUs with AVX2.
+    string_end_with(b, from, |chunk| unsafe { masks_avx2(chunk) })
+}
+
+#[inline(always)]
+fn string_end_with(
+    b: &[u8],
+    from: usize,
+    masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
+) -> Scan<(usize, bool)> {
     let mut at = from;
     // 1 when the first byte of the block is escaped by a backslash before it.
     let mut carry = 0u64;
     let mut escapes = false;
     while at < b.len() {
-        let block = Block::load(&b[at..]);
+        let block = Block::load(&b[at..], &masks);
         let escaped = escaped_positions(block.backslash, &mut carry);
         let quotes = block.quote & !escaped & block.valid;
         let stops = quotes | (block.control & block.valid);
@@ -435,7 +457,8 @@ struct Block {
 }
 
 impl Block {
-    fn load(rest: &[u8]) -> Block {
+    #[inline(always)]
+    fn load(rest: &[u8], masks: &impl Fn(&[u8; 64]) -> (u64, u64, u64)) -> Block {
         if rest.len() >= 64 {
             let chunk: &[u8; 64] = rest[..64].try_into().expect("64 bytes");
             let (quote, backslash, control) = masks(chunk);
@@ -482,6 +505,32 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
         }
         out
     }
+}
+
+/// [`masks`] with AVX2: two 32-byte lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
+        _mm256_set1_epi8,
+    };
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let below_space = _mm256_set1_epi8(0x1f);
+    let mut out = (0u64, 0u64, 0u64);
+    for lane in 0..2 {
+        // SAFETY: the load reads 32 bytes inside `chunk`.
+        let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().add(lane * 32) as *const __m256i) };
+        let bits = |m| u64::from(_mm256_movemask_epi8(m) as u32) << (lane * 32);
+        out.0 |= bits(_mm256_cmpeq_epi8(v, quote));
+        out.1 |= bits(_mm256_cmpeq_epi8(v, backslash));
+        out.2 |= bits(_mm256_cmpeq_epi8(
+            _mm256_max_epu8(v, below_space),
+            below_space,
+        ));
+    }
+    out
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -552,6 +601,11 @@ mod tests {
             }
             for from in [0, 1, 63.min(s.len())] {
                 assert_eq!(string_end(&s, from), reference_end(&s, from), "{s:?}");
+                assert_eq!(
+                    string_end_with(&s, from, masks),
+                    reference_end(&s, from),
+                    "{s:?}"
+                );
             }
         }
     }
