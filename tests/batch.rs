@@ -941,6 +941,10 @@ fn an_unreadable_key_log_is_a_warning_on_captures() {
     let a = archive();
     let dir = a.root.join("files/tls").display().to_string();
     let har = a.root.join("harp").display().to_string();
+    let netmon = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures/token-errors-devicecode.cap")
+        .display()
+        .to_string();
     let out = run(
         &[
             "--quiet",
@@ -948,6 +952,7 @@ fn an_unreadable_key_log_is_a_warning_on_captures() {
             "/nonexistent/sslkeys.log",
             &dir,
             &har,
+            &netmon,
         ],
         None,
     );
@@ -972,7 +977,18 @@ fn an_unreadable_key_log_is_a_warning_on_captures() {
         !capture["flows"].as_array().unwrap().is_empty(),
         "decrypted with the key log beside it"
     );
-    for line in lines.iter().filter(|l| l["inputs"][0]["format"] == "har") {
+    // NetMon captures are decrypted with keys too, so they get the warning.
+    let cap = lines.iter().find(|l| l["path"] == netmon.as_str()).unwrap();
+    assert!(
+        codes(cap).contains(&"keylog_unreadable".to_string()),
+        "{cap}"
+    );
+    let hars: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["inputs"][0]["format"] == "har")
+        .collect();
+    assert!(!hars.is_empty(), "the run has HARs to check");
+    for line in hars {
         assert!(
             !codes(line).iter().any(|c| c.starts_with("keylog")),
             "{}",

@@ -611,6 +611,9 @@ fn map_file(path: &Path) -> std::io::Result<SharedBytes> {
 
 /// Key logs larger than this are not read (a browser's log of a long day is a few MB).
 const MAX_KEYLOG: u64 = 64 << 20;
+/// All the key logs kept from one tar, together: a crafted archive of many large
+/// key logs must not make planning hold them all.
+const MAX_KEYLOGS_PER_ARCHIVE: u64 = 256 << 20;
 
 /// Reads a key log out of an archive, keeping at most [`MAX_KEYLOG`] bytes.
 fn read_keylog(reader: &mut dyn Read) -> KeyData {
@@ -742,10 +745,20 @@ fn list_members<R: Read>(
 ) -> (Vec<TarMember>, HashMap<String, KeyData>, Result<(), String>) {
     let mut members = Vec::new();
     let mut keylogs = HashMap::new();
+    let mut kept = 0u64;
     let outcome = scan_tar(reader, |member, data| {
         let file = member.path.rsplit('/').next().unwrap_or(&member.path);
         if is_keylog_name(file) {
-            keylogs.insert(member.path.clone(), read_keylog(data));
+            let key = if kept.saturating_add(member.size) > MAX_KEYLOGS_PER_ARCHIVE {
+                KeyData::Failed(format!(
+                    "the archive's key logs exceed {} MiB in all",
+                    MAX_KEYLOGS_PER_ARCHIVE >> 20
+                ))
+            } else {
+                kept = kept.saturating_add(member.size.min(MAX_KEYLOG));
+                read_keylog(data)
+            };
+            keylogs.insert(member.path.clone(), key);
         }
         members.push(member);
     });

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource};
 use super::schedule::Loaded;
 use super::{Config, OutputFormat, TraceError};
-use crate::capture::{self, Format, NoProgress, Source};
+use crate::capture::{self, NoProgress, Source};
 use crate::findings::Severity;
 use crate::identity;
 use crate::session::{self, InputReport, Session, SessionOptions};
@@ -211,7 +211,7 @@ fn read_and_judge(
         }
     };
     // As the capture layer does for bad key-log lines: only packet captures use keys.
-    if matches!(format, Format::Pcap | Format::Pcapng) {
+    if capture::uses_keys(format) {
         summary.warnings.splice(0..0, key_warnings);
     }
     let inputs = vec![InputReport {

@@ -288,12 +288,17 @@ fn with_keylog_warning(
     mut result: Result<(Format, InputSummary), CaptureError>,
     warning: Option<InputWarning>,
 ) -> Result<(Format, InputSummary), CaptureError> {
-    if let (Ok((Format::Pcap | Format::Pcapng | Format::Netmon, summary)), Some(w)) =
-        (&mut result, warning)
-    {
-        summary.warnings.insert(0, w);
+    if let (Ok((format, summary)), Some(w)) = (&mut result, warning) {
+        if uses_keys(*format) {
+            summary.warnings.insert(0, w);
+        }
     }
     result
+}
+
+/// True for the formats that TLS keys can decrypt: packet captures.
+pub fn uses_keys(format: Format) -> bool {
+    matches!(format, Format::Pcap | Format::Pcapng | Format::Netmon)
 }
 
 /// A file opened and sniffed: what kind of reading it needs.
