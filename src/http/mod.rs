@@ -13,6 +13,7 @@
 pub mod h1;
 pub mod h2;
 pub mod hpack;
+pub mod json_string;
 
 use std::borrow::Cow;
 
@@ -104,8 +105,7 @@ impl Body<'_> {
             Body::Absent | Body::Omitted { .. } => Ok(Cow::Borrowed(&[])),
             Body::Bytes(b) => Ok(Cow::Borrowed(b.as_ref())),
             Body::JsonText { literal, base64 } => {
-                let text: Cow<'_, str> =
-                    serde_json::from_str(literal).map_err(|_| BodyError::BadJsonString)?;
+                let text = json_string::decode_literal(literal).ok_or(BodyError::BadJsonString)?;
                 if *base64 {
                     let cleaned: Vec<u8> =
                         text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -134,7 +134,7 @@ impl Body<'_> {
             base64: false,
         } = self
         {
-            return serde_json::from_str(literal).map_err(|_| BodyError::BadJsonString);
+            return json_string::decode_literal(literal).ok_or(BodyError::BadJsonString);
         }
         Ok(match self.decode()? {
             Cow::Borrowed(b) => String::from_utf8_lossy(b),

@@ -328,20 +328,24 @@ fn carries_result(params: &str) -> bool {
 /// Reads URL-encoded parameters of a request (query, fragment or form body).
 fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
     for (name, value) in form_urlencoded::parse(params.as_bytes()) {
-        let lname = name.to_ascii_lowercase();
-        match lname.as_str() {
-            "client-request-id" if step.client_request_id.is_none() => {
-                step.client_request_id = Some(value.to_string());
-            }
-            "client_id" if step.client_id.is_none() => step.client_id = Some(value.to_string()),
-            "login" | "loginfmt" | "username" | "login_hint" if step.user.is_none() => {
-                step.user = Some(value.to_string())
-            }
-            "grant_type" => step.grant_type = Some(value.to_string()),
-            "mfaauthmethod" => step.mfa_auth_method = Some(value.to_string()),
-            _ => {}
+        // Names compared without a lower-cased copy: there is one per parameter.
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("client-request-id") && step.client_request_id.is_none() {
+            step.client_request_id = Some(value.to_string());
+        } else if is("client_id") && step.client_id.is_none() {
+            step.client_id = Some(value.to_string());
+        } else if ["login", "loginfmt", "username", "login_hint"]
+            .iter()
+            .any(|n| is(n))
+            && step.user.is_none()
+        {
+            step.user = Some(value.to_string());
+        } else if is("grant_type") {
+            step.grant_type = Some(value.to_string());
+        } else if is("mfaauthmethod") {
+            step.mfa_auth_method = Some(value.to_string());
         }
-        if is_link_param(&lname) && !value.is_empty() {
+        if is_link_param(&name) && !value.is_empty() {
             step.links_in.push(hash_link(&value));
         }
     }

@@ -6,8 +6,8 @@
 //! JavaScript. The scanner skips them 64 bytes at a time. It only accepts the
 //! common shapes (strings where strings are expected, numbers or `null` where
 //! numbers are); on anything else it bails, and [`super::read_slice`] reads the
-//! document again with serde from the entry where the fast pass stopped, so every
-//! warning and error is still the serde reader's.
+//! document again with serde from the start, skipping the entries the fast pass
+//! delivered, so every warning and error is still the serde reader's.
 //!
 //! One deliberate difference: escapes are checked only in strings that are
 //! decoded (names, URLs, headers…), not in skipped fields or body texts. A body

@@ -5,6 +5,10 @@
 //! `log.entries` is an array with one object per HTTP exchange (spec §"entries").
 //!
 //! How this reader works:
+//! - A document held in memory is first read by the fast pass ([`fast`], over the
+//!   zero-copy scanner in [`scan`]); a large one in two halves at once ([`split`]).
+//!   When the fast pass bails, the serde passes below read it again and skip the
+//!   entries it delivered. Streams (stdin, gzip) use the serde passes only.
 //! - The top level and `log` are walked with hand-written serde visitors, so the
 //!   entries are never collected: `log.entries` is visited one element at a time and
 //!   each entry goes to the sink before the next one is read.

@@ -315,65 +315,9 @@ fn number_end(b: &[u8], start: usize) -> Scan<usize> {
     Ok(i)
 }
 
-/// Decodes the inside of a string literal (RFC 8259 §7), checking every escape.
+/// Decodes the inside of a string literal, checking every escape.
 pub fn unescape(inner: &str) -> Scan<String> {
-    let mut out = String::with_capacity(inner.len());
-    let mut rest = inner;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let esc = rest.as_bytes().get(at + 1).ok_or(Bail)?;
-        if !esc.is_ascii() {
-            return Err(Bail);
-        }
-        // Both bytes are ASCII, so `at + 2` is a character boundary.
-        rest = &rest[at + 2..];
-        let c = match esc {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let (c, used) = unicode_escape(rest)?;
-                rest = &rest[used..];
-                c
-            }
-            _ => return Err(Bail),
-        };
-        out.push(c);
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The character of a `\uXXXX` escape (the text after `\u`), joining a UTF-16
-/// surrogate pair; returns the bytes used. A lone surrogate bails, as serde_json
-/// refuses it.
-fn unicode_escape(rest: &str) -> Scan<(char, usize)> {
-    let hex = |s: &str| -> Scan<u32> {
-        let digits = s.get(..4).ok_or(Bail)?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Bail);
-        }
-        u32::from_str_radix(digits, 16).map_err(|_| Bail)
-    };
-    let first = hex(rest)?;
-    if !(0xD800..0xDC00).contains(&first) {
-        return char::from_u32(first).map(|c| (c, 4)).ok_or(Bail);
-    }
-    let low = rest
-        .get(4..)
-        .and_then(|r| r.strip_prefix("\\u"))
-        .ok_or(Bail)?;
-    let second = hex(low)?;
-    if !(0xDC00..0xE000).contains(&second) {
-        return Err(Bail);
-    }
-    let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-    char::from_u32(code).map(|c| (c, 10)).ok_or(Bail)
+    crate::http::json_string::unescape(inner).ok_or(Bail)
 }
 
 /// Index of the closing quote of a string whose contents start at `from`, and
