@@ -6,6 +6,9 @@
 //! busy link would carry them, each with keep-alive HTTP/1.1 exchanges (a ~700-byte
 //! GET, then a response of 8 KB to 1 MB in 1,460-byte segments, 1,514-byte frames).
 
+#[path = "support/gen.rs"]
+#[allow(dead_code)]
+mod gen;
 #[path = "../examples/make_samples/packet_writer.rs"]
 #[allow(dead_code)]
 mod packet_writer;
@@ -16,6 +19,7 @@ use std::path::{Path, PathBuf};
 use aadtrace::capture::{pcap, read_source, NoProgress, Source};
 use divan::counter::BytesCount;
 use divan::Bencher;
+use gen::{body, Rng};
 use packet_writer::{Endpoint, Packet, PcapWriter, TcpConn};
 
 fn main() {
@@ -34,43 +38,6 @@ fn bench_file() -> PathBuf {
         std::fs::rename(&tmp, &path).unwrap();
     }
     path
-}
-
-/// Deterministic xorshift, so every run writes the same file.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
-
-fn body(rng: &mut Rng, len: usize) -> Vec<u8> {
-    const WORDS: &[&str] = &[
-        "function",
-        "return",
-        "var",
-        "login",
-        "microsoftonline",
-        "{\"a\":1}",
-        "<div class=\"x\">",
-        "</div>",
-        "\r\n",
-        "token",
-    ];
-    let mut b = Vec::with_capacity(len + 16);
-    while b.len() < len {
-        b.extend_from_slice(WORDS[(rng.next() % WORDS.len() as u64) as usize].as_bytes());
-        b.push(b' ');
-    }
-    b.truncate(len);
-    b
 }
 
 fn write_capture(path: &Path) -> std::io::Result<()> {

@@ -11,6 +11,9 @@
 //! four a sign-in page (HTML) from `login.microsoftonline.com`. rustls writes records
 //! of up to 16 KB, cut into 1,460-byte TCP segments.
 
+#[path = "support/gen.rs"]
+#[allow(dead_code)]
+mod gen;
 #[path = "../examples/make_samples/packet_writer.rs"]
 #[allow(dead_code)]
 mod packet_writer;
@@ -25,6 +28,7 @@ use aadtrace::capture::{read_source_with, NoProgress, ReadOptions, Source};
 use aadtrace::session::{self, SessionOptions};
 use divan::counter::BytesCount;
 use divan::Bencher;
+use gen::{body, Rng};
 use tls_writer::{h2_message, Conversation, Tls};
 
 fn main() {
@@ -46,43 +50,6 @@ pub fn bench_files() -> (PathBuf, PathBuf) {
         std::fs::rename(&tmp, &cap).unwrap();
     }
     (cap, keys)
-}
-
-/// Deterministic xorshift, so every run writes the same file.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
-
-fn body(rng: &mut Rng, len: usize) -> Vec<u8> {
-    const WORDS: &[&str] = &[
-        "function",
-        "return",
-        "var",
-        "login",
-        "microsoftonline",
-        "{\"a\":1}",
-        "<div class=\"x\">",
-        "</div>",
-        "\r\n",
-        "token",
-    ];
-    let mut b = Vec::with_capacity(len + 16);
-    while b.len() < len {
-        b.extend_from_slice(WORDS[(rng.next() % WORDS.len() as u64) as usize].as_bytes());
-        b.push(b' ');
-    }
-    b.truncate(len);
-    b
 }
 
 const TLS13: Tls = Tls {

@@ -10,10 +10,12 @@
 //! into memory, and its members are then read in place like a plain tar's, in any
 //! order and in parallel. The decompressed archives held this way may take at most
 //! half the memory budget; one that would not fit is listed here and streamed again,
-//! in order, when its members run (so it is decompressed twice, but never held).
+//! in order, when its members run (so it is decompressed twice, and held only while
+//! a wrong size hint in its gzip trailer lets it be tried in memory first).
 //!
 //! Key logs inside archives are small: their bytes are read while the archive is
-//! listed, so a trace's keys never need a second pass over a compressed tar.
+//! listed, so a trace's keys never need a second pass over a compressed tar. What
+//! is kept from one tar is capped (`MAX_KEYLOGS_PER_ARCHIVE`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Cursor, Read, Seek};
@@ -665,6 +667,8 @@ fn gunzip_within(path: &Path, room: u64) -> std::io::Result<Option<(Vec<u8>, Opt
     if data.len() as u64 > room {
         return Ok(None);
     }
+    // The budget counts the length: give back what a wrong size hint over-reserved.
+    data.shrink_to_fit();
     Ok(Some((data, damage)))
 }
 

@@ -705,7 +705,12 @@ fn body_of(m: &mut Msg) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
-    let body = std::mem::take(&mut m.body);
+    let mut body = std::mem::take(&mut m.body);
+    // A message cut short keeps the capacity its Content-Length announced; give
+    // the unused part back, since the exchange may be kept for the whole run.
+    if body.capacity() - body.len() > 4096 {
+        body.shrink_to_fit();
+    }
     let decoded = m
         .header("content-encoding")
         .and_then(|enc| decode_content(enc, &body));
