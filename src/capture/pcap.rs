@@ -12,6 +12,11 @@
 //! `capture_truncated` warning; a pcapng block whose length fields disagree is skipped
 //! with a `capture_corrupt_block` warning naming its offset.
 //!
+//! A cleartext HTTP/1.1 connection upgraded to h2c (RFC 7540 §3.2) switches to the
+//! HTTP/2 parser with the bytes that followed the `101`; the 101 itself is not an
+//! exchange: the upgrade request comes out once, with its real response from
+//! stream 1. Prior-knowledge h2c (RFC 9113 §3.3) is recognised by its preface.
+//!
 //! [`read`] drives the whole packet pipeline (wire → stream → tls → http) through
 //! [`PacketPipeline`], which the Network Monitor reader shares.
 
@@ -998,11 +1003,22 @@ impl Apps {
     }
 
     fn collect(&mut self, id: ConnId) {
+        let input = self.input;
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
+        let server = c.meta.server;
         let Some(app) = c.proto.app() else { return };
-        let done = app.take_done();
+        let mut done = app.take_done();
+        // An HTTP/1.1 connection upgraded to h2c (RFC 7540 §3.2) continues as
+        // HTTP/2, starting with the bytes that followed the 101.
+        if let App::H1(h) = app {
+            if let Some(up) = h.take_h2c_upgrade() {
+                let mut h2 = h2::Connection::upgraded(input, id, server, up);
+                done.extend(h2.take_done());
+                *app = App::H2(Box::new(h2));
+            }
+        }
         for ex in &done {
             c.exchanges.push(ex.origin.index);
         }

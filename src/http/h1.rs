@@ -7,6 +7,17 @@
 //! the connection closes. Requests wait in a FIFO until their response comes
 //! (pipelining); interim 1xx responses are skipped.
 //!
+//! **h2c upgrade** (RFC 7540 §3.2; RFC 9113 §3.1 keeps the `h2c` token for
+//! cleartext). On a cleartext connection, a request whose `Upgrade` header lists
+//! the `h2c` token holds the client direction: nothing after it is parsed as
+//! HTTP/1.1 until its response. A `101 Switching Protocols` whose `Upgrade` also
+//! names `h2c` then does not make a blind tunnel: the request and the bytes that
+//! follow in both directions (with their frame and time) are kept for
+//! [`Connection::take_h2c_upgrade`], which the capture layer hands to
+//! [`super::h2::Connection::upgraded`]. The 101 itself yields no exchange: the
+//! request's real (HTTP/2) response on stream 1 does. Any other answer releases
+//! the held bytes; other 101s (WebSocket…) stay tunnels.
+//!
 //! Gaps from the reassembler are never papered over: a gap inside a body shortens
 //! it and marks the exchange; a gap anywhere else makes the parser resynchronise on
 //! the next line that starts a message. A capture that starts mid-connection is
@@ -112,12 +123,107 @@ impl DirBuf {
         }
     }
 
+    /// Takes everything buffered, split where delivered chunks began.
+    fn take_segments(&mut self) -> Vec<Segment> {
+        let mut out = Vec::new();
+        let end = self.end();
+        let mut off = self.start;
+        while off < end {
+            let (frame, ts) = self.at(off);
+            let i = self.marks.partition_point(|m| m.0 <= off);
+            let next = self.marks.get(i).map_or(end, |m| m.0.clamp(off + 1, end));
+            let a = (off - self.start) as usize;
+            let b = (next - self.start) as usize;
+            out.push(Segment {
+                data: self.buf[a..b].to_vec(),
+                frame,
+                ts,
+            });
+            off = next;
+        }
+        let n = self.buf.len();
+        self.consume(n);
+        out
+    }
+
     /// Skips `len` missing bytes: everything buffered is dropped with them.
     fn skip_gap(&mut self, len: u64) {
         let n = self.buf.len();
         self.consume(n);
         self.start += len;
     }
+}
+
+/// Bytes of one direction delivered together: their first frame and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub data: Vec<u8>,
+    pub frame: u64,
+    pub ts: i64,
+}
+
+/// An HTTP/1.1 request upgraded to HTTP/2 by a `101` naming `h2c` (RFC 7540 §3.2),
+/// with the bytes that followed the upgrade in each direction.
+#[derive(Debug, Clone, Default)]
+pub struct H2cUpgrade {
+    pub method: String,
+    /// Request target as sent (origin or absolute form).
+    pub target: String,
+    /// `Host` header, or the server's address when the request had none.
+    pub authority: String,
+    /// `HTTP/1.1`.
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    /// Request body, as on the wire (not content-decoded).
+    pub body: Vec<u8>,
+    /// Bytes of the request body were missing from the capture.
+    pub body_gap: bool,
+    pub first_frame: u64,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    /// Client bytes after the request (connection preface, frames), in order.
+    pub client_rest: Vec<Segment>,
+    /// Server bytes after the 101 (SETTINGS, the response on stream 1…), in order.
+    pub server_rest: Vec<Segment>,
+    /// Bytes went missing after `client_rest` / `server_rest` (a gap, or too many
+    /// bytes buffered before the upgrade was taken).
+    pub client_gap: bool,
+    pub server_gap: bool,
+}
+
+impl H2cUpgrade {
+    fn push(&mut self, to_server: bool, data: &[u8], frame: u64, ts: i64) {
+        let buffered: usize = self
+            .client_rest
+            .iter()
+            .chain(&self.server_rest)
+            .map(|s| s.data.len())
+            .sum();
+        let (rest, gap) = if to_server {
+            (&mut self.client_rest, &mut self.client_gap)
+        } else {
+            (&mut self.server_rest, &mut self.server_gap)
+        };
+        if *gap {
+            return;
+        }
+        if buffered + data.len() > MAX_BODY {
+            *gap = true;
+            return;
+        }
+        rest.push(Segment {
+            data: data.to_vec(),
+            frame,
+            ts,
+        });
+    }
+}
+
+/// True when a comma-separated header value lists `token` (case-insensitive).
+fn has_token(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,9 +265,18 @@ struct Msg {
     first_frame: u64,
     first_ts: i64,
     last_ts: i64,
+    /// A request asking to upgrade to h2c (its client direction is held).
+    h2c: bool,
 }
 
 impl Msg {
+    /// True when an `Upgrade` header of the message lists the `h2c` token.
+    fn upgrade_h2c(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("upgrade") && has_token(v, "h2c"))
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -214,6 +329,15 @@ pub struct Connection {
     /// Set once the bytes are judged not to be HTTP at all.
     pub not_http: bool,
     pub responses_without_request: u64,
+    /// A request asking for h2c waits for its answer: client bytes after it are
+    /// not parsed as HTTP/1.1 yet (RFC 7540 §3.2).
+    h2c_held: bool,
+    /// The held request was answered without an upgrade: parse the client again.
+    h2c_resume: bool,
+    /// The connection switched to HTTP/2; not yet taken.
+    upgrade: Option<H2cUpgrade>,
+    /// The upgrade was taken: this parser sees nothing more.
+    upgraded: bool,
 }
 
 impl Connection {
@@ -239,6 +363,10 @@ impl Connection {
             done: Vec::new(),
             not_http: false,
             responses_without_request: 0,
+            h2c_held: false,
+            h2c_resume: false,
+            upgrade: None,
+            upgraded: false,
         }
     }
 
@@ -255,9 +383,25 @@ impl Connection {
         c
     }
 
+    /// The request upgraded to h2c and the bytes after it, once a `101` naming
+    /// `h2c` answered it (RFC 7540 §3.2). Taken once; the caller continues the
+    /// connection with [`super::h2::Connection::upgraded`]. Bytes fed before it is
+    /// taken are added to the upgrade's leftovers (bounded by [`MAX_BODY`]).
+    pub fn take_h2c_upgrade(&mut self) -> Option<H2cUpgrade> {
+        let up = self.upgrade.take();
+        if up.is_some() {
+            self.upgraded = true;
+        }
+        up
+    }
+
     /// Bytes from the client.
     pub fn client_data(&mut self, data: &[u8], frame: u64, ts: i64) {
-        if self.not_http || self.req.state == State::Tunnel {
+        if let Some(up) = self.upgrade.as_mut() {
+            up.push(true, data, frame, ts);
+            return;
+        }
+        if self.not_http || self.upgraded || self.req.state == State::Tunnel {
             return;
         }
         self.req.buf.push(data, frame, ts);
@@ -266,7 +410,11 @@ impl Connection {
 
     /// Bytes from the server.
     pub fn server_data(&mut self, data: &[u8], frame: u64, ts: i64) {
-        if self.not_http || self.resp.state == State::Tunnel {
+        if let Some(up) = self.upgrade.as_mut() {
+            up.push(false, data, frame, ts);
+            return;
+        }
+        if self.not_http || self.upgraded || self.resp.state == State::Tunnel {
             return;
         }
         self.resp.buf.push(data, frame, ts);
@@ -274,6 +422,14 @@ impl Connection {
     }
 
     pub fn gap(&mut self, to_server: bool, len: u64) {
+        if let Some(up) = self.upgrade.as_mut() {
+            if to_server {
+                up.client_gap = true;
+            } else {
+                up.server_gap = true;
+            }
+            return;
+        }
         let side = if to_server {
             &mut self.req
         } else {
@@ -398,6 +554,8 @@ impl Connection {
     fn parse_requests(&mut self) {
         loop {
             let progressed = match self.req.state {
+                // Bytes after an h2c upgrade request wait for its answer.
+                State::Head if self.h2c_held => false,
                 State::Resync => resync(&mut self.req, true, &mut self.not_http),
                 State::Head => self.request_head(),
                 State::Body(f, c) => {
@@ -458,6 +616,15 @@ impl Connection {
                     let (_, end_ts) = side.buf.at(side.buf.start + len as u64 - 1);
                     m.last_ts = end_ts;
                     side.buf.consume(len);
+                    if self.scheme == "http"
+                        && !m.method.eq_ignore_ascii_case("CONNECT")
+                        && m.upgrade_h2c()
+                    {
+                        // RFC 7540 §3.2: the client may switch to HTTP/2 once the
+                        // server answers 101; hold what follows until then.
+                        m.h2c = true;
+                        self.h2c_held = true;
+                    }
                     let framing = if is_chunked(&m) {
                         Framing::Chunked
                     } else {
@@ -524,6 +691,10 @@ impl Connection {
                 break;
             }
         }
+        if self.h2c_resume {
+            self.h2c_resume = false;
+            self.parse_requests();
+        }
     }
 
     fn response_head(&mut self) -> bool {
@@ -567,6 +738,14 @@ impl Connection {
                     let req_method = self.waiting.front().map(|r| r.method.to_ascii_uppercase());
                     let is_head = req_method.as_deref() == Some("HEAD");
                     let is_connect = req_method.as_deref() == Some("CONNECT");
+                    if status == 101
+                        && self.h2c_held
+                        && self.waiting.front().is_some_and(|r| r.h2c)
+                        && m.upgrade_h2c()
+                    {
+                        self.start_h2c();
+                        return true;
+                    }
                     let tunnel = status == 101 || (is_connect && (200..300).contains(&status));
                     let framing = if is_head
                         || tunnel
@@ -618,9 +797,54 @@ impl Connection {
         }
     }
 
+    /// A 101 naming h2c answered the held request: keep it and every byte after
+    /// it for the HTTP/2 parser (RFC 7540 §3.2); this parser stops.
+    fn start_h2c(&mut self) {
+        let Some(mut req) = self.waiting.pop_front() else {
+            return;
+        };
+        self.h2c_held = false;
+        let authority = req
+            .header("host")
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&self.server)
+            .to_string();
+        let up = H2cUpgrade {
+            method: std::mem::take(&mut req.method),
+            target: std::mem::take(&mut req.target),
+            authority,
+            version: std::mem::take(&mut req.version),
+            headers: std::mem::take(&mut req.headers),
+            body: std::mem::take(&mut req.body),
+            body_gap: req.body_gap || req.body_truncated,
+            first_frame: req.first_frame,
+            first_ts: req.first_ts,
+            last_ts: req.last_ts,
+            client_rest: self.req.buf.take_segments(),
+            server_rest: self.resp.buf.take_segments(),
+            client_gap: false,
+            server_gap: false,
+        };
+        // Parsing stopped at the held request, so nothing should follow it in the
+        // queue; anything that does can no longer be answered in HTTP/1.1.
+        while let Some(r) = self.waiting.pop_front() {
+            let ex = self.build(r, None, Some("no response in the capture"));
+            self.done.push(ex);
+        }
+        self.req.state = State::Tunnel;
+        self.resp.state = State::Tunnel;
+        self.upgrade = Some(up);
+    }
+
     fn finish_response(&mut self, resp: Msg) {
         match self.waiting.pop_front() {
             Some(req) => {
+                if req.h2c {
+                    // Answered without an upgrade: the held bytes are HTTP/1.1.
+                    self.h2c_held = false;
+                    self.h2c_resume = true;
+                }
                 let ex = self.build(req, Some(resp), None);
                 self.done.push(ex);
             }
@@ -1121,6 +1345,101 @@ mod tests {
         }
         let bomb = gz.finish().unwrap();
         assert_eq!(decode_content("gzip", &bomb).unwrap().len(), MAX_DECODED);
+    }
+
+    #[test]
+    fn h2c_upgrade_keeps_the_bytes_after_the_101() {
+        let req = b"GET /up?x=1 HTTP/1.1\r\nHost: h.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: websocket, H2C\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+        for step in [1, 5, 1000] {
+            let mut c = conn();
+            let mut f = 0;
+            feed(&mut c, true, req, step, &mut f);
+            // The preface arrives before the 101 is seen: it must be held, not parsed.
+            feed(
+                &mut c,
+                true,
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                step,
+                &mut f,
+            );
+            assert!(c.take_h2c_upgrade().is_none());
+            feed(
+                &mut c,
+                false,
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\0\0\0\x04\0\0\0\0\0",
+                step,
+                &mut f,
+            );
+            feed(&mut c, true, b"after", step, &mut f);
+            let up = c.take_h2c_upgrade().expect("upgrade");
+            assert!(c.take_h2c_upgrade().is_none());
+            assert_eq!(up.method, "GET");
+            assert_eq!(up.target, "/up?x=1");
+            assert_eq!(up.authority, "h.example");
+            assert_eq!(up.version, "HTTP/1.1");
+            assert_eq!(up.first_frame, 1);
+            let cat = |v: &[Segment]| v.iter().flat_map(|s| s.data.clone()).collect::<Vec<u8>>();
+            assert_eq!(
+                cat(&up.client_rest),
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nafter"
+            );
+            assert_eq!(cat(&up.server_rest), b"\0\0\0\x04\0\0\0\0\0");
+            assert!(up.client_rest.windows(2).all(|w| w[0].frame < w[1].frame));
+            // The 101 is no exchange of its own; fed bytes are ignored from now on.
+            feed(&mut c, false, b"HTTP/1.1 200 OK\r\n\r\n", step, &mut f);
+            c.close(false);
+            assert_eq!(c.take_done().count(), 0);
+        }
+    }
+
+    #[test]
+    fn h2c_declined_and_other_101s_stay_http1() {
+        // The server ignores the upgrade: the held request after it is parsed.
+        let mut c = conn();
+        let mut f = 0;
+        feed(
+            &mut c,
+            true,
+            b"GET /a HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+            7,
+            &mut f,
+        );
+        feed(
+            &mut c,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 204 No\r\n\r\n",
+            7,
+            &mut f,
+        );
+        assert!(c.take_h2c_upgrade().is_none());
+        let ex: Vec<_> = c.take_done().collect();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[1].request.url, "http://h/b");
+        assert_eq!(ex[1].status(), Some(204));
+
+        // A WebSocket 101 is a tunnel, as before; so is an h2c 101 over TLS.
+        for tls in [false, true] {
+            let mut c = if tls {
+                Connection::new_tls(0, 7, "10.0.0.2:443".parse().unwrap())
+            } else {
+                conn()
+            };
+            let (up, answer) = if tls {
+                ("h2c", "h2c")
+            } else {
+                ("websocket", "websocket")
+            };
+            let req = format!("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: {up}\r\n\r\n");
+            feed(&mut c, true, req.as_bytes(), 100, &mut f);
+            let resp = format!("HTTP/1.1 101 Switching\r\nUpgrade: {answer}\r\n\r\n\x01\x05hello");
+            feed(&mut c, false, resp.as_bytes(), 100, &mut f);
+            feed(&mut c, true, b"GET /x HTTP/1.1\r\n\r\n", 100, &mut f);
+            c.close(false);
+            assert!(c.take_h2c_upgrade().is_none());
+            let ex: Vec<_> = c.take_done().collect();
+            assert_eq!(ex.len(), 1);
+            assert_eq!(ex[0].status(), Some(101));
+        }
     }
 
     #[test]

@@ -12,6 +12,12 @@
 //!   `:scheme`, `:authority` and `:path` make the absolute URL (§8.3.1), `:status`
 //!   the status (§8.3.2; 1xx interim responses are skipped), DATA frames the bodies,
 //!   decoded with the same `Content-Encoding` handling as HTTP/1.1.
+//! * **h2c upgrade** (RFC 7540 §3.2, RFC 9113 §3.1). [`Connection::upgraded`]
+//!   continues a cleartext HTTP/1.1 connection after a `101` naming `h2c`: the
+//!   HTTP/1.1 request becomes stream 1, half-closed (local), answered by HEADERS
+//!   and DATA on stream 1; its exchange keeps the HTTP/1.1 request (method, URL
+//!   with scheme `http`, headers, body, version) with the HTTP/2 response. The
+//!   server's SETTINGS and the client's preface follow as usual.
 //! * **Damage.** Missing bytes break frame boundaries: that direction stops, its open
 //!   streams are finished with an error, and the problem is counted in `warnings`.
 
@@ -42,6 +48,8 @@ struct Msg {
     last_ts: i64,
     first_frame: u64,
     gap: bool,
+    /// HTTP/1.x version of a request sent before an h2c upgrade.
+    h1_version: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +119,79 @@ impl Connection {
             not_http: false,
             warnings: BTreeMap::new(),
         }
+    }
+
+    /// The HTTP/2 connection that follows a cleartext HTTP/1.1 request upgraded by
+    /// a `101` naming `h2c` (RFC 7540 §3.2): the request is stream 1, half-closed
+    /// (local), and its response comes as HEADERS/DATA on stream 1. The bytes that
+    /// followed the upgrade in each direction are fed here, in capture order.
+    pub fn upgraded(
+        input: usize,
+        conn: usize,
+        server: std::net::SocketAddr,
+        up: super::h1::H2cUpgrade,
+    ) -> Self {
+        let mut c = Self::new(input, conn, server, "http");
+        // Absolute form (`http://host/path`): its authority wins over Host.
+        let (authority, path) = match up
+            .target
+            .strip_prefix("http://")
+            .or_else(|| up.target.strip_prefix("https://"))
+        {
+            Some(rest) => match rest.find(['/', '?']) {
+                Some(i) if rest.as_bytes()[i] == b'/' => {
+                    (rest[..i].to_string(), rest[i..].to_string())
+                }
+                Some(i) => (rest[..i].to_string(), format!("/{}", &rest[i..])),
+                None => (rest.to_string(), "/".to_string()),
+            },
+            None => (up.authority.clone(), up.target.clone()),
+        };
+        let mut headers: Vec<Field> = vec![
+            (":method".to_string(), up.method),
+            (":scheme".to_string(), "http".to_string()),
+            (":authority".to_string(), authority),
+            (":path".to_string(), path),
+        ];
+        headers.extend(up.headers);
+        c.streams.insert(
+            1,
+            Stream {
+                req: Some(Msg {
+                    headers,
+                    body: up.body,
+                    ended: true,
+                    first_ts: up.first_ts,
+                    last_ts: up.last_ts,
+                    first_frame: up.first_frame,
+                    gap: up.body_gap,
+                    h1_version: Some(up.version).filter(|v| !v.is_empty()),
+                }),
+                ..Stream::default()
+            },
+        );
+        // Both directions in capture order, so a request precedes its response.
+        let mut segs: Vec<(bool, super::h1::Segment)> = up
+            .client_rest
+            .into_iter()
+            .map(|s| (true, s))
+            .chain(up.server_rest.into_iter().map(|s| (false, s)))
+            .collect();
+        segs.sort_by_key(|(_, s)| (s.ts, s.frame));
+        for (client, s) in segs {
+            if client {
+                c.client_data(&s.data, s.frame, s.ts);
+            } else {
+                c.server_data(&s.data, s.frame, s.ts);
+            }
+        }
+        if up.client_gap {
+            c.gap(true, 0);
+        }
+        if up.server_gap {
+            c.gap(false, 0);
+        }
+        c
     }
 
     fn warn(&mut self, code: &'static str) {
@@ -506,7 +587,10 @@ impl Connection {
         let request = Request {
             method: Cow::Owned(method),
             url: Cow::Owned(url),
-            http_version: Cow::Borrowed("HTTP/2"),
+            http_version: match req.h1_version.take() {
+                Some(v) => Cow::Owned(v),
+                None => Cow::Borrowed("HTTP/2"),
+            },
             body: body_of(&mut req),
             headers: regular_headers(&req.headers),
             body_mime: None,
@@ -682,6 +766,61 @@ mod tests {
         assert_eq!(ex.status(), Some(200));
         assert_eq!(ex.origin.index, 3);
         assert!(matches!(&ex.request.body, Body::Bytes(b) if &b[..] == b"grant_type=x"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn h2c_upgrade_answers_stream_1_then_new_streams() {
+        let up = super::super::h1::H2cUpgrade {
+            method: "POST".into(),
+            target: "/token".into(),
+            authority: "h.example".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![
+                ("Host".into(), "h.example".into()),
+                ("Upgrade".into(), "h2c".into()),
+            ],
+            body: b"a=1".to_vec(),
+            first_frame: 4,
+            first_ts: 1_000,
+            last_ts: 1_000,
+            // The server's SETTINGS and the 101's trailing bytes, cut mid-frame.
+            server_rest: vec![super::super::h1::Segment {
+                data: frame(4, 0, 0, &[])[..5].to_vec(),
+                frame: 6,
+                ts: 2_000,
+            }],
+            ..Default::default()
+        };
+        let mut c = Connection::upgraded(0, 3, "10.0.0.2:80".parse().unwrap(), up);
+        assert!(c.take_done().is_empty());
+        c.server_data(&frame(4, 0, 0, &[])[5..], 7, 2_100);
+        let mut server = frame(1, 0x4, 1, &[0x88]);
+        server.extend(frame(0, 0x1, 1, b"ok"));
+        c.server_data(&server, 8, 3_000);
+        let mut client = PREFACE.to_vec();
+        client.extend(frame(4, 0, 0, &[]));
+        let mut block = vec![0x82, 0x86];
+        block.extend(lit(":authority", "h.example"));
+        block.extend(lit(":path", "/two"));
+        client.extend(frame(1, 0x5, 3, &block));
+        c.client_data(&client, 9, 4_000);
+        c.server_data(&frame(1, 0x5, 3, &[0x89]), 10, 5_000);
+        let ex = c.take_done();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].request.method, "POST");
+        assert_eq!(ex[0].request.url, "http://h.example/token");
+        assert_eq!(ex[0].request.http_version, "HTTP/1.1");
+        assert!(matches!(&ex[0].request.body, Body::Bytes(b) if &b[..] == b"a=1"));
+        assert_eq!(ex[0].status(), Some(200));
+        assert_eq!(ex[0].origin.index, 4);
+        assert_eq!(ex[0].timing.started_us, 1_000);
+        assert!(
+            matches!(&ex[0].response.as_ref().unwrap().body, Body::Bytes(b) if &b[..] == b"ok")
+        );
+        assert_eq!(ex[1].request.url, "http://h.example/two");
+        assert_eq!(ex[1].request.http_version, "HTTP/2");
+        assert_eq!(ex[1].status(), Some(204));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
