@@ -1459,5 +1459,30 @@ mod tests {
             c.close(round % 4 == 0);
             let _ = c.take_done().count();
         }
+        // The same garbage after an h2c upgrade, through the HTTP/2 parser.
+        for round in 0..200 {
+            let mut c = conn();
+            let mut f = 0;
+            let mut junk = Vec::new();
+            for _ in 0..(round % 60) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                junk.push((x >> 56) as u8);
+            }
+            let mut req = b"GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n".to_vec();
+            req.extend(&junk);
+            let mut resp = b"HTTP/1.1 101 S\r\nUpgrade: h2c\r\n\r\n".to_vec();
+            resp.extend(junk.iter().rev());
+            feed(&mut c, true, &req, 1 + round % 4, &mut f);
+            feed(&mut c, false, &resp, 1 + round % 3, &mut f);
+            if round % 5 == 0 {
+                c.gap(round % 2 == 0, 3);
+            }
+            let up = c.take_h2c_upgrade().expect("upgrade");
+            let mut h =
+                super::super::h2::Connection::upgraded(0, 1, "10.0.0.2:80".parse().unwrap(), up);
+            h.client_data(&junk, f + 1, 0);
+            h.close(round % 2 == 0);
+            assert!(!h.take_done().is_empty());
+        }
     }
 }
