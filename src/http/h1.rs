@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::Read;
 
-use super::{Body, Exchange, Headers, Origin, Request, Response, Timing};
+use super::{Body, Exchange, Headers, Origin, Request, Response, Timing, GAP_ERROR};
 
 pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_BODY: usize = 16 << 20;
@@ -868,22 +868,13 @@ impl Connection {
         };
         let mut error = error.map(|e| Cow::Owned(e.to_string()));
         if req.body_gap || resp.as_ref().is_some_and(|r| r.body_gap) {
-            error.get_or_insert(Cow::Borrowed(
-                "bytes missing from the capture inside this exchange",
-            ));
+            error.get_or_insert(Cow::Borrowed(GAP_ERROR));
         }
-        let timing = match &resp {
-            Some(r) => Timing {
-                started_us: req.first_ts,
-                duration_ms: Some((r.last_ts.max(r.first_ts) - req.first_ts) as f64 / 1000.0),
-                wait_ms: Some((r.first_ts - req.last_ts) as f64 / 1000.0),
-            },
-            None => Timing {
-                started_us: req.first_ts,
-                duration_ms: None,
-                wait_ms: None,
-            },
-        };
+        let timing = Timing::from_wire(
+            req.first_ts,
+            req.last_ts,
+            resp.as_ref().map(|r| (r.first_ts, r.last_ts)),
+        );
         let origin = Origin {
             input: self.input,
             index: req.first_frame,

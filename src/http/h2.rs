@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::hpack::{self, Field};
-use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -568,22 +568,13 @@ impl Connection {
         };
         let mut error = error.map(Cow::Owned);
         if req.gap || resp.as_ref().is_some_and(|r| r.gap) {
-            error.get_or_insert(Cow::Borrowed(
-                "bytes missing from the capture inside this exchange",
-            ));
+            error.get_or_insert(Cow::Borrowed(GAP_ERROR));
         }
-        let timing = match &resp {
-            Some(r) => Timing {
-                started_us: req.first_ts,
-                duration_ms: Some((r.last_ts.max(r.first_ts) - req.first_ts) as f64 / 1000.0),
-                wait_ms: Some((r.first_ts - req.last_ts) as f64 / 1000.0),
-            },
-            None => Timing {
-                started_us: req.first_ts,
-                duration_ms: None,
-                wait_ms: None,
-            },
-        };
+        let timing = Timing::from_wire(
+            req.first_ts,
+            req.last_ts,
+            resp.as_ref().map(|r| (r.first_ts, r.last_ts)),
+        );
         let request = Request {
             method: Cow::Owned(method),
             url: Cow::Owned(url),

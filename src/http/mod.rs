@@ -185,6 +185,28 @@ pub struct Timing {
     pub wait_ms: Option<f64>,
 }
 
+impl Timing {
+    /// The timing of an exchange rebuilt from the wire: its request's first and
+    /// last byte, and its response's first and last byte when there is one (µs).
+    pub fn from_wire(req_first_us: i64, req_last_us: i64, resp: Option<(i64, i64)>) -> Timing {
+        match resp {
+            Some((first, last)) => Timing {
+                started_us: req_first_us,
+                duration_ms: Some((last.max(first) - req_first_us) as f64 / 1000.0),
+                wait_ms: Some((first - req_last_us) as f64 / 1000.0),
+            },
+            None => Timing {
+                started_us: req_first_us,
+                duration_ms: None,
+                wait_ms: None,
+            },
+        }
+    }
+}
+
+/// The error of an exchange rebuilt from a capture that lost bytes inside it.
+pub const GAP_ERROR: &str = "bytes missing from the capture inside this exchange";
+
 /// Where an exchange came from, so reports can point back into the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Origin {
