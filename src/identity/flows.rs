@@ -3,8 +3,14 @@
 //! Two steps belong to the same flow when any of these links them (union-find):
 //! * the same correlation id (`client-request-id`, `$Config.correlationId`, the ids
 //!   in SAS replies and error descriptions);
-//! * a hand-off: a value one response gives out (flow token, ctx, code, device code,
-//!   a `Location` or federation URL) that a later request sends back;
+//! * a hand-off: a value one response gives out (flow token, ctx, code, device code)
+//!   that a later request sends back;
+//! * a redirect: a request for the URL that a response sent the client to (a
+//!   `Location` or federation URL), made within [`FOLLOW_WINDOW_US`] of that
+//!   response and linked to the latest response that named the URL. A browser
+//!   follows a redirect at once; without the window, every visit to an app's home
+//!   page would join the first sign-in that ever redirected there, and a long
+//!   trace would become one flow;
 //! * a shared hand-off value sent by several requests (device-code polling).
 //!
 //! Outcome: `success` when a code or token was issued after the last blocking error,
@@ -77,6 +83,10 @@ impl UnionFind {
     }
 }
 
+/// How long after a response a request for the URL it redirected to still
+/// counts as following the redirect.
+pub const FOLLOW_WINDOW_US: i64 = 60_000_000;
+
 /// True for steps that take part in sign-in flows.
 pub fn in_scope(step: &Step) -> bool {
     if step.noise {
@@ -137,18 +147,20 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             let first = *by_correlation.entry(key).or_insert(pos);
             uf.union(first, pos);
         }
-        let incoming = step.links_in.iter().chain(std::iter::once(&step.url_key));
-        for link in incoming {
+        for link in &step.links_in {
             if let Some(&from) = produced.get(link) {
                 uf.union(from, pos);
             }
-        }
-        for link in &step.links_in {
             let first = *consumed.entry(*link).or_insert(pos);
             uf.union(first, pos);
         }
+        if let Some(&from) = produced.get(&step.url_key) {
+            if step.started_us - end_us(&steps[scoped[from]]) <= FOLLOW_WINDOW_US {
+                uf.union(from, pos);
+            }
+        }
         for link in &step.links_out {
-            produced.entry(*link).or_insert(pos);
+            produced.insert(*link, pos);
         }
     }
 }
@@ -307,5 +319,65 @@ fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
         (Some(_), None) => Outcome::Success,
         (_, Some(_)) => Outcome::Failed,
         (None, None) => Outcome::Incomplete,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE_US: i64 = 60_000_000;
+
+    fn step(started_us: i64, endpoint: &'static str, url_key: u64, links_out: &[u64]) -> Step {
+        Step {
+            started_us,
+            duration_ms: Some(100.0),
+            role: Some(HostRole::Ests),
+            endpoint: Some(endpoint),
+            url_key,
+            links_out: links_out.to_vec(),
+            ..Step::default()
+        }
+    }
+
+    /// Flows as lists of step indices.
+    fn grouped(steps: &[Step]) -> Vec<Vec<usize>> {
+        let end = steps.iter().map(end_us).max().unwrap_or(0);
+        group(steps, end, MINUTE_US)
+            .into_iter()
+            .map(|f| f.steps)
+            .collect()
+    }
+
+    #[test]
+    fn a_redirect_followed_at_once_links_its_target() {
+        let steps = [
+            step(0, "authorize", 1, &[2]),
+            step(1_000_000, "login", 2, &[]),
+        ];
+        assert_eq!(grouped(&steps), [vec![0, 1]]);
+    }
+
+    #[test]
+    fn a_visit_to_the_same_url_minutes_later_is_a_new_flow() {
+        // An app whose home page redirects to /authorize, signed into twice: the
+        // second visit to the home page is not following the first redirect.
+        let steps = [
+            step(0, "authorize", 10, &[11]),
+            step(500_000, "login", 11, &[12]),
+            step(5 * MINUTE_US, "authorize", 10, &[11]),
+            step(5 * MINUTE_US + 500_000, "login", 11, &[12]),
+        ];
+        assert_eq!(grouped(&steps), [vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn a_redirect_links_to_the_latest_response_that_named_the_url() {
+        let steps = [
+            step(0, "authorize", 20, &[21]),
+            step(10 * MINUTE_US, "authorize", 22, &[21]),
+            step(10 * MINUTE_US + 300_000, "login", 21, &[]),
+        ];
+        assert_eq!(grouped(&steps), [vec![0], vec![1, 2]]);
     }
 }

@@ -422,13 +422,7 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
     }
     if let Some(loc) = h.get("location") {
         step.location = Some(loc.to_string());
-        let absolute = if loc.starts_with('/') {
-            let own = split_url(&step.url);
-            format!("{}://{}{}", own.scheme, own.host, loc)
-        } else {
-            loc.to_string()
-        };
-        step.links_out.push(url_link(&absolute));
+        step.links_out.push(url_link(&absolute_url(&step.url, loc)));
         let loc_parts = split_url(loc);
         for params in [loc_parts.query, loc_parts.fragment].into_iter().flatten() {
             for (name, value) in form_urlencoded::parse(params.as_bytes()) {
@@ -716,12 +710,19 @@ fn read_page(step: &mut Step, page: &PageConfig) {
 }
 
 /// A page that posts itself (form_post, the ADFS "Working…" page, MSA `fmHF`):
-/// its hidden `code` / `error` fields are the result of the step.
+/// its hidden `code` / `error` fields are the result of the step, and its
+/// `action` is where the client goes next, like a `Location`.
 fn read_auto_post_form(step: &mut Step, html: &str) {
-    if !html.contains("<form") && !html.contains("<FORM") {
+    let Some(form) = html.find("<form").or_else(|| html.find("<FORM")) else {
         return;
-    }
+    };
     let inputs = hidden_inputs(html);
+    if !inputs.is_empty() {
+        if let Some(action) = form_action(&html[form..]) {
+            let absolute = absolute_url(&step.url, &action);
+            step.links_out.push(url_link(&absolute));
+        }
+    }
     let mut has_error = false;
     for (name, value) in &inputs {
         let lname = name.to_ascii_lowercase();
@@ -743,6 +744,22 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     if let Some(err) = messages::parse_param_error(&form.finish()) {
         note_param_error(step, err, ErrorPlace::Body);
     }
+}
+
+/// `target` resolved against `base` when it is a path on the same host.
+fn absolute_url(base: &str, target: &str) -> String {
+    if target.starts_with('/') && !target.starts_with("//") {
+        let own = split_url(base);
+        format!("{}://{}{}", own.scheme, own.host, target)
+    } else {
+        target.to_string()
+    }
+}
+
+/// The `action` of the form tag that `html` starts with, entities decoded.
+fn form_action(html: &str) -> Option<String> {
+    let tag = &html[..html.find('>')?];
+    attribute(tag, "action").map(decode_html_entities)
 }
 
 /// `(name, value)` of `<input type="hidden" name="…" value="…">` elements,
@@ -869,6 +886,22 @@ mod tests {
                 ("state".into(), "abc".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_self_posting_form_links_to_its_action() {
+        let mut step = Step {
+            url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?x=1".into(),
+            ..Step::default()
+        };
+        let html = r#"<html><body onload="document.forms[0].submit()"><FORM method="post" ACTION='/common/reprocess?a=1&amp;b=2'><input type="hidden" name="state" value="s"/></FORM>"#;
+        read_auto_post_form(&mut step, html);
+        let target = "https://login.microsoftonline.com/common/reprocess?a=1&b=2";
+        assert!(step.links_out.contains(&url_link(target)), "{step:?}");
+        // A form without hidden fields (a search box) is not a hand-off.
+        let mut plain = Step::default();
+        read_auto_post_form(&mut plain, r#"<form action="https://x/search"></form>"#);
+        assert!(plain.links_out.is_empty());
     }
 
     #[test]
