@@ -29,13 +29,13 @@ pub(super) type Handoff<'h> = &'h mut dyn FnMut(&mut HarReader<'_>, usize) -> Op
 /// Reads the whole document, handing each entry to `reader`; `Err` when the
 /// scanner bailed (entries before that point were delivered).
 #[cfg(test)]
-pub(super) fn walk(reader: &mut HarReader<'_>, text: &str) -> Scan<()> {
-    walk_with(reader, text, &mut |_, _| None)
+pub(super) fn walk(reader: &mut HarReader<'_>, doc: &[u8]) -> Scan<()> {
+    walk_with(reader, doc, &mut |_, _| None)
 }
 
 /// [`walk`], offering each entry position to `handoff` first.
-pub(super) fn walk_with(reader: &mut HarReader<'_>, text: &str, handoff: Handoff<'_>) -> Scan<()> {
-    let mut s = Scanner::new(text);
+pub(super) fn walk_with(reader: &mut HarReader<'_>, doc: &[u8], handoff: Handoff<'_>) -> Scan<()> {
+    let mut s = Scanner::new(doc);
     s.object(|s, key| {
         if key == "log" {
             log(reader, s, &mut *handoff)
@@ -86,8 +86,8 @@ fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>
 /// in `log.entries`, to the end of the array; returns the offset past its `]`.
 /// The second thread of a split read uses it on a guessed position; a wrong guess
 /// bails or is found out by the first thread.
-pub(super) fn entries_from(reader: &mut HarReader<'_>, text: &str, start: usize) -> Scan<usize> {
-    let mut s = Scanner::at(text, start);
+pub(super) fn entries_from(reader: &mut HarReader<'_>, doc: &[u8], start: usize) -> Scan<usize> {
+    let mut s = Scanner::at(doc, start);
     loop {
         let entry = entry(&mut s)?;
         reader.parsed_entry(entry);
@@ -392,7 +392,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut sink = |ex: Exchange<'_>| seen.push(format!("{ex:?}"));
         let mut reader = HarReader::new("t", 0, &NoProgress, &mut sink, Pos::Slice { base: 0 });
-        let ok = walk(&mut reader, text).is_ok();
+        let ok = walk(&mut reader, text.as_bytes()).is_ok();
         drop(reader);
         ok.then_some(seen)
     }

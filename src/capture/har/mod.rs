@@ -114,14 +114,10 @@ fn read_slice_passes(
             base: bytes.as_ptr() as usize,
         },
     );
-    // Fastest pass: the hand-written scanner. When it bails, the serde passes
+    // Fastest pass: the hand-written scanner. When it bails (on anything from a
+    // shape it does not know to a string that is not UTF-8), the serde passes
     // read the document again and skip the entries it delivered.
-    // simdutf8: checking the whole document once is cheaper than checking each
-    // string, and the scanner then slices it as `str` freely.
-    let text = try_fast
-        .then(|| simdutf8::basic::from_utf8(body).ok())
-        .flatten();
-    let walked = text.map(|text| fast::walk_with(&mut reader, text, &mut |_, _| None));
+    let walked = try_fast.then(|| fast::walk_with(&mut reader, body, &mut |_, _| None));
     finish_slice(reader, skipped, body, walked)
 }
 

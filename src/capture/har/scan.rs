@@ -1,8 +1,10 @@
 //! A zero-copy JSON pull scanner for the HAR fast path (RFC 8259 grammar).
 //!
-//! It reads one value at a time from a byte slice that the caller has already
-//! checked is valid UTF-8, and never allocates unless a string it is asked to
-//! decode holds escapes. Anything it does not accept — a syntax error, a nesting
+//! It reads one value at a time from a byte slice, and never allocates unless a
+//! string it is asked to decode holds escapes. The slice need not be UTF-8: the
+//! scanner checks each string it passes over (the only place JSON allows bytes
+//! above 0x7F), so a document it walks to the end was valid UTF-8, and every
+//! `&str` it hands out lies inside checked text. Anything it does not accept — a syntax error, a nesting
 //! deeper than serde_json allows, an unexpected type — is a [`Bail`]: the caller
 //! then reads the document again with the serde-based reader, which reports the
 //! problem precisely. The scanner is therefore allowed to be strict, never lax,
@@ -12,7 +14,11 @@
 //! backslashes, control characters) and the carry-based computation of escaped
 //! positions described by Langdale and Lemire, "Parsing Gigabytes of JSON per
 //! Second" (VLDB Journal 28, 2019, §3.1.1), so that escape-dense text such as a
-//! JavaScript bundle costs no more than plain text. Escapes inside a string are
+//! JavaScript bundle costs no more than plain text. A fourth mask, the bytes'
+//! high bits, tells whether a string is pure ASCII; only the strings that are not
+//! are checked as UTF-8 (with simdutf8), while they are still in the cache. This
+//! replaced a check of the whole document before the scan, which read a large
+//! file from memory twice. Escapes inside a string are
 //! only checked when the string is decoded (a skipped string or a body literal
 //! that is never decoded is not checked).
 
@@ -29,7 +35,10 @@ const MAX_DEPTH: usize = 128;
 
 /// A cursor over a JSON document held in memory.
 pub struct Scanner<'a> {
-    text: &'a str,
+    /// The document. Invariant: every range handed out as `&str` holds only
+    /// ASCII structure and string contents that [`Scanner::literal_and_escapes`]
+    /// checked as UTF-8.
+    bytes: &'a [u8],
     pos: usize,
 }
 
@@ -45,15 +54,15 @@ pub enum Next {
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(text: &'a str) -> Self {
-        Scanner { text, pos: 0 }
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Scanner { bytes, pos: 0 }
     }
 
     /// A scanner whose cursor starts at byte `pos`.
-    pub fn at(text: &'a str, pos: usize) -> Self {
+    pub fn at(bytes: &'a [u8], pos: usize) -> Self {
         Scanner {
-            text,
-            pos: pos.min(text.len()),
+            bytes,
+            pos: pos.min(bytes.len()),
         }
     }
 
@@ -64,11 +73,25 @@ impl<'a> Scanner<'a> {
 
     /// Moves the cursor to `pos`, which the caller knows ends a value.
     pub fn set_pos(&mut self, pos: usize) {
-        self.pos = pos.min(self.text.len());
+        self.pos = pos.min(self.bytes.len());
     }
 
     fn bytes(&self) -> &'a [u8] {
-        self.text.as_bytes()
+        self.bytes
+    }
+
+    /// `bytes[start..end]` as text.
+    ///
+    /// Callers pass only ranges made of what the scanner has checked: string
+    /// contents that passed the UTF-8 check, and JSON structure, numbers and
+    /// literals, which the grammar checks are ASCII.
+    fn checked_str(&self, start: usize, end: usize) -> &'a str {
+        let range = &self.bytes[start..end];
+        debug_assert!(std::str::from_utf8(range).is_ok());
+        // SAFETY: see above: every byte of the range was checked to be ASCII or
+        // part of a string that simdutf8 accepted, and strings start and end at
+        // ASCII quotes, so the range does not cut a character.
+        unsafe { std::str::from_utf8_unchecked(range) }
     }
 
     /// Skips JSON whitespace (space, tab, line feed, carriage return).
@@ -85,7 +108,7 @@ impl<'a> Scanner<'a> {
     /// True when only whitespace is left.
     pub fn at_end(&mut self) -> bool {
         self.skip_ws();
-        self.pos == self.text.len()
+        self.pos == self.bytes.len()
     }
 
     /// The kind of the next value, without consuming it.
@@ -113,7 +136,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn eat_word(&mut self, word: &str) -> Scan<()> {
-        if self.text[self.pos..].starts_with(word) {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(())
         } else {
@@ -208,9 +231,12 @@ impl<'a> Scanner<'a> {
         if self.bytes().get(start) != Some(&b'"') {
             return Err(Bail);
         }
-        let (end, escapes) = string_end(self.bytes(), start + 1)?;
-        self.pos = end + 1;
-        Ok((&self.text[start..=end], escapes))
+        let end = string_end(self.bytes(), start + 1)?;
+        if end.non_ascii && simdutf8::basic::from_utf8(&self.bytes[start + 1..end.at]).is_err() {
+            return Err(Bail);
+        }
+        self.pos = end.at + 1;
+        Ok((self.checked_str(start, end.at + 1), end.escapes))
     }
 
     /// The next value, which must be a string, decoded; borrowed when it has no
@@ -231,7 +257,10 @@ impl<'a> Scanner<'a> {
         let end = number_end(self.bytes(), start)?;
         self.pos = end;
         // serde_json refuses numbers out of the f64 range; so does the scanner.
-        let value = self.text[start..end].parse::<f64>().map_err(|_| Bail)?;
+        let value = self
+            .checked_str(start, end)
+            .parse::<f64>()
+            .map_err(|_| Bail)?;
         if value.is_finite() {
             Ok(value)
         } else {
@@ -258,7 +287,7 @@ impl<'a> Scanner<'a> {
         self.skip_ws();
         let start = self.pos;
         self.skip()?;
-        Ok(&self.text[start..self.pos])
+        Ok(self.checked_str(start, self.pos))
     }
 
     fn skip_nested(&mut self, depth: usize) -> Scan<()> {
@@ -320,10 +349,20 @@ pub fn unescape(inner: &str) -> Scan<String> {
     crate::http::json_string::unescape(inner).ok_or(Bail)
 }
 
-/// Index of the closing quote of a string whose contents start at `from`, and
-/// whether a backslash came before it. Control characters (U+0000–U+001F)
-/// inside a string bail, as in serde_json.
-fn string_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+/// Where a string ends, and what its contents hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StringEnd {
+    /// Index of the closing quote.
+    at: usize,
+    /// A backslash came before it.
+    escapes: bool,
+    /// A byte above 0x7F came before it (the contents need a UTF-8 check).
+    non_ascii: bool,
+}
+
+/// The end of a string whose contents start at `from`. Control characters
+/// (U+0000–U+001F) inside a string bail, as in serde_json.
+fn string_end(b: &[u8], from: usize) -> Scan<StringEnd> {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -335,21 +374,18 @@ fn string_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
 /// [`string_end`] with the masks computed 32 bytes at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn string_end_avx2(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+unsafe fn string_end_avx2(b: &[u8], from: usize) -> Scan<StringEnd> {
     // SAFETY: this function only runs on CPUs with AVX2.
     string_end_with(b, from, |chunk| unsafe { masks_avx2(chunk) })
 }
 
 #[inline(always)]
-fn string_end_with(
-    b: &[u8],
-    from: usize,
-    masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
-) -> Scan<(usize, bool)> {
+fn string_end_with(b: &[u8], from: usize, masks: impl Fn(&[u8; 64]) -> Masks) -> Scan<StringEnd> {
     let mut at = from;
     // 1 when the first byte of the block is escaped by a backslash before it.
     let mut carry = 0u64;
     let mut escapes = false;
+    let mut non_ascii = false;
     while at < b.len() {
         let block = Block::load(&b[at..], &masks);
         let escaped = escaped_positions(block.backslash, &mut carry);
@@ -361,10 +397,14 @@ fn string_end_with(
                 return Err(Bail);
             }
             let before = (1u64 << first) - 1;
-            escapes |= block.backslash & before != 0;
-            return Ok((at + first as usize, escapes));
+            return Ok(StringEnd {
+                at: at + first as usize,
+                escapes: escapes || block.backslash & before != 0,
+                non_ascii: non_ascii || block.high & before != 0,
+            });
         }
         escapes |= block.backslash != 0;
+        non_ascii |= block.high != 0;
         at += 64;
     }
     Err(Bail)
@@ -392,43 +432,50 @@ fn escaped_positions(backslash: u64, carry: &mut u64) -> u64 {
     (even_ends & ODD) | (odd_ends & EVEN) | escaped_first
 }
 
-/// Bit masks of one 64-byte block; `valid` marks bytes inside the input.
+/// The bytes of a 64-byte block that are quotes, backslashes, below 0x20, and
+/// above 0x7F: one bit per byte.
+#[derive(Debug, Clone, Copy, Default)]
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    control: u64,
+    high: u64,
+}
+
+/// The masks of one block; `valid` marks bytes inside the input.
 struct Block {
     quote: u64,
     backslash: u64,
     control: u64,
+    high: u64,
     valid: u64,
 }
 
 impl Block {
     #[inline(always)]
-    fn load(rest: &[u8], masks: &impl Fn(&[u8; 64]) -> (u64, u64, u64)) -> Block {
-        if rest.len() >= 64 {
+    fn load(rest: &[u8], masks: &impl Fn(&[u8; 64]) -> Masks) -> Block {
+        let (m, valid) = if rest.len() >= 64 {
             let chunk: &[u8; 64] = rest[..64].try_into().expect("64 bytes");
-            let (quote, backslash, control) = masks(chunk);
-            return Block {
-                quote,
-                backslash,
-                control,
-                valid: u64::MAX,
-            };
-        }
-        // The tail: pad with spaces, which are none of the three.
-        let mut chunk = [b' '; 64];
-        chunk[..rest.len()].copy_from_slice(rest);
-        let (quote, backslash, control) = masks(&chunk);
+            (masks(chunk), u64::MAX)
+        } else {
+            // The tail: pad with spaces, which are none of the four.
+            let mut chunk = [b' '; 64];
+            chunk[..rest.len()].copy_from_slice(rest);
+            (masks(&chunk), (1u64 << rest.len()) - 1)
+        };
         Block {
-            quote,
-            backslash,
-            control,
-            valid: (1u64 << rest.len()) - 1,
+            quote: m.quote,
+            backslash: m.backslash,
+            control: m.control,
+            high: m.high,
+            valid,
         }
     }
 }
 
-/// (quotes, backslashes, bytes below 0x20) of 64 bytes, one bit per byte.
+/// The [`Masks`] of 64 bytes with SSE2.
 #[cfg(target_arch = "x86_64")]
-fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
+fn masks(chunk: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
     };
@@ -438,14 +485,16 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
         let quote = _mm_set1_epi8(b'"' as i8);
         let backslash = _mm_set1_epi8(b'\\' as i8);
         let below_space = _mm_set1_epi8(0x1f);
-        let mut out = (0u64, 0u64, 0u64);
+        let mut out = Masks::default();
         for lane in 0..4 {
             let v = _mm_loadu_si128(chunk.as_ptr().add(lane * 16) as *const __m128i);
             let bits = |m| u64::from(_mm_movemask_epi8(m) as u16) << (lane * 16);
-            out.0 |= bits(_mm_cmpeq_epi8(v, quote));
-            out.1 |= bits(_mm_cmpeq_epi8(v, backslash));
+            out.quote |= bits(_mm_cmpeq_epi8(v, quote));
+            out.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
             // max(v, 0x1f) == 0x1f exactly when v <= 0x1f (unsigned).
-            out.2 |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+            out.control |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space));
+            // movemask takes each byte's top bit: set above 0x7F.
+            out.high |= bits(v);
         }
         out
     }
@@ -454,7 +503,7 @@ fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
 /// [`masks`] with AVX2: two 32-byte lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64, u64) {
+unsafe fn masks_avx2(chunk: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
         _mm256_set1_epi8,
@@ -462,28 +511,30 @@ unsafe fn masks_avx2(chunk: &[u8; 64]) -> (u64, u64, u64) {
     let quote = _mm256_set1_epi8(b'"' as i8);
     let backslash = _mm256_set1_epi8(b'\\' as i8);
     let below_space = _mm256_set1_epi8(0x1f);
-    let mut out = (0u64, 0u64, 0u64);
+    let mut out = Masks::default();
     for lane in 0..2 {
         // SAFETY: the load reads 32 bytes inside `chunk`.
         let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().add(lane * 32) as *const __m256i) };
         let bits = |m| u64::from(_mm256_movemask_epi8(m) as u32) << (lane * 32);
-        out.0 |= bits(_mm256_cmpeq_epi8(v, quote));
-        out.1 |= bits(_mm256_cmpeq_epi8(v, backslash));
-        out.2 |= bits(_mm256_cmpeq_epi8(
+        out.quote |= bits(_mm256_cmpeq_epi8(v, quote));
+        out.backslash |= bits(_mm256_cmpeq_epi8(v, backslash));
+        out.control |= bits(_mm256_cmpeq_epi8(
             _mm256_max_epu8(v, below_space),
             below_space,
         ));
+        out.high |= bits(v);
     }
     out
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn masks(chunk: &[u8; 64]) -> (u64, u64, u64) {
-    let mut out = (0u64, 0u64, 0u64);
+fn masks(chunk: &[u8; 64]) -> Masks {
+    let mut out = Masks::default();
     for (i, &c) in chunk.iter().enumerate() {
-        out.0 |= u64::from(c == b'"') << i;
-        out.1 |= u64::from(c == b'\\') << i;
-        out.2 |= u64::from(c < 0x20) << i;
+        out.quote |= u64::from(c == b'"') << i;
+        out.backslash |= u64::from(c == b'\\') << i;
+        out.control |= u64::from(c < 0x20) << i;
+        out.high |= u64::from(c > 0x7f) << i;
     }
     out
 }
@@ -493,11 +544,17 @@ mod tests {
     use super::*;
 
     /// Byte-at-a-time reference for [`string_end`].
-    fn reference_end(b: &[u8], from: usize) -> Scan<(usize, bool)> {
+    fn reference_end(b: &[u8], from: usize) -> Scan<StringEnd> {
         let mut i = from;
         while i < b.len() {
             match b[i] {
-                b'"' => return Ok((i, b[from..i].contains(&b'\\'))),
+                b'"' => {
+                    return Ok(StringEnd {
+                        at: i,
+                        escapes: b[from..i].contains(&b'\\'),
+                        non_ascii: b[from..i].iter().any(|c| *c > 0x7f),
+                    })
+                }
                 // An escaped control character is still refused.
                 b'\\' if b.get(i + 1).is_some_and(|c| *c < 0x20) => return Err(Bail),
                 b'\\' => i += 2,
@@ -532,7 +589,7 @@ mod tests {
 
     #[test]
     fn string_end_matches_the_reference_on_pseudo_random_text() {
-        let alphabet = b"ab\\\"\\\\x\n";
+        let alphabet = b"ab\\\"\\\\x\n\xc3\xa9\xff";
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..3000 {
             let len = (state % 300) as usize;
@@ -557,7 +614,7 @@ mod tests {
     #[test]
     fn walks_values() {
         let doc = r#" {"a": [1, -2.5e3, true, null, "x\"y"], "b": {"c": "\u00e9\ud83d\ude00"}} "#;
-        let mut s = Scanner::new(doc);
+        let mut s = Scanner::new(doc.as_bytes());
         let mut seen = Vec::new();
         s.object(|s, key| {
             if key == "b" {
@@ -590,7 +647,7 @@ mod tests {
             "[",
             "{,}",
         ] {
-            let mut s = Scanner::new(bad);
+            let mut s = Scanner::new(bad.as_bytes());
             let whole = s.skip().is_ok() && s.at_end();
             assert!(!whole, "{bad}");
         }
@@ -599,8 +656,8 @@ mod tests {
         assert_eq!(unescape(r"\ud800"), Err(Bail));
         assert_eq!(unescape(r"\u12"), Err(Bail));
         let deep = "[".repeat(200) + &"]".repeat(200);
-        assert_eq!(Scanner::new(&deep).skip(), Err(Bail));
-        assert_eq!(Scanner::new("1e400").number(), Err(Bail));
+        assert_eq!(Scanner::new(deep.as_bytes()).skip(), Err(Bail));
+        assert_eq!(Scanner::new(b"1e400").number(), Err(Bail));
     }
 
     #[test]
@@ -611,7 +668,30 @@ mod tests {
             ("12.25e2", 1225.0),
             ("3E-1", 0.3),
         ] {
-            assert_eq!(Scanner::new(text).number(), Ok(want));
+            assert_eq!(Scanner::new(text.as_bytes()).number(), Ok(want));
         }
+    }
+
+    #[test]
+    fn checks_strings_as_utf8() {
+        // Long enough that the non-ASCII byte sits in a later 64-byte block.
+        let pad = "a".repeat(100);
+        let good = format!("[\"{pad}é\", \"x\"]");
+        let mut s = Scanner::new(good.as_bytes());
+        assert_eq!(s.raw(), Ok(good.as_str()));
+        let mut long_bad = format!("[\"{pad}?\"]").into_bytes();
+        let question = long_bad.iter().position(|&c| c == b'?').unwrap();
+        long_bad[question] = 0xff;
+        for bad in [
+            long_bad,
+            b"[\"\xc3\"]".to_vec(),
+            // A character cut by the closing quote.
+            b"[\"\xe2\x82\"]".to_vec(),
+        ] {
+            let mut s = Scanner::new(&bad);
+            assert_eq!(s.skip(), Err(Bail), "{bad:?}");
+        }
+        // Outside strings, a byte above 0x7F is not JSON at all.
+        assert_eq!(Scanner::new(b"[1,\xc3\xa9]").skip(), Err(Bail));
     }
 }

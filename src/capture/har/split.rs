@@ -70,8 +70,9 @@ struct Tail<T> {
 
 /// Reads a HAR held in memory on two threads, mapping each exchange with `map` on
 /// the thread that read it; values come back in input order. `None` when the
-/// input is too small to split, not UTF-8, or has no likely entry start near its
-/// middle: the caller then reads it on one thread.
+/// input is too small to split or has no likely entry start near its middle: the
+/// caller then reads it on one thread. UTF-8 is checked by each thread's scanner,
+/// string by string, as it reads.
 pub fn read_slice_split<T: Renumber + Send>(
     bytes: &[u8],
     name: &str,
@@ -84,12 +85,11 @@ pub fn read_slice_split<T: Renumber + Send>(
     if body.len() < SPLIT_MIN {
         return None;
     }
-    let text = utf8_in_two(body)?;
-    let split = likely_entry_start(text.as_bytes(), text.len() / 2)?;
+    let split = likely_entry_start(body, body.len() / 2)?;
     let base = bytes.as_ptr() as usize;
     let values = RefCell::new(Vec::new());
     let summary = std::thread::scope(|scope| {
-        let second = scope.spawn(|| read_tail(text, split, name, input_index, base, map));
+        let second = scope.spawn(|| read_tail(body, split, name, input_index, base, map));
         let mut second = Some(second);
         let mut sink = |ex: Exchange<'_>| {
             on_exchange();
@@ -110,7 +110,7 @@ pub fn read_slice_split<T: Renumber + Send>(
             adopt(reader, tail, &mut values.borrow_mut());
             Some(end)
         };
-        let walked = fast::walk_with(&mut reader, text, &mut handoff);
+        let walked = fast::walk_with(&mut reader, body, &mut handoff);
         finish_slice(reader, skipped, body, Some(walked))
     });
     Some(summary.map(|summary| (summary, values.into_inner())))
@@ -134,7 +134,7 @@ fn adopt<T: Renumber>(reader: &mut HarReader<'_>, tail: Tail<T>, values: &mut Ve
 /// The second thread: entries from `start` to the end of the array, mapped.
 /// `None` when the guess was wrong or an entry needs the first thread's warnings.
 fn read_tail<T>(
-    text: &str,
+    doc: &[u8],
     start: usize,
     name: &str,
     input_index: usize,
@@ -150,7 +150,7 @@ fn read_tail<T>(
         &mut sink,
         Pos::Slice { base },
     );
-    let end = fast::entries_from(&mut reader, text, start).ok()?;
+    let end = fast::entries_from(&mut reader, doc, start).ok()?;
     if reader.malformed > 0 {
         return None;
     }
@@ -166,25 +166,6 @@ fn read_tail<T>(
     };
     drop(reader);
     Some(Tail { values, ..tail })
-}
-
-/// The document as `str` when it is UTF-8, checked in two halves at once (the
-/// check also pages the file in, so halving it matters).
-fn utf8_in_two(body: &[u8]) -> Option<&str> {
-    let mut mid = body.len() / 2;
-    // Split before a character's first byte, never inside one.
-    while body.get(mid).is_some_and(|b| b & 0xC0 == 0x80) {
-        mid += 1;
-    }
-    let (first, second) = body.split_at(mid);
-    let both = std::thread::scope(|scope| {
-        let later = scope.spawn(|| simdutf8::basic::from_utf8(second).is_ok());
-        let early = simdutf8::basic::from_utf8(first).is_ok();
-        early && later.join().unwrap_or(false)
-    });
-    // SAFETY: both halves are valid UTF-8 and `mid` is not inside a character
-    // (the byte there is not a continuation byte), so the whole is valid UTF-8.
-    both.then(|| unsafe { std::str::from_utf8_unchecked(body) })
 }
 
 /// The offset of a `{` at or after `from` that likely starts an entry: it follows
@@ -276,7 +257,7 @@ mod tests {
         // The guessed start sits inside a body string that looks like an entry.
         let text = doc(1000, 10);
         let fake = text.find("x},").unwrap() + 1;
-        let tail = read_tail(&text, fake + 2, "t", 0, 0, &|ex: Exchange<'_>| {
+        let tail = read_tail(text.as_bytes(), fake + 2, "t", 0, 0, &|ex: Exchange<'_>| {
             (ex.origin.index, ex.request.url.to_string())
         });
         assert!(tail.is_none());
