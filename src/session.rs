@@ -65,7 +65,12 @@ pub fn run_with(
     for (index, source) in sources.iter().enumerate() {
         let (format, summary, observed) =
             capture::read_source_mapped_with(source, index, read, progress, on_exchange, &observe)?;
-        steps.extend(observed);
+        if steps.is_empty() {
+            // Moving the first input's steps saves copying them all.
+            steps = observed;
+        } else {
+            steps.extend(observed);
+        }
         progress.next_input();
         inputs.push(InputReport {
             path: source.display_name(),

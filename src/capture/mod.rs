@@ -466,6 +466,7 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
         if let Opened::Har(file_map) = open_file(path, &name)? {
             let json = jsonp_body(&file_map).unwrap_or(&file_map);
             let (summary, out) = pipeline(json, &name, input_index, progress, on_exchange, map)?;
+            unmap_in_background(file_map);
             return Ok((Format::Har, summary, out));
         }
     }
@@ -475,6 +476,36 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
         out.push(map(ex));
     })?;
     Ok((format, summary, out))
+}
+
+/// Maps larger than this are unmapped on a thread of their own.
+const BACKGROUND_UNMAP_MIN: usize = 32 << 20;
+
+/// Unmaps a large memory map on a detached thread. Tearing down the page tables
+/// of a few hundred megabytes takes milliseconds that the analysis after the read
+/// (flows, findings, the report) does not need to wait for: nothing made from
+/// the map borrows it once reading is done. The pages are dropped in chunks with
+/// `MADV_DONTNEED` first because `munmap` holds the address space's lock for
+/// writing while it works, which would stall every allocation of the analysis
+/// thread that needs a fresh page; `madvise` takes it for reading.
+fn unmap_in_background(map: memmap2::Mmap) {
+    if map.len() < BACKGROUND_UNMAP_MIN {
+        return;
+    }
+    // If the thread cannot start, the map is dropped here instead.
+    let _ = std::thread::Builder::new()
+        .name("unmap".into())
+        .spawn(move || {
+            const CHUNK: usize = 4 << 20;
+            for at in (0..map.len()).step_by(CHUNK) {
+                let len = (map.len() - at).min(CHUNK);
+                // SAFETY: nothing borrows the map any more and it was never written.
+                let _ = unsafe {
+                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, at, len)
+                };
+            }
+            drop(map)
+        });
 }
 
 fn pipeline<T: Renumber + Send>(
