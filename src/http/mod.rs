@@ -10,6 +10,7 @@
 //! one into small owned facts before the next is read, so bodies are never copied
 //! wholesale. Bodies stay in their wire encoding ([`Body`]) until someone asks.
 
+pub mod form;
 pub mod h1;
 pub mod h2;
 pub mod hpack;

@@ -214,16 +214,18 @@ pub fn parse_param_error(params: &str) -> Option<ParamError> {
     let mut out: Option<ParamError> = None;
     let mut description = None;
     let mut subcode = None;
-    for (k, v) in form_urlencoded::parse(params.as_bytes()) {
-        match k.as_ref() {
-            "error" if out.is_none() && !v.is_empty() => {
+    for pair in crate::http::form::pairs(params) {
+        match pair.name.as_ref() {
+            "error" if out.is_none() && !pair.value_is_empty() => {
                 out = Some(ParamError {
-                    error: v.into_owned(),
+                    error: pair.value().into_owned(),
                     ..Default::default()
                 })
             }
-            "error_description" if description.is_none() => description = Some(v.into_owned()),
-            "error_subcode" if subcode.is_none() => subcode = Some(v.into_owned()),
+            "error_description" if description.is_none() => {
+                description = Some(pair.value().into_owned())
+            }
+            "error_subcode" if subcode.is_none() => subcode = Some(pair.value().into_owned()),
             _ => {}
         }
     }

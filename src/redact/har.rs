@@ -495,10 +495,7 @@ fn name_values(m: &mut Masker, list: &mut Value) {
 
 fn param_value(m: &mut Masker, name: &str, value: &str) -> String {
     let decoded = if value.contains('%') {
-        form_urlencoded::parse(format!("x={value}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| value.to_string())
+        crate::http::form::decode(value).into_owned()
     } else {
         value.to_string()
     };

@@ -103,13 +103,7 @@ fn nested_value(m: &mut Masker, value: &str, depth: usize) -> String {
 }
 
 fn decode_form(s: &str) -> String {
-    if !s.contains('%') && !s.contains('+') {
-        return s.to_string();
-    }
-    form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    crate::http::form::decode(s).into_owned()
 }
 
 /// Free text: JWTs and e-mail addresses replaced.

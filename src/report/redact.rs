@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use crate::http::form;
+
 /// What a masked value is replaced with.
 pub const MASK: &str = "[redacted]";
 
@@ -285,19 +287,13 @@ impl Redactor {
             .split('&')
             .map(|pair| {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let decoded_name: String = form_urlencoded::parse(name.as_bytes())
-                    .next()
-                    .map(|(k, _)| k.into_owned())
-                    .unwrap_or_default();
+                let decoded_name = form::decode(name);
                 if value.is_empty() {
                     pair.to_string()
                 } else if param_kind(&decoded_name).is_some() {
                     format!("{name}={MASK}")
                 } else if is_personal_param(&decoded_name) {
-                    let v: String = form_urlencoded::parse(format!("x={value}").as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default();
+                    let v = form::decode(value);
                     let masked: String =
                         form_urlencoded::byte_serialize(self.user(&v).as_bytes()).collect();
                     format!("{name}={masked}")
