@@ -17,6 +17,7 @@
 //! `failed` when a blocking error came last, `incomplete` otherwise.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::catalogue;
 use super::endpoints::HostRole;
@@ -63,6 +64,28 @@ pub struct Flow {
     /// ESTS data-centre regions that served the flow, in order of first use.
     pub regions: Vec<String>,
 }
+
+/// Link values are already hashes ([`Step::links_in`]); hashing them again
+/// with SipHash is wasted work.
+#[derive(Default)]
+struct LinkHasher(u64);
+
+impl Hasher for LinkHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; this is the generic fallback.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type LinkMap = HashMap<u64, usize, BuildHasherDefault<LinkHasher>>;
 
 struct UnionFind(Vec<usize>);
 
@@ -130,8 +153,8 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut by_correlation: HashMap<String, usize> = HashMap::new();
-    let mut produced: HashMap<u64, usize> = HashMap::new();
-    let mut consumed: HashMap<u64, usize> = HashMap::new();
+    let mut produced = LinkMap::default();
+    let mut consumed = LinkMap::default();
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     for pos in order {

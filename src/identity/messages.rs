@@ -398,6 +398,9 @@ pub struct TokenResponse {
     pub has_refresh_token: bool,
     /// Device-code start reply (`user_code`, `interval`, `expires_in`).
     pub device_code_interval: Option<i64>,
+    /// The device code a device-code start reply hands out (a secret: only its
+    /// hash is kept, to link the polling that sends it back).
+    pub device_code: Option<String>,
 }
 
 /// Reads a token (or device-code start) reply; `None` when it carries no token and
@@ -408,7 +411,8 @@ pub fn parse_token_response(body: &str) -> Option<TokenResponse> {
     let access_token = non_empty("access_token");
     let id_token = non_empty("id_token");
     let has_refresh_token = non_empty("refresh_token").is_some();
-    let is_device_start = non_empty("device_code").is_some() || non_empty("user_code").is_some();
+    let device_code = non_empty("device_code");
+    let is_device_start = device_code.is_some() || non_empty("user_code").is_some();
     if access_token.is_none() && id_token.is_none() && !has_refresh_token && !is_device_start {
         return None;
     }
@@ -424,6 +428,7 @@ pub fn parse_token_response(body: &str) -> Option<TokenResponse> {
         } else {
             None
         },
+        device_code,
     })
 }
 

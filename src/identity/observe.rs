@@ -552,10 +552,8 @@ fn read_json_response(step: &mut Step, body: &str) {
         .flatten()
     {
         read_tokens(step, &tokens);
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
-            if let Some(dc) = map.get("device_code").and_then(|v| v.as_str()) {
-                step.links_out.push(hash_link(dc));
-            }
+        if let Some(dc) = &tokens.device_code {
+            step.links_out.push(hash_link(dc));
         }
         return;
     }
