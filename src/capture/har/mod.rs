@@ -143,6 +143,10 @@ fn finish_slice(
         Some(Err(scan::Bail)) => {
             reader.skip_until = reader.index;
             reader.index = 0;
+            // The serde pass finds these again; what the fast pass saw before it
+            // bailed must not colour serde's message (`{"log": "…` is no log).
+            reader.log_seen = false;
+            reader.entries_opened = false;
         }
         None => {}
     }
@@ -1190,6 +1194,18 @@ fn parse_time(s: &str) -> Option<(i64, bool)> {
 mod tests {
     use super::*;
     use crate::capture::NoProgress;
+
+    #[test]
+    fn the_fast_pass_leaves_errors_to_serde() {
+        // Inputs the har fuzz target found where the fast pass, before it bailed,
+        // changed the message of the serde pass after it.
+        for input in [&b"{\"log\": \":["[..], b"{\"{\":\"EKK\\Y\"\t}\t"] {
+            let with_fast = read_slice(input, "t", 0, &NoProgress, &mut |_| {});
+            let serde = read_slice_serde_only(input, "t", 0, &NoProgress, &mut |_| {});
+            assert!(serde.is_err());
+            assert_eq!(format!("{with_fast:?}"), format!("{serde:?}"));
+        }
+    }
 
     /// What a test looks at in one exchange, owned.
     #[derive(Debug, Clone, PartialEq)]
