@@ -430,7 +430,7 @@ const PIPELINE_DEPTH: usize = 256;
 
 /// Reads one input like [`read_source`], turns every exchange into an owned value
 /// with `map`, and returns the values in input order. A memory-mapped HAR is read
-/// on two threads: a large one in two halves at once ([`har::read_slice_split`]),
+/// on two threads: a large one in chunks taken by both ([`har::read_slice_split`]),
 /// a smaller one parsed on this thread while `map` runs on a second one (a
 /// two-stage pipeline, so reading and mapping overlap); other inputs are read and
 /// mapped on this thread.
@@ -516,7 +516,7 @@ fn pipeline<T: Renumber + Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(InputSummary, Vec<T>), CaptureError> {
-    // A large HAR is read in two halves at once, each mapped where it is read.
+    // A large HAR is read in chunks by two threads, each mapped where it is read.
     if let Some(result) = har::read_slice_split(json, name, input_index, progress, on_exchange, map)
     {
         return result;

@@ -21,10 +21,27 @@ use super::scan::{Bail, Next, Scan, Scanner};
 use super::{Content, Count, Entry, HarHeader, HarReader, HarRequest, HarResponse, Literal};
 use super::{Param, PostData, Str, Timings};
 
-/// Asked before each entry with the entry's offset: `Some(end)` when the entries
-/// from there to the end of the array were read elsewhere (by the second thread
-/// of a split read), `end` being the offset just past the array's `]`.
-pub(super) type Handoff<'h> = &'h mut dyn FnMut(&mut HarReader<'_>, usize) -> Option<usize>;
+/// Asked before each entry with the entry's offset: `Some` when entries from
+/// there on were read elsewhere (by the other threads of a split read).
+pub(super) type Handoff<'h> = &'h mut dyn FnMut(&mut HarReader<'_>, usize) -> Option<Resume>;
+
+/// Where the walk goes on after a [`Handoff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resume {
+    /// Every entry to the end of the array was read: the offset just past its `]`.
+    ArrayEnd(usize),
+    /// Entries up to this offset were read; the entry that starts there was not.
+    EntryAt(usize),
+}
+
+/// Where [`entries_from`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// The array ended: the offset just past its `]`.
+    ArrayEnd(usize),
+    /// The first entry that starts at or after the limit starts here.
+    EntryAt(usize),
+}
 
 /// Reads the whole document, handing each entry to `reader`; `Err` when the
 /// scanner bailed (entries before that point were delivered).
@@ -73,9 +90,13 @@ fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) ->
 fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) -> Scan<()> {
     let mut more = s.open_array()?;
     while more {
-        if let Some(end) = handoff(reader, s.pos()) {
-            s.set_pos(end);
-            return Ok(());
+        match handoff(reader, s.pos()) {
+            Some(Resume::ArrayEnd(end)) => {
+                s.set_pos(end);
+                return Ok(());
+            }
+            Some(Resume::EntryAt(at)) => s.set_pos(at),
+            None => {}
         }
         let entry = entry(s)?;
         reader.parsed_entry(entry);
@@ -85,16 +106,24 @@ fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>
 }
 
 /// Reads entries from `start`, which is taken to be the first byte of an entry
-/// in `log.entries`, to the end of the array; returns the offset past its `]`.
-/// The second thread of a split read uses it on a guessed position; a wrong guess
-/// bails or is found out by the first thread.
-pub(super) fn entries_from(reader: &mut HarReader<'_>, doc: &[u8], start: usize) -> Scan<usize> {
+/// in `log.entries`, until the array ends or an entry starts at or after `limit`.
+/// The threads of a split read use it on guessed positions; a wrong guess bails
+/// or is found out when the chunks are put together.
+pub(super) fn entries_from(
+    reader: &mut HarReader<'_>,
+    doc: &[u8],
+    start: usize,
+    limit: Option<usize>,
+) -> Scan<Stop> {
     let mut s = Scanner::at(doc, start);
     loop {
         let entry = entry(&mut s)?;
         reader.parsed_entry(entry);
         if !s.array_continues()? {
-            return Ok(s.pos());
+            return Ok(Stop::ArrayEnd(s.pos()));
+        }
+        if limit.is_some_and(|limit| s.pos() >= limit) {
+            return Ok(Stop::EntryAt(s.pos()));
         }
     }
 }

@@ -1,25 +1,31 @@
 //! Reading a large HAR held in memory on two threads.
 //!
 //! A HAR is one JSON document, so where an entry starts can only be known by
-//! reading from the beginning. The split read guesses instead: a second thread
-//! starts at a likely entry start near the middle (`},` then `{"startedDateTime"`
-//! or another key that only entries begin with) and reads the entries from there
-//! to the end of `log.entries`, mapping each as it goes. The first thread reads
-//! from the beginning; when it reaches an entry that starts exactly at the guessed
-//! offset, the guess is proven right and it takes the second thread's results and
-//! jumps past the array. If it passes the offset without an entry starting there,
-//! or the second thread bailed or met a malformed entry, the second thread's work
-//! is dropped and the first thread reads on alone: the result is always the one
-//! of a sequential read.
+//! reading from the beginning. The split read guesses instead. The document is
+//! cut into chunks of about [`CHUNK_TARGET`] bytes, each starting at a likely
+//! entry start (`},` then `{"startedDateTime"` or another key that only entries
+//! begin with). The first thread reads from the beginning of the document; a
+//! helper thread reads chunks, each from its guessed start until an entry starts
+//! at or after the next chunk's start, mapping every exchange as it goes. When
+//! the first thread reaches an entry that starts exactly at the first guess, it
+//! reads chunks too until none are left, then puts them together in order: a
+//! chunk counts only when the chunk before it ended exactly where it starts, so
+//! every guess is proven by the chunk before it. At the first chunk that does not
+//! fit (a wrong guess, a bail, a malformed entry that needs the first thread's
+//! warnings), the first thread reads on alone from where the proven chunks
+//! ended: the result is always the one of a sequential read.
 //!
-//! Each exchange is mapped (identity observation, in `session`) on the thread that
-//! read it, so both halves of the work run in parallel. The second thread numbers
-//! its exchanges from 0; [`Renumber`] shifts them once the first thread knows how
+//! Chunks are taken by whichever thread is free, so a thread slowed down by the
+//! machine does not hold up the other. Each exchange is mapped (identity
+//! observation, in `session`) on the thread that read it. A chunk numbers its
+//! exchanges from 0; [`Renumber`] shifts them once the first thread knows how
 //! many entries came before.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
-use super::fast;
+use super::fast::{self, Resume, Stop};
 use super::{finish_slice, without_bom, HarReader, Pos};
 use crate::capture::{CaptureError, InputSummary, NoProgress, Progress};
 use crate::http::Exchange;
@@ -28,7 +34,14 @@ use crate::http::Exchange;
 /// pay for itself.
 const SPLIT_MIN: usize = 32 << 20;
 
-/// How far past the middle to look for a likely entry start.
+/// About how many bytes one chunk holds: small enough that the two threads end
+/// close together, large enough that a chunk's set-up does not count.
+const CHUNK_TARGET: usize = 8 << 20;
+
+/// At most this many chunks, whatever the size.
+const MAX_CHUNKS: usize = 256;
+
+/// How far past a cut to look for a likely entry start.
 const SEARCH_WINDOW: usize = 4 << 20;
 
 /// First keys that start an entry object in the exporters we know, and no other
@@ -55,11 +68,19 @@ pub trait Renumber {
     fn renumber(&mut self, offset: u64);
 }
 
-/// What the second thread read.
-struct Tail<T> {
+/// A stretch of the entries array read by a helper: from `start` (a guessed
+/// entry start) until an entry starts at or after `limit` (the next chunk's
+/// start), or to the end of the array for the last chunk.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    start: usize,
+    limit: Option<usize>,
+}
+
+/// What was read from one chunk.
+struct ChunkRead<T> {
     values: Vec<T>,
-    /// Offset just past the `]` of `log.entries`.
-    end: usize,
+    stop: Stop,
     entries: u64,
     delivered: usize,
     sensitive_seen: bool,
@@ -68,29 +89,124 @@ struct Tail<T> {
     bad_time: usize,
 }
 
+/// The chunks of a split read and what became of them.
+struct Chunks<'a, T> {
+    doc: &'a [u8],
+    chunks: Vec<Chunk>,
+    /// The next chunk nobody has taken yet.
+    next: AtomicUsize,
+    /// One slot per chunk: `None` until read, then `Some(None)` when the chunk
+    /// bailed or needs the first thread's warnings.
+    read: Vec<Mutex<Option<Option<ChunkRead<T>>>>>,
+}
+
+impl<'a, T> Chunks<'a, T> {
+    fn new(doc: &'a [u8], starts: Vec<usize>) -> Self {
+        let chunks: Vec<Chunk> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| Chunk {
+                start,
+                limit: starts.get(i + 1).copied(),
+            })
+            .collect();
+        let read = chunks.iter().map(|_| Mutex::new(None)).collect();
+        Chunks {
+            doc,
+            chunks,
+            next: AtomicUsize::new(0),
+            read,
+        }
+    }
+
+    /// Reads chunks until none is left.
+    fn work(&self, name: &str, input_index: usize, base: usize, map: &MapFn<'_, T>) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&chunk) = self.chunks.get(i) else {
+                return;
+            };
+            let read = read_chunk(self.doc, chunk, name, input_index, base, map);
+            *self.read[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+        }
+    }
+
+    /// Leaves the chunks nobody has taken yet unread.
+    fn cancel(&self) {
+        self.next.store(self.chunks.len(), Ordering::Relaxed);
+    }
+
+    /// The chunk that starts at `at`.
+    fn starting_at(&self, at: usize) -> Option<usize> {
+        self.chunks.binary_search_by_key(&at, |c| c.start).ok()
+    }
+
+    /// Takes the proven chunks from chunk `from` on, in order, into `reader` and
+    /// `values`, and says where the first thread goes on. Every chunk has been
+    /// read.
+    fn adopt_proven(
+        &self,
+        from: usize,
+        reader: &mut HarReader<'_>,
+        values: &mut Vec<T>,
+        on_exchange: &dyn Fn(),
+    ) -> Resume
+    where
+        T: Renumber,
+    {
+        // Chunk `from`'s start was proven by the first thread reaching it.
+        let mut proven_until = self.chunks[from].start;
+        for (chunk, slot) in self.chunks.iter().zip(&self.read).skip(from) {
+            if chunk.start != proven_until {
+                break;
+            }
+            let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(Some(read)) = taken else {
+                break;
+            };
+            for _ in 0..read.values.len() {
+                on_exchange();
+            }
+            let stop = read.stop;
+            adopt(reader, read, values);
+            match stop {
+                Stop::ArrayEnd(end) => return Resume::ArrayEnd(end),
+                Stop::EntryAt(at) => proven_until = at,
+            }
+        }
+        Resume::EntryAt(proven_until)
+    }
+}
+
+type MapFn<'m, T> = dyn Fn(Exchange<'_>) -> T + Sync + 'm;
+
 /// Reads a HAR held in memory on two threads, mapping each exchange with `map` on
 /// the thread that read it; values come back in input order. `None` when the
-/// input is too small to split or has no likely entry start near its middle: the
-/// caller then reads it on one thread. UTF-8 is checked by each thread's scanner,
-/// string by string, as it reads.
+/// input is too small to split or has no likely entry start past its first
+/// chunk: the caller then reads it on one thread. UTF-8 is checked by each
+/// thread's scanner, string by string, as it reads.
 pub fn read_slice_split<T: Renumber + Send>(
     bytes: &[u8],
     name: &str,
     input_index: usize,
     progress: &dyn Progress,
     on_exchange: &dyn Fn(),
-    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+    map: &MapFn<'_, T>,
 ) -> Option<Result<(InputSummary, Vec<T>), CaptureError>> {
     let (skipped, body) = without_bom(bytes);
     if body.len() < SPLIT_MIN {
         return None;
     }
-    let split = likely_entry_start(body, body.len() / 2)?;
+    let starts = chunk_starts(body);
+    let first = *starts.first()?;
     let base = bytes.as_ptr() as usize;
+    let chunks = Chunks::new(body, starts);
+    // Filled in input order: the first thread's own entries, the proven chunks,
+    // then what the first thread reads after them.
     let values = RefCell::new(Vec::new());
     let summary = std::thread::scope(|scope| {
-        let second = scope.spawn(|| read_tail(body, split, name, input_index, base, map));
-        let mut second = Some(second);
+        let helper = scope.spawn(|| chunks.work(name, input_index, base, map));
+        let mut helper = Some(helper);
         let mut sink = |ex: Exchange<'_>| {
             on_exchange();
             let value = map(ex);
@@ -98,49 +214,50 @@ pub fn read_slice_split<T: Renumber + Send>(
         };
         let mut reader =
             HarReader::new(name, input_index, progress, &mut sink, Pos::Slice { base });
+        // The first thread hands off at the first chunk start it reaches (the
+        // first one, unless that guess was wrong).
         let mut handoff = |reader: &mut HarReader<'_>, at: usize| {
-            if at != split {
+            if at < first || helper.is_none() {
                 return None;
             }
-            let tail = second.take()?.join().ok().flatten()?;
-            for _ in 0..tail.values.len() {
-                on_exchange();
-            }
-            let end = tail.end;
-            adopt(reader, tail, &mut values.borrow_mut());
-            Some(end)
+            let from = chunks.starting_at(at)?;
+            let helper = helper.take()?;
+            chunks.work(name, input_index, base, map);
+            helper.join().ok()?;
+            Some(chunks.adopt_proven(from, reader, &mut values.borrow_mut(), on_exchange))
         };
         let walked = fast::walk_with(&mut reader, body, &mut handoff);
+        // Never reached a guess: the helper's chunks are of no use.
+        chunks.cancel();
         finish_slice(reader, skipped, body, Some(walked))
     });
     Some(summary.map(|summary| (summary, values.into_inner())))
 }
-
-/// Takes the second thread's entries as the next ones of `reader`.
-fn adopt<T: Renumber>(reader: &mut HarReader<'_>, tail: Tail<T>, values: &mut Vec<T>) {
+/// Takes a chunk's entries as the next ones of `reader`.
+fn adopt<T: Renumber>(reader: &mut HarReader<'_>, read: ChunkRead<T>, values: &mut Vec<T>) {
     let first = reader.index;
-    values.extend(tail.values.into_iter().map(|mut v| {
+    values.extend(read.values.into_iter().map(|mut v| {
         v.renumber(first);
         v
     }));
-    reader.index += tail.entries;
-    reader.delivered += tail.delivered;
-    reader.sensitive_seen |= tail.sensitive_seen;
-    reader.missing_body += tail.missing_body;
-    reader.no_offset += tail.no_offset;
-    reader.bad_time += tail.bad_time;
+    reader.index += read.entries;
+    reader.delivered += read.delivered;
+    reader.sensitive_seen |= read.sensitive_seen;
+    reader.missing_body += read.missing_body;
+    reader.no_offset += read.no_offset;
+    reader.bad_time += read.bad_time;
 }
 
-/// The second thread: entries from `start` to the end of the array, mapped.
-/// `None` when the guess was wrong or an entry needs the first thread's warnings.
-fn read_tail<T>(
+/// Reads one chunk, mapping its exchanges. `None` when the guess was wrong or an
+/// entry needs the first thread's warnings.
+fn read_chunk<T>(
     doc: &[u8],
-    start: usize,
+    chunk: Chunk,
     name: &str,
     input_index: usize,
     base: usize,
-    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
-) -> Option<Tail<T>> {
+    map: &MapFn<'_, T>,
+) -> Option<ChunkRead<T>> {
     let mut values = Vec::new();
     let mut sink = |ex: Exchange<'_>| values.push(map(ex));
     let mut reader = HarReader::new(
@@ -150,13 +267,13 @@ fn read_tail<T>(
         &mut sink,
         Pos::Slice { base },
     );
-    let end = fast::entries_from(&mut reader, doc, start).ok()?;
+    let stop = fast::entries_from(&mut reader, doc, chunk.start, chunk.limit).ok()?;
     if reader.malformed > 0 {
         return None;
     }
-    let tail = Tail {
+    let read = ChunkRead {
         values: Vec::new(),
-        end,
+        stop,
         entries: reader.index,
         delivered: reader.delivered,
         sensitive_seen: reader.sensitive_seen,
@@ -165,7 +282,22 @@ fn read_tail<T>(
         bad_time: reader.bad_time,
     };
     drop(reader);
-    Some(Tail { values, ..tail })
+    Some(ChunkRead { values, ..read })
+}
+
+/// Guessed entry starts, one about every [`CHUNK_TARGET`] bytes, increasing;
+/// the first thread reads everything before the first.
+fn chunk_starts(doc: &[u8]) -> Vec<usize> {
+    let count = (doc.len() / CHUNK_TARGET).clamp(2, MAX_CHUNKS);
+    let step = doc.len() / count;
+    let mut starts: Vec<usize> = Vec::with_capacity(count);
+    for k in 1..count {
+        let from = (k * step).max(starts.last().map_or(0, |&s| s + 1));
+        if let Some(start) = likely_entry_start(doc, from) {
+            starts.push(start);
+        }
+    }
+    starts
 }
 
 /// The offset of a `{` at or after `from` that likely starts an entry: it follows
@@ -257,10 +389,77 @@ mod tests {
         // The guessed start sits inside a body string that looks like an entry.
         let text = doc(1000, 10);
         let fake = text.find("x},").unwrap() + 1;
-        let tail = read_tail(text.as_bytes(), fake + 2, "t", 0, 0, &|ex: Exchange<'_>| {
+        let chunk = Chunk {
+            start: fake + 2,
+            limit: None,
+        };
+        let read = read_chunk(text.as_bytes(), chunk, "t", 0, 0, &|ex: Exchange<'_>| {
             (ex.origin.index, ex.request.url.to_string())
         });
-        assert!(tail.is_none());
+        assert!(read.is_none());
+    }
+
+    #[test]
+    fn chunks_that_do_not_fit_leave_the_rest_to_the_first_thread() {
+        let text = doc(40_000, 1600);
+        let map = |ex: Exchange<'_>| (ex.origin.index, ex.request.url.to_string());
+        let mut starts = chunk_starts(text.as_bytes());
+        assert!(starts.len() > 3, "{}", starts.len());
+        // A guess inside an entry (its headers array): the chunk before it
+        // overshoots, and everything from there is read by the first thread.
+        let inside = text[starts[2]..].find(r#"{"name":"c""#).unwrap() + starts[2];
+        starts.insert(3, inside);
+        let chunks = Chunks::new(text.as_bytes(), starts.clone());
+        chunks.work("t", 0, 0, &map);
+        let mut values = Vec::new();
+        let mut sink = |_: Exchange<'_>| {};
+        let mut reader = HarReader::new("t", 0, &NoProgress, &mut sink, Pos::Slice { base: 0 });
+        let resume = chunks.adopt_proven(0, &mut reader, &mut values, &|| {});
+        // Chunks 0 and 1 fit; chunk 2 ran past the bad guess, where the first
+        // thread takes over.
+        let Resume::EntryAt(at) = resume else {
+            panic!("{resume:?}")
+        };
+        assert!(at > inside && at < starts[4], "{at} {starts:?}");
+        assert!(text[at..].starts_with(r#"{"startedDateTime""#));
+        let (_, want) = sequential(&text);
+        let first = want.iter().position(|(_, u)| *u == values[0].1).unwrap();
+        assert_eq!(
+            values.iter().map(|v| &v.1).collect::<Vec<_>>(),
+            want[first..first + values.len()]
+                .iter()
+                .map(|v| &v.1)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_split_read_with_a_bad_guess_equals_a_sequential_one() {
+        // Bodies holding `},{"time":` unescaped cannot exist, but a custom array
+        // of objects that start with an entry key can: its objects are guesses.
+        let entries: Vec<String> = (0..30_000)
+            .map(|i| {
+                let custom = r#","_custom":[{"a":1},{"time":2,"request":3}]"#;
+                format!(
+                    r#"{{"startedDateTime":"2024-01-01T00:00:00Z","request":{{"method":"GET","url":"https://a.example/{i}","headers":[]}},"response":{{"status":200,"content":{{"text":"{}"}}}}{custom}}}"#,
+                    "z".repeat(1200)
+                )
+            })
+            .collect();
+        let text = format!("{{\"log\":{{\"entries\":[{}]}}}}", entries.join(",\n"));
+        let bad_guesses = chunk_starts(text.as_bytes())
+            .into_iter()
+            .filter(|&s| text[s..].starts_with(r#"{"time""#))
+            .count();
+        assert!(bad_guesses > 0);
+        let map = |ex: Exchange<'_>| (ex.origin.index, ex.request.url.to_string());
+        let (summary, values) =
+            read_slice_split(text.as_bytes(), "t", 0, &NoProgress, &|| {}, &map)
+                .unwrap()
+                .unwrap();
+        let (want_summary, want) = sequential(&text);
+        assert_eq!(summary, want_summary);
+        assert_eq!(values, want);
     }
 
     #[test]
