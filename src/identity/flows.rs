@@ -6,18 +6,21 @@
 //! * a hand-off: a value one response gives out (flow token, ctx, code, device code)
 //!   that a later request sends back;
 //! * a redirect: a request for the URL that a response sent the client to (a
-//!   `Location` or federation URL), made within [`FOLLOW_WINDOW_US`] of that
-//!   response and linked to the latest response that named the URL. A browser
-//!   follows a redirect at once; without the window, every visit to an app's home
-//!   page would join the first sign-in that ever redirected there, and a long
-//!   trace would become one flow;
+//!   `Location`, the `action` of a self-posting form, or a federation URL), made
+//!   within [`FOLLOW_WINDOW_US`] of that response and linked to the latest
+//!   response that named the URL and had ended when the request started. A
+//!   browser follows a redirect at once; without the window, every visit to an
+//!   app's home page would join the first sign-in that ever redirected there, and
+//!   a long trace would become one flow; without the "had ended", two sign-ins to
+//!   the same app a moment apart (two tabs) would cross over. Timestamps from two
+//!   inputs whose clocks differ by more than the window do not link redirects;
+//!   values (flow tokens, codes) still link them;
 //! * a shared hand-off value sent by several requests (device-code polling).
 //!
 //! Outcome: `success` when a code or token was issued after the last blocking error,
 //! `failed` when a blocking error came last, `incomplete` otherwise.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::catalogue;
 use super::endpoints::HostRole;
@@ -65,28 +68,6 @@ pub struct Flow {
     pub regions: Vec<String>,
 }
 
-/// Link values are already hashes ([`Step::links_in`]); hashing them again
-/// with SipHash is wasted work.
-#[derive(Default)]
-struct LinkHasher(u64);
-
-impl Hasher for LinkHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed; this is the generic fallback.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-type LinkMap = HashMap<u64, usize, BuildHasherDefault<LinkHasher>>;
-
 struct UnionFind(Vec<usize>);
 
 impl UnionFind {
@@ -109,6 +90,25 @@ impl UnionFind {
 /// How long after a response a request for the URL it redirected to still
 /// counts as following the redirect.
 pub const FOLLOW_WINDOW_US: i64 = 60_000_000;
+
+/// Timestamps are rounded (HAR: milliseconds); a request may seem to start this
+/// much before the response it follows ended.
+const CLOCK_SLACK_US: i64 = 5_000;
+
+/// Of the steps that handed out a link, in start order, the latest one whose
+/// response had ended when a request starting at `started_us` was sent.
+fn latest_answered(
+    producers: &[usize],
+    steps: &[Step],
+    scoped: &[usize],
+    started_us: i64,
+) -> Option<usize> {
+    producers
+        .iter()
+        .rev()
+        .copied()
+        .find(|&p| end_us(&steps[scoped[p]]) <= started_us + CLOCK_SLACK_US)
+}
 
 /// True for steps that take part in sign-in flows.
 pub fn in_scope(step: &Step) -> bool {
@@ -153,8 +153,9 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut by_correlation: HashMap<String, usize> = HashMap::new();
-    let mut produced = LinkMap::default();
-    let mut consumed = LinkMap::default();
+    // Every step that handed out a link, in start order.
+    let mut produced: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut consumed: HashMap<u64, usize> = HashMap::new();
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     for pos in order {
@@ -170,20 +171,34 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             let first = *by_correlation.entry(key).or_insert(pos);
             uf.union(first, pos);
         }
+        let mut sent_back = false;
         for link in &step.links_in {
-            if let Some(&from) = produced.get(link) {
-                uf.union(from, pos);
+            if let Some(producers) = produced.get(link) {
+                // A value sent back is strong evidence: when timestamps say no
+                // producer had answered yet, the latest one is taken all the same.
+                let from = latest_answered(producers, steps, scoped, step.started_us)
+                    .or(producers.last().copied());
+                if let Some(from) = from {
+                    uf.union(from, pos);
+                    sent_back = true;
+                }
             }
             let first = *consumed.entry(*link).or_insert(pos);
             uf.union(first, pos);
         }
-        if let Some(&from) = produced.get(&step.url_key) {
-            if step.started_us - end_us(&steps[scoped[from]]) <= FOLLOW_WINDOW_US {
-                uf.union(from, pos);
-            }
+        // A request that sends back a value it was given is joined by that value;
+        // the URL it goes to (the same callback for every sign-in to an app) could
+        // only join it to another sign-in as well.
+        let followed = produced
+            .get(&step.url_key)
+            .filter(|_| !sent_back)
+            .and_then(|producers| latest_answered(producers, steps, scoped, step.started_us))
+            .filter(|&from| step.started_us - end_us(&steps[scoped[from]]) <= FOLLOW_WINDOW_US);
+        if let Some(from) = followed {
+            uf.union(from, pos);
         }
         for link in &step.links_out {
-            produced.insert(*link, pos);
+            produced.entry(*link).or_default().push(pos);
         }
     }
 }
@@ -392,6 +407,31 @@ mod tests {
             step(5 * MINUTE_US + 500_000, "login", 11, &[12]),
         ];
         assert_eq!(grouped(&steps), [vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn two_sign_ins_to_the_same_callback_a_moment_apart_stay_apart() {
+        // Two tabs: each authorize page posts its own code to the app's callback.
+        let mut steps = [
+            step(0, "authorize", 30, &[31, 40]),
+            step(100_000, "authorize", 32, &[31, 41]),
+            step(250_000, "redirect_back", 31, &[]),
+            step(300_000, "redirect_back", 31, &[]),
+        ];
+        steps[2].links_in = vec![40];
+        steps[3].links_in = vec![41];
+        assert_eq!(grouped(&steps), [vec![0, 2], vec![1, 3]]);
+    }
+
+    #[test]
+    fn a_redirect_follows_a_response_that_had_ended() {
+        // The second page was still loading when the request went out.
+        let steps = [
+            step(0, "authorize", 50, &[51]),
+            step(150_000, "authorize", 52, &[51]),
+            step(200_000, "login", 51, &[]),
+        ];
+        assert_eq!(grouped(&steps), [vec![0, 2], vec![1]]);
     }
 
     #[test]

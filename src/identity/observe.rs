@@ -725,12 +725,12 @@ fn read_page(step: &mut Step, page: &PageConfig) {
 /// its hidden `code` / `error` fields are the result of the step, and its
 /// `action` is where the client goes next, like a `Location`.
 fn read_auto_post_form(step: &mut Step, html: &str) {
-    let Some(form) = find(html, "<form").or_else(|| find(html, "<FORM")) else {
+    if find_tag(html.as_bytes(), 0, b"<form").is_none() {
         return;
-    };
+    }
     let inputs = hidden_inputs(html);
-    if !inputs.is_empty() {
-        if let Some(action) = form_action(&html[form..]) {
+    if inputs.iter().any(|(name, _)| is_hand_off_field(name)) {
+        if let Some(action) = hand_off_action(html) {
             let absolute = absolute_url(&step.url, &action);
             step.links_out.push(url_link(&absolute));
         }
@@ -768,10 +768,54 @@ fn absolute_url(base: &str, target: &str) -> String {
     }
 }
 
-/// The `action` of the form tag that `html` starts with, entities decoded.
-fn form_action(html: &str) -> Option<String> {
-    let tag = &html[..html.find('>')?];
-    attribute(tag, "action").map(decode_html_entities)
+/// The `action` of the first form whose hidden fields hand the flow on (a
+/// language picker or a sign-out form before it is passed over), entities
+/// decoded.
+fn hand_off_action(html: &str) -> Option<String> {
+    let bytes = html.as_bytes();
+    let mut from = 0;
+    while let Some(open) = find_tag(bytes, from, b"<form") {
+        let tag_end = open + memchr::memchr(b'>', &bytes[open..])?;
+        let close = find_tag(bytes, tag_end, b"</form").unwrap_or(bytes.len());
+        let carries_hand_off = hidden_inputs(&html[tag_end..close])
+            .iter()
+            .any(|(name, _)| is_hand_off_field(name));
+        if carries_hand_off {
+            return attribute(&html[open + 5..tag_end], "action").map(decode_html_entities);
+        }
+        from = close;
+    }
+    None
+}
+
+/// Hidden fields that make a form a hand-off: the result of the step, or a
+/// value that the next step sends back.
+fn is_hand_off_field(name: &str) -> bool {
+    is_link_param(name)
+        || [
+            "code",
+            "id_token",
+            "access_token",
+            "error",
+            "state",
+            "wresult",
+            "samlresponse",
+            "nap",
+            "t",
+        ]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+}
+
+/// The next `tag` (ASCII case ignored, e.g. `<form`) at or after `from`.
+fn find_tag(bytes: &[u8], from: usize, tag: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', &bytes[from..])
+        .map(|i| from + i)
+        .find(|&i| {
+            bytes
+                .get(i..i + tag.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(tag))
+        })
 }
 
 /// `(name, value)` of `<input type="hidden" name="…" value="…">` elements,
@@ -904,8 +948,11 @@ mod tests {
             url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?x=1".into(),
             ..Step::default()
         };
-        let html = r#"<html><body onload="document.forms[0].submit()"><FORM method="post" ACTION='/common/reprocess?a=1&amp;b=2'><input type="hidden" name="state" value="s"/></FORM>"#;
+        let html = r#"<html><body onload="document.forms[1].submit()"><form action="/common/lang"><input type="hidden" name="lc" value="1033"></form><Form method="post" ACTION='/common/reprocess?a=1&amp;b=2'><input type="hidden" name="state" value="s"/></Form>"#;
         read_auto_post_form(&mut step, html);
+        assert!(!step
+            .links_out
+            .contains(&url_link("https://login.microsoftonline.com/common/lang")));
         let target = "https://login.microsoftonline.com/common/reprocess?a=1&b=2";
         assert!(step.links_out.contains(&url_link(target)), "{step:?}");
         // A form without hidden fields (a search box) is not a hand-off.
