@@ -245,6 +245,13 @@ fn is_link_param(name: &str) -> bool {
     LINK_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
 }
 
+/// Parameters or form fields whose presence means a code or token was issued.
+fn is_issued_param(name: &str) -> bool {
+    ["code", "id_token", "access_token"]
+        .iter()
+        .any(|p| name.eq_ignore_ascii_case(p))
+}
+
 fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragment: Option<&str>) {
     let headers = &ex.request.headers;
     step.client_request_id = headers.get("client-request-id").map(str::to_string);
@@ -435,10 +442,7 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
                 if !pair.value_is_empty() && is_link_param(name) {
                     step.links_out.push(hash_link(&pair.value()));
                 }
-                if ["code", "access_token", "id_token"]
-                    .iter()
-                    .any(|n| name.eq_ignore_ascii_case(n))
-                {
+                if is_issued_param(name) {
                     step.issued = true;
                 }
             }
@@ -737,14 +741,11 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     }
     let mut has_error = false;
     for (name, value) in &inputs {
-        let lname = name.to_ascii_lowercase();
-        if lname == "code" || lname == "id_token" || lname == "access_token" {
-            step.issued = true;
-        }
-        if is_link_param(&lname) || lname == "wresult" || lname == "nap" || lname == "t" {
+        step.issued |= is_issued_param(name);
+        if is_link_param(name) {
             step.links_out.push(hash_link(value));
         }
-        has_error |= lname == "error";
+        has_error |= name.eq_ignore_ascii_case("error");
     }
     // The error fields are read as the parameters they would be posted as; most
     // forms carry none, and re-encoding every hidden field costs.
@@ -792,19 +793,10 @@ fn hand_off_action(html: &str) -> Option<String> {
 /// value that the next step sends back.
 fn is_hand_off_field(name: &str) -> bool {
     is_link_param(name)
-        || [
-            "code",
-            "id_token",
-            "access_token",
-            "error",
-            "state",
-            "wresult",
-            "samlresponse",
-            "nap",
-            "t",
-        ]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n))
+        || is_issued_param(name)
+        || ["error", "samlresponse"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// The next `tag` (ASCII case ignored, e.g. `<form`) at or after `from`.
