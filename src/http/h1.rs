@@ -584,84 +584,26 @@ impl Connection {
     }
 
     fn request_head(&mut self) -> bool {
-        let side = &mut self.req;
-        if side.buf.buf.is_empty() {
-            return false;
+        let mut m = match read_head(&mut self.req, parse_request) {
+            Head::Complete(m) => m,
+            Head::Partial => return false,
+            Head::Resync => return true,
+        };
+        if self.scheme == "http" && !m.method.eq_ignore_ascii_case("CONNECT") && m.upgrade_h2c() {
+            // RFC 7540 §3.2: the client may switch to HTTP/2 once the
+            // server answers 101; hold what follows until then.
+            m.h2c = true;
+            self.h2c_held = true;
         }
-        let mut n_headers = 64;
-        loop {
-            let mut headers = vec![httparse::EMPTY_HEADER; n_headers];
-            let mut req = httparse::Request::new(&mut headers);
-            match req.parse(&side.buf.buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let (frame, ts) = side.buf.at(side.buf.start);
-                    let mut m = Msg {
-                        method: req.method.unwrap_or("").to_string(),
-                        target: req.path.unwrap_or("").to_string(),
-                        version: format!("HTTP/1.{}", req.version.unwrap_or(1)),
-                        headers: req
-                            .headers
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.name.to_string(),
-                                    String::from_utf8_lossy(h.value).into_owned(),
-                                )
-                            })
-                            .collect(),
-                        first_frame: frame,
-                        first_ts: ts,
-                        ..Msg::default()
-                    };
-                    let (_, end_ts) = side.buf.at(side.buf.start + len as u64 - 1);
-                    m.last_ts = end_ts;
-                    side.buf.consume(len);
-                    if self.scheme == "http"
-                        && !m.method.eq_ignore_ascii_case("CONNECT")
-                        && m.upgrade_h2c()
-                    {
-                        // RFC 7540 §3.2: the client may switch to HTTP/2 once the
-                        // server answers 101; hold what follows until then.
-                        m.h2c = true;
-                        self.h2c_held = true;
-                    }
-                    let framing = if is_chunked(&m) {
-                        Framing::Chunked
-                    } else {
-                        match content_length(&m) {
-                            Some(n) if n > 0 => Framing::Length(n),
-                            _ => Framing::None,
-                        }
-                    };
-                    if m.method.eq_ignore_ascii_case("CONNECT") {
-                        // Everything after a CONNECT waits for its answer; a 2xx makes
-                        // the connection a tunnel (RFC 9110 §9.3.6).
-                    }
-                    if framing == Framing::None {
-                        self.waiting.push_back(m);
-                        side.state = State::Head;
-                    } else {
-                        side.msg = Some(m);
-                        side.state = State::Body(framing, ChunkState::Size);
-                    }
-                    return true;
-                }
-                Ok(httparse::Status::Partial) => {
-                    if side.buf.buf.len() > MAX_HEAD {
-                        side.state = State::Resync;
-                        side.buf.consume(1);
-                        return true;
-                    }
-                    return false;
-                }
-                Err(httparse::Error::TooManyHeaders) if n_headers < 1024 => n_headers *= 4,
-                Err(_) => {
-                    side.state = State::Resync;
-                    side.buf.consume(1);
-                    return true;
-                }
-            }
+        let framing = request_framing(&m);
+        if framing == Framing::None {
+            self.waiting.push_back(m);
+            self.req.state = State::Head;
+        } else {
+            self.req.msg = Some(m);
+            self.req.state = State::Body(framing, ChunkState::Size);
         }
+        true
     }
 
     fn parse_responses(&mut self) {
@@ -698,103 +640,48 @@ impl Connection {
     }
 
     fn response_head(&mut self) -> bool {
-        let side = &mut self.resp;
-        if side.buf.buf.is_empty() {
-            return false;
+        let m = match read_head(&mut self.resp, parse_response) {
+            Head::Complete(m) => m,
+            Head::Partial => return false,
+            Head::Resync => return true,
+        };
+        let status = m.status;
+        if (100..200).contains(&status) && status != 101 {
+            // Interim response: the final one is still to come.
+            return true;
         }
-        let mut n_headers = 64;
-        loop {
-            let mut headers = vec![httparse::EMPTY_HEADER; n_headers];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(&side.buf.buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let (frame, ts) = side.buf.at(side.buf.start);
-                    let status = resp.code.unwrap_or(0);
-                    let mut m = Msg {
-                        status,
-                        reason: resp.reason.unwrap_or("").to_string(),
-                        version: format!("HTTP/1.{}", resp.version.unwrap_or(1)),
-                        headers: resp
-                            .headers
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.name.to_string(),
-                                    String::from_utf8_lossy(h.value).into_owned(),
-                                )
-                            })
-                            .collect(),
-                        first_frame: frame,
-                        first_ts: ts,
-                        ..Msg::default()
-                    };
-                    let (_, end_ts) = side.buf.at(side.buf.start + len as u64 - 1);
-                    m.last_ts = end_ts;
-                    side.buf.consume(len);
-                    if (100..200).contains(&status) && status != 101 {
-                        // Interim response: the final one is still to come.
-                        return true;
-                    }
-                    let req_method = self.waiting.front().map(|r| r.method.to_ascii_uppercase());
-                    let is_head = req_method.as_deref() == Some("HEAD");
-                    let is_connect = req_method.as_deref() == Some("CONNECT");
-                    if status == 101
-                        && self.h2c_held
-                        && self.waiting.front().is_some_and(|r| r.h2c)
-                        && m.upgrade_h2c()
-                    {
-                        self.start_h2c();
-                        return true;
-                    }
-                    let tunnel = status == 101 || (is_connect && (200..300).contains(&status));
-                    let framing = if is_head
-                        || tunnel
-                        || status == 204
-                        || status == 304
-                        || (100..200).contains(&status)
-                    {
-                        Framing::None
-                    } else if is_chunked(&m) {
-                        Framing::Chunked
-                    } else {
-                        match content_length(&m) {
-                            Some(0) => Framing::None,
-                            Some(n) => Framing::Length(n),
-                            None => Framing::UntilClose,
-                        }
-                    };
-                    if framing == Framing::None {
-                        self.finish_response(m);
-                        if tunnel {
-                            self.resp.state = State::Tunnel;
-                            self.req.state = State::Tunnel;
-                            let n = self.req.buf.buf.len();
-                            self.req.buf.consume(n);
-                        } else {
-                            self.resp.state = State::Head;
-                        }
-                    } else {
-                        self.resp.msg = Some(m);
-                        self.resp.state = State::Body(framing, ChunkState::Size);
-                    }
-                    return true;
-                }
-                Ok(httparse::Status::Partial) => {
-                    if side.buf.buf.len() > MAX_HEAD {
-                        side.state = State::Resync;
-                        side.buf.consume(1);
-                        return true;
-                    }
-                    return false;
-                }
-                Err(httparse::Error::TooManyHeaders) if n_headers < 1024 => n_headers *= 4,
-                Err(_) => {
-                    side.state = State::Resync;
-                    side.buf.consume(1);
-                    return true;
-                }
+        let req_method = self.waiting.front().map(|r| r.method.to_ascii_uppercase());
+        let is_head = req_method.as_deref() == Some("HEAD");
+        let is_connect = req_method.as_deref() == Some("CONNECT");
+        if status == 101
+            && self.h2c_held
+            && self.waiting.front().is_some_and(|r| r.h2c)
+            && m.upgrade_h2c()
+        {
+            self.start_h2c();
+            return true;
+        }
+        let tunnel = status == 101 || (is_connect && (200..300).contains(&status));
+        let framing = if is_head || tunnel {
+            Framing::None
+        } else {
+            response_framing(&m)
+        };
+        if framing == Framing::None {
+            self.finish_response(m);
+            if tunnel {
+                self.resp.state = State::Tunnel;
+                self.req.state = State::Tunnel;
+                let n = self.req.buf.buf.len();
+                self.req.buf.consume(n);
+            } else {
+                self.resp.state = State::Head;
             }
+        } else {
+            self.resp.msg = Some(m);
+            self.resp.state = State::Body(framing, ChunkState::Size);
         }
+        true
     }
 
     /// A 101 naming h2c answered the held request: keep it and every byte after
@@ -939,6 +826,123 @@ fn is_chunked(m: &Msg) -> bool {
                 .next()
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
     })
+}
+
+/// What reading a message head from one side's buffer gave.
+enum Head {
+    /// A whole head, with the frame and times of its first and last bytes.
+    Complete(Msg),
+    /// The head is not all there yet.
+    Partial,
+    /// No head here: the side was set to look for the next message start.
+    Resync,
+}
+
+/// Reads one message head with `parse` (a request or a response line and its
+/// headers), retrying with more header slots when 64 are too few (up to 1024).
+/// A head that httparse rejects, or that grows past `MAX_HEAD`, sends the side
+/// to resync one byte further on.
+fn read_head(
+    side: &mut Side,
+    parse: impl for<'b> Fn(&mut [httparse::Header<'b>], &'b [u8]) -> ParsedHead,
+) -> Head {
+    if side.buf.buf.is_empty() {
+        return Head::Partial;
+    }
+    let mut n_headers = 64;
+    loop {
+        let mut headers = vec![httparse::EMPTY_HEADER; n_headers];
+        match parse(&mut headers, &side.buf.buf) {
+            Ok(httparse::Status::Complete((len, mut m))) => {
+                (m.first_frame, m.first_ts) = side.buf.at(side.buf.start);
+                (_, m.last_ts) = side.buf.at(side.buf.start + len as u64 - 1);
+                side.buf.consume(len);
+                return Head::Complete(m);
+            }
+            Ok(httparse::Status::Partial) if side.buf.buf.len() <= MAX_HEAD => {
+                return Head::Partial;
+            }
+            Err(httparse::Error::TooManyHeaders) if n_headers < 1024 => n_headers *= 4,
+            Ok(httparse::Status::Partial) | Err(_) => break,
+        }
+    }
+    side.state = State::Resync;
+    side.buf.consume(1);
+    Head::Resync
+}
+
+/// A head httparse read: its length and the message it starts.
+type ParsedHead = httparse::Result<(usize, Msg)>;
+
+fn parse_request<'b>(headers: &mut [httparse::Header<'b>], buf: &'b [u8]) -> ParsedHead {
+    let mut req = httparse::Request::new(headers);
+    let httparse::Status::Complete(len) = req.parse(buf)? else {
+        return Ok(httparse::Status::Partial);
+    };
+    let m = Msg {
+        method: req.method.unwrap_or("").to_string(),
+        target: req.path.unwrap_or("").to_string(),
+        version: format!("HTTP/1.{}", req.version.unwrap_or(1)),
+        headers: owned_headers(req.headers),
+        ..Msg::default()
+    };
+    Ok(httparse::Status::Complete((len, m)))
+}
+
+fn parse_response<'b>(headers: &mut [httparse::Header<'b>], buf: &'b [u8]) -> ParsedHead {
+    let mut resp = httparse::Response::new(headers);
+    let httparse::Status::Complete(len) = resp.parse(buf)? else {
+        return Ok(httparse::Status::Partial);
+    };
+    let m = Msg {
+        status: resp.code.unwrap_or(0),
+        reason: resp.reason.unwrap_or("").to_string(),
+        version: format!("HTTP/1.{}", resp.version.unwrap_or(1)),
+        headers: owned_headers(resp.headers),
+        ..Msg::default()
+    };
+    Ok(httparse::Status::Complete((len, m)))
+}
+
+fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// How a request's body is delimited: with neither header there is none
+/// (RFC 9112 §6.3, rule 7).
+fn request_framing(m: &Msg) -> Framing {
+    if is_chunked(m) {
+        return Framing::Chunked;
+    }
+    match content_length(m) {
+        Some(n) if n > 0 => Framing::Length(n),
+        _ => Framing::None,
+    }
+}
+
+/// How a response's body is delimited (RFC 9112 §6.3): none for 1xx, 204 and
+/// 304; with neither header it runs until the connection closes. HEAD and
+/// tunnels are the caller's, who knows the request.
+fn response_framing(m: &Msg) -> Framing {
+    if (100..200).contains(&m.status) || m.status == 204 || m.status == 304 {
+        return Framing::None;
+    }
+    if is_chunked(m) {
+        return Framing::Chunked;
+    }
+    match content_length(m) {
+        Some(0) => Framing::None,
+        Some(n) => Framing::Length(n),
+        None => Framing::UntilClose,
+    }
 }
 
 fn content_length(m: &Msg) -> Option<u64> {

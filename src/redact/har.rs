@@ -132,6 +132,27 @@ impl Sink<'_> {
         self.write(b": ");
     }
 
+    /// Copies a JSON object member by member, its keys indented by `indent`,
+    /// ending with `close`; `member` reads and writes each value.
+    fn object<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        indent: &str,
+        close: &[u8],
+        mut member: impl FnMut(&mut Self, &str, &mut A) -> Result<(), A::Error>,
+    ) -> Result<(), A::Error> {
+        self.write(b"{");
+        let mut first = true;
+        while let Some(key) = map.next_key::<String>()? {
+            self.key(&key, first, indent);
+            first = false;
+            member(self, &key, map)?;
+            self.check()?;
+        }
+        self.write(close);
+        Ok(())
+    }
+
     fn check<E: de::Error>(&self) -> Result<(), E> {
         match &self.error {
             Some(_) => Err(E::custom("cannot write the output")),
@@ -158,26 +179,20 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         f.write_str("a HAR object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.sink.write(b"{");
-        let mut first = true;
-        while let Some(key) = map.next_key::<String>()? {
-            self.sink.key(&key, first, "  ");
-            first = false;
+        let TopSeed { sink, masker } = self;
+        sink.object(&mut map, "  ", b"\n}", |sink, key, map| {
             if key == "log" {
-                self.sink.log_seen = true;
-                map.next_value_seed(LogSeed {
-                    sink: &mut *self.sink,
-                    masker: &mut *self.masker,
-                })?;
-            } else {
-                let mut v: Value = map.next_value()?;
-                scrub(self.masker, &mut v);
-                self.sink.value(&v, "  ");
+                sink.log_seen = true;
+                return map.next_value_seed(LogSeed {
+                    sink,
+                    masker: &mut *masker,
+                });
             }
-            self.sink.check()?;
-        }
-        self.sink.write(b"\n}");
-        Ok(())
+            let mut v: Value = map.next_value()?;
+            scrub(masker, &mut v);
+            sink.value(&v, "  ");
+            Ok(())
+        })
     }
 }
 
@@ -199,31 +214,28 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
         f.write_str("the \"log\" object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.sink.write(b"{");
-        let mut first = true;
-        while let Some(key) = map.next_key::<String>()? {
-            self.sink.key(&key, first, "    ");
-            first = false;
-            match key.as_str() {
-                "entries" => map.next_value_seed(EntriesSeed {
-                    sink: &mut *self.sink,
-                    masker: &mut *self.masker,
-                })?,
+        let LogSeed { sink, masker } = self;
+        sink.object(&mut map, "    ", b"\n  }", |sink, key, map| {
+            match key {
+                "entries" => {
+                    return map.next_value_seed(EntriesSeed {
+                        sink,
+                        masker: &mut *masker,
+                    })
+                }
                 "creator" | "browser" | "version" => {
                     let v: Value = map.next_value()?;
-                    self.sink.value(&v, "    ");
+                    sink.value(&v, "    ");
                 }
                 _ => {
                     let mut v: Value = map.next_value()?;
-                    scrub(self.masker, &mut v);
-                    sweep(self.masker, &mut v);
-                    self.sink.value(&v, "    ");
+                    scrub(masker, &mut v);
+                    sweep(masker, &mut v);
+                    sink.value(&v, "    ");
                 }
             }
-            self.sink.check()?;
-        }
-        self.sink.write(b"\n  }");
-        Ok(())
+            Ok(())
+        })
     }
 }
 
