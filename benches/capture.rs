@@ -136,7 +136,7 @@ fn pcap_from_memory(bencher: Bencher) {
     let data = std::fs::read(bench_file()).unwrap();
     bencher.counter(BytesCount::new(data.len())).bench(|| {
         let mut n = 0usize;
-        pcap::read(&data[..], "bench", 0, &NoProgress, &mut |_ex| n += 1).unwrap();
+        pcap::read(&data[..], "bench", 0, None, &NoProgress, &mut |_ex| n += 1).unwrap();
         n
     });
 }

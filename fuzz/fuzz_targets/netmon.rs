@@ -22,8 +22,9 @@ fuzz_target!(|data: &[u8]| {
         std::io::Cursor::new(&input),
         "fuzz",
         0,
+        None,
         &NoProgress,
         &mut touch,
     );
-    let _ = netmon::read_stream(&input[..], "fuzz", 0, &NoProgress, &mut touch);
+    let _ = netmon::read_stream(&input[..], "fuzz", 0, None, &NoProgress, &mut touch);
 });

@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         std::io::Cursor::new(input),
         "fuzz",
         0,
+        None,
         &NoProgress,
         &mut touch,
     );

@@ -360,11 +360,11 @@ fn read_file(
         // Captures are streamed, never mapped: memory stays bounded by the buffers.
         Opened::Other(format @ (Format::Pcap | Format::Pcapng), file) => {
             let file = std::io::BufReader::with_capacity(1 << 16, file);
-            let summary = pcap::read_with_keys(file, name, input_index, keys, progress, sink)?;
+            let summary = pcap::read(file, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Opened::Other(Format::Netmon, file) => {
-            let summary = netmon::read_with_keys(file, name, input_index, keys, progress, sink)?;
+            let summary = netmon::read(file, name, input_index, keys, progress, sink)?;
             Ok((Format::Netmon, summary))
         }
         Opened::Other(Format::Saz, file) => {
@@ -579,12 +579,12 @@ fn read_stream(
             Ok((Format::Har, summary))
         }
         Format::Pcap | Format::Pcapng => {
-            let summary = pcap::read_with_keys(reader, name, input_index, keys, progress, sink)?;
+            let summary = pcap::read(reader, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Format::Netmon => {
             let summary =
-                netmon::read_stream_with_keys(reader, name, input_index, keys, progress, sink)?;
+                netmon::read_stream(reader, name, input_index, keys, progress, sink)?;
             Ok((format, summary))
         }
         Format::Saz => {

@@ -186,19 +186,9 @@ impl State<'_> {
     }
 }
 
-/// Reads a NetMon file through its frame table.
+/// Reads a NetMon file through its frame table, decrypting TLS with `keys`
+/// (from `--keylog`).
 pub fn read<F: Read + Seek>(
-    file: F,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
-    sink: &mut dyn FnMut(Exchange<'_>),
-) -> Result<InputSummary, CaptureError> {
-    read_with_keys(file, name, input_index, None, progress, sink)
-}
-
-/// Like [`read`], decrypting TLS with `keys` (from `--keylog`).
-pub fn read_with_keys<F: Read + Seek>(
     mut file: F,
     name: &str,
     input_index: usize,
@@ -288,19 +278,9 @@ pub fn read_with_keys<F: Read + Seek>(
     Ok(st.finish(sink))
 }
 
-/// Reads a NetMon stream (gzip, stdin): records back to back after the header.
+/// Reads a NetMon stream (gzip, stdin): records back to back after the header,
+/// decrypting TLS with `keys`.
 pub fn read_stream<R: Read>(
-    reader: R,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
-    sink: &mut dyn FnMut(Exchange<'_>),
-) -> Result<InputSummary, CaptureError> {
-    read_stream_with_keys(reader, name, input_index, None, progress, sink)
-}
-
-/// Like [`read_stream`], decrypting TLS with `keys`.
-pub fn read_stream_with_keys<R: Read>(
     mut reader: R,
     name: &str,
     input_index: usize,
@@ -423,7 +403,7 @@ mod tests {
         assert!(parse_header(&h, "x").is_ok());
         let mut sink = |_e: Exchange<'_>| {};
         for n in 0..h.len() {
-            let _ = read_stream(&h[..n], "x", 0, &super::super::NoProgress, &mut sink);
+            let _ = read_stream(&h[..n], "x", 0, None, &super::super::NoProgress, &mut sink);
         }
     }
 }

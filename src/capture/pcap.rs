@@ -140,46 +140,108 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
 enum Step {
     Continue,
     Stop,
+    /// The block or record at the reader's position does not parse (detail).
+    Unreadable(String),
 }
 
-/// Shared handling of "need more data" results: refill, grow, or detect truncation.
-fn on_incomplete(
-    reader: &mut dyn PcapReaderIterator,
-    last_refill_pos: &mut Option<(usize, usize)>,
-    err_is_small_buffer: bool,
-    name: &str,
-    report: &mut FrameReport,
-) -> Step {
-    let key = (reader.consumed(), reader.data().len());
-    if reader.reader_exhausted() {
-        truncated(reader, name, report);
-        return Step::Stop;
+/// The bookkeeping both block loops share: where the last refill happened (a
+/// second `Incomplete` there means the block is bigger than the buffer) and how
+/// many bytes were read since progress was last told.
+#[derive(Default)]
+struct Walk {
+    last_refill: Option<(usize, usize)>,
+    since_progress: usize,
+}
+
+impl Walk {
+    /// Moves past a block of `len` bytes that was read whole.
+    fn consume(
+        &mut self,
+        reader: &mut dyn PcapReaderIterator,
+        len: usize,
+        progress: &dyn Progress,
+    ) {
+        self.last_refill = None;
+        reader.consume(len);
+        self.since_progress += len;
+        if self.since_progress > 4 << 20 {
+            self.since_progress = 0;
+            progress.advance_to(reader.consumed() as u64);
+        }
     }
-    if err_is_small_buffer || *last_refill_pos == Some(key) {
-        // A block bigger than the buffer: grow (pcap-parser#29), bounded.
-        let want = (reader.data().len() * 2).max(BUFFER * 2);
-        if want > MAX_BLOCK * 2 || !reader.grow(want) {
+
+    /// Handles a failed `next()`. When the next block needs more data, its
+    /// header is checked first with `implausible` (given the buffered bytes and
+    /// their offset), which names a length no real block has: neither format has
+    /// markers to resynchronise on, so reading stops there.
+    fn failed(
+        &mut self,
+        reader: &mut dyn PcapReaderIterator,
+        error: NextErr,
+        implausible: impl FnOnce(&[u8], usize) -> Option<String>,
+        name: &str,
+        report: &mut FrameReport,
+    ) -> Step {
+        match error {
+            NextErr::Eof => Step::Stop,
+            NextErr::Incomplete | NextErr::TooSmall => {
+                if let Some(detail) = implausible(reader.data(), reader.consumed()) {
+                    report.warnings.push(InputWarning::new(
+                        "capture_corrupt",
+                        format!("{name}: {detail}; reading stopped"),
+                    ));
+                    return Step::Stop;
+                }
+                let small = matches!(error, NextErr::TooSmall);
+                self.refill(reader, small, name, report)
+            }
+            NextErr::UnexpectedEof => {
+                truncated(reader, name, report);
+                Step::Stop
+            }
+            NextErr::Other(detail) => Step::Unreadable(detail),
+        }
+    }
+
+    /// "Need more data": refill, grow, or detect truncation.
+    fn refill(
+        &mut self,
+        reader: &mut dyn PcapReaderIterator,
+        err_is_small_buffer: bool,
+        name: &str,
+        report: &mut FrameReport,
+    ) -> Step {
+        let key = (reader.consumed(), reader.data().len());
+        if reader.reader_exhausted() {
+            truncated(reader, name, report);
+            return Step::Stop;
+        }
+        if err_is_small_buffer || self.last_refill == Some(key) {
+            // A block bigger than the buffer: grow (pcap-parser#29), bounded.
+            let want = (reader.data().len() * 2).max(BUFFER * 2);
+            if want > MAX_BLOCK * 2 || !reader.grow(want) {
+                report.warnings.push(InputWarning::new(
+                    "capture_corrupt",
+                    format!(
+                        "{name}: a record at offset {} is larger than {} MiB; reading stopped",
+                        reader.consumed(),
+                        MAX_BLOCK >> 20
+                    ),
+                ));
+                return Step::Stop;
+            }
+        }
+        self.last_refill = Some(key);
+        let failed = reader.refill().err().map(|e| format!("{e:?}"));
+        if let Some(e) = failed {
             report.warnings.push(InputWarning::new(
-                "capture_corrupt",
-                format!(
-                    "{name}: a record at offset {} is larger than {} MiB; reading stopped",
-                    reader.consumed(),
-                    MAX_BLOCK >> 20
-                ),
+                "capture_truncated",
+                format!("{name}: read error at offset {}: {e}", reader.consumed()),
             ));
             return Step::Stop;
         }
+        Step::Continue
     }
-    *last_refill_pos = Some(key);
-    let failed = reader.refill().err().map(|e| format!("{e:?}"));
-    if let Some(e) = failed {
-        report.warnings.push(InputWarning::new(
-            "capture_truncated",
-            format!("{name}: read error at offset {}: {e}", reader.consumed()),
-        ));
-        return Step::Stop;
-    }
-    Step::Continue
 }
 
 fn truncated(reader: &dyn PcapReaderIterator, name: &str, report: &mut FrameReport) {
@@ -205,12 +267,10 @@ fn read_legacy<R: Read>(
     let mut link_type = 1u32;
     let mut nanos = false;
     let mut snaplen = 0u32;
-    let mut last_refill = None;
-    let mut since_progress = 0usize;
+    let mut walk = Walk::default();
     loop {
         match reader.next() {
             Ok((offset, block)) => {
-                last_refill = None;
                 match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         link_type = h.network.0 as u32;
@@ -237,46 +297,23 @@ fn read_legacy<R: Read>(
                     }
                     PcapBlockOwned::NG(_) => {}
                 }
-                reader.consume(offset);
-                since_progress += offset;
-                if since_progress > 4 << 20 {
-                    since_progress = 0;
-                    progress.advance_to(reader.consumed() as u64);
-                }
+                walk.consume(&mut reader, offset, progress);
             }
             Err(e) => {
-                let e = NextErr::from(e);
-                match e {
-                    NextErr::Eof => break,
-                    NextErr::Incomplete | NextErr::TooSmall => {
-                        let small = matches!(e, NextErr::TooSmall);
-                        // A pcap record header announcing an absurd length is corruption: the
-                        // format has no block markers to resynchronise on, so stop there.
-                        if let Some(len) = record_len_legacy(reader.data(), &reader) {
-                            if len > MAX_BLOCK
-                                || (snaplen > 0 && len > (snaplen as usize).max(262_144))
-                            {
-                                report.warnings.push(InputWarning::new(
-                            "capture_corrupt",
-                            format!(
-                                "{name}: the record at offset {} claims {len} bytes (snaplen {snaplen}); reading stopped",
-                                reader.consumed()
-                            ),
-                        ));
-                                break;
-                            }
-                        }
-                        if let Step::Stop =
-                            on_incomplete(&mut reader, &mut last_refill, small, name, report)
-                        {
-                            break;
-                        }
-                    }
-                    NextErr::UnexpectedEof => {
-                        truncated(&reader, name, report);
-                        break;
-                    }
-                    NextErr::Other(e) => {
+                let error = NextErr::from(e);
+                // A pcap record header announcing an absurd length is corruption.
+                let implausible = |data: &[u8], at: usize| {
+                    let len = record_len_legacy(data)?;
+                    let too_long =
+                        len > MAX_BLOCK || (snaplen > 0 && len > (snaplen as usize).max(262_144));
+                    too_long.then(|| {
+                        format!("the record at offset {at} claims {len} bytes (snaplen {snaplen})")
+                    })
+                };
+                match walk.failed(&mut reader, error, implausible, name, report) {
+                    Step::Continue => {}
+                    Step::Stop => break,
+                    Step::Unreadable(e) => {
                         report.warnings.push(InputWarning::new(
                             "capture_corrupt",
                             format!(
@@ -295,7 +332,7 @@ fn read_legacy<R: Read>(
 }
 
 /// Captured length of the next legacy record, from its header, if it is buffered.
-fn record_len_legacy<R: Read>(data: &[u8], _r: &LegacyPcapReader<R>) -> Option<usize> {
+fn record_len_legacy(data: &[u8]) -> Option<usize> {
     if data.len() < 16 {
         return None;
     }
@@ -329,8 +366,7 @@ fn read_ng<R: Read>(
     let mut big_endian = false;
     let mut next_global = 0u32;
     let mut last_ts = 0i64;
-    let mut last_refill = None;
-    let mut since_progress = 0usize;
+    let mut walk = Walk::default();
     let mut unknown_iface_warned = false;
     loop {
         // Every pcapng block is at least 12 bytes (type, length, length). pcap-parser
@@ -349,7 +385,6 @@ fn read_ng<R: Read>(
         }
         match reader.next() {
             Ok((offset, block)) => {
-                last_refill = None;
                 if let PcapBlockOwned::NG(block) = block {
                     let mut emit = |iface_id: u32,
                                     ts: Option<(u32, u32)>,
@@ -442,42 +477,19 @@ fn read_ng<R: Read>(
                         _ => {}
                     }
                 }
-                reader.consume(offset);
-                since_progress += offset;
-                if since_progress > 4 << 20 {
-                    since_progress = 0;
-                    progress.advance_to(reader.consumed() as u64);
-                }
+                walk.consume(&mut reader, offset, progress);
             }
             Err(e) => {
-                let e = NextErr::from(e);
-                match e {
-                    NextErr::Eof => break,
-                    NextErr::Incomplete | NextErr::TooSmall => {
-                        let small = matches!(e, NextErr::TooSmall);
-                        if let Some(len) = block_len_ng(reader.data(), big_endian) {
-                            if !(12..=MAX_BLOCK).contains(&len) || len % 4 != 0 {
-                                report.warnings.push(InputWarning::new(
-                            "capture_corrupt",
-                            format!(
-                                "{name}: the block at offset {} claims {len} bytes; reading stopped",
-                                reader.consumed()
-                            ),
-                        ));
-                                break;
-                            }
-                        }
-                        if let Step::Stop =
-                            on_incomplete(&mut reader, &mut last_refill, small, name, report)
-                        {
-                            break;
-                        }
-                    }
-                    NextErr::UnexpectedEof => {
-                        truncated(&reader, name, report);
-                        break;
-                    }
-                    NextErr::Other(detail) => {
+                let error = NextErr::from(e);
+                let implausible = |data: &[u8], at: usize| {
+                    let len = block_len_ng(data, big_endian)?;
+                    let wrong = !(12..=MAX_BLOCK).contains(&len) || len % 4 != 0;
+                    wrong.then(|| format!("the block at offset {at} claims {len} bytes"))
+                };
+                match walk.failed(&mut reader, error, implausible, name, report) {
+                    Step::Continue => {}
+                    Step::Stop => break,
+                    Step::Unreadable(detail) => {
                         // A block that does not parse: skip it by its length when the length is
                         // plausible and buffered, else stop.
                         let at = reader.consumed();
@@ -488,16 +500,16 @@ fn read_ng<R: Read>(
                                     && len <= reader.data().len() =>
                             {
                                 report.warnings.push(InputWarning::new(
-                            "capture_corrupt_block",
-                            format!("{name}: skipped a malformed block of {len} bytes at offset {at}"),
-                        ));
-                                reader.consume(len);
+                                    "capture_corrupt_block",
+                                    format!("{name}: skipped a malformed block of {len} bytes at offset {at}"),
+                                ));
+                                walk.consume(&mut reader, len, progress);
                             }
                             _ => {
                                 report.warnings.push(InputWarning::new(
-                            "capture_corrupt",
-                            format!("{name}: unreadable block at offset {at} ({}); reading stopped", detail.chars().take(80).collect::<String>()),
-                        ));
+                                    "capture_corrupt",
+                                    format!("{name}: unreadable block at offset {at} ({detail}); reading stopped"),
+                                ));
                                 break;
                             }
                         }
@@ -576,20 +588,10 @@ fn legacy_packet_block(body: &[u8], be: bool) -> Option<LegacyPb<'_>> {
     Some((iface, hi, lo, len, &data[..caplen.min(data.len())]))
 }
 
-/// Reads a pcap/pcapng stream and emits exchanges through the packet pipeline.
+/// Reads a pcap/pcapng stream and emits exchanges through the packet pipeline,
+/// decrypting TLS with `keys` (from `--keylog`) and with the key log of any
+/// Decryption Secrets Block in the file.
 pub fn read<R: Read>(
-    reader: R,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
-    sink: &mut dyn FnMut(Exchange<'_>),
-) -> Result<InputSummary, CaptureError> {
-    read_with_keys(reader, name, input_index, None, progress, sink)
-}
-
-/// Like [`read`], decrypting TLS with `keys` (from `--keylog`) and with the key
-/// log of any Decryption Secrets Block in the file.
-pub fn read_with_keys<R: Read>(
     reader: R,
     name: &str,
     input_index: usize,
