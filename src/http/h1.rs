@@ -343,20 +343,26 @@ pub struct Connection {
 impl Connection {
     /// `server` is `ip:port` (used when a request has no Host header).
     pub fn new(input: usize, conn: usize, server: std::net::SocketAddr) -> Self {
-        let server_s = if server.port() == 80 {
-            match server.ip() {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                ip => ip.to_string(),
-            }
-        } else {
-            server.to_string()
-        };
+        Self::with_scheme(input, conn, server, "http")
+    }
+
+    /// A connection whose bytes were decrypted from TLS: URLs are `https://`.
+    pub fn new_tls(input: usize, conn: usize, server: std::net::SocketAddr) -> Self {
+        Self::with_scheme(input, conn, server, "https")
+    }
+
+    fn with_scheme(
+        input: usize,
+        conn: usize,
+        server: std::net::SocketAddr,
+        scheme: &'static str,
+    ) -> Self {
         Connection {
             input,
             conn,
-            server: server_s,
+            server: super::authority_of(server, scheme),
             server_ip: server.ip().to_string(),
-            scheme: "http",
+            scheme,
             req: Side::default(),
             resp: Side::default(),
             waiting: VecDeque::new(),
@@ -368,19 +374,6 @@ impl Connection {
             upgrade: None,
             upgraded: false,
         }
-    }
-
-    /// A connection whose bytes were decrypted from TLS: URLs are `https://`.
-    pub fn new_tls(input: usize, conn: usize, server: std::net::SocketAddr) -> Self {
-        let mut c = Self::new(input, conn, server);
-        c.scheme = "https";
-        if server.port() == 443 {
-            c.server = match server.ip() {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                ip => ip.to_string(),
-            };
-        }
-        c
     }
 
     /// The request upgraded to h2c and the bytes after it, once a `101` naming

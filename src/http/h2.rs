@@ -98,19 +98,10 @@ impl Connection {
         server: std::net::SocketAddr,
         scheme: &'static str,
     ) -> Self {
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let server_s = if server.port() == default_port {
-            match server.ip() {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                ip => ip.to_string(),
-            }
-        } else {
-            server.to_string()
-        };
         Connection {
             input,
             conn,
-            server: server_s,
+            server: super::authority_of(server, scheme),
             server_ip: server.ip().to_string(),
             scheme,
             sides: Default::default(),

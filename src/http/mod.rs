@@ -239,6 +239,20 @@ impl Exchange<'_> {
     }
 }
 
+/// The authority a URL takes from the server's address when the request names
+/// no host: IPv6 in brackets, and the port left out when it is the scheme's
+/// default (RFC 3986 §3.2.2–3.2.3).
+pub fn authority_of(server: std::net::SocketAddr, scheme: &str) -> String {
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    if server.port() != default_port {
+        return server.to_string();
+    }
+    match server.ip() {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        ip => ip.to_string(),
+    }
+}
+
 /// Splits an absolute URL into (scheme, host without port, path, query, fragment).
 ///
 /// Total on any input: a string without `://` is treated as a path.
@@ -290,6 +304,18 @@ pub struct UrlParts<'u> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_port_is_left_out_of_an_authority() {
+        let at = |a: &str, scheme| authority_of(a.parse().unwrap(), scheme);
+        assert_eq!(at("10.0.0.1:80", "http"), "10.0.0.1");
+        assert_eq!(at("10.0.0.1:443", "https"), "10.0.0.1");
+        // A TLS connection on port 80 needs its port in an https URL.
+        assert_eq!(at("10.0.0.1:80", "https"), "10.0.0.1:80");
+        assert_eq!(at("10.0.0.1:8080", "http"), "10.0.0.1:8080");
+        assert_eq!(at("[2001:db8::1]:443", "https"), "[2001:db8::1]");
+        assert_eq!(at("[2001:db8::1]:8443", "https"), "[2001:db8::1]:8443");
+    }
 
     #[test]
     fn url_parts() {
