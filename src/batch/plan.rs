@@ -680,13 +680,7 @@ fn is_tar_header(block: &[u8]) -> bool {
 fn sniff_archive(path: &Path) -> std::io::Result<Option<Sniffed>> {
     let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; 512];
-    let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
+    let filled = crate::capture::read_full(&mut file, &mut head)?;
     let head = &head[..filled];
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         let map = map_file(path)?;

@@ -325,7 +325,7 @@ fn open_file(path: &Path, name: &str) -> Result<Opened, CaptureError> {
         });
     }
     let mut head = [0u8; 512];
-    let n = read_up_to(&file, &mut head).map_err(io_err)?;
+    let n = read_full(&mut &file, &mut head).map_err(io_err)?;
     let head = &head[..n];
     std::io::Seek::rewind(&mut file).map_err(io_err)?;
     if is_gzip(head) {
@@ -613,12 +613,16 @@ fn fill_head<R: std::io::BufRead>(reader: &mut R, name: &str) -> Result<Vec<u8>,
     Ok(buf[..buf.len().min(512)].to_vec())
 }
 
-fn read_up_to(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buf` is full or the input ends (a pipe or a gzip stream returns
+/// short reads); returns how many bytes were read.
+pub fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(filled)

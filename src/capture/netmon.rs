@@ -29,7 +29,7 @@ use std::sync::Arc;
 use super::etw::{self, WinInetCapture};
 use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport, PacketPipeline};
-use super::{CaptureError, InputSummary, InputWarning, Progress};
+use super::{read_full, CaptureError, InputSummary, InputWarning, Progress};
 use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
@@ -367,19 +367,6 @@ fn read_sequential<R: Read>(
         st.report.bytes = pos;
     }
     Ok(st.finish(sink))
-}
-
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::keylog::KeyLog;
-use super::{CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress};
+use super::{read_full, CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress};
 use crate::http::{h1, h2, Exchange};
 use crate::stream::{ConnId, ConnMeta, ConnStats, Dir, Reassembler, StreamHandler};
 use crate::tls;
@@ -121,19 +121,6 @@ pub fn read_frames_with<R: Read>(
         read_legacy(r, name, progress, on_frame, &mut report);
     }
     Ok(report)
-}
-
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// What the loop should do after `next()` failed.
