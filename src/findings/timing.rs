@@ -1,7 +1,7 @@
 //! Time-based judgements: slow steps, clocks that disagree, redirect loops and
 //! requests repeated in storms.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::{about_step, human_duration, Finding, FindingOptions};
 use crate::identity::{flows, Analysis, Step};
@@ -105,16 +105,24 @@ fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Findi
 }
 
 fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
-    let mut redirected_to: HashSet<u64> = HashSet::new();
+    // Addresses a 3xx sent the browser to, and whether that redirect keeps the
+    // method (307/308) rather than turning it into a GET.
+    let mut redirected_to: HashMap<u64, bool> = HashMap::new();
     let mut hits: HashMap<(String, String), Vec<&Step>> = HashMap::new();
     for step in analysis.steps.iter().filter(|s| !s.noise) {
-        if redirected_to.contains(&step.url_key) || step.endpoint == Some("authorize") {
+        let followed = redirected_to
+            .get(&step.url_key)
+            .is_some_and(|&keeps_method| keeps_method || is_get(step));
+        if followed || step.endpoint == Some("authorize") {
             hits.entry((step.host.clone(), step.path.to_ascii_lowercase()))
                 .or_default()
                 .push(step);
         }
-        if step.status.is_some_and(|s| (300..400).contains(&s)) {
-            redirected_to.extend(step.links_out.iter().copied());
+        if let Some(status @ 300..=399) = step.status {
+            let keeps_method = status == 307 || status == 308;
+            for &key in &step.links_out {
+                redirected_to.insert(key, keeps_method);
+            }
         }
     }
     let mut groups: Vec<_> = hits.into_values().collect();
@@ -161,6 +169,13 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
         reported.push((first.started_us, last.started_us, out.len()));
         out.push(f);
     }
+}
+
+/// A POST to an address a 301/302/303 had sent the browser to is a form the
+/// page there showed, filled in and sent (a sign-in page posting to itself),
+/// not the browser following the redirect again: it is no loop.
+fn is_get(step: &Step) -> bool {
+    step.method.eq_ignore_ascii_case("GET") || step.method.eq_ignore_ascii_case("HEAD")
 }
 
 /// The largest run of `steps` (time-ordered) with at least `min` steps within
@@ -228,5 +243,77 @@ fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Fin
                 .push_str(" The server throttled the client (HTTP 429).");
         }
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::endpoints::HostRole;
+    use crate::identity::IdentityOptions;
+
+    /// A step at `t_s` seconds on the AD FS sign-in page, with `status` and the
+    /// addresses its response sends the browser to.
+    fn adfs(t_s: i64, method: &str, status: u16, url_key: u64, links_out: &[u64]) -> Step {
+        Step {
+            started_us: t_s * 1_000_000,
+            duration_ms: Some(50.0),
+            method: method.into(),
+            status: Some(status),
+            host: "sts.contoso.com".into(),
+            path: "/adfs/ls/".into(),
+            role: Some(HostRole::Adfs),
+            endpoint: Some("adfs"),
+            url_key,
+            links_out: links_out.to_vec(),
+            ..Step::default()
+        }
+    }
+
+    fn loops(steps: Vec<Step>) -> Vec<Finding> {
+        let analysis = Analysis::build(steps, &IdentityOptions::default());
+        let mut out = Vec::new();
+        redirect_loops(&analysis, &FindingOptions::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn a_sign_in_page_posting_to_itself_is_no_loop() {
+        // The app sends the browser to the page; the user posts its form back
+        // to the same address, which redirects to it again: twice (user name,
+        // then password).
+        let mut app = adfs(0, "GET", 302, 9, &[1]);
+        app.host = "app.contoso.com".into();
+        app.path = "/".into();
+        app.role = None;
+        app.endpoint = None;
+        let steps = vec![
+            app,
+            adfs(0, "GET", 200, 1, &[1]),
+            adfs(2, "POST", 302, 1, &[1]),
+            adfs(2, "GET", 200, 1, &[1]),
+            adfs(12, "POST", 302, 1, &[1]),
+            adfs(13, "GET", 200, 1, &[1]),
+        ];
+        assert!(loops(steps).is_empty());
+    }
+
+    #[test]
+    fn redirects_back_to_the_same_page_are_a_loop() {
+        // The first visit is not a repeat; the four after it are.
+        let steps = (0..5).map(|i| adfs(i, "GET", 302, 1, &[1])).collect();
+        let found = loops(steps);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].title.contains("visited 4 times"),
+            "{}",
+            found[0].title
+        );
+    }
+
+    #[test]
+    fn a_307_keeps_the_post_so_a_repeated_post_is_a_loop() {
+        let steps = (0..5).map(|i| adfs(i, "POST", 307, 1, &[1])).collect();
+        assert_eq!(loops(steps).len(), 1);
     }
 }
