@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{about_step, human_duration, Finding, FindingOptions};
+use crate::http::form;
 use crate::identity::{flows, Analysis, Step};
 
 pub fn rules(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
@@ -108,15 +109,13 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
     // Addresses a 3xx sent the browser to, and whether that redirect keeps the
     // method (307/308) rather than turning it into a GET.
     let mut redirected_to: HashMap<u64, bool> = HashMap::new();
-    let mut hits: HashMap<(String, String), Vec<&Step>> = HashMap::new();
+    let mut hits: HashMap<(String, String, String), Vec<&Step>> = HashMap::new();
     for step in analysis.steps.iter().filter(|s| !s.noise) {
         let followed = redirected_to
             .get(&step.url_key)
             .is_some_and(|&keeps_method| keeps_method || is_get(step));
         if followed || step.endpoint == Some("authorize") {
-            hits.entry((step.host.clone(), step.path.to_ascii_lowercase()))
-                .or_default()
-                .push(step);
+            hits.entry(loop_key(step)).or_default().push(step);
         }
         if let Some(status @ 300..=399) = step.status {
             let keeps_method = status == 307 || status == 308;
@@ -169,6 +168,23 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
         reported.push((first.started_us, last.started_us, out.len()));
         out.push(f);
     }
+}
+
+/// What makes two visits to one address the same request again: the address
+/// and the app the sign-in is for (`client_id`, or WS-Federation's `wtrealm`),
+/// so that signing in to several apps one after another is no loop.
+fn loop_key(step: &Step) -> (String, String, String) {
+    let app = step.client_id.clone().or_else(|| {
+        let query = crate::http::split_url(&step.url).query?;
+        form::pairs(query)
+            .find(|p| p.name.eq_ignore_ascii_case("wtrealm"))
+            .map(|p| p.value().into_owned())
+    });
+    (
+        step.host.clone(),
+        step.path.to_ascii_lowercase(),
+        app.unwrap_or_default(),
+    )
 }
 
 /// A POST to an address a 301/302/303 had sent the browser to is a form the
@@ -309,6 +325,25 @@ mod tests {
             "{}",
             found[0].title
         );
+    }
+
+    #[test]
+    fn signing_in_to_several_apps_in_turn_is_no_loop() {
+        // Single sign-on: each app sends the browser to AD FS for its own realm.
+        let mut steps = Vec::new();
+        for (i, realm) in ["app1", "app2", "app3", "app4", "app5"].iter().enumerate() {
+            let key = 10 + i as u64;
+            let mut app = adfs(2 * i as i64, "GET", 302, 100 + i as u64, &[key]);
+            app.host = format!("{realm}.contoso.com");
+            app.role = None;
+            app.endpoint = None;
+            let mut visit = adfs(2 * i as i64 + 1, "GET", 200, key, &[]);
+            visit.url = format!(
+                "https://sts.contoso.com/adfs/ls/?wa=wsignin1.0&wtrealm=https%3a%2f%2f{realm}"
+            );
+            steps.extend([app, visit]);
+        }
+        assert!(loops(steps).is_empty());
     }
 
     #[test]
