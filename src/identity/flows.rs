@@ -136,9 +136,12 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
         }
     }
     let mut groups: Vec<Vec<usize>> = components.into_values().collect();
+    // An app's callback or a sign-out on its own is no sign-in, unless it failed.
     groups.retain(|g| {
-        g.iter()
-            .any(|&i| steps[i].endpoint != Some("redirect_back") || steps[i].error.is_some())
+        g.iter().any(|&i| {
+            let s = &steps[i];
+            (s.endpoint != Some("redirect_back") && !s.sign_out) || s.error.is_some()
+        })
     });
     for g in &mut groups {
         g.sort_by_key(|&i| (steps[i].started_us, i));
@@ -432,6 +435,14 @@ mod tests {
             step(200_000, "login", 51, &[]),
         ];
         assert_eq!(grouped(&steps), [vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn a_sign_out_on_its_own_is_no_sign_in_flow() {
+        let mut sign_out = step(0, "adfs", 60, &[]);
+        sign_out.sign_out = true;
+        let sign_in = step(5 * MINUTE_US, "authorize", 61, &[]);
+        assert_eq!(grouped(&[sign_out, sign_in]), [vec![1]]);
     }
 
     #[test]

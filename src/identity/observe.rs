@@ -113,6 +113,10 @@ pub struct Step {
     /// `mfaAuthMethod` of a ProcessAuth form.
     pub mfa_auth_method: Option<String>,
     pub grant_type: Option<String>,
+    /// The request sends a WS-Federation `wresult` or a SAML `SAMLResponse`.
+    pub posts_sign_in_response: bool,
+    /// A sign-out request (`logout` endpoints, WS-Federation `wa=wsignout1.0`).
+    pub sign_out: bool,
     /// A code or token was issued by this step.
     pub issued: bool,
     pub tokens: Vec<TokenFacts>,
@@ -169,6 +173,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
         return step;
     }
     read_request(&mut step, ex, parts.query, parts.fragment);
+    step.sign_out |= step.endpoint == Some("logout");
     step.url_key = url_link(url);
     if let Some(resp) = &ex.response {
         read_response_headers(&mut step, resp);
@@ -247,7 +252,9 @@ fn is_link_param(name: &str) -> bool {
 
 /// Parameters or form fields whose presence means a code or token was issued.
 fn is_issued_param(name: &str) -> bool {
-    ["code", "id_token", "access_token"]
+    // `wresult`: the WS-Federation response, a security token for the app
+    // (WS-Federation 1.2 §13.2.3; AD FS posts it from its "Working..." page).
+    ["code", "id_token", "access_token", "wresult"]
         .iter()
         .any(|p| name.eq_ignore_ascii_case(p))
 }
@@ -356,6 +363,11 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
             step.grant_type = Some(pair.value().into_owned());
         } else if is("mfaauthmethod") {
             step.mfa_auth_method = Some(pair.value().into_owned());
+        } else if is("wresult") || is("samlresponse") {
+            step.posts_sign_in_response |= !pair.value_is_empty();
+        } else if is("wa") {
+            // WS-Federation sign-out and its clean-up call (WS-Federation 1.2 §13.2.4).
+            step.sign_out |= pair.value().starts_with("wsignout");
         }
         if !pair.value_is_empty() && is_link_param(name) {
             step.links_in.push(hash_link(&pair.value()));
@@ -820,13 +832,28 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     starts.sort_unstable();
     let mut out = Vec::new();
     for at in starts {
-        let rest = &html[at + 6..];
-        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        let tag = tag_body(&html[at + 6..]);
         if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
             out.push((name.to_string(), decode_html_entities(value)));
         }
     }
     out
+}
+
+/// The text of a start tag up to its closing `>`. A quoted attribute value may
+/// hold a `>` of its own (HTML §13.2.5.36-37): AD FS leaves them in the SAML
+/// token of its `wresult` field, escaping only `<`.
+fn tag_body(rest: &str) -> &str {
+    let mut quote = None;
+    for (i, b) in rest.bytes().enumerate() {
+        match (quote, b) {
+            (None, b'>') => return &rest[..i],
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if q == b => quote = None,
+            _ => {}
+        }
+    }
+    rest
 }
 
 fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
@@ -888,12 +915,15 @@ fn receives_result(step: &Step) -> bool {
                         || has("error_subcode")))
                 || has("id_token")
         });
+    // A WS-Federation or SAML response posted to the app (SAML 2.0 bindings
+    // §3.5): its path is the app's own and says nothing.
+    let federation_post = step.method == "POST" && step.posts_sign_in_response;
     let oauth_form_post = step.method == "POST"
         && step.links_in.len() > 1
         && (step.path.contains("signin")
             || step.path.contains("callback")
             || step.path.contains("redirect"));
-    in_url || oauth_form_post
+    in_url || oauth_form_post || federation_post
 }
 
 /// Parses the time stamps servers write: RFC 3339 (`2022-05-20T15:15:11Z`), the
@@ -920,6 +950,45 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_value_may_hold_a_closing_angle_bracket() {
+        // AD FS "Working..." page: only `<` is escaped in the token.
+        let html = r#"<form method="POST" name="hiddenform" action="https://app.contoso.com:443/app"><input type="hidden" name="wa" value="wsignin1.0" /><input type="hidden" name="wresult" value="&lt;t:RequestSecurityTokenResponse xmlns:t=&quot;http://x&quot;>&lt;t:Lifetime>" /><input type="hidden" name="wctx" value="rm=0&amp;id=passive" /></form>"#;
+        let names: Vec<_> = hidden_inputs(html).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["wa", "wresult", "wctx"]);
+        let mut step = Step {
+            url: "https://sts.contoso.com/adfs/ls/?wa=wsignin1.0".into(),
+            ..Step::default()
+        };
+        read_auto_post_form(&mut step, html);
+        assert!(step.issued, "a wresult is a token issued to the app");
+        assert!(step
+            .links_out
+            .contains(&url_link("https://app.contoso.com/app")));
+    }
+
+    fn get(url: &str) -> Step {
+        let ex = Exchange {
+            request: crate::http::Request {
+                method: "GET".into(),
+                url: url.to_string().into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        observe(0, &ex)
+    }
+
+    #[test]
+    fn sign_outs_are_marked() {
+        assert!(
+            get("https://sts.contoso.com/adfs/ls/?wa=wsignout1.0&wreply=https%3a%2f%2fapp")
+                .sign_out
+        );
+        assert!(get("https://login.microsoftonline.com/common/oauth2/v2.0/logout").sign_out);
+        assert!(!get("https://sts.contoso.com/adfs/ls/?wa=wsignin1.0&wtrealm=urn%3aapp").sign_out);
+    }
 
     #[test]
     fn hidden_inputs_are_read() {
