@@ -754,6 +754,9 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     let mut has_error = false;
     for (name, value) in &inputs {
         step.issued |= is_issued_param(name);
+        if name.eq_ignore_ascii_case("samlresponse") {
+            read_saml_response(step, value);
+        }
         if is_link_param(name) {
             step.links_out.push(hash_link(value));
         }
@@ -769,6 +772,53 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     if let Some(err) = messages::parse_param_error(&form.finish()) {
         note_param_error(step, err, ErrorPlace::Body);
     }
+}
+
+/// A SAML 2.0 response handed to the app (base64, SAML 2.0 bindings §3.5.4).
+/// Its first `StatusCode` is the verdict (SAML 2.0 core §3.2.2.2): `Success`
+/// issues the app its assertion; any other is an error, whose message is where
+/// Entra ID writes its AADSTS code.
+fn read_saml_response(step: &mut Step, value: &str) {
+    use base64::Engine;
+    let cleaned: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let Ok(xml) = base64::engine::general_purpose::STANDARD.decode(cleaned) else {
+        return;
+    };
+    let xml = String::from_utf8_lossy(&xml);
+    let Some(status) = saml_status(&xml) else {
+        return;
+    };
+    if status.ends_with(":Success") {
+        step.issued = true;
+        return;
+    }
+    let codes = messages::scan_aadsts(&xml);
+    step.aadsts.extend(&codes);
+    let message = element_text(&xml, "StatusMessage");
+    step.error.get_or_insert(StepError {
+        error: Some(status.rsplit(':').next().unwrap_or(status).to_string()),
+        suberror: None,
+        message,
+        place: Some(ErrorPlace::Body),
+    });
+}
+
+/// The `Value` of the first `StatusCode` element, namespace prefix or not.
+fn saml_status(xml: &str) -> Option<&str> {
+    let at = find(xml, "StatusCode")?;
+    let tag = tag_body(&xml[at..]);
+    attribute(tag, "value")
+}
+
+/// The text of the first element named `local` (any prefix), up to its next tag.
+fn element_text(xml: &str, local: &str) -> Option<String> {
+    let at = find(xml, local)?;
+    let rest = &xml[at..];
+    let open_end = rest.find('>')? + 1;
+    let text = &rest[open_end..];
+    let text = &text[..text.find('<').unwrap_or(text.len())];
+    let text = decode_html_entities(text.trim());
+    (!text.is_empty()).then_some(text)
 }
 
 /// `target` resolved against `base` when it is a path on the same host.
@@ -966,6 +1016,39 @@ mod tests {
         assert!(step
             .links_out
             .contains(&url_link("https://app.contoso.com/app")));
+    }
+
+    fn saml_form(xml: &str) -> String {
+        use base64::Engine;
+        let value = base64::engine::general_purpose::STANDARD.encode(xml);
+        format!(
+            r#"<form method="POST" action="https://app.contoso.com/saml/acs"><input type="hidden" name="SAMLResponse" value="{value}" /></form>"#
+        )
+    }
+
+    #[test]
+    fn a_saml_response_issues_or_fails_by_its_status() {
+        let ok = saml_form(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><Assertion/></samlp:Response>"#,
+        );
+        let mut step = Step::default();
+        read_auto_post_form(&mut step, &ok);
+        assert!(step.issued);
+        assert!(step.error.is_none());
+
+        let failed = saml_form(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Requester"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported"/></samlp:StatusCode><samlp:StatusMessage>AADSTS75011: Authentication method 'X509' by which the user authenticated with the service doesn&apos;t match requested authentication method 'Password'.</samlp:StatusMessage></samlp:Status></samlp:Response>"#,
+        );
+        let mut step = Step::default();
+        read_auto_post_form(&mut step, &failed);
+        assert!(!step.issued);
+        assert_eq!(step.aadsts, [75011]);
+        let error = step.error.expect("a failed SAML status is an error");
+        assert_eq!(error.error.as_deref(), Some("Requester"));
+        assert!(error
+            .message
+            .unwrap()
+            .starts_with("AADSTS75011: Authentication method"));
     }
 
     fn get(url: &str) -> Step {
