@@ -140,7 +140,7 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
     groups.retain(|g| {
         g.iter().any(|&i| {
             let s = &steps[i];
-            (s.endpoint != Some("redirect_back") && !s.sign_out) || s.error.is_some()
+            (s.endpoint != Some("redirect_back") && !s.sign_out) || is_blocking(s)
         })
     });
     for g in &mut groups {
@@ -322,8 +322,9 @@ pub fn is_blocking(step: &Step) -> bool {
     step.status.is_some_and(|s| s >= 400) && !seamless_probe
 }
 
-/// A flow that goes back to /authorize this many times never reached the app:
-/// it is failed whatever each round issued (a redirect loop).
+/// A flow that goes back to /authorize (or posts a WS-Federation or SAML token
+/// to the app) this many times never got the app's session: it is failed
+/// whatever each round issued (a redirect loop).
 pub const AUTHORIZE_ROUNDS_OF_A_LOOP: usize = 4;
 
 fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
@@ -331,7 +332,8 @@ fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
         .iter()
         .filter(|&&i| steps[i].endpoint == Some("authorize"))
         .count();
-    if authorize_rounds >= AUTHORIZE_ROUNDS_OF_A_LOOP {
+    let federation_rounds = g.iter().filter(|&&i| steps[i].federation_issue).count();
+    if authorize_rounds.max(federation_rounds) >= AUTHORIZE_ROUNDS_OF_A_LOOP {
         return Outcome::Failed;
     }
     let last_issue = g
@@ -435,6 +437,30 @@ mod tests {
             step(200_000, "login", 51, &[]),
         ];
         assert_eq!(grouped(&steps), [vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn a_sign_out_that_fails_is_kept() {
+        let mut sign_out = step(0, "adfs", 60, &[]);
+        sign_out.sign_out = true;
+        sign_out.status = Some(500);
+        assert_eq!(grouped(&[sign_out]), [vec![0]]);
+    }
+
+    #[test]
+    fn four_federation_tokens_posted_to_the_app_in_one_flow_are_a_loop() {
+        let steps: Vec<Step> = (0..4)
+            .map(|i| {
+                let mut s = step(i * 500_000, "adfs", 70, &[70]);
+                s.issued = true;
+                s.federation_issue = true;
+                s
+            })
+            .collect();
+        let end = steps.iter().map(end_us).max().unwrap();
+        let flows = group(&steps, end, MINUTE_US);
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].outcome, Outcome::Failed);
     }
 
     #[test]

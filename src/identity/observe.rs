@@ -117,6 +117,9 @@ pub struct Step {
     pub posts_sign_in_response: bool,
     /// A sign-out request (`logout` endpoints, WS-Federation `wa=wsignout1.0`).
     pub sign_out: bool,
+    /// The step posted a WS-Federation or SAML token to the app: one round of
+    /// a federated sign-in (four in a flow are a loop).
+    pub federation_issue: bool,
     /// A code or token was issued by this step.
     pub issued: bool,
     pub tokens: Vec<TokenFacts>,
@@ -252,9 +255,7 @@ fn is_link_param(name: &str) -> bool {
 
 /// Parameters or form fields whose presence means a code or token was issued.
 fn is_issued_param(name: &str) -> bool {
-    // `wresult`: the WS-Federation response, a security token for the app
-    // (WS-Federation 1.2 §13.2.3; AD FS posts it from its "Working..." page).
-    ["code", "id_token", "access_token", "wresult"]
+    ["code", "id_token", "access_token"]
         .iter()
         .any(|p| name.eq_ignore_ascii_case(p))
 }
@@ -745,17 +746,24 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
         return;
     }
     let inputs = hidden_inputs(html);
+    let mut to_app = false;
     if inputs.iter().any(|(name, _)| is_hand_off_field(name)) {
         if let Some(action) = hand_off_action(html) {
             let absolute = absolute_url(&step.url, &action);
             step.links_out.push(url_link(&absolute));
+            to_app = is_app_address(&absolute);
         }
     }
     let mut has_error = false;
     for (name, value) in &inputs {
         step.issued |= is_issued_param(name);
         if name.eq_ignore_ascii_case("samlresponse") {
-            read_saml_response(step, value);
+            read_saml_response(step, value, to_app);
+        } else if name.eq_ignore_ascii_case("wresult") && to_app && !value.is_empty() {
+            // The WS-Federation response: a security token for the app
+            // (WS-Federation 1.2 §13.2.3; AD FS posts it from its "Working..." page).
+            step.issued = true;
+            step.federation_issue = true;
         }
         if is_link_param(name) {
             step.links_out.push(hash_link(value));
@@ -774,11 +782,20 @@ fn read_auto_post_form(step: &mut Step, html: &str) {
     }
 }
 
-/// A SAML 2.0 response handed to the app (base64, SAML 2.0 bindings §3.5.4).
+/// A federation token posted to another identity service (AD FS to Entra ID's
+/// `login.srf`, one AD FS to another) is a step inside the sign-in, not its end:
+/// only a form that posts to the app issues anything.
+fn is_app_address(url: &str) -> bool {
+    let parts = split_url(url);
+    let recognised = endpoints::recognise(parts.host, parts.path);
+    recognised.role == HostRole::Other && recognised.endpoint.is_none()
+}
+
+/// A SAML 2.0 response handed on by a form (base64, SAML 2.0 bindings §3.5.4).
 /// Its first `StatusCode` is the verdict (SAML 2.0 core §3.2.2.2): `Success`
-/// issues the app its assertion; any other is an error, whose message is where
-/// Entra ID writes its AADSTS code.
-fn read_saml_response(step: &mut Step, value: &str) {
+/// issues the app its assertion when the form posts to the app; any other is an
+/// error, whose message is where Entra ID writes its AADSTS code.
+fn read_saml_response(step: &mut Step, value: &str, to_app: bool) {
     use base64::Engine;
     let cleaned: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let Ok(xml) = base64::engine::general_purpose::STANDARD.decode(cleaned) else {
@@ -789,7 +806,8 @@ fn read_saml_response(step: &mut Step, value: &str) {
         return;
     };
     if status.ends_with(":Success") {
-        step.issued = true;
+        step.issued |= to_app;
+        step.federation_issue |= to_app;
         return;
     }
     let codes = messages::scan_aadsts(&xml);
@@ -893,17 +911,23 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
 /// The text of a start tag up to its closing `>`. A quoted attribute value may
 /// hold a `>` of its own (HTML §13.2.5.36-37): AD FS leaves them in the SAML
 /// token of its `wresult` field, escaping only `<`.
+/// A quote opens a value only right after `=` (an apostrophe inside an
+/// unquoted value is text); a quote that never closes is a broken tag, read up
+/// to its first `>` as before.
 fn tag_body(rest: &str) -> &str {
     let mut quote = None;
+    let mut after_equals = false;
     for (i, b) in rest.bytes().enumerate() {
-        match (quote, b) {
-            (None, b'>') => return &rest[..i],
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
-            _ => {}
+        match quote {
+            Some(q) if q == b => quote = None,
+            Some(_) => {}
+            None if b == b'>' => return &rest[..i],
+            None if (b == b'"' || b == b'\'') && after_equals => quote = Some(b),
+            None if b.is_ascii_whitespace() => {}
+            None => after_equals = b == b'=',
         }
     }
-    rest
+    &rest[..rest.find('>').unwrap_or(rest.len())]
 }
 
 fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
@@ -1049,6 +1073,38 @@ mod tests {
             .message
             .unwrap()
             .starts_with("AADSTS75011: Authentication method"));
+    }
+
+    #[test]
+    fn a_federation_token_for_another_identity_service_is_not_issued() {
+        // AD FS hands its wresult to Entra ID: the sign-in goes on there.
+        let html = r#"<form method="POST" name="hiddenform" action="https://login.microsoftonline.com/login.srf"><input type="hidden" name="wa" value="wsignin1.0" /><input type="hidden" name="wresult" value="&lt;t:RequestSecurityTokenResponse>" /></form>"#;
+        let mut step = Step::default();
+        read_auto_post_form(&mut step, html);
+        assert!(!step.issued && !step.federation_issue);
+        // Nor from one AD FS to another (an identity provider's to the app's).
+        let html = html.replace(
+            "https://login.microsoftonline.com/login.srf",
+            "https://sts.rp.example/adfs/ls/",
+        );
+        read_auto_post_form(&mut step, &html);
+        assert!(!step.issued);
+    }
+
+    #[test]
+    fn a_stray_quote_does_not_pull_in_the_next_tag() {
+        // An apostrophe in an unquoted value (invalid but seen in hand-written pages).
+        let html = "<form action=\"https://app/x\"><input type=hidden name=ru value=o'neil><input type=hidden name=code value=abc></form>";
+        assert_eq!(
+            hidden_inputs(html),
+            [
+                ("ru".to_string(), "o'neil".to_string()),
+                ("code".to_string(), "abc".to_string())
+            ]
+        );
+        // A quote that never closes: the broken tag does not borrow the next one's value.
+        let html = "<input type=\"hidden\" name=\"code\" title='it><input type=\"hidden\" name=\"x\" value=\"y\">";
+        assert!(hidden_inputs(html).iter().all(|(n, _)| n != "code"));
     }
 
     fn get(url: &str) -> Step {
