@@ -37,8 +37,14 @@ fuzz_target!(|data: &[u8]| {
     if format!("{with_fast:?}") == format!("{slice:?}") {
         assert_eq!(fast, slow, "fast pass and serde disagree");
     } else {
-        assert!(with_fast.is_ok() && data.contains(&b'\\'), "{with_fast:?} / {slice:?}");
-        assert!(fast.starts_with(&slow), "fast pass lost exchanges serde read");
+        assert!(
+            with_fast.is_ok() && data.contains(&b'\\'),
+            "{with_fast:?} / {slice:?}"
+        );
+        assert!(
+            fast.starts_with(&slow),
+            "fast pass lost exchanges serde read"
+        );
     }
     // Both serde readers see the same bytes, so they must agree on success and
     // count. Exception: the slice reader skips unknown fields without checking

@@ -23,8 +23,8 @@ const PCAP_HEAD: [u8; 24] = [
 /// pcapng SHB (28 bytes, LE) and an Ethernet IDB (20 bytes).
 const PCAPNG_HEAD: [u8; 48] = [
     0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0, 1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0,
-    20, 0, 0, 0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0, 1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 20,
+    0, 0, 0,
 ];
 
 fuzz_target!(|data: &[u8]| {

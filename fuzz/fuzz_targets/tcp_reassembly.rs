@@ -66,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
         let ack = u32::from_le_bytes([head[6], head[7], head[8], head[9]]);
         let len = (head[10] as usize).min(tail.len());
         let (payload, tail) = tail.split_at(len);
-        let (cport, sport) = (40_000 + conn as u16, if conn & 2 == 0 { 80 } else { 50_001 });
+        let (cport, sport) = (
+            40_000 + conn as u16,
+            if conn & 2 == 0 { 80 } else { 50_001 },
+        );
         let (src, dst, sp, dp) = if to_server {
             (hosts[0], hosts[1], cport, sport)
         } else {
