@@ -19,6 +19,9 @@ pub struct Document<'s> {
     pub exchanges: Vec<Exchange<'s>>,
     pub connections: Vec<Connection<'s>>,
     pub flows: Vec<FlowOut<'s>>,
+    /// Exchange ids of background traffic (discovery, metadata, the hidden MSA
+    /// frame) that served no sign-in flow of this trace.
+    pub background: &'s [usize],
     pub findings: Vec<FindingOut<'s>>,
     pub summary: Summary,
 }
@@ -149,6 +152,8 @@ pub struct FindingOut<'s> {
     pub user: Option<String>,
     pub ests_server: Option<&'s str>,
     pub client_ip: Option<&'s str>,
+    /// The service's own error code when it is not an AADSTS number.
+    pub service_code: Option<&'s str>,
     pub title: String,
     pub explanation: String,
     pub next_steps: &'s [String],
@@ -187,6 +192,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             .iter()
             .map(|f| flow(f, redactor))
             .collect(),
+        background: &session.analysis.background,
         findings: session
             .findings
             .iter()
@@ -352,6 +358,7 @@ fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
         user: f.user.as_deref().map(|u| r.user(u)),
         ests_server: f.ests_server.as_deref(),
         client_ip: f.client_ip.as_deref(),
+        service_code: f.service_code.as_deref(),
         title: r.text(&f.title).into_owned(),
         explanation: r.text(&f.explanation).into_owned(),
         next_steps: &f.next_steps,
