@@ -244,3 +244,140 @@ fn every_failed_flow_says_why_and_noise_stays_quiet() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A browser sign-in shaped like the real ones the corpus lacks: the sample
+/// push-MFA sign-in cut where the push times out, ending on the error page
+/// with AADSTS50074, with what a real Entra page adds around it — the hidden
+/// MSA frame (`Me.htm`), a Seamless SSO probe that fails off the corporate
+/// network, a favicon 404 on the identity host, and telemetry the browser
+/// abandoned.
+fn real_shaped_timeout_trace(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("captures/mfa-timeout-then-success.har")).unwrap();
+    let mut har: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = har["log"]["entries"].as_array_mut().unwrap();
+    // Keep the sign-in up to the poll that answered PhoneAppNoResponse.
+    let last_poll = entries
+        .iter()
+        .position(|e| {
+            e["response"]["content"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("PhoneAppNoResponse"))
+        })
+        .expect("the sample times out");
+    entries.truncate(last_poll + 1);
+    let started = |e: &serde_json::Value| e["startedDateTime"].as_str().unwrap().to_string();
+    let first_page = started(&entries[1]);
+    let after_timeout = started(&entries[last_poll]);
+    let page_url = entries[1]["request"]["url"].as_str().unwrap().to_string();
+    let entry = |when: &str,
+                 method: &str,
+                 url: &str,
+                 status: u16,
+                 error: Option<&str>,
+                 body: &str| {
+        let mut e = serde_json::json!({
+            "startedDateTime": when,
+            "time": 20.0,
+            "request": {"method": method, "url": url, "httpVersion": "HTTP/2",
+                "headers": [{"name": "Referer", "value": page_url}],
+                "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+            "response": {"status": status, "statusText": "", "httpVersion": "HTTP/2",
+                "headers": [{"name": "Content-Type", "value": "text/html; charset=utf-8"}],
+                "cookies": [], "content": {"size": body.len(), "mimeType": "text/html", "text": body},
+                "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": 20, "receive": 0}
+        });
+        if let Some(err) = error {
+            e["response"]["_error"] = serde_json::json!(err);
+        }
+        e
+    };
+    let error_page = r#"<html><head><script type="text/javascript">//<![CDATA[
+$Config={"pgid":"ConvergedError","correlationId":"809253fb-e5ec-446a-9c62-31ffd37b3c29","sessionId":"5d2b0f0e-1c4e-4f6e-9d0a-3b8f5a1c2e77","strServiceExceptionMessage":"AADSTS50074: Strong Authentication is required.","sErrorCode":"50074"};
+//]]></script></head><body></body></html>"#;
+    let extra = [
+        entry(&first_page, "GET", "https://login.live.com/Me.htm?v=3", 200, None, "<html></html>"),
+        entry(&first_page, "GET", "https://login.microsoftonline.com/favicon.ico", 404, None, ""),
+        entry(&first_page, "GET", "https://autologon.microsoftazuread-sso.com/contoso.example/winauth/ssoprobe?client-request-id=809253fb-e5ec-446a-9c62-31ffd37b3c29", 0, Some("net::ERR_FAILED"), ""),
+        entry(&first_page, "POST", "https://browser.events.data.microsoft.com/OneCollector/1.0/", 0, Some("net::ERR_ABORTED"), ""),
+        entry(&after_timeout, "POST", "https://browser.events.data.microsoft.com/OneCollector/1.0/", 0, Some("net::ERR_CONNECTION_CLOSED"), ""),
+        entry(&after_timeout, "POST", "https://login.microsoftonline.com/common/SAS/ProcessAuth", 200, None, error_page),
+    ];
+    entries.extend(extra);
+    let path = dir.join("real-shaped-timeout.har");
+    std::fs::write(&path, serde_json::to_vec(&har).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_real_shaped_browser_sign_in_is_one_flow_and_its_noise_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = support::analyse(&real_shaped_timeout_trace(dir.path()));
+    assert_eq!(s.analysis.flows.len(), 1, "{}", picture(&s));
+    let flow = &s.analysis.flows[0];
+    assert_eq!(flow.outcome, Outcome::Failed);
+    // The 50074 on the error page is the error the user saw, after the timeout.
+    let f50074 = s
+        .findings
+        .iter()
+        .find(|f| f.code == Some(50074))
+        .expect("50074");
+    assert_eq!(f50074.severity, Severity::Error, "{}", picture(&s));
+    assert!(
+        f50074.explanation.contains("timed out"),
+        "{}",
+        f50074.explanation
+    );
+    assert!(
+        !f50074.explanation.contains("not a failure"),
+        "{}",
+        f50074.explanation
+    );
+    // Seamless SSO off the corporate network, the favicon, the hidden MSA frame
+    // and the telemetry: nothing above info.
+    for f in &s.findings {
+        let steps: Vec<&aadtrace::identity::Step> =
+            f.exchanges.iter().map(|&i| &s.analysis.steps[i]).collect();
+        let about_noise = steps.iter().all(|st| {
+            st.host.ends_with("events.data.microsoft.com")
+                || st.host.starts_with("autologon.")
+                || st.path == "/favicon.ico"
+                || st.endpoint == Some("msa_me")
+        });
+        if !steps.is_empty() && about_noise {
+            assert_eq!(f.severity, Severity::Info, "{}: {}", f.kind, f.title);
+        }
+        assert!(!f.title.contains("favicon"), "{}", f.title);
+        assert!(f.tenant.as_deref() != Some("favicon.ico"));
+    }
+    let telemetry = s
+        .findings
+        .iter()
+        .filter(|f| f.kind == "unrelated_failures")
+        .collect::<Vec<_>>();
+    assert_eq!(telemetry.len(), 1, "one info count for the telemetry");
+    assert!(
+        telemetry[0].title.starts_with("2 request"),
+        "{}",
+        telemetry[0].title
+    );
+}
+
+#[test]
+fn a_trace_without_a_sign_in_says_how_to_capture_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-sign-in.har");
+    std::fs::write(
+        &path,
+        r#"{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[{"startedDateTime":"2026-11-22T08:00:00.000Z","time":5,"request":{"method":"GET","url":"https://www.contoso.example/","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"text/html"},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":0,"wait":5,"receive":0}}]}}"#,
+    )
+    .unwrap();
+    let s = support::analyse(&path);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.kind == "no_sign_in")
+        .expect("a no_sign_in finding");
+    assert!(f.next_steps.iter().any(|n| n.contains("Preserve log")));
+}

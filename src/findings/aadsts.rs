@@ -168,7 +168,7 @@ fn what_came_before(analysis: &Analysis, step: &Step) -> Option<String> {
     let a = flow.mfa.iter().rev().find(|a| {
         a.result != MfaResult::Approved
             && a.started_us <= step.started_us
-            && !a.steps.contains(&step.id)
+            && a.steps.first() != Some(&step.id)
     })?;
     let what = match a.result {
         MfaResult::Timeout => "timed out",
