@@ -216,7 +216,10 @@ fn tls_read_decrypt_http(bencher: Bencher) {
             .expect("bench capture readable");
         assert!(summary.exchanges > 1000);
         assert!(
-            summary.warnings.iter().all(|w| !w.code.starts_with("tls_")),
+            summary
+                .warnings
+                .iter()
+                .all(|w| !w.code.as_str().starts_with("tls_")),
             "{:?}",
             summary.warnings
         );

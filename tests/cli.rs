@@ -39,6 +39,28 @@ fn explain_json_and_unknown_code() {
 }
 
 #[test]
+fn explain_knows_codes_added_from_microsofts_reference() {
+    let out = aadtrace()
+        .args(["explain", "AADSTS50142", "700213", "AADSTS500200"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "every code is known");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("AADSTS50142: password change required by Conditional Access"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AADSTS700213: no federated credential"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not on Microsoft's error-code reference"),
+        "{text}"
+    );
+}
+
+#[test]
 fn explain_rejects_non_codes() {
     let out = aadtrace().args(["explain", "hello"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

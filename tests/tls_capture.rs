@@ -124,7 +124,7 @@ fn check(tls: Tls, h2: bool, container: Container) {
     assert!(
         warnings
             .iter()
-            .all(|w| !w.code.starts_with("tls_") && !w.code.starts_with("h2_")),
+            .all(|w| !w.code.as_str().starts_with("tls_") && !w.code.as_str().starts_with("h2_")),
         "{warnings:?}"
     );
     let want = summary(&har_session());

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use crate::capture::keylog::KeyLog;
-use crate::capture::InputWarning;
+use crate::capture::{InputWarning, WarningCode};
 
 /// Where a key log's bytes are.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ impl KeyLogs {
             match entry.parsed.get_or_init(|| parse(entry)) {
                 Ok(log) => loaded.push(Arc::clone(log)),
                 Err(message) => warnings.push(InputWarning::new(
-                    "keylog_unreadable",
+                    WarningCode::KeylogUnreadable,
                     format!("{}: cannot read the key log: {message}", entry.shown),
                 )),
             }

@@ -195,7 +195,12 @@ impl Rows {
         trace.input_warnings = session
             .inputs
             .iter()
-            .flat_map(|i| i.summary.warnings.iter().map(|w| w.code.clone()))
+            .flat_map(|i| {
+                i.summary
+                    .warnings
+                    .iter()
+                    .map(|w| w.code.as_str().to_string())
+            })
             .collect();
         trace.counts = Some([
             int(analysis.steps.len()),

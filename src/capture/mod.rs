@@ -14,6 +14,7 @@ pub mod netlog;
 pub mod netmon;
 pub mod pcap;
 pub mod saz;
+pub mod warning;
 
 use std::fmt;
 use std::io::Read;
@@ -24,6 +25,7 @@ use keylog::KeyLog;
 
 use crate::http::Exchange;
 pub use har::Renumber;
+pub use warning::WarningCode;
 
 /// The formats aadtrace recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -59,15 +61,16 @@ impl fmt::Display for Format {
 /// A problem in the trace itself, reported and survived.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InputWarning {
-    /// Stable snake_case name (`capture_truncated`, `har_sanitized`, `malformed_entry`…).
-    pub code: String,
+    /// What kind of problem; serialised as its stable snake_case name.
+    pub code: WarningCode,
+    /// What the reader saw, with counts and places.
     pub message: String,
 }
 
 impl InputWarning {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: WarningCode, message: impl Into<String>) -> Self {
         InputWarning {
-            code: code.to_string(),
+            code,
             message: message.into(),
         }
     }
@@ -272,7 +275,7 @@ pub fn read_source_keyed(
 fn bad_keylog_lines(keys: Option<&KeyLog>) -> Option<InputWarning> {
     keys.filter(|k| k.bad_lines > 0).map(|k| {
         InputWarning::new(
-            "keylog_bad_lines",
+            WarningCode::KeylogBadLines,
             format!(
                 "{} key-log lines could not be read (first at {})",
                 k.bad_lines,

@@ -51,7 +51,7 @@ use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::Value;
 
-use super::{CaptureError, InputSummary, InputWarning, Progress};
+use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
 
 /// Largest body kept per hop (response) and per socket (sent bytes).
@@ -454,7 +454,7 @@ impl<'p> NetLog<'p> {
                     ),
                 };
                 warnings.push(InputWarning::new(
-                    "capture_truncated",
+                    WarningCode::CaptureTruncated,
                     format!("{detail}; the {} events before it were read", self.events),
                 ));
             }
@@ -654,7 +654,7 @@ impl<'p> NetLog<'p> {
             .unwrap_or_else(|| "unknown".into());
         if missing_response > 0 {
             warnings.push(InputWarning::new(
-                "missing_body",
+                WarningCode::MissingBody,
                 format!(
                     "{missing_response} responses have no body: NetLog capture mode {mode} does not log bytes (choose \"Include raw bytes\" in net-export)"
                 ),
@@ -662,7 +662,7 @@ impl<'p> NetLog<'p> {
         }
         if missing_request > 0 {
             warnings.push(InputWarning::new(
-                "missing_body",
+                WarningCode::MissingBody,
                 format!(
                     "{missing_request} request bodies are missing: a NetLog holds them only as socket bytes, which capture mode {mode} does not log (choose \"Include raw bytes\" in net-export)"
                 ),
@@ -670,7 +670,7 @@ impl<'p> NetLog<'p> {
         }
         if capped > 0 || self.socket_capped {
             warnings.push(InputWarning::new(
-                "body_capped",
+                WarningCode::BodyCapped,
                 format!(
                     "{capped} response bodies were cut at {} MiB{}",
                     MAX_BODY >> 20,
@@ -688,7 +688,7 @@ impl<'p> NetLog<'p> {
         );
         if self.stripped_seen || redacting_mode {
             warnings.push(InputWarning::new(
-                "netlog_sanitized",
+                WarningCode::NetlogSanitized,
                 format!(
                     "cookies and credentials were stripped by NetLog capture mode {mode} (choose \"Include cookies and credentials\" in net-export)"
                 ),
@@ -696,7 +696,7 @@ impl<'p> NetLog<'p> {
         }
         if self.bad_events > 0 {
             warnings.push(InputWarning::new(
-                "malformed_entry",
+                WarningCode::MalformedEntry,
                 format!(
                     "{} events without time, type or source were skipped",
                     self.bad_events

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use super::etw::{self, WinInetCapture};
 use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport, PacketPipeline};
-use super::{read_full, CaptureError, InputSummary, InputWarning, Progress};
+use super::{read_full, CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
@@ -174,7 +174,7 @@ impl State<'_> {
         let mut report = self.report;
         if self.etw > 0 && self.wininet.events == 0 {
             report.warnings.push(InputWarning::new(
-                "netmon_etw_frames",
+                WarningCode::NetmonEtwFrames,
                 format!(
                     "{} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads",
                     self.etw
@@ -218,7 +218,7 @@ pub fn read<F: Read + Seek>(
     let count = (hdr.table_len / 4) as u64;
     if hdr.table_len % 4 != 0 || hdr.table_off as u64 + hdr.table_len as u64 > len {
         st.report.warnings.push(InputWarning::new(
-            "capture_truncated",
+            WarningCode::CaptureTruncated,
             format!(
                 "{name}: the frame table (offset {}, {} bytes) is not inside the file; frames are read one after another instead",
                 hdr.table_off, hdr.table_len
@@ -241,7 +241,7 @@ pub fn read<F: Read + Seek>(
         file.seek(SeekFrom::Start(off)).map_err(io)?;
         if read_full(&mut file, &mut fh).map_err(io)? < 16 {
             st.report.warnings.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!("{name}: frame {} at offset {off} is cut short", i + 1),
             ));
             break;
@@ -249,7 +249,7 @@ pub fn read<F: Read + Seek>(
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME || off + 16 + incl as u64 > len {
             st.report.warnings.push(InputWarning::new(
-                "capture_corrupt_block",
+                WarningCode::CaptureCorruptBlock,
                 format!(
                     "{name}: frame {} at offset {off} claims {incl} bytes; skipped",
                     i + 1
@@ -264,7 +264,7 @@ pub fn read<F: Read + Seek>(
         rec.truncate(16 + got);
         if got < incl as usize {
             st.report.warnings.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!("{name}: frame {} at offset {off} is cut short", i + 1),
             ));
             break;
@@ -338,7 +338,7 @@ fn read_sequential<R: Read>(
         }
         if got < 16 {
             st.report.warnings.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
             ));
             break;
@@ -346,7 +346,7 @@ fn read_sequential<R: Read>(
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME {
             st.report.warnings.push(InputWarning::new(
-                "capture_corrupt",
+                WarningCode::CaptureCorrupt,
                 format!("{name}: the record at offset {pos} claims {incl} bytes; reading stopped"),
             ));
             break;
@@ -357,7 +357,7 @@ fn read_sequential<R: Read>(
         let got = read_full(&mut reader, &mut rec[16..]).map_err(io)?;
         if got < incl as usize + tlen {
             st.report.warnings.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
             ));
             break;

@@ -32,7 +32,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::keylog::KeyLog;
-use super::{read_full, CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress};
+use super::{
+    read_full, CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress, WarningCode,
+};
 use crate::http::{h1, h2, Exchange};
 use crate::stream::{ConnId, ConnMeta, ConnStats, Dir, Reassembler, StreamHandler};
 use crate::tls;
@@ -174,7 +176,7 @@ impl Walk {
             NextErr::Incomplete | NextErr::TooSmall => {
                 if let Some(detail) = implausible(reader.data(), reader.consumed()) {
                     report.warnings.push(InputWarning::new(
-                        "capture_corrupt",
+                        WarningCode::CaptureCorrupt,
                         format!("{name}: {detail}; reading stopped"),
                     ));
                     return Step::Stop;
@@ -208,7 +210,7 @@ impl Walk {
             let want = (reader.data().len() * 2).max(BUFFER * 2);
             if want > MAX_BLOCK * 2 || !reader.grow(want) {
                 report.warnings.push(InputWarning::new(
-                    "capture_corrupt",
+                    WarningCode::CaptureCorrupt,
                     format!(
                         "{name}: a record at offset {} is larger than {} MiB; reading stopped",
                         reader.consumed(),
@@ -222,7 +224,7 @@ impl Walk {
         let failed = reader.refill().err().map(|e| format!("{e:?}"));
         if let Some(e) = failed {
             report.warnings.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!("{name}: read error at offset {}: {e}", reader.consumed()),
             ));
             return Step::Stop;
@@ -235,7 +237,7 @@ fn truncated(reader: &dyn PcapReaderIterator, name: &str, report: &mut FrameRepo
     let left = reader.data().len();
     if left > 0 {
         report.warnings.push(InputWarning::new(
-            "capture_truncated",
+            WarningCode::CaptureTruncated,
             format!(
                 "{name}: the file is cut short: {left} bytes at offset {} do not form a complete record",
                 reader.consumed()
@@ -302,7 +304,7 @@ fn read_legacy<R: Read>(
                     Step::Stop => break,
                     Step::Unreadable(e) => {
                         report.warnings.push(InputWarning::new(
-                            "capture_corrupt",
+                            WarningCode::CaptureCorrupt,
                             format!(
                                 "{name}: unreadable record at offset {}: {e}; reading stopped",
                                 reader.consumed()
@@ -362,7 +364,7 @@ fn read_ng<R: Read>(
         // shorter length is refused here first.
         if let Some(len) = block_len_ng(reader.data(), big_endian).filter(|&l| l < 12) {
             report.warnings.push(InputWarning::new(
-                "capture_corrupt",
+                WarningCode::CaptureCorrupt,
                 format!(
                     "{name}: the block at offset {} claims {len} bytes; reading stopped",
                     reader.consumed()
@@ -381,7 +383,7 @@ fn read_ng<R: Read>(
                             if !unknown_iface_warned {
                                 unknown_iface_warned = true;
                                 report.warnings.push(InputWarning::new(
-                                    "capture_corrupt_block",
+                                    WarningCode::CaptureCorruptBlock,
                                     format!("{name}: a packet names interface {iface_id}, which its section does not describe; such packets are skipped"),
                                 ));
                             }
@@ -487,14 +489,14 @@ fn read_ng<R: Read>(
                                     && len <= reader.data().len() =>
                             {
                                 report.warnings.push(InputWarning::new(
-                                    "capture_corrupt_block",
+                                    WarningCode::CaptureCorruptBlock,
                                     format!("{name}: skipped a malformed block of {len} bytes at offset {at}"),
                                 ));
                                 walk.consume(&mut reader, len, progress);
                             }
                             _ => {
                                 report.warnings.push(InputWarning::new(
-                                    "capture_corrupt",
+                                    WarningCode::CaptureCorrupt,
                                     format!("{name}: unreadable block at offset {at} ({detail}); reading stopped"),
                                 ));
                                 break;
@@ -753,7 +755,7 @@ struct TlsTotals {
     no_keys: u64,
     lost_to_gaps: u64,
     unsupported: BTreeMap<String, u64>,
-    h2_warnings: BTreeMap<String, u64>,
+    h2_warnings: BTreeMap<crate::http::h2::Problem, u64>,
 }
 
 impl PacketPipeline {
@@ -790,7 +792,7 @@ impl PacketPipeline {
         log.add_text(text, &format!("{name} (decryption secrets block)"));
         if log.bad_lines > 0 {
             self.apps.keylog_warnings.push(InputWarning::new(
-                "keylog_bad_lines",
+                WarningCode::KeylogBadLines,
                 format!(
                     "{} lines of a decryption secrets block are not key-log lines (first at {})",
                     log.bad_lines,
@@ -840,7 +842,7 @@ impl PacketPipeline {
         let w = &self.wire;
         if !w.unknown_link_types.is_empty() {
             warnings.push(InputWarning::new(
-                "unknown_link_type",
+                WarningCode::UnknownLinkType,
                 format!(
                     "{} frames have link types aadtrace does not decode ({:?})",
                     w.stats.unknown_link, w.unknown_link_types
@@ -849,7 +851,7 @@ impl PacketPipeline {
         }
         if w.defrag.dropped > 0 {
             warnings.push(InputWarning::new(
-                "ip_fragments_dropped",
+                WarningCode::IpFragmentsDropped,
                 format!(
                     "{} IP datagrams could not be reassembled from their fragments",
                     w.defrag.dropped
@@ -860,13 +862,13 @@ impl PacketPipeline {
         if gaps > 0 {
             let n = self.apps.closed.iter().filter(|c| c.gaps > 0).count();
             warnings.push(InputWarning::new(
-                "tcp_bytes_missing",
+                WarningCode::TcpBytesMissing,
                 format!("{gaps} bytes of TCP data are missing from the capture on {n} connections"),
             ));
         }
         if self.apps.responses_without_request > 0 {
             warnings.push(InputWarning::new(
-                "http_response_without_request",
+                WarningCode::HttpResponseWithoutRequest,
                 format!(
                     "{} HTTP responses have no request in the capture",
                     self.apps.responses_without_request
@@ -903,7 +905,7 @@ impl TlsTotals {
         let mut w = Vec::new();
         if self.failed_records > 0 {
             w.push(InputWarning::new(
-                "tls_decrypt_failed",
+                WarningCode::TlsDecryptFailed,
                 format!(
                     "{} TLS records on {} connections failed to decrypt (wrong keys or damaged data); their bytes are treated as missing",
                     self.failed_records, self.failed_conns
@@ -917,7 +919,7 @@ impl TlsTotals {
                 .map(|(k, n)| format!("{k} ({n})"))
                 .collect();
             w.push(InputWarning::new(
-                "tls_cipher_unsupported",
+                WarningCode::TlsCipherUnsupported,
                 format!(
                     "keys are known but aadtrace cannot decrypt these cipher suites: {}",
                     list.join(", ")
@@ -926,7 +928,7 @@ impl TlsTotals {
         }
         if have_keys && self.no_keys > 0 {
             w.push(InputWarning::new(
-                "tls_keys_missing",
+                WarningCode::TlsKeysMissing,
                 format!(
                     "{} TLS connections have no secrets in the key log",
                     self.no_keys
@@ -935,17 +937,17 @@ impl TlsTotals {
         }
         if self.lost_to_gaps > 0 {
             w.push(InputWarning::new(
-                "tls_records_lost",
+                WarningCode::TlsRecordsLost,
                 format!(
                     "{} bytes of decryptable TLS could not be read because the capture misses bytes before them",
                     self.lost_to_gaps
                 ),
             ));
         }
-        for (code, n) in &self.h2_warnings {
+        for (&problem, n) in &self.h2_warnings {
             w.push(InputWarning::new(
-                code,
-                format!("{n} HTTP/2 problems of this kind (see the code)"),
+                problem.into(),
+                format!("{} ({n} times)", problem.what()),
             ));
         }
         w
@@ -1191,14 +1193,14 @@ impl StreamHandler for Apps {
             Proto::Tls(t) => {
                 if let Some(App::H2(h)) = &t.app {
                     for (code, n) in &h.warnings {
-                        *self.tls.h2_warnings.entry(code.to_string()).or_default() += n;
+                        *self.tls.h2_warnings.entry(*code).or_default() += n;
                     }
                 }
                 (Some(t.obs.info), Some(t.obs.stats))
             }
             Proto::Http(App::H2(h)) => {
                 for (code, n) in &h.warnings {
-                    *self.tls.h2_warnings.entry(code.to_string()).or_default() += n;
+                    *self.tls.h2_warnings.entry(*code).or_default() += n;
                 }
                 (c.tls, c.tls_stats)
             }

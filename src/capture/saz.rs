@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 
-use super::{CaptureError, InputSummary, InputWarning, Progress};
+use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
 
 /// Environment variable holding the password of a protected SAZ.
@@ -399,7 +399,7 @@ impl SazReader<'_> {
         self.counters.malformed += 1;
         if self.counters.malformed <= MAX_SESSION_WARNINGS {
             self.warnings.push(InputWarning::new(
-                "malformed_entry",
+                WarningCode::MalformedEntry,
                 format!("session {number}: {what}"),
             ));
         }
@@ -594,7 +594,7 @@ impl SazReader<'_> {
         let mut out = std::mem::take(&mut self.warnings);
         if c.malformed > MAX_SESSION_WARNINGS {
             out.push(InputWarning::new(
-                "malformed_entry",
+                WarningCode::MalformedEntry,
                 format!(
                     "{} more malformed sessions were skipped",
                     c.malformed - MAX_SESSION_WARNINGS
@@ -603,7 +603,7 @@ impl SazReader<'_> {
         }
         if c.response_dropped > 0 || c.request_dropped > 0 {
             out.push(InputWarning::new(
-                "missing_body",
+                WarningCode::MissingBody,
                 format!(
                     "Fiddler dropped {} response bodies and {} request bodies (streamed or log-drop-*-body)",
                     c.response_dropped, c.request_dropped
@@ -612,7 +612,7 @@ impl SazReader<'_> {
         }
         if c.no_meta > 0 {
             out.push(InputWarning::new(
-                "timestamp_invalid",
+                WarningCode::TimestampInvalid,
                 format!(
                     "{} sessions have no raw/N_m.xml: their times come from the response Date header (whole seconds) or are unknown",
                     c.no_meta
@@ -621,7 +621,7 @@ impl SazReader<'_> {
         }
         if c.no_offset > 0 {
             out.push(InputWarning::new(
-                "timestamp_no_offset",
+                WarningCode::TimestampNoOffset,
                 format!(
                     "{} sessions have SessionTimers without a time zone; read as UTC",
                     c.no_offset
@@ -630,7 +630,7 @@ impl SazReader<'_> {
         }
         if c.chunked_cut > 0 {
             out.push(InputWarning::new(
-                "capture_truncated",
+                WarningCode::CaptureTruncated,
                 format!(
                     "{} chunked bodies stop before their last chunk; the part stored was read",
                     c.chunked_cut
@@ -639,7 +639,7 @@ impl SazReader<'_> {
         }
         if !c.undecoded.is_empty() {
             out.push(InputWarning::new(
-                "body_undecoded",
+                WarningCode::BodyUndecoded,
                 format!(
                     "bodies with Content-Encoding {} cannot be decoded yet and were left as stored",
                     c.undecoded.join(", ")
@@ -648,7 +648,7 @@ impl SazReader<'_> {
         }
         if c.undecodable > 0 {
             out.push(InputWarning::new(
-                "body_undecoded",
+                WarningCode::BodyUndecoded,
                 format!(
                     "{} bodies are marked gzip/deflate but do not inflate; left as stored",
                     c.undecodable
@@ -657,7 +657,7 @@ impl SazReader<'_> {
         }
         if c.capped > 0 {
             out.push(InputWarning::new(
-                "body_capped",
+                WarningCode::BodyCapped,
                 format!(
                     "{} bodies inflate to more than {} MiB; only the first {} MiB were kept",
                     c.capped,

@@ -59,16 +59,22 @@ fn text(code: u32) -> String {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     let mut kind = vec![format!("category: {category}")];
+    // `retry_helps` is defined in the catalogue: the same request, unchanged, later.
     kind.push(if c.retry_helps {
-        "a retry can help".into()
+        "retrying the same request later can succeed".into()
     } else {
-        "a retry will not help".into()
+        "retrying the same request will not help".into()
     });
     if c.transient {
         kind.push("transient (service side)".into());
     }
-    if c.interrupt {
+    if c.harmless {
+        kind.push("harmless: the sign-in goes on without it".into());
+    } else if c.interrupt {
         kind.push("expected interrupt, not a failure".into());
+    }
+    if !c.documented {
+        kind.push("not on Microsoft's error-code reference".into());
     }
     let mut out = format!(
         "AADSTS{code}: {}\n  {}\n  {}\n  Next steps:\n",
@@ -89,6 +95,7 @@ fn json(codes: &[u32]) -> String {
             Some(c) => serde_json::json!({
                 "code": code, "known": true, "title": c.title, "category": c.category,
                 "retry_helps": c.retry_helps, "transient": c.transient, "interrupt": c.interrupt,
+                "harmless": c.harmless, "documented": c.documented,
                 "explanation": c.explanation, "next_steps": c.next_steps,
             }),
             None => serde_json::json!({"code": code, "known": false}),
@@ -102,6 +109,32 @@ fn json(codes: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_names_the_flags_of_a_code() {
+        let t = text(81012);
+        assert!(t.starts_with("AADSTS81012: "), "{t}");
+        assert!(t.contains("harmless"), "{t}");
+        assert!(!t.contains("expected interrupt"), "{t}");
+        let t = text(700213);
+        assert!(t.contains("not on Microsoft's error-code reference"), "{t}");
+        assert!(t.contains("retrying the same request will not help"), "{t}");
+        let t = text(90024);
+        assert!(
+            t.contains("transient") && t.contains("later can succeed"),
+            "{t}"
+        );
+        assert!(text(50158).contains("expected interrupt"));
+    }
+
+    #[test]
+    fn json_carries_every_flag() {
+        let v: serde_json::Value = serde_json::from_str(&json(&[500200, 50168])).unwrap();
+        assert_eq!(v[0]["documented"], false);
+        assert_eq!(v[0]["harmless"], false);
+        assert_eq!(v[1]["interrupt"], true);
+        assert_eq!(v[1]["documented"], true);
+    }
 
     #[test]
     fn codes_parse_with_or_without_prefix() {

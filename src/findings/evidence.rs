@@ -2,31 +2,28 @@
 //! (sanitised exports, missing bodies, truncated files, skipped entries).
 
 use super::{kind_info, Finding};
-use crate::capture::InputWarning;
+use crate::capture::{InputWarning, WarningCode};
 
 /// One finding per distinct warning code and input; messages of the same code
 /// are joined so nothing the reader said is lost.
 pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
-    let mut seen: Vec<(usize, &str)> = Vec::new();
+    let mut seen: Vec<(usize, WarningCode)> = Vec::new();
     for (input, w) in warnings {
-        if seen.contains(&(*input, w.code.as_str())) {
+        if seen.contains(&(*input, w.code)) {
             continue;
         }
-        seen.push((*input, w.code.as_str()));
+        seen.push((*input, w.code));
         let messages: Vec<&str> = warnings
             .iter()
             .filter(|(i, x)| i == input && x.code == w.code)
             .map(|(_, x)| x.message.as_str())
             .collect();
-        let info = kind_info(&w.code);
-        let kind = if info.kind == "input_warning" {
-            w.code.clone()
-        } else {
-            info.kind.clone()
-        };
+        // Every reader code has its own wording (checked beside `WarningCode`);
+        // the kind is the code either way.
+        let info = kind_info(w.code.as_str());
         out.push(Finding {
             id: 0,
-            kind,
+            kind: w.code.as_str().to_string(),
             severity: info.severity,
             code: None,
             flow: None,
@@ -43,8 +40,84 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
             service_code: None,
             step: None,
             title: info.title.clone(),
-            explanation: format!("{} {}", info.explanation, messages.join("; ")),
+            explanation: with_reader_report(&info.explanation, &messages),
             next_steps: info.next_steps.clone(),
         });
+    }
+}
+
+/// The kind's explanation, then what the reader itself reported, labelled so it
+/// reads as the evidence for this trace rather than as part of the general text.
+fn with_reader_report(explanation: &str, messages: &[&str]) -> String {
+    let report: Vec<&str> = messages
+        .iter()
+        .map(|m| m.trim().trim_end_matches('.'))
+        .filter(|m| !m.is_empty())
+        .collect();
+    if report.is_empty() {
+        return explanation.to_string();
+    }
+    format!(
+        "{} The reader reported: {}.",
+        explanation.trim_end(),
+        report.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding_for(warnings: &[(usize, InputWarning)]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        rules(warnings, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_readers_message_is_in_the_explanation() {
+        let w = InputWarning::new(
+            WarningCode::TlsRecordsLost,
+            "4096 bytes of decryptable TLS could not be read because the capture misses bytes before them",
+        );
+        let out = finding_for(&[(0, w)]);
+        assert_eq!(out.len(), 1);
+        let f = &out[0];
+        assert_eq!(f.kind, "tls_records_lost");
+        assert_ne!(f.title, "Problem in the trace");
+        assert!(
+            f.explanation.ends_with(
+                "The reader reported: 4096 bytes of decryptable TLS could not be read because the capture misses bytes before them."
+            ),
+            "{}",
+            f.explanation
+        );
+        assert!(f.next_steps.iter().all(|s| !s.contains("message below")));
+    }
+
+    #[test]
+    fn messages_of_one_code_and_input_are_joined() {
+        let out = finding_for(&[
+            (
+                0,
+                InputWarning::new(WarningCode::MalformedEntry, "entry 3: no request."),
+            ),
+            (
+                0,
+                InputWarning::new(WarningCode::MalformedEntry, "entry 9: bad time"),
+            ),
+            (
+                1,
+                InputWarning::new(WarningCode::MalformedEntry, "entry 1: no url"),
+            ),
+            (0, InputWarning::new(WarningCode::H2FrameError, "")),
+        ]);
+        assert_eq!(out.len(), 3);
+        assert!(out[0]
+            .explanation
+            .ends_with("The reader reported: entry 3: no request; entry 9: bad time."));
+        assert_eq!(out[1].input, Some(1));
+        // No message: the explanation stands alone.
+        assert!(!out[2].explanation.contains("reader reported"));
     }
 }

@@ -27,6 +27,49 @@ use std::collections::{BTreeMap, HashMap};
 use super::hpack::{self, Field};
 use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
 
+/// A kind of damage in an HTTP/2 connection, counted in [`Connection::warnings`]
+/// (the capture layer turns each into a reader warning of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Problem {
+    /// A frame that breaks the framing rules: bad padding or lengths, or a
+    /// CONTINUATION out of order (§4.1, §6.10).
+    FrameError,
+    /// A header block HPACK could not decode (RFC 7541).
+    HpackError,
+    /// A header field naming a dynamic-table entry sent before the capture began.
+    HpackUnknownIndex,
+    /// More streams open at once than [`MAX_STREAMS`]; the oldest was finished.
+    TooManyStreams,
+    /// A response on a stream whose request is not in the capture.
+    ResponseWithoutRequest,
+    /// Missing bytes broke the frames of one direction, read no further.
+    BytesMissing,
+}
+
+impl Problem {
+    /// Every problem.
+    pub const ALL: &'static [Problem] = &[
+        Problem::FrameError,
+        Problem::HpackError,
+        Problem::HpackUnknownIndex,
+        Problem::TooManyStreams,
+        Problem::ResponseWithoutRequest,
+        Problem::BytesMissing,
+    ];
+
+    /// Plain words for the problem, for the reader's warning message.
+    pub fn what(self) -> &'static str {
+        match self {
+            Problem::FrameError => "HTTP/2 frames broke the framing rules and were skipped, or stopped the reading of their direction",
+            Problem::HpackError => "HTTP/2 header blocks could not be decoded (HPACK) and were dropped",
+            Problem::HpackUnknownIndex => "HTTP/2 header fields referred to table entries sent before the capture began",
+            Problem::TooManyStreams => "HTTP/2 connections had more streams open than aadtrace keeps; the oldest were closed early",
+            Problem::ResponseWithoutRequest => "HTTP/2 responses had no request in the capture",
+            Problem::BytesMissing => "HTTP/2 connection directions lost their frame boundaries to missing bytes and were read no further",
+        }
+    }
+}
+
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -86,8 +129,8 @@ pub struct Connection {
     done: Vec<Exchange<'static>>,
     /// Never set: HTTP/2 is chosen by ALPN or preface, not guessed.
     pub not_http: bool,
-    /// Problems by warning code (`h2_hpack_unknown_index`, `h2_bytes_missing`…).
-    pub warnings: BTreeMap<&'static str, u64>,
+    /// Problems seen, with how often.
+    pub warnings: BTreeMap<Problem, u64>,
 }
 
 impl Connection {
@@ -185,7 +228,7 @@ impl Connection {
         c
     }
 
-    fn warn(&mut self, code: &'static str) {
+    fn warn(&mut self, code: Problem) {
         *self.warnings.entry(code).or_default() += 1;
     }
 
@@ -236,7 +279,7 @@ impl Connection {
         }
         while let Some((ty, flags, id, len)) = frame_header(&input[pos..]) {
             if len > MAX_FRAME {
-                self.break_side(d, "h2_frame_error");
+                self.break_side(d, Problem::FrameError);
                 return;
             }
             if input.len() - pos < 9 + len {
@@ -267,13 +310,13 @@ impl Connection {
     fn frame(&mut self, d: usize, ty: u8, flags: u8, id: u32, p: &[u8], frame: u64, ts: i64) {
         // A header block in progress admits only its CONTINUATION frames (§6.10).
         if self.sides[d].block.is_some() && ty != 9 {
-            self.warn("h2_frame_error");
+            self.warn(Problem::FrameError);
             self.sides[d].block = None;
         }
         match ty {
             0 => {
                 let Some(data) = unpad(p, flags) else {
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 };
                 let end = flags & 0x1 != 0;
@@ -290,13 +333,13 @@ impl Connection {
             }
             1 => {
                 let Some(mut frag) = unpad(p, flags) else {
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 };
                 if flags & 0x20 != 0 {
                     // PRIORITY fields: exclusive bit + dependency (4), weight (1).
                     if frag.len() < 5 {
-                        self.warn("h2_frame_error");
+                        self.warn(Problem::FrameError);
                         return;
                     }
                     frag = &frag[5..];
@@ -313,11 +356,11 @@ impl Connection {
             }
             5 => {
                 let Some(frag) = unpad(p, flags) else {
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 };
                 if frag.len() < 4 {
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 }
                 let promised =
@@ -327,12 +370,12 @@ impl Connection {
             }
             9 => {
                 let Some(block) = self.sides[d].block.as_mut() else {
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 };
                 if block.0 != id || block.1.len() + p.len() > MAX_HEADER_BLOCK {
                     self.sides[d].block = None;
-                    self.warn("h2_frame_error");
+                    self.warn(Problem::FrameError);
                     return;
                 }
                 block.1.extend_from_slice(p);
@@ -377,13 +420,13 @@ impl Connection {
                 // The dynamic table may now differ from the peer's: later blocks
                 // can show placeholders, and are still decoded.
                 side.hpack.partial = true;
-                self.warn("h2_hpack_error");
+                self.warn(Problem::HpackError);
                 return;
             }
         };
         let unknown = side.hpack.unknown_indices - before;
         for _ in 0..unknown {
-            self.warn("h2_hpack_unknown_index");
+            self.warn(Problem::HpackUnknownIndex);
         }
         if let Some(pid) = promised {
             // PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
@@ -431,7 +474,7 @@ impl Connection {
     fn stream(&mut self, id: u32) -> &mut Stream {
         if !self.streams.contains_key(&id) && self.streams.len() >= MAX_STREAMS {
             if let Some(&oldest) = self.streams.keys().next() {
-                self.warn("h2_too_many_streams");
+                self.warn(Problem::TooManyStreams);
                 self.finish_stream(oldest);
             }
         }
@@ -469,12 +512,12 @@ impl Connection {
                 let ex = self.build(req, s.resp, why);
                 self.done.push(ex);
             }
-            None if s.resp.is_some() => self.warn("h2_response_without_request"),
+            None if s.resp.is_some() => self.warn(Problem::ResponseWithoutRequest),
             None => {}
         }
     }
 
-    fn break_side(&mut self, d: usize, code: &'static str) {
+    fn break_side(&mut self, d: usize, code: Problem) {
         self.warn(code);
         let side = &mut self.sides[d];
         side.broken = true;
@@ -494,7 +537,7 @@ impl Connection {
     pub fn gap(&mut self, to_server: bool, _len: u64) {
         let d = usize::from(!to_server);
         if !self.sides[d].broken {
-            self.break_side(d, "h2_bytes_missing");
+            self.break_side(d, Problem::BytesMissing);
         }
     }
 
@@ -509,7 +552,7 @@ impl Connection {
             if let Some(s) = self.streams.remove(&id) {
                 let Some(req) = s.req else {
                     if s.resp.is_some() {
-                        self.warn("h2_response_without_request");
+                        self.warn(Problem::ResponseWithoutRequest);
                     }
                     continue;
                 };
@@ -818,6 +861,6 @@ mod tests {
         assert_eq!(ex.len(), 1);
         assert_eq!(ex[0].request.url, "https://10.0.0.2/x");
         assert!(ex[0].error.as_deref().unwrap().contains("CANCEL"));
-        assert_eq!(c.warnings.get("h2_hpack_unknown_index"), Some(&1));
+        assert_eq!(c.warnings.get(&Problem::HpackUnknownIndex), Some(&1));
     }
 }

@@ -147,7 +147,7 @@ pub fn signature(s: &Session) -> Signature {
     let mut warnings: Vec<String> = s
         .inputs
         .iter()
-        .flat_map(|i| i.summary.warnings.iter().map(|w| w.code.clone()))
+        .flat_map(|i| i.summary.warnings.iter().map(|w| w.code.to_string()))
         .collect();
     warnings.sort();
     warnings.dedup();

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use super::{CaptureError, InputSummary, InputWarning, Progress};
+use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 
 mod fast;
 mod scan;
@@ -362,7 +362,7 @@ impl<'s> HarReader<'s> {
                 self.malformed += 1;
                 if self.malformed <= MAX_ENTRY_WARNINGS {
                     self.warnings.push(InputWarning::new(
-                        "malformed_entry",
+                        WarningCode::MalformedEntry,
                         format!("entry {index}: {what}"),
                     ));
                 }
@@ -576,7 +576,7 @@ impl<'s> HarReader<'s> {
                     )
                 };
                 self.warnings.push(InputWarning::new(
-                    "capture_truncated",
+                    WarningCode::CaptureTruncated,
                     format!(
                         "{detail}; the {} complete entries before it were read",
                         self.delivered
@@ -609,7 +609,7 @@ impl<'s> HarReader<'s> {
 
         if self.malformed > MAX_ENTRY_WARNINGS {
             self.warnings.push(InputWarning::new(
-                "malformed_entry",
+                WarningCode::MalformedEntry,
                 format!(
                     "{} more malformed entries were skipped",
                     self.malformed - MAX_ENTRY_WARNINGS
@@ -618,7 +618,7 @@ impl<'s> HarReader<'s> {
         }
         if self.no_offset > 0 {
             self.warnings.push(InputWarning::new(
-                "timestamp_no_offset",
+                WarningCode::TimestampNoOffset,
                 format!(
                     "{} entries have a startedDateTime without a time zone; read as UTC",
                     self.no_offset
@@ -627,7 +627,7 @@ impl<'s> HarReader<'s> {
         }
         if self.bad_time > 0 {
             self.warnings.push(InputWarning::new(
-                "timestamp_invalid",
+                WarningCode::TimestampInvalid,
                 format!(
                     "{} entries have no readable startedDateTime; their start time is unknown",
                     self.bad_time
@@ -636,7 +636,7 @@ impl<'s> HarReader<'s> {
         }
         if self.missing_body > 0 {
             self.warnings.push(InputWarning::new(
-                "missing_body",
+                WarningCode::MissingBody,
                 format!(
                     "{} responses have no body in this HAR (the exporter left them out)",
                     self.missing_body
@@ -645,7 +645,7 @@ impl<'s> HarReader<'s> {
         }
         if self.delivered >= SANITIZED_MIN_ENTRIES && !self.sensitive_seen {
             self.warnings.push(InputWarning::new(
-                "har_sanitized",
+                WarningCode::HarSanitized,
                 "cookies and Authorization headers were removed when this HAR was exported",
             ));
         }
