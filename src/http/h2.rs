@@ -18,6 +18,11 @@
 //!   and DATA on stream 1; its exchange keeps the HTTP/1.1 request (method, URL
 //!   with scheme `http`, headers, body, version) with the HTTP/2 response. The
 //!   server's SETTINGS and the client's preface follow as usual.
+//! * **Memory.** A decoded header list is capped per block ([`hpack`]) and per
+//!   message (headers and trailers, [`crate::limits::HEADER_LIST`]); the lists of
+//!   open streams, and the exchanges built with their decoded bodies, are charged
+//!   to the trace's [`Allowance`]. A list that does not fit is dropped and counted
+//!   as `h2_header_list_too_large`.
 //! * **Damage.** Missing bytes break frame boundaries: that direction stops, its open
 //!   streams are finished with an error, and the problem is counted in `warnings`.
 
@@ -26,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::hpack::{self, Field};
 use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
+use crate::limits::{Allowance, HEADER_LIST};
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -50,6 +56,8 @@ struct Msg {
     gap: bool,
     /// HTTP/1.x version of a request sent before an h2c upgrade.
     h1_version: Option<String>,
+    /// §4.1 size of `headers`, charged to the budget.
+    header_size: usize,
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +96,8 @@ pub struct Connection {
     pub not_http: bool,
     /// Problems by warning code (`h2_hpack_unknown_index`, `h2_bytes_missing`…).
     pub warnings: BTreeMap<&'static str, u64>,
+    /// Shared with the other parsers of the trace (see [`Connection::with_budget`]).
+    budget: Allowance,
 }
 
 impl Connection {
@@ -109,7 +119,16 @@ impl Connection {
             done: Vec::new(),
             not_http: false,
             warnings: BTreeMap::new(),
+            budget: Allowance::default(),
         }
+    }
+
+    /// Draws memory from `budget` (shared by the trace's parsers) instead of an
+    /// allowance of its own. Whoever takes an exchange gives back its
+    /// [`Exchange::held_bytes`].
+    pub fn with_budget(mut self, budget: Allowance) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The HTTP/2 connection that follows a cleartext HTTP/1.1 request upgraded by
@@ -121,8 +140,9 @@ impl Connection {
         conn: usize,
         server: std::net::SocketAddr,
         up: super::h1::H2cUpgrade,
+        budget: Allowance,
     ) -> Self {
-        let mut c = Self::new(input, conn, server, "http");
+        let mut c = Self::new(input, conn, server, "http").with_budget(budget);
         // Absolute form (`http://host/path`): its authority wins over Host.
         let (authority, path) = match up
             .target
@@ -157,6 +177,8 @@ impl Connection {
                     first_frame: up.first_frame,
                     gap: up.body_gap,
                     h1_version: Some(up.version).filter(|v| !v.is_empty()),
+                    // An HTTP/1.1 head: bounded by its own cap, not charged.
+                    header_size: 0,
                 }),
                 ..Stream::default()
             },
@@ -371,6 +393,7 @@ impl Connection {
     ) {
         let side = &mut self.sides[d];
         let before = side.hpack.unknown_indices;
+        let cut_before = side.hpack.lists_cut;
         let fields = match side.hpack.decode(&bytes) {
             Ok(f) => f,
             Err(_) => {
@@ -382,15 +405,28 @@ impl Connection {
             }
         };
         let unknown = side.hpack.unknown_indices - before;
+        let cut = side.hpack.lists_cut - cut_before;
         for _ in 0..unknown {
             self.warn("h2_hpack_unknown_index");
         }
+        if cut > 0 {
+            self.warn("h2_header_list_too_large");
+        }
+        let Some((fields, size)) = self.admit_fields(d, id, promised, fields) else {
+            return;
+        };
         if let Some(pid) = promised {
             // PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
             let s = self.stream(pid);
             s.pushed = true;
+            if let Some(old) = s.req.take() {
+                let n = old.header_size;
+                self.budget.give(n);
+            }
+            let s = self.stream(pid);
             s.req = Some(Msg {
                 headers: fields,
+                header_size: size,
                 ended: true,
                 first_ts: ts,
                 last_ts: ts,
@@ -405,10 +441,12 @@ impl Connection {
         match slot {
             None => {
                 if !client && is_interim(&fields) {
+                    self.budget.give(size);
                     return;
                 }
                 *slot = Some(Msg {
                     headers: fields,
+                    header_size: size,
                     ended: end_stream,
                     first_ts: ts,
                     last_ts: ts,
@@ -419,6 +457,7 @@ impl Connection {
             Some(m) => {
                 // Trailers (§8.1): kept with the headers.
                 m.headers.extend(fields);
+                m.header_size += size;
                 m.last_ts = ts;
                 m.ended |= end_stream;
             }
@@ -426,6 +465,31 @@ impl Connection {
         if end_stream {
             self.ended(d, id);
         }
+    }
+
+    /// Charges a decoded list to the budget, within the per-message cap (headers
+    /// and trailers together); a list that does not fit is dropped and counted.
+    fn admit_fields(
+        &mut self,
+        d: usize,
+        id: u32,
+        promised: Option<u32>,
+        fields: Vec<Field>,
+    ) -> Option<(Vec<Field>, usize)> {
+        let size: usize = fields.iter().map(hpack::field_size).sum();
+        let held = match promised {
+            Some(_) => 0,
+            None => self.msg_mut(d, id).map_or(0, |m| m.header_size),
+        };
+        if held + size > HEADER_LIST {
+            self.warn("h2_header_list_too_large");
+            return None;
+        }
+        if !self.budget.take(size) {
+            self.budget.cut("HTTP/2 header lists dropped");
+            return None;
+        }
+        Some((fields, size))
     }
 
     fn stream(&mut self, id: u32) -> &mut Stream {
@@ -469,8 +533,12 @@ impl Connection {
                 let ex = self.build(req, s.resp, why);
                 self.done.push(ex);
             }
-            None if s.resp.is_some() => self.warn("h2_response_without_request"),
-            None => {}
+            None => {
+                if let Some(r) = s.resp {
+                    self.budget.give(r.header_size);
+                    self.warn("h2_response_without_request");
+                }
+            }
         }
     }
 
@@ -508,7 +576,8 @@ impl Connection {
         for id in ids {
             if let Some(s) = self.streams.remove(&id) {
                 let Some(req) = s.req else {
-                    if s.resp.is_some() {
+                    if let Some(r) = s.resp {
+                        self.budget.give(r.header_size);
                         self.warn("h2_response_without_request");
                     }
                     continue;
@@ -539,6 +608,9 @@ impl Connection {
     }
 
     fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
+        // The lists' charge is replaced by the exchange's, once built.
+        self.budget
+            .give(req.header_size + resp.as_ref().map_or(0, |r| r.header_size));
         let pseudo = pseudo_map(&req.headers);
         let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
         let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
@@ -573,7 +645,7 @@ impl Connection {
                 Some(v) => Cow::Owned(v),
                 None => Cow::Borrowed("HTTP/2"),
             },
-            body: body_of(&mut req),
+            body: body_of(&mut req, &self.budget),
             headers: regular_headers(&req.headers),
             body_mime: None,
         };
@@ -584,11 +656,11 @@ impl Connection {
                 .unwrap_or(0),
             reason: Cow::Borrowed(""),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&mut r),
+            body: body_of(&mut r, &self.budget),
             headers: regular_headers(&r.headers),
             body_mime: None,
         });
-        Exchange {
+        let ex = Exchange {
             request,
             response,
             error,
@@ -599,7 +671,23 @@ impl Connection {
             },
             connection: Some(self.conn),
             server_ip: Some(Cow::Owned(self.server_ip.clone())),
-        }
+        };
+        self.budget.charge(ex.held_bytes());
+        ex
+    }
+}
+
+impl Drop for Connection {
+    /// The header lists of streams never built go back to the budget.
+    fn drop(&mut self) {
+        let held: usize = self
+            .streams
+            .values()
+            .flat_map(|s| [s.req.as_ref(), s.resp.as_ref()])
+            .flatten()
+            .map(|m| m.header_size)
+            .sum();
+        self.budget.give(held);
     }
 }
 
@@ -653,15 +741,18 @@ fn regular_headers(fields: &[Field]) -> Headers<'static> {
     )
 }
 
-/// The message's body, moved out (the message is being turned into an exchange).
-fn body_of(m: &mut Msg) -> Body<'static> {
+/// The message's body, moved out (the message is being turned into an exchange),
+/// decoded within what `budget` has room for.
+fn body_of(m: &mut Msg, budget: &Allowance) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
     let body = std::mem::take(&mut m.body);
-    let decoded = header(&m.headers, "content-encoding")
-        .and_then(|enc| super::h1::decode_content(enc, &body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
+    let body = match header(&m.headers, "content-encoding") {
+        Some(enc) => super::h1::decode_within(enc, body, budget),
+        None => body,
+    };
+    Body::Bytes(Cow::Owned(body))
 }
 
 /// Error code names (RFC 9113 §7).
@@ -774,7 +865,8 @@ mod tests {
             }],
             ..Default::default()
         };
-        let mut c = Connection::upgraded(0, 3, "10.0.0.2:80".parse().unwrap(), up);
+        let mut c =
+            Connection::upgraded(0, 3, "10.0.0.2:80".parse().unwrap(), up, Default::default());
         assert!(c.take_done().is_empty());
         c.server_data(&frame(4, 0, 0, &[])[5..], 7, 2_100);
         let mut server = frame(1, 0x4, 1, &[0x88]);
