@@ -270,3 +270,142 @@ fn presized_bodies_are_bounded_in_total() {
     };
     finished(&out);
 }
+
+/// Runs `cmd` to its end, or kills it after `secs` seconds (a hang) and fails.
+fn within(mut cmd: Command, secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {secs} s: {cmd:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn sample(name: &str) -> String {
+    format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// #16.6: `--keylog /dev/zero` stops at the cap with an error that says why.
+#[test]
+fn endless_keylog_stops_at_the_cap() {
+    let pcap = sample("mfa-timeout-then-success-tls13-h2.pcapng");
+    let Some(out) = run_limited(&["analyze", "--keylog", "/dev/zero", &pcap], None) else {
+        return;
+    };
+    let text = finished(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text.contains("the key log is larger than 64 MiB"), "{text}");
+}
+
+/// #16.6: `batch --manifest - < /dev/zero` stops at the cap.
+#[test]
+fn endless_manifest_stops_at_the_cap() {
+    let Some(out) = run_limited(&["batch", "--manifest", "-"], Some(Path::new("/dev/zero"))) else {
+        return;
+    };
+    let text = finished(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text.contains("the manifest is larger than 64 MiB"),
+        "{text}"
+    );
+}
+
+/// #16.6: a FIFO nobody writes to, as a trace, a key log or a manifest, does
+/// not hang the run.
+#[cfg(unix)]
+#[test]
+fn fifo_without_a_writer_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trace.har");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo unavailable: test skipped");
+        return;
+    }
+    let fifo = fifo.to_str().unwrap();
+    let mut analyze = Command::new(bin());
+    analyze.args(["analyze", fifo]);
+    let out = within(analyze, 10);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+
+    let mut keylog = Command::new(bin());
+    keylog.args(["analyze", "--keylog", fifo, &sample("clean-signin.har")]);
+    assert_eq!(within(keylog, 10).status.code(), Some(0));
+
+    let mut manifest = Command::new(bin());
+    manifest.args(["batch", "-q", "--manifest", fifo]);
+    assert_eq!(within(manifest, 10).status.code(), Some(2));
+}
+
+/// #16.6: `analyze <(cat x.har)`: a pipe is read as a stream, not as an empty file.
+#[cfg(unix)]
+#[test]
+fn process_substitution_is_read_as_a_stream() {
+    let script = format!(
+        "exec '{}' analyze --format json <(cat '{}')",
+        bin(),
+        sample("clean-signin.har")
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]);
+    let out = within(cmd, 20);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"exchanges\": 15"), "{stdout}");
+}
+
+/// #16.11: a key log saved as UTF-16 (with its byte-order mark) or as UTF-8
+/// with a byte-order mark decrypts as much as the plain one.
+#[test]
+fn keylog_with_bom_or_utf16_decrypts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = sample("mfa-timeout-then-success-tls13-h2.pcapng");
+    let original =
+        std::fs::read_to_string(sample("mfa-timeout-then-success-tls13-h2.keylog")).unwrap();
+    // Traffic secrets first: a first line lost to the mark would cost exchanges.
+    let mut lines: Vec<&str> = original.lines().collect();
+    lines.sort_by_key(|l| !l.starts_with("CLIENT_TRAFFIC_SECRET_0"));
+    let plain = lines.join("\n") + "\n";
+    let exchanges = |keylog: &Path| {
+        let out = Command::new(bin())
+            .args(["analyze", "--format", "json", "--keylog"])
+            .arg(keylog)
+            .arg(&pcap)
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["inputs"][0]["exchanges"].as_u64().unwrap()
+    };
+    let bom = dir.path().join("bom.keylog");
+    std::fs::write(
+        &bom,
+        [b"\xef\xbb\xbf".as_slice(), plain.as_bytes()].concat(),
+    )
+    .unwrap();
+    let utf16 = dir.path().join("utf16.keylog");
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(plain.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&utf16, bytes).unwrap();
+    let want = exchanges(Path::new(&sample(
+        "mfa-timeout-then-success-tls13-h2.keylog",
+    )));
+    assert!(want > 0);
+    assert_eq!(exchanges(&bom), want);
+    assert_eq!(exchanges(&utf16), want);
+}

@@ -79,8 +79,8 @@ mod record;
 mod schedule;
 pub mod summary;
 
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::capture::CaptureError;
@@ -250,17 +250,19 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     Ok(summary)
 }
 
+/// Reads the manifest whole, up to [`crate::limits::TEXT_FILE`] bytes (an endless
+/// standard input stops there with an error), a FIFO without blocking.
 fn read_manifest(manifest: &str) -> Result<Vec<String>, String> {
-    let reader: Box<dyn BufRead> = if manifest == "-" {
-        Box::new(std::io::stdin().lock())
+    use crate::capture::special;
+    let cap = crate::limits::TEXT_FILE;
+    let bytes = if manifest == "-" {
+        special::read_capped(std::io::stdin().lock(), cap, "the manifest")
     } else {
-        let file = std::fs::File::open(manifest)
-            .map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
-        Box::new(std::io::BufReader::new(file))
-    };
+        special::read_file_capped(Path::new(manifest), cap, "the manifest")
+    }
+    .map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
     let mut paths = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
+    for line in String::from_utf8_lossy(&bytes).lines() {
         let line = line.trim_end_matches('\r').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;

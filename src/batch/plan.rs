@@ -678,6 +678,10 @@ fn is_tar_header(block: &[u8]) -> bool {
 
 /// Opens `path` when its bytes say it is an archive; `None` for a trace.
 fn sniff_archive(path: &Path) -> std::io::Result<Option<Sniffed>> {
+    if crate::capture::special::is_stream(path) {
+        // A FIFO or device is no archive; opening it here could block.
+        return Ok(None);
+    }
     let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; 512];
     let filled = crate::capture::read_full(&mut file, &mut head)?;
