@@ -409,3 +409,75 @@ fn keylog_with_bom_or_utf16_decrypts() {
     assert_eq!(exchanges(&bom), want);
     assert_eq!(exchanges(&utf16), want);
 }
+
+/// #16.11: `-o` never overwrites an input: same name, symbolic link, hard link.
+#[test]
+fn output_never_overwrites_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.har");
+    std::fs::copy(sample("clean-signin.har"), &trace).unwrap();
+    let before = std::fs::read(&trace).unwrap();
+    let mut outputs = vec![trace.clone()];
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&trace, &link).unwrap();
+        outputs.push(link);
+    }
+    let hard = dir.path().join("hard.json");
+    if std::fs::hard_link(&trace, &hard).is_ok() {
+        outputs.push(hard);
+    }
+    for out in &outputs {
+        let o = Command::new(bin())
+            .args(["analyze", "--format", "json", "-o"])
+            .arg(out)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out.display());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("it is the input"));
+        let o = Command::new(bin())
+            .args(["redact", "-o"])
+            .arg(out)
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", out.display());
+    }
+    assert_eq!(std::fs::read(&trace).unwrap(), before);
+    // Another file is fine.
+    let ok = Command::new(bin())
+        .args(["analyze", "--format", "json", "-o"])
+        .arg(dir.path().join("report.json"))
+        .arg(&trace)
+        .status()
+        .unwrap();
+    assert_eq!(ok.code(), Some(0));
+}
+
+/// #16.11: `batch --list` prints archive member names through the terminal
+/// sanitiser: no escape sequence reaches the terminal.
+#[test]
+fn batch_list_sanitises_member_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar_path = dir.path().join("a.tar");
+    let mut tar = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+    let data = std::fs::read(sample("clean-signin.har")).unwrap();
+    let mut header = tar::Header::new_ustar();
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "evil\u{1b}[2Jname.har", &data[..])
+        .unwrap();
+    tar.finish().unwrap();
+    drop(tar);
+    let out = Command::new(bin())
+        .args(["batch", "--list"])
+        .arg(&tar_path)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("name.har"), "{listed}");
+    assert!(!listed.contains('\u{1b}'), "{listed:?}");
+}

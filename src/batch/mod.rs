@@ -172,6 +172,12 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         return Err("nothing to analyse: give files, directories or --manifest".to_string());
     }
     let budget = request.max_memory.unwrap_or_else(default_memory_budget);
+    let jobs = request
+        .jobs
+        .filter(|&j| j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Each trace in flight gets its share for what can outgrow its input.
+    crate::limits::set_run_budget(budget, jobs);
     let plan = plan::plan(
         &inputs,
         &plan::PlanOptions {
@@ -183,8 +189,11 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     );
     if request.list {
         let mut out = std::io::stdout().lock();
+        // Member names come from archives: control characters must not reach
+        // a terminal (a name with a line break could not be listed anyway).
         for t in &plan.traces {
-            if writeln!(out, "{}", t.path).is_err() {
+            let path = crate::report::redact::terminal_safe(&t.path);
+            if writeln!(out, "{path}").is_err() {
                 break;
             }
         }
@@ -195,10 +204,6 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         redactor: crate::report::redact::Redactor::new(request.redact),
         format: request.format,
     };
-    let jobs = request
-        .jobs
-        .filter(|&j| j > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut sink = open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = progress::Bar::new(&plan, interactive);
