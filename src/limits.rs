@@ -60,10 +60,11 @@ pub fn in_flight() -> usize {
     share(4, 16 << 20, 256 << 20)
 }
 
-/// Largest HAR entry held whole when a HAR is streamed (an eighth of a trace's
-/// share, 16–256 MiB); a larger one is skipped with a warning.
+/// Largest HAR entry held whole when a HAR is streamed (a sixteenth of a trace's
+/// share, 16–256 MiB: the entry is held twice while it is parsed); a larger one
+/// is skipped with a warning.
 pub fn har_entry() -> usize {
-    share(8, 16 << 20, 256 << 20)
+    share(16, 16 << 20, 256 << 20)
 }
 
 /// A share of memory that several parsers of one trace draw from: what they take

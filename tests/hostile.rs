@@ -481,3 +481,73 @@ fn batch_list_sanitises_member_names() {
     assert!(listed.contains("name.har"), "{listed}");
     assert!(!listed.contains('\u{1b}'), "{listed:?}");
 }
+
+/// A gzip'd HAR of three entries, the middle one `middle` (raw JSON).
+fn har_gz(middle: impl FnOnce(&mut dyn Write)) -> Vec<u8> {
+    let entry = |i: u32| {
+        format!(
+            r#"{{"startedDateTime":"2026-01-01T00:00:0{i}.000Z","time":1,"request":{{"method":"GET","url":"https://login.microsoftonline.com/common/oauth2/authorize?i={i}","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0}},"response":{{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{{"size":0,"mimeType":"text/html"}},"redirectURL":"","headersSize":-1,"bodySize":0}},"cache":{{}},"timings":{{"send":0,"wait":1,"receive":0}}}}"#
+        )
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    write!(
+        gz,
+        r#"{{"log":{{"version":"1.2","creator":{{"name":"t","version":"1"}},"entries":["#
+    )
+    .unwrap();
+    write!(gz, "{},", entry(0)).unwrap();
+    middle(&mut gz);
+    write!(gz, ",{}]}}}}", entry(2)).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Writes `n` bytes of `byte`.
+fn repeat(w: &mut dyn Write, byte: u8, n: usize) {
+    let block = vec![byte; 1 << 20];
+    for _ in 0..n >> 20 {
+        w.write_all(&block).unwrap();
+    }
+}
+
+/// #16.4: a streamed HAR entry larger than the cap (a 40 MiB string, or 64 MiB
+/// of `[` that never close) is skipped with a warning naming it; the entries
+/// around it are read (after endless brackets nothing is left but the cut).
+#[test]
+fn streamed_har_entries_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let string = har_gz(|w| {
+        w.write_all(br#"{"request":{"url":""#).unwrap();
+        repeat(w, b'x', 40 << 20);
+        w.write_all(br#""}}"#).unwrap();
+    });
+    let brackets = har_gz(|w| {
+        w.write_all(br#"{"x":"#).unwrap();
+        repeat(w, b'[', 64 << 20);
+        w.write_all(b"}").unwrap();
+    });
+    let cases = [
+        ("string.har.gz", string, 2),
+        ("brackets.har.gz", brackets, 1),
+    ];
+    for (name, bytes, exchanges) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(bytes.len() < 1 << 20);
+        let args = [
+            "analyze",
+            "--max-memory",
+            "256M",
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+        ];
+        let Some(out) = run_limited(&args, None) else {
+            return;
+        };
+        let text = finished(&out);
+        assert!(text.contains("har_entry_too_large"), "{name}: {text}");
+        assert!(text.contains("entry 1 is"), "{name}: {text}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["inputs"][0]["exchanges"], exchanges, "{name}");
+    }
+}
