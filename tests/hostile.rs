@@ -551,3 +551,58 @@ fn streamed_har_entries_are_capped() {
         assert_eq!(doc["inputs"][0]["exchanges"], exchanges, "{name}");
     }
 }
+
+/// A tar.gz of a small HAR and a 768 MiB member of zeros, whose gzip trailer
+/// claims 1000 bytes (the size hint planning trusts).
+fn lying_tar_gz(path: &Path) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let har = std::fs::read(sample("clean-signin.har")).unwrap();
+    let mut add = |name: &str, size: u64, data: &mut dyn std::io::Read| {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, data).unwrap();
+    };
+    add("a.har", har.len() as u64, &mut &har[..]);
+    let big = 768u64 << 20;
+    add(
+        "big.har",
+        big,
+        &mut std::io::Read::take(std::io::repeat(0), big),
+    );
+    tar.into_inner().unwrap().finish().unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    let n = bytes.len();
+    bytes[n - 4..].copy_from_slice(&1000u32.to_le_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// #16.5: a compressed tar is not inflated whole to list it, nor is a member
+/// larger than the budget read whole: it gets an error result that says why.
+#[test]
+fn archive_members_stay_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.tar.gz");
+    lying_tar_gz(&path);
+    let archive = path.to_str().unwrap();
+    let Some(out) = run_limited(&["batch", "--list", archive], None) else {
+        return;
+    };
+    let text = finished(&out);
+    assert!(text.contains("a.har") && text.contains("big.har"), "{text}");
+    let args = ["batch", "-q", "--max-memory", "512M", "-j", "1", archive];
+    let Some(out) = run_limited(&args, None) else {
+        return;
+    };
+    let text = finished(&out);
+    assert!(text.contains("more than the memory budget"), "{text}");
+    assert!(
+        text.contains("\"flows\""),
+        "the small member is analysed: {text}"
+    );
+}

@@ -184,7 +184,8 @@ pub fn command(request: &Request) -> Result<Summary, String> {
             globs: &request.globs,
             keylogs: &request.keylogs,
             shard: request.shard,
-            memory: budget,
+            // Listing needs no compressed tar in memory: each is only walked.
+            memory: if request.list { 0 } else { budget },
         },
     );
     if request.list {
