@@ -606,3 +606,28 @@ fn archive_members_stay_within_the_budget() {
         "the small member is analysed: {text}"
     );
 }
+
+/// #16.7: the HTML page shows a huge URL cut, with its full length, not whole.
+#[test]
+fn html_cuts_a_huge_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("url.har");
+    let long = format!(
+        "https://login.microsoftonline.com/common/oauth2/authorize?client_id=1&x={}",
+        "a".repeat(50 << 20)
+    );
+    let har = format!(
+        r#"{{"log":{{"version":"1.2","creator":{{"name":"t","version":"1"}},"entries":[{{"startedDateTime":"2026-01-01T00:00:00.000Z","time":1,"request":{{"method":"GET","url":"{long}","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0}},"response":{{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{{"size":0,"mimeType":"text/html"}},"redirectURL":"","headersSize":-1,"bodySize":0}},"cache":{{}},"timings":{{"send":0,"wait":1,"receive":0}}}}]}}}}"#
+    );
+    std::fs::write(&path, har).unwrap();
+    let Some(out) = run_limited(
+        &["analyze", "--format", "html", path.to_str().unwrap()],
+        None,
+    ) else {
+        return;
+    };
+    finished(&out);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.len() < 1 << 20, "{} bytes", page.len());
+    assert!(page.contains(&format!("({} bytes in all)", long.len())));
+}
