@@ -347,6 +347,20 @@ fn fifo_without_a_writer_does_not_hang() {
     let mut manifest = Command::new(bin());
     manifest.args(["batch", "-q", "--manifest", fifo]);
     assert_eq!(within(manifest, 10).status.code(), Some(2));
+
+    // A manifest naming the FIFO: that trace gets an error result, the rest run.
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, format!("{fifo}\n{}\n", sample("clean-signin.har"))).unwrap();
+    let mut batch = Command::new(bin());
+    batch.args(["batch", "-q", "--manifest"]).arg(&list);
+    let out = within(batch, 10);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(
+        lines.lines().next().unwrap().contains("\"error\""),
+        "{lines}"
+    );
 }
 
 /// #16.6: `analyze <(cat x.har)`: a pipe is read as a stream, not as an empty file.
