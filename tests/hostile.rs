@@ -450,7 +450,7 @@ fn output_never_overwrites_an_input() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{}", out.display());
-        assert!(String::from_utf8_lossy(&o.stderr).contains("it is the input"));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("would overwrite the input"));
         let o = Command::new(bin())
             .args(["redact", "-o"])
             .arg(out)

@@ -173,8 +173,9 @@ fn refuse_input_as_output(output: &std::path::Path, inputs: &[String]) -> Result
         .find(|i| same_file(output, std::path::Path::new(i)));
     match clash {
         Some(input) => {
+            // The wording of `redact`'s own check (`RedactError::SameFile`).
             eprintln!(
-                "aadtrace: will not write to {}: it is the input {} (choose another -o)",
+                "aadtrace: {}: the output would overwrite the input {}; choose another -o",
                 terminal_safe(&output.display().to_string()),
                 terminal_safe(input)
             );

@@ -704,6 +704,8 @@ impl Connection {
             return;
         };
         self.h2c_held = false;
+        // The body leaves for the HTTP/2 parser: its presized capacity is released.
+        self.budget.give(std::mem::take(&mut req.reserved));
         let authority = req
             .header("host")
             .map(str::trim)
