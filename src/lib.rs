@@ -9,6 +9,7 @@
 //! ```
 //!
 //! * [`capture`] sniffs an input's format and streams its [`http::Exchange`]s.
+//! * [`limits`] owns the run's memory budget and the caps derived from it.
 //! * [`wire`] decodes captured frames (link, IP with defragmentation) into TCP segments.
 //! * [`stream`] reassembles TCP segments into two byte streams per connection, with
 //!   explicit gaps and every byte traced to its frame.
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod findings;
 pub mod http;
 pub mod identity;
+pub mod limits;
 pub mod redact;
 pub mod report;
 pub mod session;

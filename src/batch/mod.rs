@@ -79,8 +79,8 @@ mod record;
 mod schedule;
 pub mod summary;
 
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::capture::CaptureError;
@@ -172,19 +172,29 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         return Err("nothing to analyse: give files, directories or --manifest".to_string());
     }
     let budget = request.max_memory.unwrap_or_else(default_memory_budget);
+    let jobs = request
+        .jobs
+        .filter(|&j| j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Each trace in flight gets its share for what can outgrow its input.
+    crate::limits::set_run_budget(budget, jobs);
     let plan = plan::plan(
         &inputs,
         &plan::PlanOptions {
             globs: &request.globs,
             keylogs: &request.keylogs,
             shard: request.shard,
-            memory: budget,
+            // Listing needs no compressed tar in memory: each is only walked.
+            memory: if request.list { 0 } else { budget },
         },
     );
     if request.list {
         let mut out = std::io::stdout().lock();
+        // Member names come from archives: control characters must not reach
+        // a terminal (a name with a line break could not be listed anyway).
         for t in &plan.traces {
-            if writeln!(out, "{}", t.path).is_err() {
+            let path = crate::report::redact::terminal_safe(&t.path);
+            if writeln!(out, "{path}").is_err() {
                 break;
             }
         }
@@ -195,10 +205,6 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         redactor: crate::report::redact::Redactor::new(request.redact),
         format: request.format,
     };
-    let jobs = request
-        .jobs
-        .filter(|&j| j > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut sink = open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = progress::Bar::new(&plan, interactive);
@@ -250,17 +256,19 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     Ok(summary)
 }
 
+/// Reads the manifest whole, up to [`crate::limits::TEXT_FILE`] bytes (an endless
+/// standard input stops there with an error), a FIFO without blocking.
 fn read_manifest(manifest: &str) -> Result<Vec<String>, String> {
-    let reader: Box<dyn BufRead> = if manifest == "-" {
-        Box::new(std::io::stdin().lock())
+    use crate::capture::special;
+    let cap = crate::limits::TEXT_FILE;
+    let bytes = if manifest == "-" {
+        special::read_capped(std::io::stdin().lock(), cap, "the manifest")
     } else {
-        let file = std::fs::File::open(manifest)
-            .map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
-        Box::new(std::io::BufReader::new(file))
-    };
+        special::read_file_capped(Path::new(manifest), cap, "the manifest")
+    }
+    .map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
     let mut paths = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(|e| format!("{manifest}: cannot read the manifest: {e}"))?;
+    for line in String::from_utf8_lossy(&bytes).lines() {
         let line = line.trim_end_matches('\r').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;

@@ -659,9 +659,7 @@ fn gunzip_within(path: &Path, room: u64) -> std::io::Result<Option<(Vec<u8>, Opt
     let reserve = hint.min(room).min(compressed.saturating_mul(16));
     let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-    let damage = reader
-        .take(room.saturating_add(1))
-        .read_to_end(&mut data)
+    let damage = read_within(reader, room.saturating_add(1), &mut data)
         .err()
         .map(|e| e.to_string());
     if data.len() as u64 > room {
@@ -672,12 +670,46 @@ fn gunzip_within(path: &Path, room: u64) -> std::io::Result<Option<(Vec<u8>, Opt
     Ok(Some((data, damage)))
 }
 
+/// Reads at most `limit` bytes into `data`, growing it by doubling but never
+/// past `limit`: `read_to_end` could leave it with twice what it holds.
+fn read_within(mut reader: impl Read, limit: u64, data: &mut Vec<u8>) -> std::io::Result<()> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    loop {
+        if data.len() >= limit {
+            return Ok(());
+        }
+        if data.len() == data.capacity() {
+            let grow = data.len().max(64 << 10).min(limit - data.len());
+            data.reserve_exact(grow);
+        }
+        let start = data.len();
+        let end = data.capacity().min(limit);
+        data.resize(end, 0);
+        match reader.read(&mut data[start..]) {
+            Ok(0) => {
+                data.truncate(start);
+                return Ok(());
+            }
+            Ok(n) => data.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(start),
+            Err(e) => {
+                data.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+}
+
 fn is_tar_header(block: &[u8]) -> bool {
     block.len() >= 262 && &block[257..262] == b"ustar"
 }
 
 /// Opens `path` when its bytes say it is an archive; `None` for a trace.
 fn sniff_archive(path: &Path) -> std::io::Result<Option<Sniffed>> {
+    if crate::capture::special::is_stream(path) {
+        // A FIFO or device is no archive; opening it here could block.
+        return Ok(None);
+    }
     let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; 512];
     let filled = crate::capture::read_full(&mut file, &mut head)?;

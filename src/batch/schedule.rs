@@ -299,8 +299,9 @@ fn dispatch<'s>(
                 }
             }
             dispatched[index] = true;
+            let size = traces[index].size;
             let data = match entries.as_mut() {
-                Some(entries) => read_member(entries, &mut position, ordinal, traces[index].size)
+                Some(entries) => read_member(entries, &mut position, ordinal, size, budget.limit)
                     .map_err(|e| {
                         TraceError::new("archive", format!("{}: {e}", traces[index].path))
                     }),
@@ -320,13 +321,28 @@ fn dispatch<'s>(
     }
 }
 
-/// Reads regular file number `ordinal` of a tar stream positioned at `position`.
+/// A streamed tar member up to this size is read whole even when it is larger
+/// than the budget (it then runs alone, like any trace larger than the budget).
+const MEMBER_FLOOR: u64 = 256 << 20;
+
+/// Reads regular file number `ordinal` of a tar stream positioned at `position`,
+/// whole. One larger than both the budget and [`MEMBER_FLOOR`] is refused: it
+/// would be inflated whole, past the budget.
 fn read_member<'a, R: Read + 'a>(
     entries: &mut impl Iterator<Item = std::io::Result<tar::Entry<'a, R>>>,
     position: &mut usize,
     ordinal: usize,
     size: u64,
+    budget: u64,
 ) -> std::io::Result<Vec<u8>> {
+    let limit = budget.max(MEMBER_FLOOR);
+    if size > limit {
+        return Err(std::io::Error::other(format!(
+            "this member is {} MiB decompressed, more than the memory budget ({} MiB, --max-memory) lets aadtrace hold; extract it and analyse it on its own",
+            size >> 20,
+            limit >> 20
+        )));
+    }
     while *position < ordinal {
         entries
             .next()
@@ -337,7 +353,8 @@ fn read_member<'a, R: Read + 'a>(
         .next()
         .unwrap_or_else(|| Err(std::io::Error::other("the archive ended early")))?;
     *position += 1;
-    let mut data = Vec::with_capacity(size.min(256 << 20) as usize);
+    // The header's size is exact (the entry reads no further): one allocation.
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     entry.read_to_end(&mut data)?;
     Ok(data)
 }

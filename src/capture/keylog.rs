@@ -12,13 +12,42 @@
 //!   `RSA`: accepted and ignored (not needed to read the records).
 //!
 //! Comments (`#`), blank lines and CRLF endings are fine; hex may be upper or lower
-//! case. Anything else is a bad line: counted, never fatal. The first value seen for
+//! case. A file may start with a UTF-8 byte-order mark, or be UTF-16 with one (as
+//! Windows editors save it); a file is read up to [`crate::limits::TEXT_FILE`]
+//! bytes, and FIFOs and devices without blocking ([`super::special`]). Anything else is a bad line: counted, never fatal. The first value seen for
 //! a (label, client random) wins, like a key log file that is only ever appended.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
 pub use crate::tls::Secrets;
+
+/// The text of a key-log file: UTF-8 (a byte-order mark dropped), or UTF-16 in
+/// either byte order when it starts with its byte-order mark.
+pub fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    let utf16 = |rest: &[u8], be: bool| {
+        let units = rest.chunks_exact(2).map(|c| {
+            let pair = [c[0], c[1]];
+            if be {
+                u16::from_be_bytes(pair)
+            } else {
+                u16::from_le_bytes(pair)
+            }
+        });
+        Cow::Owned(
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or('\u{fffd}'))
+                .collect(),
+        )
+    };
+    match bytes {
+        [0xef, 0xbb, 0xbf, rest @ ..] => String::from_utf8_lossy(rest),
+        [0xff, 0xfe, rest @ ..] => utf16(rest, false),
+        [0xfe, 0xff, rest @ ..] => utf16(rest, true),
+        _ => String::from_utf8_lossy(bytes),
+    }
+}
 
 /// Key material keyed by the 32-byte ClientHello random.
 #[derive(Debug, Clone, Default)]
@@ -49,11 +78,9 @@ impl KeyLog {
 
     /// Reads a key log file and adds it.
     pub fn load_file(&mut self, path: &Path) -> std::io::Result<()> {
-        let bytes = std::fs::read(path)?;
-        self.add_text(
-            &String::from_utf8_lossy(&bytes),
-            &path.display().to_string(),
-        );
+        let bytes =
+            super::special::read_file_capped(path, crate::limits::TEXT_FILE, "the key log")?;
+        self.add_text(&text_of(&bytes), &path.display().to_string());
         Ok(())
     }
 
@@ -197,5 +224,21 @@ mod tests {
         assert_eq!(s.client_traffic0.as_deref(), Some(&[0x33; 32][..]));
         assert_eq!(s.server_traffic0.as_deref(), Some(&[0x44; 48][..]));
         assert!(s.client_handshake.is_none());
+    }
+
+    #[test]
+    fn byte_order_marks_and_utf16_are_read() {
+        let line = format!("CLIENT_RANDOM {} {}\n", "ab".repeat(32), "cd".repeat(48));
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend(line.as_bytes());
+        let mut le = vec![0xff, 0xfe];
+        le.extend(line.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut be = vec![0xfe, 0xff];
+        be.extend(line.encode_utf16().flat_map(u16::to_be_bytes));
+        for bytes in [bom, le, be] {
+            let mut log = KeyLog::new();
+            log.add_text(&text_of(&bytes), "t");
+            assert_eq!((log.lines, log.bad_lines), (1, 0));
+        }
     }
 }

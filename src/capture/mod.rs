@@ -14,6 +14,7 @@ pub mod netlog;
 pub mod netmon;
 pub mod pcap;
 pub mod saz;
+pub mod special;
 pub mod warning;
 
 use std::fmt;
@@ -353,6 +354,14 @@ fn read_file(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
+    if special::is_stream(path) {
+        // A pipe (process substitution), a device: no size, no map; streamed.
+        let reader = special::open(path).map_err(|source| CaptureError::Io {
+            path: name.to_string(),
+            source,
+        })?;
+        return read_stream(reader, name, input_index, keys, progress, sink);
+    }
     match open_file(path, name)? {
         Opened::Gzip(file) => read_stream(Box::new(file), name, input_index, keys, progress, sink),
         Opened::Har(map) => {
@@ -464,13 +473,17 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(Format, InputSummary, Vec<T>), CaptureError> {
+    // A FIFO or a device cannot be mapped: it is streamed below.
     if let Source::File(path) = source {
-        let name = source.display_name();
-        if let Opened::Har(file_map) = open_file(path, &name)? {
-            let json = jsonp_body(&file_map).unwrap_or(&file_map);
-            let (summary, out) = pipeline(json, &name, input_index, progress, on_exchange, map)?;
-            unmap_in_background(file_map);
-            return Ok((Format::Har, summary, out));
+        if !special::is_stream(path) {
+            let name = source.display_name();
+            if let Opened::Har(file_map) = open_file(path, &name)? {
+                let json = jsonp_body(&file_map).unwrap_or(&file_map);
+                let (summary, out) =
+                    pipeline(json, &name, input_index, progress, on_exchange, map)?;
+                unmap_in_background(file_map);
+                return Ok((Format::Har, summary, out));
+            }
         }
     }
     let mut out = Vec::new();

@@ -36,6 +36,7 @@ use super::{
     read_full, CaptureError, ConnectionInfo, InputSummary, InputWarning, Progress, WarningCode,
 };
 use crate::http::{h1, h2, Exchange};
+use crate::limits::Allowance;
 use crate::stream::{ConnId, ConnMeta, ConnStats, Dir, Reassembler, StreamHandler};
 use crate::tls;
 use crate::wire::Decoder;
@@ -725,6 +726,9 @@ struct Apps {
     /// Key-log problems (bad lines in DSBs).
     keylog_warnings: Vec<InputWarning>,
     tls: TlsTotals,
+    /// What the HTTP parsers hold beyond the input's own bytes (decoded bodies,
+    /// header lists, presized buffers) and the exchanges waiting in `ready`.
+    budget: Allowance,
 }
 
 /// Hashes connection ids. They are integers the reassembler hands out, never bytes
@@ -782,6 +786,7 @@ impl PacketPipeline {
                 keys,
                 keylog_warnings: Vec::new(),
                 tls: TlsTotals::default(),
+                budget: Allowance::default(),
             },
         }
     }
@@ -817,7 +822,7 @@ impl PacketPipeline {
             &mut |seg| reasm.segment(seg, frame.number, frame.ts_us, apps),
         );
         apps.frames_since_flush += 1;
-        if apps.frames_since_flush >= 4096 || apps.ready.len() > 1024 {
+        if apps.frames_since_flush >= 4096 || apps.ready.len() > 1024 || apps.over_budget() {
             apps.frames_since_flush = 0;
             apps.flush(false, sink);
         }
@@ -825,6 +830,8 @@ impl PacketPipeline {
 
     /// Feeds an exchange that a non-packet record (an ETW event) carried whole.
     pub fn exchange(&mut self, ex: Exchange<'static>, sink: &mut dyn FnMut(Exchange<'_>)) {
+        // Given back when it leaves, like the exchanges the parsers build.
+        self.apps.budget.charge(ex.held_bytes());
         self.apps.push_ready(ex);
         self.apps.flush(false, sink);
     }
@@ -876,6 +883,17 @@ impl PacketPipeline {
             ));
         }
         warnings.extend(self.apps.tls.warnings(self.apps.keys.is_some()));
+        let cuts = self.apps.budget.cuts();
+        if !cuts.is_empty() {
+            warnings.push(InputWarning::new(
+                WarningCode::MemoryBudgetExceeded,
+                format!(
+                    "decoded data of this capture reached its memory cap ({} MiB): {}",
+                    self.apps.budget.limit() >> 20,
+                    cuts.join(", ")
+                ),
+            ));
+        }
         let mut connections = std::mem::take(&mut self.apps.closed);
         connections.sort_by_key(|c| c.id);
         InputSummary {
@@ -956,11 +974,15 @@ impl TlsTotals {
 
 impl Apps {
     fn push_ready(&mut self, ex: Exchange<'static>) {
-        let size =
-            body_len(&ex.request.body) + ex.response.as_ref().map_or(0, |r| body_len(&r.body));
-        self.ready_bytes += size + 512;
+        self.ready_bytes += ex.held_bytes() + 512;
         self.seq += 1;
         self.ready.insert((ex.timing.started_us, self.seq), ex);
+    }
+
+    /// True when exchanges waiting in `ready` hold more than their share: half the
+    /// budget (the parsers keep the other half), at most [`MAX_READY_BYTES`].
+    fn over_budget(&self) -> bool {
+        self.ready_bytes > MAX_READY_BYTES.min(self.budget.limit() / 2)
     }
 
     /// Sends exchanges that no open request can precede any more.
@@ -977,7 +999,7 @@ impl Apps {
             }
         }
         loop {
-            let over = self.ready.len() > MAX_READY || self.ready_bytes > MAX_READY_BYTES;
+            let over = self.ready.len() > MAX_READY || self.over_budget();
             let Some(entry) = self.ready.first_entry() else {
                 break;
             };
@@ -985,9 +1007,10 @@ impl Apps {
                 break;
             }
             let ex = entry.remove();
-            let size =
-                body_len(&ex.request.body) + ex.response.as_ref().map_or(0, |r| body_len(&r.body));
+            let size = ex.held_bytes();
             self.ready_bytes = self.ready_bytes.saturating_sub(size + 512);
+            // The parser charged the exchange when it built it; it leaves now.
+            self.budget.give(size);
             self.emitted += 1;
             sink(ex);
         }
@@ -999,13 +1022,14 @@ impl Apps {
             return;
         };
         let server = c.meta.server;
+        let budget = &self.budget;
         let Some(app) = c.proto.app() else { return };
         let mut done = app.take_done();
         // An HTTP/1.1 connection upgraded to h2c (RFC 7540 §3.2) continues as
         // HTTP/2, starting with the bytes that followed the 101.
         if let App::H1(h) = app {
             if let Some(up) = h.take_h2c_upgrade() {
-                let mut h2 = h2::Connection::upgraded(input, id, server, up);
+                let mut h2 = h2::Connection::upgraded(input, id, server, up, budget.clone());
                 done.extend(h2.take_done());
                 *app = App::H2(Box::new(h2));
             }
@@ -1022,6 +1046,7 @@ impl Apps {
     /// ALPN or by the connection preface and HTTP/1.x otherwise.
     fn route_plain(&mut self, conn: ConnId, frame: u64, ts_us: i64) {
         let input = self.input;
+        let budget = &self.budget;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -1033,18 +1058,15 @@ impl Apps {
                         let h2 = t.obs.info.alpn.as_deref() == Some("h2")
                             || (from_client && data.starts_with(h2::PREFACE));
                         if h2 {
-                            App::H2(Box::new(h2::Connection::new(
-                                input,
-                                conn,
-                                c.meta.server,
-                                "https",
-                            )))
+                            App::H2(Box::new(
+                                h2::Connection::new(input, conn, c.meta.server, "https")
+                                    .with_budget(budget.clone()),
+                            ))
                         } else {
-                            App::H1(Box::new(h1::Connection::new_tls(
-                                input,
-                                conn,
-                                c.meta.server,
-                            )))
+                            App::H1(Box::new(
+                                h1::Connection::new_tls(input, conn, c.meta.server)
+                                    .with_budget(budget.clone()),
+                            ))
                         }
                     });
                     app.data(from_client, &data, frame, ts_us);
@@ -1057,13 +1079,6 @@ impl Apps {
             }
         }
         self.collect(conn);
-    }
-}
-
-fn body_len(b: &crate::http::Body<'_>) -> usize {
-    match b {
-        crate::http::Body::Bytes(b) => b.len(),
-        _ => 0,
     }
 }
 
@@ -1099,23 +1114,20 @@ impl StreamHandler for Apps {
                 && bytes.len() >= 4
             {
                 // HTTP/2 with prior knowledge (RFC 9113 §3.3), cleartext.
-                Proto::Http(App::H2(Box::new(h2::Connection::new(
-                    input,
-                    conn,
-                    c.meta.server,
-                    "http",
-                ))))
+                Proto::Http(App::H2(Box::new(
+                    h2::Connection::new(input, conn, c.meta.server, "http")
+                        .with_budget(self.budget.clone()),
+                )))
             } else if (to_server && h1::looks_like_request(bytes))
                 || (!to_server && h1::looks_like_response(bytes))
                 || bytes.len() >= 8
             {
                 // HTTP, or bytes the HTTP parser resynchronises on (mid-stream
                 // start); it gives up on data that never looks like HTTP.
-                Proto::Http(App::H1(Box::new(h1::Connection::new(
-                    input,
-                    conn,
-                    c.meta.server,
-                ))))
+                Proto::Http(App::H1(Box::new(
+                    h1::Connection::new(input, conn, c.meta.server)
+                        .with_budget(self.budget.clone()),
+                )))
             } else {
                 Proto::Unknown
             };

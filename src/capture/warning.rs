@@ -99,6 +99,13 @@ warning_codes! {
     H2ResponseWithoutRequest => "h2_response_without_request",
     /// Missing bytes that broke the HTTP/2 frames of one direction.
     H2BytesMissing => "h2_bytes_missing",
+    /// HTTP/2 header lists larger than the cap; fields past it were dropped.
+    H2HeaderListTooLarge => "h2_header_list_too_large",
+    // Memory limits (`crate::limits`).
+    /// A capture's memory allowance ran out; bodies or header lists were cut.
+    MemoryBudgetExceeded => "memory_budget_exceeded",
+    /// A streamed HAR entry larger than the cap was skipped.
+    HarEntryTooLarge => "har_entry_too_large",
 }
 
 /// Each HTTP/2 problem has its own reader warning.
@@ -111,6 +118,7 @@ impl From<h2::Problem> for WarningCode {
             h2::Problem::TooManyStreams => WarningCode::H2TooManyStreams,
             h2::Problem::ResponseWithoutRequest => WarningCode::H2ResponseWithoutRequest,
             h2::Problem::BytesMissing => WarningCode::H2BytesMissing,
+            h2::Problem::HeaderListTooLarge => WarningCode::H2HeaderListTooLarge,
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct AnalyzeArgs {
     /// Clock differences above this many seconds are reported as clock skew.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub skew_seconds: u32,
+    /// Memory budget, e.g. 2G or 512M (default 2G): what can grow past the size of
+    /// the trace (decoded bodies, header lists, HAR entries) is capped by a share of it.
+    #[arg(long, value_name = "SIZE", value_parser = crate::batch::parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Debug, Args)]

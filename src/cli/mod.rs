@@ -12,7 +12,7 @@ use clap::Parser;
 use crate::capture::Source;
 use crate::findings::{FindingOptions, Severity};
 use crate::identity::IdentityOptions;
-use crate::report::redact::Redactor;
+use crate::report::redact::{terminal_safe, Redactor};
 use crate::report::{html, json, text};
 use crate::session::{self, SessionOptions};
 use args::{AnalyzeArgs, Cli, Command, FailOn, RedactArgs, ReportFormat};
@@ -82,19 +82,22 @@ fn batch(args: &args::BatchArgs) -> ExitCode {
     match crate::batch::command(&request) {
         Ok(summary) => worst_exit(summary.worst, args.fail_on),
         Err(e) => {
-            eprintln!("aadtrace: {e}");
+            eprintln!("aadtrace: {}", terminal_safe(&e.to_string()));
             ExitCode::ToolFailed
         }
     }
 }
 
 fn redact(args: &RedactArgs) -> ExitCode {
+    if let Err(code) = refuse_input_as_output(&args.output, std::slice::from_ref(&args.file)) {
+        return code;
+    }
     let source = Source::from_arg(&args.file);
     let target = crate::redact::Target::from_arg(&args.output);
     let receipt = match crate::redact::redact(&source, &target) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("aadtrace: {e}");
+            eprintln!("aadtrace: {}", terminal_safe(&e.to_string()));
             return ExitCode::ToolFailed;
         }
     };
@@ -118,7 +121,13 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         // Set before any thread starts; the SAZ reader looks it up when it needs it.
         std::env::set_var(crate::capture::saz::PASSWORD_ENV, password);
     }
+    crate::limits::set_run_budget(args.max_memory.unwrap_or(crate::limits::DEFAULT_RUN), 1);
     let sources: Vec<Source> = args.files.iter().map(|f| Source::from_arg(f)).collect();
+    if let Some(out) = &args.output {
+        if let Err(code) = refuse_input_as_output(out, &args.files) {
+            return code;
+        }
+    }
     let options = session_options(args);
     let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
     let bar = progress::Bar::new(total, std::io::stderr().is_terminal());
@@ -130,7 +139,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let session = match result {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("aadtrace: {e}");
+            eprintln!("aadtrace: {}", terminal_safe(&e.to_string()));
             return ExitCode::ToolFailed;
         }
     };
@@ -153,6 +162,47 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     std::mem::forget(report);
     std::mem::forget(session);
     code
+}
+
+/// `-o` must never overwrite an input: not by the same name, nor through a link
+/// or another name of the same file (same device and inode).
+fn refuse_input_as_output(output: &std::path::Path, inputs: &[String]) -> Result<(), ExitCode> {
+    let clash = inputs
+        .iter()
+        .filter(|i| i.as_str() != "-")
+        .find(|i| same_file(output, std::path::Path::new(i)));
+    match clash {
+        Some(input) => {
+            // The wording of `redact`'s own check (`RedactError::SameFile`).
+            eprintln!(
+                "aadtrace: {}: the output would overwrite the input {}; choose another -o",
+                terminal_safe(&output.display().to_string()),
+                terminal_safe(input)
+            );
+            Err(ExitCode::ToolFailed)
+        }
+        None => Ok(()),
+    }
+}
+
+/// True when both paths name one existing file (links followed).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+    }
 }
 
 fn session_options(args: &AnalyzeArgs) -> SessionOptions {

@@ -31,6 +31,7 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use super::{Body, Exchange, Headers, Origin, Request, Response, Timing, GAP_ERROR};
+use crate::limits::Allowance;
 
 pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_BODY: usize = 16 << 20;
@@ -267,6 +268,8 @@ struct Msg {
     last_ts: i64,
     /// A request asking to upgrade to h2c (its client direction is held).
     h2c: bool,
+    /// Body capacity sized in advance from Content-Length, taken from the budget.
+    reserved: usize,
 }
 
 impl Msg {
@@ -338,6 +341,9 @@ pub struct Connection {
     upgrade: Option<H2cUpgrade>,
     /// The upgrade was taken: this parser sees nothing more.
     upgraded: bool,
+    /// Shared with the other parsers of the trace: body capacity sized in advance
+    /// and the exchanges built (with their decoded bodies) are charged to it.
+    budget: Allowance,
 }
 
 impl Connection {
@@ -373,7 +379,21 @@ impl Connection {
             h2c_resume: false,
             upgrade: None,
             upgraded: false,
+            budget: Allowance::default(),
         }
+    }
+
+    /// Draws memory from `budget` (shared by the trace's parsers) instead of an
+    /// allowance of its own. Whoever takes an exchange gives back its
+    /// [`Exchange::held_bytes`].
+    pub fn with_budget(mut self, budget: Allowance) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The budget this parser draws from.
+    pub fn budget(&self) -> &Allowance {
+        &self.budget
     }
 
     /// The request upgraded to h2c and the bytes after it, once a `101` naming
@@ -552,7 +572,7 @@ impl Connection {
                 State::Resync => resync(&mut self.req, true, &mut self.not_http),
                 State::Head => self.request_head(),
                 State::Body(f, c) => {
-                    let done = body(&mut self.req, f, c);
+                    let done = body(&mut self.req, f, c, &self.budget);
                     if done {
                         if let Some(m) = self.req.msg.take() {
                             self.waiting.push_back(m);
@@ -605,7 +625,7 @@ impl Connection {
                 State::Resync => resync(&mut self.resp, false, &mut self.not_http),
                 State::Head => self.response_head(),
                 State::Body(f, c) => {
-                    let done = body(&mut self.resp, f, c);
+                    let done = body(&mut self.resp, f, c, &self.budget);
                     if done {
                         if let Some(m) = self.resp.msg.take() {
                             self.finish_response(m);
@@ -684,6 +704,8 @@ impl Connection {
             return;
         };
         self.h2c_held = false;
+        // The body leaves for the HTTP/2 parser: its presized capacity is released.
+        self.budget.give(std::mem::take(&mut req.reserved));
         let authority = req
             .header("host")
             .map(str::trim)
@@ -728,7 +750,10 @@ impl Connection {
                 let ex = self.build(req, Some(resp), None);
                 self.done.push(ex);
             }
-            None => self.responses_without_request += 1,
+            None => {
+                self.budget.give(resp.reserved);
+                self.responses_without_request += 1;
+            }
         }
     }
 
@@ -763,7 +788,7 @@ impl Connection {
             method: Cow::Owned(req.method.clone()),
             url: Cow::Owned(url),
             http_version: Cow::Owned(req.version.clone()),
-            body: body_of(&mut req),
+            body: body_of(&mut req, &self.budget),
             headers: headers_of(req.headers),
             body_mime: None,
         };
@@ -771,11 +796,11 @@ impl Connection {
             status: r.status,
             reason: Cow::Owned(r.reason.clone()),
             http_version: Cow::Owned(r.version.clone()),
-            body: body_of(&mut r),
+            body: body_of(&mut r, &self.budget),
             headers: headers_of(r.headers),
             body_mime: None,
         });
-        Exchange {
+        let ex = Exchange {
             request,
             response,
             error,
@@ -783,7 +808,23 @@ impl Connection {
             origin,
             connection: Some(self.conn),
             server_ip: Some(Cow::Owned(self.server_ip.clone())),
-        }
+        };
+        self.budget.charge(ex.held_bytes());
+        ex
+    }
+}
+
+impl Drop for Connection {
+    /// Body capacity reserved for messages never built goes back to the budget.
+    fn drop(&mut self) {
+        let held = [self.req.msg.as_ref(), self.resp.msg.as_ref()];
+        let reserved: usize = held
+            .into_iter()
+            .flatten()
+            .chain(&self.waiting)
+            .map(|m| m.reserved)
+            .sum();
+        self.budget.give(reserved);
     }
 }
 
@@ -795,8 +836,11 @@ fn headers_of(h: Vec<(String, String)>) -> Headers<'static> {
     )
 }
 
-/// The message's body, moved out of it (decoded when it has a content coding).
-fn body_of(m: &mut Msg) -> Body<'static> {
+/// The message's body, moved out of it (decoded when it has a content coding,
+/// within what `budget` has room for).
+fn body_of(m: &mut Msg, budget: &Allowance) -> Body<'static> {
+    // The exchange is charged as a whole once built.
+    budget.give(std::mem::take(&mut m.reserved));
     if m.body.is_empty() {
         return Body::Absent;
     }
@@ -806,10 +850,11 @@ fn body_of(m: &mut Msg) -> Body<'static> {
     if body.capacity() - body.len() > 4096 {
         body.shrink_to_fit();
     }
-    let decoded = m
-        .header("content-encoding")
-        .and_then(|enc| decode_content(enc, &body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
+    let body = match m.header("content-encoding") {
+        Some(enc) => decode_within(enc, body, budget),
+        None => body,
+    };
+    Body::Bytes(Cow::Owned(body))
 }
 
 fn is_chunked(m: &Msg) -> bool {
@@ -1013,7 +1058,7 @@ fn resync(side: &mut Side, request: bool, not_http: &mut bool) -> bool {
 }
 
 /// Reads body bytes; returns true when the message is complete.
-fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState) -> bool {
+fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState, budget: &Allowance) -> bool {
     let Some(msg) = side.msg.as_mut() else {
         side.state = State::Head;
         return true;
@@ -1022,10 +1067,14 @@ fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState) -> bool {
         Framing::None => true,
         Framing::Length(n) => {
             let take = (side.buf.buf.len() as u64).min(n) as usize;
-            if msg.body.is_empty() {
+            if msg.body.capacity() == 0 {
                 // The length is known: one allocation instead of repeated growth,
-                // capped so a lying Content-Length cannot reserve much.
-                msg.body.reserve_exact((n as usize).min(PRESIZE_BODY));
+                // capped so a lying Content-Length cannot reserve much, and taken
+                // from the budget so many open messages cannot either (past it,
+                // the body grows with its data).
+                let want = usize::try_from(n).unwrap_or(usize::MAX).min(PRESIZE_BODY);
+                msg.reserved = budget.take_up_to(want);
+                msg.body.reserve_exact(msg.reserved);
             }
             if take > 0 {
                 msg.append_body(&side.buf.buf[..take]);
@@ -1133,41 +1182,79 @@ fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState) -> bool {
 /// Decodes a `Content-Encoding` list (applied in order, undone in reverse), capped at
 /// [`MAX_DECODED`] bytes; `None` when an encoding is unknown or the data is bad.
 pub fn decode_content(encodings: &str, body: &[u8]) -> Option<Vec<u8>> {
+    decode_capped(encodings, body, MAX_DECODED).map(|(out, _)| out)
+}
+
+/// Decodes a parser's body within the memory it may still take: at most
+/// [`MAX_DECODED`] bytes and no more than `budget` has room for. A body the budget
+/// cuts short keeps what decoded (its wire form when nothing did), and the cut is
+/// recorded on the budget. A body that cannot be decoded stays in its wire form.
+pub(super) fn decode_within(encodings: &str, body: Vec<u8>, budget: &Allowance) -> Vec<u8> {
+    let limit = budget.available().min(MAX_DECODED);
+    match decode_capped(encodings, &body, limit) {
+        Some((out, cut)) if cut && limit < MAX_DECODED => {
+            budget.cut("decoded bodies cut short");
+            if out.is_empty() {
+                body
+            } else {
+                out
+            }
+        }
+        Some((out, _)) => out,
+        None => body,
+    }
+}
+
+/// [`decode_content`] with a cap of `limit` bytes per stage; also says whether
+/// the output was cut at the cap.
+fn decode_capped(encodings: &str, body: &[u8], limit: usize) -> Option<(Vec<u8>, bool)> {
     let mut data: Cow<'_, [u8]> = Cow::Borrowed(body);
     let mut any = false;
+    let mut cut = false;
     for enc in encodings.rsplit(',') {
         let enc = enc.trim().to_ascii_lowercase();
-        let out = match enc.as_str() {
+        let (out, c) = match enc.as_str() {
             "" | "identity" => continue,
-            "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(&data[..]))?,
+            "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(&data[..]), limit)?,
             "deflate" => {
                 // RFC 9110 says zlib; some servers send raw deflate. Try both.
-                read_capped(flate2::read::ZlibDecoder::new(&data[..]))
-                    .or_else(|| read_capped(flate2::read::DeflateDecoder::new(&data[..])))?
+                read_capped(flate2::read::ZlibDecoder::new(&data[..]), limit)
+                    .or_else(|| read_capped(flate2::read::DeflateDecoder::new(&data[..]), limit))?
             }
-            "br" => read_capped(brotli_decompressor::Decompressor::new(&data[..], 4096))?,
+            "br" => read_capped(
+                brotli_decompressor::Decompressor::new(&data[..], 4096),
+                limit,
+            )?,
             "zstd" => {
                 let dec = ruzstd::decoding::StreamingDecoder::new(&data[..]).ok()?;
-                read_capped(dec)?
+                read_capped(dec, limit)?
             }
             _ => return None,
         };
         any = true;
+        cut |= c;
         data = Cow::Owned(out);
     }
-    any.then(|| data.into_owned())
+    any.then(|| (data.into_owned(), cut))
 }
 
-fn read_capped<R: Read>(r: R) -> Option<Vec<u8>> {
+/// Reads at most `limit` bytes; true when there were more.
+fn read_capped<R: Read>(r: R, limit: usize) -> Option<(Vec<u8>, bool)> {
     let mut out = Vec::new();
-    let mut limited = r.take(MAX_DECODED as u64 + 1);
+    let mut limited = r.take(limit as u64 + 1);
     match limited.read_to_end(&mut out) {
         Ok(_) => {
-            out.truncate(MAX_DECODED);
-            Some(out)
+            let cut = out.len() > limit;
+            out.truncate(limit);
+            // Growth by doubling may have reserved up to twice what is kept.
+            out.shrink_to_fit();
+            Some((out, cut))
         }
         // Keep what decoded before an error (truncated bodies), if anything did.
-        Err(_) if !out.is_empty() => Some(out),
+        Err(_) if !out.is_empty() => {
+            out.shrink_to_fit();
+            Some((out, false))
+        }
         Err(_) => None,
     }
 }
@@ -1466,8 +1553,13 @@ mod tests {
                 c.gap(round % 2 == 0, 3);
             }
             let up = c.take_h2c_upgrade().expect("upgrade");
-            let mut h =
-                super::super::h2::Connection::upgraded(0, 1, "10.0.0.2:80".parse().unwrap(), up);
+            let mut h = super::super::h2::Connection::upgraded(
+                0,
+                1,
+                "10.0.0.2:80".parse().unwrap(),
+                up,
+                Default::default(),
+            );
             h.client_data(&junk, f + 1, 0);
             h.close(round % 2 == 0);
             assert!(!h.take_done().is_empty());

@@ -18,6 +18,11 @@
 //!   and DATA on stream 1; its exchange keeps the HTTP/1.1 request (method, URL
 //!   with scheme `http`, headers, body, version) with the HTTP/2 response. The
 //!   server's SETTINGS and the client's preface follow as usual.
+//! * **Memory.** A decoded header list is capped per block ([`hpack`]) and per
+//!   message (headers and trailers, [`crate::limits::HEADER_LIST`]); the lists of
+//!   open streams, and the exchanges built with their decoded bodies, are charged
+//!   to the trace's [`Allowance`]. A list that does not fit is dropped and counted
+//!   as `h2_header_list_too_large`.
 //! * **Damage.** Missing bytes break frame boundaries: that direction stops, its open
 //!   streams are finished with an error, and the problem is counted in `warnings`.
 
@@ -26,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::hpack::{self, Field};
 use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
+use crate::limits::{Allowance, HEADER_LIST};
 
 /// A kind of damage in an HTTP/2 connection, counted in [`Connection::warnings`]
 /// (the capture layer turns each into a reader warning of its own).
@@ -44,6 +50,9 @@ pub enum Problem {
     ResponseWithoutRequest,
     /// Missing bytes broke the frames of one direction, read no further.
     BytesMissing,
+    /// A decoded header list over the cap (RFC 7541 §4.1 size): its fields
+    /// past the cap were not kept.
+    HeaderListTooLarge,
 }
 
 impl Problem {
@@ -55,6 +64,7 @@ impl Problem {
         Problem::TooManyStreams,
         Problem::ResponseWithoutRequest,
         Problem::BytesMissing,
+        Problem::HeaderListTooLarge,
     ];
 
     /// Plain words for the problem, for the reader's warning message.
@@ -66,6 +76,7 @@ impl Problem {
             Problem::TooManyStreams => "HTTP/2 connections had more streams open than aadtrace keeps; the oldest were closed early",
             Problem::ResponseWithoutRequest => "HTTP/2 responses had no request in the capture",
             Problem::BytesMissing => "HTTP/2 connection directions lost their frame boundaries to missing bytes and were read no further",
+            Problem::HeaderListTooLarge => "HTTP/2 header lists were larger than aadtrace keeps (256 KiB); the fields past the limit were dropped",
         }
     }
 }
@@ -93,6 +104,8 @@ struct Msg {
     gap: bool,
     /// HTTP/1.x version of a request sent before an h2c upgrade.
     h1_version: Option<String>,
+    /// §4.1 size of `headers`, charged to the budget.
+    header_size: usize,
 }
 
 #[derive(Debug, Default)]
@@ -131,6 +144,8 @@ pub struct Connection {
     pub not_http: bool,
     /// Problems seen, with how often.
     pub warnings: BTreeMap<Problem, u64>,
+    /// Shared with the other parsers of the trace (see [`Connection::with_budget`]).
+    budget: Allowance,
 }
 
 impl Connection {
@@ -152,7 +167,16 @@ impl Connection {
             done: Vec::new(),
             not_http: false,
             warnings: BTreeMap::new(),
+            budget: Allowance::default(),
         }
+    }
+
+    /// Draws memory from `budget` (shared by the trace's parsers) instead of an
+    /// allowance of its own. Whoever takes an exchange gives back its
+    /// [`Exchange::held_bytes`].
+    pub fn with_budget(mut self, budget: Allowance) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The HTTP/2 connection that follows a cleartext HTTP/1.1 request upgraded by
@@ -164,8 +188,9 @@ impl Connection {
         conn: usize,
         server: std::net::SocketAddr,
         up: super::h1::H2cUpgrade,
+        budget: Allowance,
     ) -> Self {
-        let mut c = Self::new(input, conn, server, "http");
+        let mut c = Self::new(input, conn, server, "http").with_budget(budget);
         // Absolute form (`http://host/path`): its authority wins over Host.
         let (authority, path) = match up
             .target
@@ -200,6 +225,8 @@ impl Connection {
                     first_frame: up.first_frame,
                     gap: up.body_gap,
                     h1_version: Some(up.version).filter(|v| !v.is_empty()),
+                    // An HTTP/1.1 head: bounded by its own cap, not charged.
+                    header_size: 0,
                 }),
                 ..Stream::default()
             },
@@ -414,6 +441,7 @@ impl Connection {
     ) {
         let side = &mut self.sides[d];
         let before = side.hpack.unknown_indices;
+        let cut_before = side.hpack.lists_cut;
         let fields = match side.hpack.decode(&bytes) {
             Ok(f) => f,
             Err(_) => {
@@ -425,15 +453,28 @@ impl Connection {
             }
         };
         let unknown = side.hpack.unknown_indices - before;
+        let cut = side.hpack.lists_cut - cut_before;
         for _ in 0..unknown {
             self.warn(Problem::HpackUnknownIndex);
         }
+        if cut > 0 {
+            self.warn(Problem::HeaderListTooLarge);
+        }
+        let Some((fields, size)) = self.admit_fields(d, id, promised, fields) else {
+            return;
+        };
         if let Some(pid) = promised {
             // PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
             let s = self.stream(pid);
             s.pushed = true;
+            if let Some(old) = s.req.take() {
+                let n = old.header_size;
+                self.budget.give(n);
+            }
+            let s = self.stream(pid);
             s.req = Some(Msg {
                 headers: fields,
+                header_size: size,
                 ended: true,
                 first_ts: ts,
                 last_ts: ts,
@@ -448,10 +489,12 @@ impl Connection {
         match slot {
             None => {
                 if !client && is_interim(&fields) {
+                    self.budget.give(size);
                     return;
                 }
                 *slot = Some(Msg {
                     headers: fields,
+                    header_size: size,
                     ended: end_stream,
                     first_ts: ts,
                     last_ts: ts,
@@ -462,6 +505,7 @@ impl Connection {
             Some(m) => {
                 // Trailers (§8.1): kept with the headers.
                 m.headers.extend(fields);
+                m.header_size += size;
                 m.last_ts = ts;
                 m.ended |= end_stream;
             }
@@ -469,6 +513,31 @@ impl Connection {
         if end_stream {
             self.ended(d, id);
         }
+    }
+
+    /// Charges a decoded list to the budget, within the per-message cap (headers
+    /// and trailers together); a list that does not fit is dropped and counted.
+    fn admit_fields(
+        &mut self,
+        d: usize,
+        id: u32,
+        promised: Option<u32>,
+        fields: Vec<Field>,
+    ) -> Option<(Vec<Field>, usize)> {
+        let size: usize = fields.iter().map(hpack::field_size).sum();
+        let held = match promised {
+            Some(_) => 0,
+            None => self.msg_mut(d, id).map_or(0, |m| m.header_size),
+        };
+        if held + size > HEADER_LIST {
+            self.warn(Problem::HeaderListTooLarge);
+            return None;
+        }
+        if !self.budget.take(size) {
+            self.budget.cut("HTTP/2 header lists dropped");
+            return None;
+        }
+        Some((fields, size))
     }
 
     fn stream(&mut self, id: u32) -> &mut Stream {
@@ -512,8 +581,12 @@ impl Connection {
                 let ex = self.build(req, s.resp, why);
                 self.done.push(ex);
             }
-            None if s.resp.is_some() => self.warn(Problem::ResponseWithoutRequest),
-            None => {}
+            None => {
+                if let Some(r) = s.resp {
+                    self.budget.give(r.header_size);
+                    self.warn(Problem::ResponseWithoutRequest);
+                }
+            }
         }
     }
 
@@ -551,7 +624,8 @@ impl Connection {
         for id in ids {
             if let Some(s) = self.streams.remove(&id) {
                 let Some(req) = s.req else {
-                    if s.resp.is_some() {
+                    if let Some(r) = s.resp {
+                        self.budget.give(r.header_size);
                         self.warn(Problem::ResponseWithoutRequest);
                     }
                     continue;
@@ -582,6 +656,9 @@ impl Connection {
     }
 
     fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
+        // The lists' charge is replaced by the exchange's, once built.
+        self.budget
+            .give(req.header_size + resp.as_ref().map_or(0, |r| r.header_size));
         let pseudo = pseudo_map(&req.headers);
         let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
         let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
@@ -616,7 +693,7 @@ impl Connection {
                 Some(v) => Cow::Owned(v),
                 None => Cow::Borrowed("HTTP/2"),
             },
-            body: body_of(&mut req),
+            body: body_of(&mut req, &self.budget),
             headers: regular_headers(&req.headers),
             body_mime: None,
         };
@@ -627,11 +704,11 @@ impl Connection {
                 .unwrap_or(0),
             reason: Cow::Borrowed(""),
             http_version: Cow::Borrowed("HTTP/2"),
-            body: body_of(&mut r),
+            body: body_of(&mut r, &self.budget),
             headers: regular_headers(&r.headers),
             body_mime: None,
         });
-        Exchange {
+        let ex = Exchange {
             request,
             response,
             error,
@@ -642,7 +719,23 @@ impl Connection {
             },
             connection: Some(self.conn),
             server_ip: Some(Cow::Owned(self.server_ip.clone())),
-        }
+        };
+        self.budget.charge(ex.held_bytes());
+        ex
+    }
+}
+
+impl Drop for Connection {
+    /// The header lists of streams never built go back to the budget.
+    fn drop(&mut self) {
+        let held: usize = self
+            .streams
+            .values()
+            .flat_map(|s| [s.req.as_ref(), s.resp.as_ref()])
+            .flatten()
+            .map(|m| m.header_size)
+            .sum();
+        self.budget.give(held);
     }
 }
 
@@ -696,15 +789,18 @@ fn regular_headers(fields: &[Field]) -> Headers<'static> {
     )
 }
 
-/// The message's body, moved out (the message is being turned into an exchange).
-fn body_of(m: &mut Msg) -> Body<'static> {
+/// The message's body, moved out (the message is being turned into an exchange),
+/// decoded within what `budget` has room for.
+fn body_of(m: &mut Msg, budget: &Allowance) -> Body<'static> {
     if m.body.is_empty() {
         return Body::Absent;
     }
     let body = std::mem::take(&mut m.body);
-    let decoded = header(&m.headers, "content-encoding")
-        .and_then(|enc| super::h1::decode_content(enc, &body));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or(body)))
+    let body = match header(&m.headers, "content-encoding") {
+        Some(enc) => super::h1::decode_within(enc, body, budget),
+        None => body,
+    };
+    Body::Bytes(Cow::Owned(body))
 }
 
 /// Error code names (RFC 9113 §7).
@@ -817,7 +913,8 @@ mod tests {
             }],
             ..Default::default()
         };
-        let mut c = Connection::upgraded(0, 3, "10.0.0.2:80".parse().unwrap(), up);
+        let mut c =
+            Connection::upgraded(0, 3, "10.0.0.2:80".parse().unwrap(), up, Default::default());
         assert!(c.take_done().is_empty());
         c.server_data(&frame(4, 0, 0, &[])[5..], 7, 2_100);
         let mut server = frame(1, 0x4, 1, &[0x88]);

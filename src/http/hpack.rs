@@ -7,6 +7,12 @@
 //! table: an index past what is known decodes to a placeholder field named
 //! `:unknown-index-N` and is counted in [`Decoder::unknown_indices`], and the rest
 //! of the block is still decoded.
+//!
+//! **Bounded output.** An indexed field can repeat a large table entry for one
+//! byte of input, so a block's decoded header list is capped at
+//! [`crate::limits::HEADER_LIST`] (RFC 7541 §4.1 size) and [`MAX_BLOCK_FIELDS`]
+//! fields: past the cap, fields are read (the dynamic table stays in step with the
+//! peer's) but not kept, and the cut is counted in [`Decoder::lists_cut`].
 
 use std::collections::VecDeque;
 
@@ -90,8 +96,8 @@ const STATIC: [(&str, &str); 61] = [
 /// Largest dynamic table accepted from a size update (peers normally use 4 KiB;
 /// this bounds memory on hostile input).
 const MAX_TABLE: usize = 1 << 20;
-/// Largest decoded header list per block.
-const MAX_BLOCK_FIELDS: usize = 4096;
+/// Most fields kept per decoded block.
+pub const MAX_BLOCK_FIELDS: usize = 4096;
 
 /// The decompression state of one direction.
 #[derive(Debug, Clone)]
@@ -104,6 +110,8 @@ pub struct Decoder {
     pub unknown_indices: u64,
     /// True when the decoder joined mid-connection (placeholders allowed).
     pub partial: bool,
+    /// Blocks whose header list was cut at the cap.
+    pub lists_cut: u64,
 }
 
 impl Default for Decoder {
@@ -114,6 +122,7 @@ impl Default for Decoder {
             max_size: 4096,
             unknown_indices: 0,
             partial: false,
+            lists_cut: 0,
         }
     }
 }
@@ -124,22 +133,24 @@ impl Decoder {
     }
 
     /// Decodes one complete header block (HEADERS + CONTINUATION fragments).
+    /// Fields past the header-list cap are read but not returned.
     pub fn decode(&mut self, mut b: &[u8]) -> Result<Vec<Field>, Error> {
-        let mut out = Vec::new();
+        let mut list = List::default();
         while !b.is_empty() {
-            if out.len() >= MAX_BLOCK_FIELDS {
-                break;
-            }
             let first = b[0];
             if first & 0x80 != 0 {
-                // Indexed header field (§6.1).
-                let idx = integer(&mut b, 7)?;
-                out.push(self.lookup(idx as usize));
+                // Indexed header field (§6.1): sized before it is copied.
+                let idx = integer(&mut b, 7)? as usize;
+                if list.admits(self.entry_size(idx)) {
+                    list.fields.push(self.lookup(idx));
+                }
             } else if first & 0x40 != 0 {
                 // Literal with incremental indexing (§6.2.1).
                 let field = self.literal(&mut b, 6)?;
-                self.insert(field.clone());
-                out.push(field);
+                if list.admits(field_size(&field)) {
+                    list.fields.push(field.clone());
+                }
+                self.insert(field);
             } else if first & 0x20 != 0 {
                 // Dynamic table size update (§6.3).
                 let size = integer(&mut b, 5)? as usize;
@@ -150,10 +161,16 @@ impl Decoder {
                 self.evict(0);
             } else {
                 // Literal without indexing / never indexed (§6.2.2, §6.2.3).
-                out.push(self.literal(&mut b, 4)?);
+                let field = self.literal(&mut b, 4)?;
+                if list.admits(field_size(&field)) {
+                    list.fields.push(field);
+                }
             }
         }
-        Ok(out)
+        if list.cut {
+            self.lists_cut += 1;
+        }
+        Ok(list.fields)
     }
 
     fn lookup(&mut self, idx: usize) -> Field {
@@ -161,10 +178,7 @@ impl Decoder {
             let (n, v) = STATIC[idx - 1];
             return (n.to_string(), v.to_string());
         }
-        match idx
-            .checked_sub(STATIC.len() + 1)
-            .and_then(|i| self.table.get(i))
-        {
+        match self.dynamic(idx) {
             Some(f) => f.clone(),
             None => {
                 self.unknown_indices += 1;
@@ -173,20 +187,48 @@ impl Decoder {
         }
     }
 
+    /// Only the name of entry `idx` (a literal's indexed name, §6.2): the value,
+    /// possibly large, is not copied.
+    fn lookup_name(&mut self, idx: usize) -> String {
+        if (1..=STATIC.len()).contains(&idx) {
+            return STATIC[idx - 1].0.to_string();
+        }
+        match self.dynamic(idx) {
+            Some(f) => f.0.clone(),
+            None => {
+                self.unknown_indices += 1;
+                format!(":unknown-index-{idx}")
+            }
+        }
+    }
+
+    fn dynamic(&self, idx: usize) -> Option<&Field> {
+        idx.checked_sub(STATIC.len() + 1)
+            .and_then(|i| self.table.get(i))
+    }
+
+    /// §4.1 size of entry `idx` (a placeholder's for an unknown one).
+    fn entry_size(&self, idx: usize) -> usize {
+        if (1..=STATIC.len()).contains(&idx) {
+            let (n, v) = STATIC[idx - 1];
+            return n.len() + v.len() + 32;
+        }
+        self.dynamic(idx).map_or(64, field_size)
+    }
+
     fn literal(&mut self, b: &mut &[u8], prefix: u8) -> Result<Field, Error> {
         let idx = integer(b, prefix)? as usize;
         let name = if idx == 0 {
             string(b)?
         } else {
-            self.lookup(idx).0
+            self.lookup_name(idx)
         };
         let value = string(b)?;
         Ok((name, value))
     }
 
     fn insert(&mut self, field: Field) {
-        // Entry size = name + value + 32 (§4.1).
-        let size = field.0.len() + field.1.len() + 32;
+        let size = field_size(&field);
         if size > self.max_size {
             self.table.clear();
             self.size = 0;
@@ -200,7 +242,7 @@ impl Decoder {
     fn evict(&mut self, room: usize) {
         while self.size + room > self.max_size {
             match self.table.pop_back() {
-                Some(f) => self.size -= f.0.len() + f.1.len() + 32,
+                Some(f) => self.size -= field_size(&f),
                 None => {
                     self.size = 0;
                     break;
@@ -212,6 +254,35 @@ impl Decoder {
     /// Current dynamic table size in octets (§4.1).
     pub fn table_size(&self) -> usize {
         self.size
+    }
+}
+
+/// Entry size = name + value + 32 (§4.1); also the measure of a header list.
+pub fn field_size(f: &Field) -> usize {
+    f.0.len() + f.1.len() + 32
+}
+
+/// The fields of one block being decoded, and whether the cap cut it.
+#[derive(Default)]
+struct List {
+    fields: Vec<Field>,
+    size: usize,
+    cut: bool,
+}
+
+impl List {
+    /// True when a field of `size` octets still fits; once one does not, none
+    /// after it is kept either (the list is cut, not thinned).
+    fn admits(&mut self, size: usize) -> bool {
+        if self.cut
+            || self.fields.len() >= MAX_BLOCK_FIELDS
+            || self.size + size > crate::limits::HEADER_LIST
+        {
+            self.cut = true;
+            return false;
+        }
+        self.size += size;
+        true
     }
 }
 
@@ -769,5 +840,42 @@ mod tests {
         assert_eq!(f[0].0, ":unknown-index-70");
         assert_eq!(f[1], (":path".to_string(), "/sample/path".to_string()));
         assert_eq!(d.unknown_indices, 1);
+    }
+
+    /// A literal of integer prefix `prefix` bits and first-byte flags `flags`.
+    fn int(flags: u8, prefix: u8, mut v: usize) -> Vec<u8> {
+        let max = (1usize << prefix) - 1;
+        if v < max {
+            return vec![flags | v as u8];
+        }
+        let mut out = vec![flags | max as u8];
+        v -= max;
+        while v >= 128 {
+            out.push((v % 128) as u8 | 0x80);
+            v /= 128;
+        }
+        out.push(v as u8);
+        out
+    }
+
+    /// One large entry referenced thousands of times: the list is cut at the
+    /// cap (no copy past it), and the table stays in step for the next block.
+    #[test]
+    fn repeated_large_entry_is_cut_at_the_list_cap() {
+        let mut d = Decoder::new();
+        let value = "v".repeat(100_000);
+        let mut b = int(0x20, 5, MAX_TABLE);
+        b.extend([0x40, 1, b'x']);
+        b.extend(int(0, 7, value.len()));
+        b.extend(value.as_bytes());
+        b.extend(std::iter::repeat_n(0x80 | 62, 4096));
+        let f = d.decode(&b).unwrap();
+        let size: usize = f.iter().map(field_size).sum();
+        assert_eq!(f.len(), 2);
+        assert!(size <= crate::limits::HEADER_LIST);
+        assert_eq!(d.lists_cut, 1);
+        let f = d.decode(&[0x80 | 62]).unwrap();
+        assert_eq!(f, vec![("x".to_string(), value)]);
+        assert_eq!(d.lists_cut, 1);
     }
 }

@@ -237,6 +237,26 @@ impl Exchange<'_> {
     pub fn status(&self) -> Option<u16> {
         self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
     }
+
+    /// Bytes the exchange owns beyond its fixed size: URL, headers and bodies.
+    /// The packet parsers charge this to their [`crate::limits::Allowance`] when
+    /// they build an exchange, and whoever takes the exchange gives it back.
+    pub fn held_bytes(&self) -> usize {
+        let headers = |h: &Headers<'_>| -> usize {
+            h.0.iter().map(|h| h.name.len() + h.value.len() + 32).sum()
+        };
+        let body = |b: &Body<'_>| match b {
+            Body::Bytes(b) => b.len(),
+            Body::JsonText { literal, .. } => literal.len(),
+            Body::Absent | Body::Omitted { .. } => 0,
+        };
+        let req = &self.request;
+        let mut n = req.url.len() + req.method.len() + headers(&req.headers) + body(&req.body);
+        if let Some(r) = &self.response {
+            n += r.reason.len() + headers(&r.headers) + body(&r.body);
+        }
+        n
+    }
 }
 
 /// The authority a URL takes from the server's address when the request names

@@ -26,6 +26,9 @@ use crate::session::Session;
 
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/report.js");
+/// Longest URL shown whole: a trace can hold URLs of hundreds of megabytes, which
+/// the page would otherwise embed (escaped, so larger still).
+const MAX_URL: usize = 8 << 10;
 
 /// Escapes text for HTML text content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -79,8 +82,18 @@ impl Ctx<'_> {
     fn t(&self, s: &str) -> String {
         escape(&terminal_safe(&self.r.text(s)))
     }
+    /// A URL as [`Ctx::t`]; one longer than [`MAX_URL`] is cut (before it is
+    /// redacted, so a huge one is never copied whole) and says its full length.
     fn url(&self, s: &str) -> String {
-        escape(&terminal_safe(&self.r.url(s)))
+        if s.len() <= MAX_URL {
+            return escape(&terminal_safe(&self.r.url(s)));
+        }
+        let mut cut = MAX_URL;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let shown = escape(&terminal_safe(&self.r.url(&s[..cut])));
+        format!("{shown}… ({} bytes in all)", s.len())
     }
     fn user(&self, s: &str) -> String {
         escape(&terminal_safe(&self.r.user(s)))

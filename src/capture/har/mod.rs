@@ -18,6 +18,9 @@
 //!   borrow from the input when they contain no escapes.
 //! - Bodies (`content.text`, `postData.text`) are kept as the raw JSON string literal
 //!   and only unescaped / base64-decoded when someone asks ([`Body::JsonText`]).
+//! - A streamed entry is held whole, so each is capped ([`crate::limits::har_entry`]):
+//!   [`guard`] skips a larger one, which becomes a `har_entry_too_large` warning
+//!   naming its index and size.
 //! - A file that stops in the middle (a crashed exporter, a cut download) yields every
 //!   complete entry before the cut and a `capture_truncated` warning.
 
@@ -35,6 +38,7 @@ use serde_json::value::RawValue;
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 
 mod fast;
+mod guard;
 mod scan;
 mod split;
 
@@ -202,10 +206,13 @@ pub fn read_stream<R: BufRead>(
     // which is exact at the end of the input and close enough for progress).
     let counting = std::io::BufReader::with_capacity(
         1 << 16,
-        Counting {
-            inner: reader,
-            count: &consumed,
-        },
+        guard::EntryGuard::new(
+            Counting {
+                inner: reader,
+                count: &consumed,
+            },
+            crate::limits::har_entry(),
+        ),
     );
     let mut har = HarReader::new(
         name,
@@ -332,6 +339,16 @@ impl<'s> HarReader<'s> {
         let index = self.index;
         self.index += 1;
         if index < self.skip_until {
+            return;
+        }
+        if let Some(size) = guard::skipped_size(raw) {
+            self.warnings.push(InputWarning::new(
+                WarningCode::HarEntryTooLarge,
+                format!(
+                    "entry {index} is {size} bytes, more than the {} MiB an entry may hold when a HAR is streamed; it was skipped",
+                    crate::limits::har_entry() >> 20
+                ),
+            ));
             return;
         }
         let entry = serde_json::from_str::<Entry<'_>>(raw).map_err(|e| without_location(&e));
