@@ -1,10 +1,16 @@
-//! AADSTS codes and OAuth errors: one finding per code and flow (repeats grouped),
-//! with the catalogue's explanation, the context that changes its weight, and for
-//! transient failures how long ago they were and whether a retry succeeded.
+//! Errors in the server's own words: AADSTS codes, OAuth errors, and the
+//! services' other errors (Microsoft-account pages, AD FS and WS-Trust SOAP
+//! faults). One finding per code and flow (repeats grouped), with the
+//! catalogue's explanation and the context that changes its weight: the error
+//! that ended a failed flow is an `error` whatever its catalogue class, and says
+//! what came before it (an MFA prompt that timed out); for transient failures,
+//! how long ago they were and whether a retry succeeded.
 
 use super::{about_step, flow_succeeded_after, human_duration, Finding, Severity};
-use crate::identity::catalogue;
-use crate::identity::{Analysis, MfaResult, Step};
+use crate::identity::endpoints::HostRole;
+use crate::identity::observe::ErrorPlace;
+use crate::identity::{catalogue, flows, service_codes};
+use crate::identity::{Analysis, Flow, MfaResult, Outcome, Step};
 
 pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
     let mut grouped: Vec<(Option<usize>, u32, usize)> = Vec::new();
@@ -23,9 +29,11 @@ pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
             out.push(code_finding(analysis, step, code));
         }
         // OAuth errors of other providers (a social login on the page) are not ours.
-        if step.aadsts.is_empty() && crate::identity::flows::in_scope(step) {
+        if step.aadsts.is_empty() && flows::in_scope(step) {
             if let Some(err) = &step.error {
-                if err.error.is_some() && step.status.is_none_or(|s| s < 500) {
+                if matches!(err.place, Some(ErrorPlace::Page | ErrorPlace::SoapFault)) {
+                    out.push(service_finding(analysis, step));
+                } else if err.error.is_some() {
                     out.push(oauth_finding(analysis, step));
                 }
             }
@@ -69,6 +77,18 @@ fn code_finding(analysis: &Analysis, step: &Step, code: u32) -> Finding {
         f.explanation = format!("{} Sub-error: {sub}.", f.explanation);
     }
     f.severity = severity_in_context(analysis, step, code, entry);
+    if ended_failed_flow(analysis, step) {
+        f.severity = Severity::Error;
+        if entry.is_some_and(|c| c.interrupt) {
+            f.explanation = format!(
+                "This code ended the sign-in: it is the last answer the user got. {}",
+                what_came_before(analysis, step).unwrap_or_default()
+            );
+        } else if let Some(before) = what_came_before(analysis, step) {
+            f.explanation = format!("{} {before}", f.explanation);
+        }
+        return f;
+    }
     if entry.is_some_and(|c| c.transient) {
         add_transient_context(analysis, step, &mut f);
     } else if f.severity == Severity::Warning && flow_succeeded_after(analysis, step) {
@@ -120,6 +140,103 @@ fn add_transient_context(analysis: &Analysis, step: &Step, f: &mut Finding) {
     f.explanation = text;
 }
 
+/// The flow of `step`, if it failed and `step` is its last failing step: the
+/// error the user saw.
+fn ended_failed_flow(analysis: &Analysis, step: &Step) -> bool {
+    let Some(flow) = flow_of(analysis, step) else {
+        return false;
+    };
+    flow.outcome == Outcome::Failed && last_error_step(analysis, flow) == Some(step.id)
+}
+
+fn flow_of<'a>(analysis: &'a Analysis, step: &Step) -> Option<&'a Flow> {
+    analysis.flow_of_step[step.id].map(|f| &analysis.flows[f])
+}
+
+/// The last step of `flow` that carries an error the user could see: an AADSTS
+/// code, an error parameter or page, or a failing HTTP status.
+fn last_error_step(analysis: &Analysis, flow: &Flow) -> Option<usize> {
+    flow.steps.iter().rev().copied().find(|&i| {
+        let s = &analysis.steps[i];
+        !s.aadsts.is_empty() || s.error.is_some() || flows::is_blocking(s)
+    })
+}
+
+/// "It came after the MFA prompt that timed out at 10:04:12 (PhoneAppNotification)."
+fn what_came_before(analysis: &Analysis, step: &Step) -> Option<String> {
+    let flow = flow_of(analysis, step)?;
+    let a = flow.mfa.iter().rev().find(|a| {
+        a.result != MfaResult::Approved
+            && a.started_us <= step.started_us
+            && a.steps.first() != Some(&step.id)
+    })?;
+    let what = match a.result {
+        MfaResult::Timeout => "timed out",
+        MfaResult::Denied => "was denied",
+        MfaResult::Abandoned => "was abandoned",
+        MfaResult::Failed => "failed",
+        MfaResult::Pending | MfaResult::Approved => return None,
+    };
+    Some(format!(
+        "It came after the MFA prompt that {what} at {} ({}).",
+        crate::findings::clock_time(a.ended_us),
+        a.method.as_deref().unwrap_or("unknown method")
+    ))
+}
+
+/// An error a sign-in service wrote in its own page or SOAP fault without an
+/// AADSTS code: a Microsoft-account page (`sErrorCode`, `sErrTxt`), an AD FS
+/// WS-Trust fault (`FailedAuthentication`, `ID3242: …`).
+fn service_finding(analysis: &Analysis, step: &Step) -> Finding {
+    let mut f = about_step("service_error", analysis, step);
+    let err = step.error.as_ref().expect("caller checked");
+    let code = step.service_code.clone().or_else(|| err.error.clone());
+    let entry = step
+        .service_code
+        .as_deref()
+        .and_then(service_codes::lookup)
+        .or_else(|| err.error.as_deref().and_then(service_codes::lookup));
+    let service = entry
+        .map(|e| e.service.as_str())
+        .unwrap_or(match step.role {
+            Some(HostRole::Msa) => "Microsoft account",
+            Some(HostRole::Adfs) => "AD FS",
+            Some(HostRole::Ests) => "Entra ID",
+            _ => "The sign-in service",
+        });
+    f.title = match (&code, entry) {
+        (Some(c), Some(e)) => format!("{service} error {c}: {}", e.title),
+        (Some(c), None) => format!("{service} error {c}"),
+        (None, _) => format!("{service} reported an error"),
+    };
+    if let Some(e) = entry {
+        f.explanation = e.explanation.clone();
+        f.next_steps = e.next_steps.clone();
+    }
+    if let Some(msg) = &err.message {
+        f.explanation = format!("{} Server message: \"{}\"", f.explanation, msg.trim());
+    }
+    if err.place == Some(ErrorPlace::SoapFault) {
+        let fault: Vec<&str> = [&err.error, &err.suberror]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !fault.is_empty() {
+            f.explanation = format!("{} SOAP fault: {}.", f.explanation, fault.join(", "));
+        }
+    }
+    f.service_code = code;
+    if !ended_failed_flow(analysis, step) && flow_succeeded_after(analysis, step) {
+        f.severity = Severity::Warning;
+        f.explanation
+            .push_str(" The same sign-in succeeded later in the trace.");
+    } else if let Some(before) = what_came_before(analysis, step) {
+        f.explanation = format!("{} {before}", f.explanation);
+    }
+    f
+}
+
 fn oauth_finding(analysis: &Analysis, step: &Step) -> Finding {
     let mut f = about_step("oauth_error", analysis, step);
     let err = step.error.as_ref().expect("caller checked");
@@ -134,7 +251,9 @@ fn oauth_finding(analysis: &Analysis, step: &Step) -> Finding {
             f.severity = Severity::Warning;
         }
     }
-    if flow_succeeded_after(analysis, step) {
+    if ended_failed_flow(analysis, step) {
+        f.severity = Severity::Error;
+    } else if flow_succeeded_after(analysis, step) {
         f.severity = Severity::Warning;
     }
     f

@@ -40,6 +40,8 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
             user: None,
             ests_server: None,
             client_ip: None,
+            service_code: None,
+            step: None,
             title: info.title.clone(),
             explanation: format!("{} {}", info.explanation, messages.join("; ")),
             next_steps: info.next_steps.clone(),

@@ -27,10 +27,10 @@ fn kind_of(result: MfaResult) -> Option<&'static str> {
 
 fn verdict_finding(analysis: &Analysis, flow: &Flow, a: &MfaAttempt) -> Option<Finding> {
     let kind = kind_of(a.result)?;
-    let last = *a.steps.last()?;
-    let mut f = about_step(kind, analysis, &analysis.steps[last]);
+    // The ticket block gives one step's facts: the step that started the attempt.
+    let first = *a.steps.first()?;
+    let mut f = about_step(kind, analysis, &analysis.steps[first]);
     f.exchanges = a.steps.clone();
-    f.time_us = Some(a.started_us);
     let method = a.method.as_deref().unwrap_or("unknown method");
     let window = match a.window_ms {
         Some(w) => format!("the {} window the page announced", human_duration(w as f64)),

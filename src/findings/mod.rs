@@ -6,6 +6,7 @@
 //! catalogue.
 
 mod aadsts;
+mod coverage;
 mod evidence;
 mod http;
 mod mfa;
@@ -67,6 +68,11 @@ pub struct Finding {
     pub ests_server: Option<String>,
     /// The client's address, where the trace has it (packet captures).
     pub client_ip: Option<String>,
+    /// The service's own code when it is not an AADSTS number (`80049C34`,
+    /// `ID3242`): see [`crate::identity::service_codes`].
+    pub service_code: Option<String>,
+    /// The step whose facts the ticket block gives (`#3 POST token`).
+    pub step: Option<String>,
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<String>,
@@ -147,6 +153,7 @@ pub fn evaluate(
     http::rules(analysis, options, &mut out);
     mfa::rules(analysis, options, &mut out);
     timing::rules(analysis, options, &mut out);
+    coverage::rules(analysis, &mut out);
     out.sort_by(|a, b| {
         (
             a.time_us.unwrap_or(i64::MIN),
@@ -218,6 +225,35 @@ fn about_step(kind: &str, analysis: &Analysis, step: &Step) -> Finding {
             .or_else(|| flow_ref.and_then(|f| f.user.clone())),
         ests_server: step.ests_server.clone(),
         client_ip: None,
+        service_code: None,
+        step: Some(format!("#{} {}", step.id, step.label())),
+        title: info.title.clone(),
+        explanation: info.explanation.clone(),
+        next_steps: info.next_steps.clone(),
+    }
+}
+
+/// A finding of `kind` about nothing in particular (the trace as a whole).
+fn kind_only(kind: &str) -> Finding {
+    let info = kind_info(kind);
+    Finding {
+        id: 0,
+        kind: kind.to_string(),
+        severity: info.severity,
+        code: None,
+        flow: None,
+        exchanges: Vec::new(),
+        input: None,
+        time_us: None,
+        correlation_id: None,
+        request_id: None,
+        tenant: None,
+        client_id: None,
+        user: None,
+        ests_server: None,
+        client_ip: None,
+        service_code: None,
+        step: None,
         title: info.title.clone(),
         explanation: info.explanation.clone(),
         next_steps: info.next_steps.clone(),
@@ -229,6 +265,14 @@ fn is_generic_tenant(t: &str) -> bool {
     ["common", "organizations", "consumers"]
         .iter()
         .any(|g| t.eq_ignore_ascii_case(g))
+}
+
+/// `10:04:12 UTC`: a time of day inside a finding's own words.
+pub fn clock_time(us: i64) -> String {
+    match jiff::Timestamp::from_microsecond(us) {
+        Ok(ts) => format!("{} UTC", ts.strftime("%H:%M:%S")),
+        Err(_) => "an unknown time".to_string(),
+    }
 }
 
 /// "3.2 s", "1 min 12 s", "2 h 5 min": durations for people.
@@ -298,5 +342,6 @@ mod tests {
         assert_eq!(human_duration(43.0), "43 ms");
         assert_eq!(human_duration(24_179.0), "24.2 s");
         assert_eq!(human_duration(72_000.0), "1 min 12 s");
+        assert_eq!(clock_time(1_795_335_074_490_000), "08:11:14 UTC");
     }
 }

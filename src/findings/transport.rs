@@ -118,6 +118,8 @@ fn base(kind: &str, input: usize, c: &ConnectionInfo) -> Finding {
         user: None,
         ests_server: None,
         client_ip: None,
+        service_code: None,
+        step: None,
         title: info.title.clone(),
         explanation: info.explanation.clone(),
         next_steps: info.next_steps.clone(),

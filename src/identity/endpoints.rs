@@ -128,6 +128,15 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
             noise: true,
         };
     }
+    // Images, scripts, styles and the favicon that sign-in pages load from the
+    // identity hosts themselves serve the page, never a sign-in.
+    if is_static_asset(path) {
+        return Recognised {
+            role,
+            endpoint: None,
+            noise: true,
+        };
+    }
     let role_name = match role {
         HostRole::Ests => "ests",
         HostRole::Msa => "msa",
@@ -136,7 +145,7 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
     };
     for p in &tables().patterns {
         if (p.role == role_name || p.role == "any") && path_matches(&p.segments, path) {
-            let role = if p.endpoint == "adfs" {
+            let role = if p.endpoint.starts_with("adfs") {
                 HostRole::Adfs
             } else {
                 role
@@ -155,6 +164,36 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
     }
 }
 
+/// File endings of the static assets a sign-in page loads.
+const STATIC_ENDINGS: &[&str] = &[
+    ".ico", ".png", ".gif", ".jpg", ".jpeg", ".svg", ".webp", ".css", ".js", ".map", ".woff",
+    ".woff2", ".ttf", ".eot",
+];
+
+/// True for a path that names a static asset (an image, a script, a style sheet).
+pub fn is_static_asset(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    let lower = last.to_ascii_lowercase();
+    STATIC_ENDINGS.iter().any(|e| lower.ends_with(e))
+}
+
+/// Endpoints that only serve a sign-in (discovery and metadata documents, user
+/// realm and mex look-ups, the credential-type look-up, the hidden MSA frame):
+/// they join the sign-in they serve and never make a flow of their own.
+pub fn is_background(endpoint: &str) -> bool {
+    matches!(
+        endpoint,
+        "openid_configuration"
+            | "instance_discovery"
+            | "discovery_keys"
+            | "user_realm"
+            | "adfs_mex"
+            | "msa_me"
+            | "get_credential_type"
+            | "msa_credential_type"
+    )
+}
+
 /// The tenant segment of an ESTS path (`common`, `organizations`, a GUID, a domain),
 /// when the path has one.
 pub fn tenant_segment(path: &str) -> Option<&str> {
@@ -162,8 +201,32 @@ pub fn tenant_segment(path: &str) -> Option<&str> {
     let lower = first.to_ascii_lowercase();
     let looks_like_tenant = matches!(lower.as_str(), "common" | "organizations" | "consumers")
         || is_guid(first)
-        || (first.contains('.') && !first.contains(".srf") && !first.starts_with('.'));
+        || is_domain_name(first);
     looks_like_tenant.then_some(first)
+}
+
+/// A DNS name such as `contoso.onmicrosoft.com`: letters, digits and hyphens in
+/// dot-separated labels (RFC 1035 §2.3.1), ending in an alphabetic top-level
+/// label that is not a file ending (`favicon.ico`, `login.srf`) — a user name
+/// (`@`) or a file is never taken for a tenant.
+pub fn is_domain_name(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    let Some(top) = labels.last() else {
+        return false;
+    };
+    let well_formed = labels.len() >= 2
+        && s.len() <= 253
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    let file_ending = ["srf", "htm", "html", "aspx", "php", "json", "xml", "txt"]
+        .iter()
+        .any(|e| top.eq_ignore_ascii_case(e))
+        || is_static_asset(s);
+    well_formed && top.len() >= 2 && top.bytes().all(|b| b.is_ascii_alphabetic()) && !file_ending
 }
 
 /// True for a GUID in its 8-4-4-4-12 hex form.
@@ -237,6 +300,56 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_the_real_service_uses() {
+        let ests = "login.microsoftonline.com";
+        for (path, want) in [
+            ("/contoso.example/saml2", "saml2"),
+            ("/contoso.example/wsfed", "wsfed"),
+            ("/common/userrealm/lee@contoso.example", "user_realm"),
+            ("/common/UserRealm/USERNAME", "user_realm"),
+            ("/common/discovery/instance", "instance_discovery"),
+            (
+                "/common/v2.0/.well-known/openid-configuration",
+                "openid_configuration",
+            ),
+            ("/contoso.example/kerberos", "kerberos"),
+        ] {
+            assert_eq!(name(ests, path), Some(want), "{path}");
+        }
+        let msa = "login.live.com";
+        for (path, want) in [
+            ("/ppsecure/post.srf", "msa_post"),
+            ("/post.srf", "msa_post"),
+            ("/pp1600/GetOneTimeCode.srf", "msa_one_time_code"),
+            ("/GetSessionState.srf", "msa_session_state"),
+            ("/oauth20_token.srf", "msa_token"),
+            ("/Me.htm", "msa_me"),
+            ("/logout.srf", "logout"),
+        ] {
+            assert_eq!(name(msa, path), Some(want), "{path}");
+        }
+        assert_eq!(
+            name("sts.contoso.example", "/adfs/services/trust/mex"),
+            Some("adfs_mex")
+        );
+        assert_eq!(
+            name(
+                "sts.contoso.example",
+                "/adfs/services/trust/13/usernamemixed"
+            ),
+            Some("adfs_wstrust")
+        );
+        assert_eq!(
+            recognise("sts.contoso.example", "/adfs/services/trust/mex").role,
+            HostRole::Adfs
+        );
+        assert!(recognise(ests, "/favicon.ico").noise);
+        assert!(recognise(msa, "/pp1500/images/arrow.png").noise);
+        assert!(recognise(ests, "/common/instrumentation/dssostatus").noise);
+        assert!(is_background("user_realm") && !is_background("token"));
+    }
+
+    #[test]
     fn noise_and_other() {
         assert!(recognise("aadcdn.msftauth.net", "/shared/1.0/content/js/x.js").noise);
         assert!(
@@ -264,6 +377,9 @@ mod tests {
             Some("contoso.example")
         );
         assert_eq!(tenant_segment("/kmsi"), None);
+        assert_eq!(tenant_segment("/favicon.ico"), None);
+        assert_eq!(tenant_segment("/lee@example.com/oauth2/token"), None);
+        assert_eq!(tenant_segment("/Me.htm"), None);
         assert_eq!(tenant_segment("/login.srf"), None);
     }
 }

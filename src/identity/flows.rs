@@ -17,6 +17,20 @@
 //!   values (flow tokens, codes) still link them;
 //! * a shared hand-off value sent by several requests (device-code polling).
 //!
+//! Token requests with different grant types are different sign-ins even when a
+//! client reuses one `client-request-id` for all of them (MSAL does): their
+//! correlation key includes the grant type, except `authorization_code`, which
+//! redeems the interactive sign-in it belongs to.
+//!
+//! Background steps (discovery and metadata documents, user realm and mex
+//! look-ups, the credential-type look-up, the hidden MSA frame; see
+//! [`super::endpoints::is_background`]) never make a flow of their own: a group of
+//! them joins the sign-in it serves — the flow holding the page named by its
+//! `Referer`, else the flow in progress at that moment, else the one that starts
+//! next (clients look documents up before they sign in), else the one that had
+//! just ended — all within the same input and [`FOLLOW_WINDOW_US`]. One that
+//! serves no sign-in is listed as background traffic, unless it failed.
+//!
 //! Outcome: `success` when a code or token was issued after the last blocking error,
 //! `failed` when a blocking error came last, `incomplete` otherwise.
 
@@ -122,8 +136,16 @@ pub fn in_scope(step: &Step) -> bool {
     identity || step.endpoint == Some("redirect_back")
 }
 
+/// The sign-in flows of a trace and the background steps that served none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grouping {
+    pub flows: Vec<Flow>,
+    /// Step ids of background traffic that joined no flow, in time order.
+    pub background: Vec<usize>,
+}
+
 /// Groups `steps` (all exchanges, in time order) into flows.
-pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow> {
+pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Grouping {
     // Links are followed through every step (an app's own redirects carry a flow
     // from one sign-in round to the next); only in-scope steps end up in flows.
     let linkable: Vec<usize> = (0..steps.len()).filter(|&i| !steps[i].noise).collect();
@@ -136,6 +158,9 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
         }
     }
     let mut groups: Vec<Vec<usize>> = components.into_values().collect();
+    for g in &mut groups {
+        g.sort_by_key(|&i| (steps[i].started_us, i));
+    }
     // An app's callback or a sign-out on its own is no sign-in, unless it failed.
     groups.retain(|g| {
         g.iter().any(|&i| {
@@ -143,15 +168,89 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Vec<Flow>
             (s.endpoint != Some("redirect_back") && !s.sign_out) || is_blocking(s)
         })
     });
-    for g in &mut groups {
-        g.sort_by_key(|&i| (steps[i].started_us, i));
-    }
+    let (mut groups, helpers): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|g| g.iter().any(|&i| !steps[i].background));
     groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
-    groups
+    let background = attach_background(&mut groups, helpers, steps);
+    groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
+    let flows = groups
         .into_iter()
         .enumerate()
         .map(|(id, g)| build_flow(id, g, steps, trace_end_us, mfa_window_ms))
-        .collect()
+        .collect();
+    Grouping { flows, background }
+}
+
+/// Joins each group of background steps to the sign-in it serves (see the
+/// module doc); returns the steps that served none. A group that failed and
+/// serves no sign-in becomes a flow of its own: its failure is the sign-in's.
+fn attach_background(
+    groups: &mut Vec<Vec<usize>>,
+    helpers: Vec<Vec<usize>>,
+    steps: &[Step],
+) -> Vec<usize> {
+    let mut by_url: HashMap<u64, usize> = HashMap::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for &i in g {
+            by_url.entry(steps[i].url_key).or_insert(gi);
+        }
+    }
+    let spans: Vec<(usize, i64, i64)> = groups
+        .iter()
+        .map(|g| {
+            let end = g.iter().map(|&i| end_us(&steps[i])).max().unwrap_or(0);
+            (steps[g[0]].input, steps[g[0]].started_us, end)
+        })
+        .collect();
+    let mut background = Vec::new();
+    let mut failed_alone = Vec::new();
+    for h in helpers {
+        let by_referer = h
+            .iter()
+            .find_map(|&i| steps[i].referer_key.and_then(|k| by_url.get(&k).copied()));
+        match by_referer.or_else(|| served_by_time(&spans, &steps[h[0]])) {
+            Some(gi) => {
+                groups[gi].extend(h);
+                groups[gi].sort_by_key(|&i| (steps[i].started_us, i));
+            }
+            None if h.iter().any(|&i| is_blocking(&steps[i])) => failed_alone.push(h),
+            None => background.extend(h),
+        }
+    }
+    groups.extend(failed_alone);
+    background.sort_by_key(|&i| (steps[i].started_us, i));
+    background
+}
+
+/// The group a background step serves by time alone: the one in progress
+/// (the latest started), else the next to start, else the one that had just
+/// ended; same input, within [`FOLLOW_WINDOW_US`].
+fn served_by_time(spans: &[(usize, i64, i64)], step: &Step) -> Option<usize> {
+    let t = step.started_us;
+    let same_input = || {
+        spans
+            .iter()
+            .enumerate()
+            .filter(move |(_, (input, _, _))| *input == step.input)
+    };
+    let in_progress = same_input()
+        .filter(|(_, (_, start, end))| *start <= t && t <= *end)
+        .max_by_key(|(gi, (_, start, _))| (*start, *gi));
+    let next = || {
+        same_input()
+            .filter(|(_, (_, start, _))| *start >= t && *start - t <= FOLLOW_WINDOW_US)
+            .min_by_key(|(gi, (_, start, _))| (*start, *gi))
+    };
+    let previous = || {
+        same_input()
+            .filter(|(_, (_, _, end))| *end <= t && t - *end <= FOLLOW_WINDOW_US)
+            .max_by_key(|(gi, (_, _, end))| (*end, *gi))
+    };
+    in_progress
+        .or_else(next)
+        .or_else(previous)
+        .map(|(gi, _)| gi)
 }
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
@@ -163,13 +262,18 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     for pos in order {
         let step = &steps[scoped[pos]];
+        let grant = grant_of_its_own(step);
         for id in [&step.client_request_id, &step.correlation_id]
             .into_iter()
             .flatten()
         {
-            let key = id.trim().to_ascii_lowercase();
+            let mut key = id.trim().to_ascii_lowercase();
             if key.is_empty() || key.chars().all(|c| c == '0' || c == '-') {
                 continue;
+            }
+            if let Some(g) = grant {
+                key.push('|');
+                key.push_str(&g.to_ascii_lowercase());
             }
             let first = *by_correlation.entry(key).or_insert(pos);
             uf.union(first, pos);
@@ -204,6 +308,14 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             produced.entry(*link).or_default().push(pos);
         }
     }
+}
+
+/// The grant type that makes a token request a sign-in of its own: any but
+/// `authorization_code`, which redeems the interactive sign-in it follows.
+fn grant_of_its_own(step: &Step) -> Option<&str> {
+    matches!(step.endpoint, Some("token" | "msa_token"))
+        .then_some(step.grant_type.as_deref()?)
+        .filter(|g| !g.eq_ignore_ascii_case("authorization_code"))
 }
 
 fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, window_ms: i64) -> Flow {
@@ -264,18 +376,19 @@ pub fn end_us(step: &Step) -> i64 {
 
 fn kind_of(g: &[usize], steps: &[Step]) -> FlowKind {
     let has = |f: &dyn Fn(&Step) -> bool| g.iter().any(|&i| f(&steps[i]));
+    let token_only = g.iter().all(|&i| {
+        let s = &steps[i];
+        s.background || matches!(s.endpoint, Some("token" | "msa_token"))
+    }) && has(&|s| matches!(s.endpoint, Some("token" | "msa_token")));
     if has(&|s| s.role == Some(HostRole::Adfs)) {
         FlowKind::Adfs
+    } else if token_only {
+        FlowKind::Token
     } else if has(&|s| s.role == Some(HostRole::Msa)) {
         FlowKind::Msa
     } else if has(&|s| s.endpoint == Some("devicecode")) {
         FlowKind::DeviceCode
-    } else if g.iter().all(|&i| {
-        matches!(
-            steps[i].endpoint,
-            Some("token" | "openid_configuration" | "msa_token")
-        )
-    }) {
+    } else if g.iter().all(|&i| steps[i].background) {
         FlowKind::Token
     } else {
         FlowKind::Entra
@@ -387,6 +500,7 @@ mod tests {
     fn grouped(steps: &[Step]) -> Vec<Vec<usize>> {
         let end = steps.iter().map(end_us).max().unwrap_or(0);
         group(steps, end, MINUTE_US)
+            .flows
             .into_iter()
             .map(|f| f.steps)
             .collect()
@@ -458,7 +572,7 @@ mod tests {
             })
             .collect();
         let end = steps.iter().map(end_us).max().unwrap();
-        let flows = group(&steps, end, MINUTE_US);
+        let flows = group(&steps, end, MINUTE_US).flows;
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].outcome, Outcome::Failed);
     }
@@ -479,5 +593,50 @@ mod tests {
             step(10 * MINUTE_US + 300_000, "login", 21, &[]),
         ];
         assert_eq!(grouped(&steps), [vec![0], vec![1, 2]]);
+    }
+
+    #[test]
+    fn background_joins_the_sign_in_it_serves_or_is_listed() {
+        let mut discovery = step(0, "openid_configuration", 80, &[]);
+        discovery.background = true;
+        let sign_in = step(2_000_000, "adfs_wstrust", 81, &[]);
+        let mut late = step(10 * MINUTE_US, "user_realm", 82, &[]);
+        late.background = true;
+        let steps = vec![discovery, sign_in, late];
+        let end = steps.iter().map(end_us).max().unwrap();
+        let g = group(&steps, end, MINUTE_US);
+        assert_eq!(g.flows.len(), 1);
+        assert_eq!(g.flows[0].steps, vec![0, 1]);
+        assert_eq!(g.background, vec![2]);
+    }
+
+    #[test]
+    fn token_requests_with_different_grants_are_different_sign_ins() {
+        let token = |t: i64, grant: &str, issued: bool| {
+            let mut s = step(t, "token", 90 + t as u64, &[]);
+            s.client_request_id = Some("11111111-2222-3333-4444-555555555555".into());
+            s.grant_type = Some(grant.into());
+            s.issued = issued;
+            if !issued {
+                s.status = Some(400);
+                s.aadsts = vec![50076];
+            }
+            s
+        };
+        let steps = vec![
+            token(0, "password", false),
+            token(1_000_000, "client_credentials", false),
+            token(
+                2_000_000,
+                "urn:ietf:params:oauth:grant-type:device_code",
+                true,
+            ),
+        ];
+        let end = steps.iter().map(end_us).max().unwrap();
+        let flows = group(&steps, end, MINUTE_US).flows;
+        assert_eq!(flows.len(), 3);
+        assert_eq!(flows[0].outcome, Outcome::Failed);
+        assert_eq!(flows[1].outcome, Outcome::Failed);
+        assert_eq!(flows[2].outcome, Outcome::Success);
     }
 }

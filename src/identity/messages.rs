@@ -242,6 +242,9 @@ pub struct SoapFault {
     pub value: Option<String>,
     /// `psf:text` / `faultstring` / `s:Text` text.
     pub text: Option<String>,
+    /// The SOAP 1.2 `Subcode` value (`a:FailedAuthentication`): the WS-Trust
+    /// reason (WS-Trust 1.4 §11), more telling than the generic `s:Sender`.
+    pub subcode: Option<String>,
     pub codes: Vec<u32>,
 }
 
@@ -377,6 +380,7 @@ pub fn parse_soap_fault(xml: &str) -> Option<SoapFault> {
     // `psf:value` first: `S:Value` of a SOAP 1.2 fault is the generic `S:Sender`.
     let value =
         element_text(xml, &["psf:value"]).or_else(|| element_text(xml, &["faultcode", "Value"]));
+    let subcode = element_text(xml, &["Subcode"]);
     let mut codes = text.as_deref().map(scan_aadsts).unwrap_or_default();
     if codes.is_empty() {
         codes = scan_aadsts(xml);
@@ -384,7 +388,48 @@ pub fn parse_soap_fault(xml: &str) -> Option<SoapFault> {
     if text.is_none() && value.is_none() && codes.is_empty() {
         return None;
     }
-    Some(SoapFault { value, text, codes })
+    Some(SoapFault {
+        value,
+        text,
+        subcode,
+        codes,
+    })
+}
+
+/// The AD FS event id a message starts with or names (`ID3242`, `MSIS7012`):
+/// AD FS and WIF write them at the head of fault reasons and error pages.
+pub fn adfs_event_id(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    for prefix in ["MSIS", "ID"] {
+        let mut from = 0;
+        while let Some(rel) = memchr::memmem::find(&bytes[from..], prefix.as_bytes()) {
+            let at = from + rel;
+            from = at + prefix.len();
+            let boundary = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+            let digits = bytes[from..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let ends = bytes
+                .get(from + digits)
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
+            if boundary && (4..=5).contains(&digits) && ends {
+                return Some(text[at..from + digits].to_string());
+            }
+        }
+    }
+    None
+}
+
+/// A Microsoft-account error code as its pages and faults write it: eight hex
+/// digits (`80049C34`, `0x80048821`), returned upper-case without `0x`.
+pub fn msa_code(text: &str) -> Option<String> {
+    let t = text.trim();
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    (hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_uppercase())
 }
 
 /// A successful token response (v1 numbers-as-strings and v2 numbers).
@@ -656,6 +701,33 @@ mod tests {
         assert!(parse_param_error("code=abc&session_state=x").is_none());
         assert!(parse_param_error("error=").is_none());
         assert!(parse_param_error("").is_none());
+    }
+
+    #[test]
+    fn adfs_ids_and_msa_codes() {
+        assert_eq!(
+            adfs_event_id("ID3242: The security token could not be authenticated or authorized.")
+                .as_deref(),
+            Some("ID3242")
+        );
+        assert_eq!(
+            adfs_event_id("MSIS7012: An error occurred").as_deref(),
+            Some("MSIS7012")
+        );
+        assert_eq!(adfs_event_id("VALID32420 x"), None);
+        assert_eq!(adfs_event_id("ID12"), None);
+        assert_eq!(msa_code("80049C34").as_deref(), Some("80049C34"));
+        assert_eq!(msa_code("0x80048821").as_deref(), Some("80048821"));
+        assert_eq!(msa_code("50126"), None);
+    }
+
+    #[test]
+    fn wstrust_fault_subcode() {
+        let xml = r#"<s:Envelope><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>a:FailedAuthentication</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">ID3242: The security token could not be authenticated or authorized.</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        let f = parse_soap_fault(xml).unwrap();
+        assert_eq!(f.subcode.as_deref(), Some("a:FailedAuthentication"));
+        assert_eq!(f.value.as_deref(), Some("s:Sender"));
+        assert!(f.text.unwrap().starts_with("ID3242"));
     }
 
     #[test]

@@ -9,6 +9,13 @@
 //!                                     trace ends inside window  → pending
 //!                                     stopped early             → abandoned
 //! ```
+//!
+//! Microsoft accounts follow the same shape with their own endpoints: a code or
+//! push sent by `GetOneTimeCode.srf` opens the attempt, `GetSessionState.srf`
+//! polls it, and the `post.srf` that answers the proof (an `otc`, or `type`
+//! 18/19/22) closes it: approved unless the page came back with an error (its
+//! code is the verdict). A code typed from an authenticator app has no
+//! `GetOneTimeCode.srf`: the proof post is the whole attempt.
 
 use super::observe::Step;
 
@@ -65,7 +72,35 @@ pub fn attempts(
                 }
                 open = Some(begin(i, s, window, default_window_ms));
             }
-            Some("sas_end_auth") => {
+            Some("msa_one_time_code") => {
+                if let Some(a) = open.take() {
+                    out.push(a);
+                }
+                let mut a = begin_without_request(i, s, window, default_window_ms);
+                a.method = s.mfa_auth_method.clone();
+                open = Some(a);
+            }
+            Some("msa_post") if s.msa_proof => {
+                let mut a = open
+                    .take()
+                    .unwrap_or_else(|| begin_without_request(i, s, window, default_window_ms));
+                if a.steps.last() != Some(&i) {
+                    a.steps.push(i);
+                }
+                a.ended_us = super::flows::end_us(s);
+                if a.method.is_none() {
+                    a.method = s.mfa_auth_method.clone();
+                }
+                a.last_result_value = Some(if super::flows::is_blocking(s) {
+                    s.service_code
+                        .clone()
+                        .unwrap_or_else(|| "ProofRejected".to_string())
+                } else {
+                    "Success".to_string()
+                });
+                out.push(a);
+            }
+            Some("sas_end_auth" | "msa_session_state") => {
                 let a = open
                     .get_or_insert_with(|| begin_without_request(i, s, window, default_window_ms));
                 if a.steps.last() != Some(&i) {
@@ -150,6 +185,10 @@ fn verdict_of(value: &str) -> Option<MfaResult> {
     })
 }
 
+fn is_poll(step: &Step) -> bool {
+    matches!(step.endpoint, Some("sas_end_auth" | "msa_session_state"))
+}
+
 fn judge(a: &mut MfaAttempt, g: &[usize], steps: &[Step], trace_end_us: i64) {
     a.waited_ms = (a.ended_us - a.started_us) as f64 / 1000.0;
     let begin_failed = a.last_result_value.as_deref() == Some("BeginAuthFailed");
@@ -166,7 +205,7 @@ fn judge(a: &mut MfaAttempt, g: &[usize], steps: &[Step], trace_end_us: i64) {
     let last_poll_end = a
         .steps
         .iter()
-        .filter(|&&i| steps[i].endpoint == Some("sas_end_auth"))
+        .filter(|&&i| is_poll(&steps[i]))
         .map(|&i| super::flows::end_us(&steps[i]))
         .max()
         .unwrap_or(a.ended_us);

@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod messages;
 pub mod mfa;
 pub mod observe;
+pub mod service_codes;
 
 pub use flows::{Flow, FlowKind, Outcome};
 pub use mfa::{MfaAttempt, MfaResult};
@@ -39,6 +40,9 @@ pub struct Analysis {
     /// All exchanges, in time order; `steps[i].id == i`.
     pub steps: Vec<Step>,
     pub flows: Vec<Flow>,
+    /// Background steps (discovery, metadata, the hidden MSA frame) that
+    /// served no sign-in of this trace.
+    pub background: Vec<usize>,
     /// Flow id of each step, `None` outside flows.
     pub flow_of_step: Vec<Option<usize>>,
     pub trace_start_us: i64,
@@ -54,7 +58,8 @@ impl Analysis {
         }
         let trace_start_us = steps.first().map(|s| s.started_us).unwrap_or(0);
         let trace_end_us = steps.iter().map(flows::end_us).max().unwrap_or(0);
-        let flows = flows::group(&steps, trace_end_us, options.default_mfa_window_ms);
+        let flows::Grouping { flows, background } =
+            flows::group(&steps, trace_end_us, options.default_mfa_window_ms);
         let mut flow_of_step = vec![None; steps.len()];
         for f in &flows {
             for &s in &f.steps {
@@ -64,6 +69,7 @@ impl Analysis {
         Analysis {
             steps,
             flows,
+            background,
             flow_of_step,
             trace_start_us,
             trace_end_us,

@@ -91,6 +91,17 @@ pub struct Step {
     pub role: Option<HostRole>,
     pub endpoint: Option<&'static str>,
     pub noise: bool,
+    /// Helper traffic of a sign-in (discovery, user realm, mex, the hidden MSA
+    /// frame): joins the sign-in it serves, never a flow of its own.
+    pub background: bool,
+    /// Hash of the `Referer` URL: the page that made a background request.
+    pub referer_key: Option<u64>,
+    /// The service's own error code when it is not an AADSTS number: a
+    /// Microsoft-account code (`80049C34`) or an AD FS event id (`ID3242`).
+    pub service_code: Option<String>,
+    /// An MSA post that answers a second-factor proof (a one-time code, or an
+    /// approved push: `type` 18, 19 or 22).
+    pub msa_proof: bool,
     pub page: Option<String>,
     pub ests_server: Option<String>,
     /// Data-centre region from `x-ms-ests-server` or `serverDetails.dc`.
@@ -138,6 +149,18 @@ pub struct Step {
     pub had_credentials_header: bool,
 }
 
+impl Step {
+    /// How reports name the step: the method and the endpoint, or the host for
+    /// a path aadtrace does not know. Never a path segment, which can hold a
+    /// user name (`/common/userrealm/USER`) or anything else.
+    pub fn label(&self) -> String {
+        match self.endpoint {
+            Some(e) => format!("{} {e}", self.method),
+            None => format!("{} {}", self.method, self.host),
+        }
+    }
+}
+
 /// Response bodies above this size are not searched (huge JS bundles, media).
 const MAX_BODY_SCAN: usize = 8 << 20;
 
@@ -175,6 +198,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
     if step.noise {
         return step;
     }
+    step.background = step.endpoint.is_some_and(endpoints::is_background);
     read_request(&mut step, ex, parts.query, parts.fragment);
     step.sign_out |= step.endpoint == Some("logout");
     step.url_key = url_link(url);
@@ -247,6 +271,8 @@ const LINK_PARAMS: &[&str] = &[
     "wresult",
     "state",
     "id_token",
+    "slk",
+    "sessionlookupkey",
 ];
 
 fn is_link_param(name: &str) -> bool {
@@ -263,6 +289,7 @@ fn is_issued_param(name: &str) -> bool {
 fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragment: Option<&str>) {
     let headers = &ex.request.headers;
     step.client_request_id = headers.get("client-request-id").map(str::to_string);
+    step.referer_key = headers.get("referer").map(url_link);
     step.had_credentials_header = headers.contains("cookie") || headers.contains("authorization");
     read_request_tokens(step, headers);
     for name in ["x-ms-flowtoken", "x-ms-ctx"] {
@@ -362,8 +389,12 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
             *slot = Some(pair.value().into_owned());
         } else if is("grant_type") {
             step.grant_type = Some(pair.value().into_owned());
-        } else if is("mfaauthmethod") {
+        } else if is("mfaauthmethod")
+            || (is("channel") && step.endpoint == Some("msa_one_time_code"))
+        {
             step.mfa_auth_method = Some(pair.value().into_owned());
+        } else if step.endpoint == Some("msa_post") && (is("type") || is("otc")) {
+            note_msa_proof(step, is("otc"), &pair.value());
         } else if is("wresult") || is("samlresponse") {
             step.posts_sign_in_response |= !pair.value_is_empty();
         } else if is("wa") {
@@ -378,6 +409,21 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
         if let Some(err) = messages::parse_param_error(params) {
             note_param_error(step, err, place);
         }
+    }
+}
+
+/// MSA `PostType` values of second-factor proofs (identity-wire.md §1.2):
+/// 18 StrongAuth, 19 StrongAuthTOTP (a code), 22 SessionApproval (a push).
+fn note_msa_proof(step: &mut Step, is_otc: bool, value: &str) {
+    let method = match value {
+        _ if is_otc => "OneTimeCode",
+        "18" | "19" => "OneTimeCode",
+        "22" => "PushNotifications",
+        _ => return,
+    };
+    step.msa_proof = true;
+    if step.mfa_auth_method.is_none() || is_otc {
+        step.mfa_auth_method = Some(method.to_string());
     }
 }
 
@@ -501,9 +547,14 @@ fn read_response_body(step: &mut Step, text: &str) {
     {
         if let Some(fault) = messages::parse_soap_fault(trimmed) {
             step.aadsts.extend(&fault.codes);
+            step.service_code = fault
+                .text
+                .as_deref()
+                .and_then(messages::adfs_event_id)
+                .or_else(|| fault.value.as_deref().and_then(messages::msa_code));
             step.error.get_or_insert(StepError {
-                error: fault.value.clone(),
-                suberror: None,
+                error: fault.subcode.clone().or_else(|| fault.value.clone()),
+                suberror: fault.subcode.as_ref().and(fault.value.clone()),
                 message: fault.text.clone(),
                 place: Some(ErrorPlace::SoapFault),
             });
@@ -514,9 +565,23 @@ fn read_response_body(step: &mut Step, text: &str) {
     if step.role != Some(HostRole::Other) {
         read_auto_post_form(step, text);
     }
+    if step.role == Some(HostRole::Msa) && step.service_code.is_none() {
+        step.service_code = hr_comment(text);
+    }
     if step.role != Some(HostRole::Other) || step.endpoint.is_some() {
         step.aadsts.extend(messages::scan_aadsts(text));
     }
+}
+
+/// The `HR=0x8004…` result a Microsoft-account page writes into a comment when
+/// a step failed (identity-wire.md §2.6).
+fn hr_comment(page: &str) -> Option<String> {
+    let at = find(page, "HR=")?;
+    let rest = &page[at + 3..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    messages::msa_code(&rest[..end])
 }
 
 /// True when `body` contains `needle`; a cheap test before a full JSON parse.
@@ -590,6 +655,9 @@ fn read_json_response(step: &mut Step, body: &str) {
         }
         return;
     }
+    if mentions(body, "federation_") || mentions(body, "SessionLookupKey") {
+        read_hand_off_urls(step, body);
+    }
     let credential_like = mentions(body, "IfExistsResult") || mentions(body, "Credentials");
     if let Some(ct) = credential_like
         .then(|| messages::parse_credential_type(body))
@@ -607,6 +675,24 @@ fn read_json_response(step: &mut Step, body: &str) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A user-realm reply names the AD FS documents the client asks next
+/// (`federation_metadata_url`, `federation_active_auth_url`); an MSA
+/// one-time-code reply gives the `SessionLookupKey` that the proof post sends
+/// back as `slk`.
+fn read_hand_off_urls(step: &mut Step, body: &str) {
+    let Some(map) = messages::json_object(body) else {
+        return;
+    };
+    for (key, value) in &map {
+        let Some(text) = value.as_str() else { continue };
+        if key.eq_ignore_ascii_case("SessionLookupKey") {
+            step.links_out.push(hash_link(text));
+        } else if key.starts_with("federation_") && key.ends_with("_url") {
+            step.links_out.push(url_link(text));
         }
     }
 }
@@ -728,6 +814,9 @@ fn read_page(step: &mut Step, page: &PageConfig) {
         .error_code
         .clone()
         .filter(|c| c.trim().parse::<u32>().is_err() && !c.trim().is_empty());
+    if step.service_code.is_none() {
+        step.service_code = non_numeric_code.as_deref().and_then(messages::msa_code);
+    }
     if page.service_exception.is_some() || non_numeric_code.is_some() || page.error_text.is_some() {
         step.error.get_or_insert(StepError {
             error: non_numeric_code,

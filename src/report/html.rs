@@ -394,10 +394,7 @@ fn marks(c: &Ctx, findings: &[&Finding]) -> String {
 }
 
 fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
-    let label = match s.endpoint {
-        Some(e) => format!("{} {e}", s.method),
-        None => format!("{} {}{}", s.method, s.host, s.path),
-    };
+    let label = s.label();
     let status = s
         .status
         .filter(|&st| st > 0)

@@ -21,6 +21,9 @@ pub struct Document<'s> {
     pub exchanges: Vec<Exchange<'s>>,
     pub connections: Vec<Connection<'s>>,
     pub flows: Vec<FlowOut<'s>>,
+    /// Exchange ids of background traffic (discovery, metadata, the hidden MSA
+    /// frame) that served no sign-in flow of this trace.
+    pub background: &'s [usize],
     pub findings: Vec<FindingOut<'s>>,
     pub summary: Summary,
 }
@@ -161,6 +164,8 @@ pub struct FindingOut<'s> {
     pub user: Option<String>,
     pub ests_server: Option<Text<'s>>,
     pub client_ip: Option<Text<'s>>,
+    /// The service's own error code when it is not an AADSTS number.
+    pub service_code: Option<Text<'s>>,
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<Text<'s>>,
@@ -199,6 +204,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             .iter()
             .map(|f| flow(f, redactor))
             .collect(),
+        background: &session.analysis.background,
         findings: session
             .findings
             .iter()
@@ -397,6 +403,7 @@ fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
         user: f.user.as_deref().map(|u| r.user(u)),
         ests_server: opt(r, &f.ests_server),
         client_ip: opt(r, &f.client_ip),
+        service_code: opt(r, &f.service_code),
         title: r.text(&f.title).into_owned(),
         explanation: r.text(&f.explanation).into_owned(),
         next_steps: all(r, &f.next_steps),

@@ -32,6 +32,11 @@ pub fn ticket_rows(f: &Finding) -> Vec<TicketRow<'_>> {
     let mut rows = Vec::new();
     if let Some(code) = f.code {
         rows.push(row("Error code", format!("AADSTS{code}").into(), false));
+    } else if let Some(code) = &f.service_code {
+        rows.push(row("Error code", code.as_str().into(), false));
+    }
+    if let Some(step) = &f.step {
+        rows.push(row("Step", step.as_str().into(), false));
     }
     if let Some(t) = f.time_us {
         rows.push(row("Timestamp (UTC)", time::rfc3339(t).into(), false));

@@ -287,10 +287,7 @@ struct StepLine {
 }
 
 fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
-    let label = match s.endpoint {
-        Some(e) => format!("{} {e}", s.method),
-        None => format!("{} {}{}", s.method, s.host, s.path),
-    };
+    let label = s.label();
     let mut detail = Vec::new();
     if let Some(p) = &s.page {
         detail.push(c.safe(p));
