@@ -76,6 +76,7 @@ const MARKERS: &[&str] = &[
     "QXLOGCOMMENT48",
     "QXBEARERJWTSIG49",
     "QXFRAGDOUBLE50",
+    "QXSAZCOMMENT51",
 ];
 
 fn b64url(s: &str) -> String {
@@ -364,7 +365,8 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+            if let Ok(x) = u8::from_str_radix(hex, 16) {
                 out.push(x);
                 i += 3;
                 continue;
@@ -459,8 +461,38 @@ fn planted_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let exchanges = support::load_har(&har);
     assert_eq!(exchanges.len(), 10, "every planted exchange is read");
     let options = support::saz_writer::SazOptions::default();
-    std::fs::write(&saz, support::saz_writer::write_saz(&exchanges, &options)).unwrap();
+    let archive = support::saz_writer::write_saz(&exchanges, &options);
+    std::fs::write(&saz, with_session_comment(&archive)).unwrap();
     (dir, har, saz)
+}
+
+/// The archive with a Fiddler session comment (the `ui-comments` flag of the
+/// first `_m.xml`): free text a user typed, here quoting a password.
+fn with_session_comment(archive: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut input = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut commented = false;
+    for i in 0..input.len() {
+        let mut member = input.by_index(i).unwrap();
+        let name = member.name().unwrap().to_string();
+        let mut data = Vec::new();
+        member.read_to_end(&mut data).unwrap();
+        if name.ends_with("_m.xml") && !commented {
+            let xml = String::from_utf8(data).unwrap().replace(
+                "</SessionFlags>",
+                "  <SessionFlag N=\"ui-comments\" V=\"user typed password=QXSAZCOMMENT51\" />\r\n  </SessionFlags>",
+            );
+            assert!(xml.contains("QXSAZCOMMENT51"), "{xml}");
+            data = xml.into_bytes();
+            commented = true;
+        }
+        out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    assert!(commented, "the archive has session metadata");
+    out.finish().unwrap().into_inner()
 }
 
 /// The trace really holds every marker where the reader can see it: a test
@@ -469,9 +501,12 @@ fn planted_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
 fn every_marker_is_planted() {
     let (_dir, har, saz) = planted_files();
     let text = std::fs::read_to_string(&har).unwrap();
-    let seen = views(&text);
+    let seen = views(&format!(
+        "{text}\n{}",
+        zip_text(&std::fs::read(&saz).unwrap())
+    ));
     for m in MARKERS {
-        assert!(seen.contains(m), "{m} is not in the planted HAR");
+        assert!(seen.contains(m), "{m} is not in the planted traces");
     }
     let shown = run(&[
         "analyze".as_ref(),
@@ -484,7 +519,6 @@ fn every_marker_is_planted() {
     for m in ["QXPWQUERY01", "QXMSGPW43", "QXSOAPCS47", "QXCIDCODE11"] {
         assert!(report.contains(m), "{m}: the unredacted report shows it");
     }
-    assert!(saz.is_file());
 }
 
 #[test]
