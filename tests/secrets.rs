@@ -77,6 +77,7 @@ const MARKERS: &[&str] = &[
     "QXBEARERJWTSIG49",
     "QXFRAGDOUBLE50",
     "QXSAZCOMMENT51",
+    "QXHINTPW52",
 ];
 
 fn b64url(s: &str) -> String {
@@ -138,7 +139,7 @@ fn planted_har() -> Value {
     let authorize = format!(
         "{login}/{TENANT}/oauth2/v2.0/authorize?client_id={APP};code=QXCIDCODE11\
          &redirect_uri=https%3A%2F%2Fapp.contoso.example%2Fcb%3Fcode%3DQXREDIRCODE12%26access_token%3DQXREDIRAT13\
-         &state=s1%253Dx%2526code%253DQXSTATECODE14&login_hint=adele.vance%40contoso.example\
+         &state=s1%253Dx%2526code%253DQXSTATECODE14&login_hint=adele.vance%40contoso.example%3Bpwd%3DQXHINTPW52\
          &password=QXPWQUERY01&client_secret=QXCSQUERY02&code_verifier=QXCVQUERY03&otc=QXOTCQUERY04\
          &ctx=QXCTXQUERY05&t=QXMSATQUERY06&NAP=QXNAPQUERY07&ANON=QXANONQUERY08&token=QXTOKENQUERY09\
          &api_key=QXAPIKEYQUERY10&client-request-id={CORRELATION}"

@@ -32,11 +32,12 @@ impl Masking for ReportMask {
         MASK.to_string()
     }
     fn user(&mut self, value: &str) -> String {
-        if value.contains('…') {
+        if value.contains('…') && !value.contains('=') {
             return value.to_string();
         }
         self.0 += 1;
-        mask_user(value)
+        // The domain is kept, so what trails it (`…;pwd=…`) is scanned too.
+        scan::free_text(&mut ReportMask(0), &mask_user(value))
     }
     fn jwt(&mut self, _token: &str) -> String {
         self.0 += 1;
@@ -81,7 +82,7 @@ impl Redactor {
         if !self.enabled {
             return user.to_string();
         }
-        mask_user(user)
+        ReportMask(0).user(user)
     }
 
     /// Free text from a trace (server messages, ids, page names): everything
@@ -161,6 +162,11 @@ mod tests {
             "a…@contoso.example"
         );
         assert_eq!(mask_user("adele"), "a…");
+        let r = Redactor::new(true);
+        assert_eq!(
+            r.user("adele@contoso.example;pwd=Secret1"),
+            "a…@contoso.example;pwd=[redacted]"
+        );
         let r = Redactor::new(true);
         assert_eq!(
             r.text("The user (adele@contoso.example) has token eyJa.eyJb.sig."),
