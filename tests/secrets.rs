@@ -78,6 +78,12 @@ const MARKERS: &[&str] = &[
     "QXFRAGDOUBLE50",
     "QXSAZCOMMENT51",
     "QXHINTPW52",
+    "QXNESTEDJSONPW53",
+    "QXB64BODYRT54",
+    "QXLOCATIONCODE55",
+    "QXCHALLENGEPW56",
+    "QXCUSTOMHDR57",
+    "QXJWECIPHER58",
 ];
 
 fn b64url(s: &str) -> String {
@@ -290,6 +296,55 @@ fn planted_har() -> Value {
             None,
         ),
     ];
+    // More places: a JSON string holding JSON, a base64 response body, a
+    // redirect, a challenge, a free-text header, a JWE (five parts) in a
+    // parameter whose name says nothing.
+    let jwe = format!(
+        "{}..{}.{}.{}",
+        b64url(r#"{"alg":"dir","enc":"A256GCM"}"#),
+        b64url("initvector12"),
+        b64url("QXJWECIPHER58"),
+        b64url("authtag12345")
+    );
+    entries.push(entry(
+        11,
+        "POST",
+        &format!("https://app.contoso.example/api/session?blob={jwe}"),
+        vec![header("X-Custom-Note", "token=QXCUSTOMHDR57")],
+        Some((
+            "application/json",
+            json!({"data": json!({"password": "QXNESTEDJSONPW53"}).to_string()}).to_string(),
+        )),
+        302,
+        vec![
+            header("Location", "https://app.contoso.example/cb?code=QXLOCATIONCODE55&state=s"),
+            header(
+                "WWW-Authenticate",
+                "Bearer error=\"invalid_token\", error_description=\"echo password=QXCHALLENGEPW56\"",
+            ),
+        ],
+        None,
+    ));
+    let mut b64 = entry(
+        12,
+        "POST",
+        &format!("{login}/{TENANT}/oauth2/v2.0/token"),
+        vec![crid.clone()],
+        Some((
+            "application/x-www-form-urlencoded",
+            "grant_type=refresh_token&refresh_token=QXB64BODYRT54".into(),
+        )),
+        200,
+        vec![],
+        None,
+    );
+    b64["response"]["content"] = json!({
+        "size": 60,
+        "mimeType": "application/json",
+        "encoding": "base64",
+        "text": STANDARD.encode(json!({"token_type": "Bearer", "refresh_token": "QXB64BODYRT54x", "expires_in": 3599}).to_string()),
+    });
+    entries.push(b64);
     entries[4]["comment"] = json!(
         "pasted by the user: password=QXCOMMENTPW41 and Authorization: Bearer QXCOMMENTBEARER42"
     );
@@ -460,7 +515,7 @@ fn planted_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
     support::keep_copy(&har);
     let saz = dir.path().join("planted.saz");
     let exchanges = support::load_har(&har);
-    assert_eq!(exchanges.len(), 10, "every planted exchange is read");
+    assert_eq!(exchanges.len(), 12, "every planted exchange is read");
     let options = support::saz_writer::SazOptions::default();
     let archive = support::saz_writer::write_saz(&exchanges, &options);
     std::fs::write(&saz, with_session_comment(&archive)).unwrap();
