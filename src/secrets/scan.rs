@@ -385,99 +385,36 @@ pub fn pairs(m: &mut dyn Masking, text: &str, depth: usize) -> String {
         return text.to_string();
     }
     let b = text.as_bytes();
-    let mut out = String::new();
-    let mut last = 0;
+    let mut out = Splice::new(text);
     let mut i = 0;
     while i < b.len() {
         if !is_ident(b[i]) {
             i += 1;
             continue;
         }
-        let mut start = i;
-        while i < b.len() && is_ident(b[i]) {
-            i += 1;
-        }
-        // `\u0026name=`: the escape is a separator, not part of the name.
-        if text[start..i].starts_with("u0026") && start > 0 && b[start - 1] == b'\\' {
-            start += 5;
-        }
-        let boundary = start == 0 || !matches!(b[start - 1], b'.' | b'$');
-        let name = &text[start..i];
-        if name.is_empty() || name.len() > MAX_NAME || !boundary {
+        let (start, end) = name_at(text, i);
+        i = end;
+        let name = &text[start..end];
+        if name.is_empty() || name.len() > MAX_NAME || !name_boundary(b, start) {
             continue;
         }
-        let class = classify(name);
-        // An optional closing quote of the key, then `:` or `=`.
-        let mut j = i;
-        let key_quote = open_quote(text, j);
-        if let Some(q) = key_quote {
-            j += q.len();
-        }
-        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
-        }
-        let Some(&sep) = b.get(j).filter(|c| **c == b':' || **c == b'=') else {
+        let Some((sep, quoted_key, after)) = separator(text, end) else {
             continue;
         };
-        j += 1;
-        if sep == b'=' && class.is_none() && key_quote.is_none() {
-            // Not secret itself: maybe still-encoded nested parameters.
-            let ve = text[j..].find(ends_value).map_or(text.len(), |e| j + e);
-            let raw = &text[j..ve];
-            if depth < MAX_DEPTH && has_escape(raw) {
-                let before = m.replaced();
-                let nested = nested_value(m, &form::decode(raw), depth + 1);
-                if m.replaced() != before {
-                    out.push_str(&text[last..j]);
-                    out.push_str(&form_encode(&nested));
-                    last = ve;
-                    i = ve;
-                }
+        let class = classify(name);
+        let Some(class) = class else {
+            if sep == b'=' && !quoted_key {
+                i = nested_pair(m, text, after, depth, &mut out).unwrap_or(i);
             }
-            // Otherwise the value is scanned on (`href=x?code=…`).
             continue;
-        }
-        let Some(class) = class else { continue };
-        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
-        }
-        let (vs, ve, value) = if let Some(q) = open_quote(text, j) {
-            let vs = j + q.len();
-            let Some(ve) = closing_quote(b, vs, q.as_bytes()) else {
-                continue;
-            };
-            let raw = &text[vs..ve];
-            let value = if q == "&quot;" {
-                raw.replace("&amp;", "&")
-            } else {
-                js_unescape(raw)
-            };
-            (vs, ve, value)
-        } else {
-            let strong = class.is_ok_and(SecretKind::is_credential);
-            if sep == b':' && !strong {
-                continue;
-            }
-            let mut ve = text[j..].find(ends_value).map_or(text.len(), |e| j + e);
-            // `Authorization: Bearer xyz`: the scheme and the credential.
-            if class == Ok(SecretKind::Authorization) && ve < b.len() && b[ve] == b' ' {
-                let word = &text[j..ve];
-                if ["basic", "bearer", "negotiate", "ntlm", "digest", "pkeyauth"]
-                    .contains(&word.to_ascii_lowercase().as_str())
-                {
-                    ve = text[ve + 1..]
-                        .find(ends_value)
-                        .map_or(text.len(), |e| ve + 1 + e);
-                }
-            }
-            let raw = &text[j..ve];
-            // After a bare colon, a plain word is prose (`old password: Entra
-            // admin centre`); a value with a digit, a symbol or inner capitals
-            // is a credential.
-            if sep == b':' && is_word(raw) {
-                continue;
-            }
-            (j, ve, form::decode(raw).into_owned())
+        };
+        let j = skip_blanks(b, after);
+        let found = match open_quote(text, j) {
+            Some(q) => quoted_value(text, j, q),
+            None => unquoted_value(text, j, class, sep),
+        };
+        let Some((vs, ve, value)) = found else {
+            continue;
         };
         i = ve.max(i);
         if value.is_empty() || value.starts_with('<') {
@@ -485,16 +422,153 @@ pub fn pairs(m: &mut dyn Masking, text: &str, depth: usize) -> String {
         }
         let masked = mask_as(m, class, &value);
         if masked != value {
-            out.push_str(&text[last..vs]);
-            out.push_str(&masked);
-            last = ve;
+            out.replace(vs, ve, &masked);
         }
     }
-    if last == 0 {
-        return text.to_string();
+    out.finish()
+}
+
+/// A text with some spans replaced, built as it is scanned.
+struct Splice<'t> {
+    text: &'t str,
+    out: String,
+    last: usize,
+}
+
+impl<'t> Splice<'t> {
+    fn new(text: &'t str) -> Self {
+        Splice {
+            text,
+            out: String::new(),
+            last: 0,
+        }
     }
-    out.push_str(&text[last..]);
-    out
+
+    /// Replaces `start..end`, which lies after every earlier replacement.
+    fn replace(&mut self, start: usize, end: usize, with: &str) {
+        self.out.push_str(&self.text[self.last..start]);
+        self.out.push_str(with);
+        self.last = end;
+    }
+
+    fn finish(mut self) -> String {
+        if self.last == 0 {
+            return self.text.to_string();
+        }
+        self.out.push_str(&self.text[self.last..]);
+        self.out
+    }
+}
+
+/// The identifier starting at `i`, without a leading `\u0026` escape (a
+/// separator in JavaScript strings, not part of the name).
+fn name_at(text: &str, i: usize) -> (usize, usize) {
+    let b = text.as_bytes();
+    let mut end = i;
+    while end < b.len() && is_ident(b[end]) {
+        end += 1;
+    }
+    let start = if text[i..end].starts_with("u0026") && i > 0 && b[i - 1] == b'\\' {
+        i + 5
+    } else {
+        i
+    };
+    (start, end)
+}
+
+/// A name starts a pair unless it is a member (`obj.t=`, `$t=`) of code.
+fn name_boundary(b: &[u8], start: usize) -> bool {
+    start == 0 || !matches!(b[start - 1], b'.' | b'$')
+}
+
+fn skip_blanks(b: &[u8], mut j: usize) -> usize {
+    while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+        j += 1;
+    }
+    j
+}
+
+/// After a name: an optional closing quote of the key, blanks, then `:` or
+/// `=`. Returns the separator, whether the key was quoted, and where the value
+/// may start.
+fn separator(text: &str, end: usize) -> Option<(u8, bool, usize)> {
+    let b = text.as_bytes();
+    let key_quote = open_quote(text, end);
+    let j = skip_blanks(b, end + key_quote.map_or(0, str::len));
+    let sep = *b.get(j).filter(|c| **c == b':' || **c == b'=')?;
+    Some((sep, key_quote.is_some(), j + 1))
+}
+
+/// A quoted value opened by `quote` at `j`: its span and its unescaped text.
+fn quoted_value(text: &str, j: usize, quote: &str) -> Option<(usize, usize, String)> {
+    let vs = j + quote.len();
+    let ve = closing_quote(text.as_bytes(), vs, quote.as_bytes())?;
+    let raw = &text[vs..ve];
+    let value = if quote == "&quot;" {
+        raw.replace("&amp;", "&")
+    } else {
+        js_unescape(raw)
+    };
+    Some((vs, ve, value))
+}
+
+/// An unquoted value at `j`: after `=` always, after `:` only for credentials
+/// whose value is not a plain word (`old password: Entra admin centre` is
+/// prose; `password: Hunter2` is not). `Authorization: Bearer xyz` takes the
+/// scheme and the credential.
+fn unquoted_value(
+    text: &str,
+    j: usize,
+    class: Result<SecretKind, ()>,
+    sep: u8,
+) -> Option<(usize, usize, String)> {
+    let b = text.as_bytes();
+    if sep == b':' && !class.is_ok_and(SecretKind::is_credential) {
+        return None;
+    }
+    let value_end = |from: usize| {
+        text[from..]
+            .find(ends_value)
+            .map_or(text.len(), |e| from + e)
+    };
+    let mut ve = value_end(j);
+    if class == Ok(SecretKind::Authorization) && ve < b.len() && b[ve] == b' ' {
+        let scheme = text[j..ve].to_ascii_lowercase();
+        if ["basic", "bearer", "negotiate", "ntlm", "digest", "pkeyauth"].contains(&scheme.as_str())
+        {
+            ve = value_end(ve + 1);
+        }
+    }
+    let raw = &text[j..ve];
+    if sep == b':' && is_word(raw) {
+        return None;
+    }
+    Some((j, ve, form::decode(raw).into_owned()))
+}
+
+/// A pair whose name is not secret may still hold still-encoded parameters
+/// (`wctx=a%3d1%26estsrequest%3d…`): decoded and looked inside. Returns where
+/// scanning goes on when the value was replaced; otherwise the value is scanned
+/// on like any text (`href=x?code=…`).
+fn nested_pair(
+    m: &mut dyn Masking,
+    text: &str,
+    j: usize,
+    depth: usize,
+    out: &mut Splice<'_>,
+) -> Option<usize> {
+    let ve = text[j..].find(ends_value).map_or(text.len(), |e| j + e);
+    let raw = &text[j..ve];
+    if depth >= MAX_DEPTH || !has_escape(raw) {
+        return None;
+    }
+    let before = m.replaced();
+    let nested = nested_value(m, &form::decode(raw), depth + 1);
+    if m.replaced() == before {
+        return None;
+    }
+    out.replace(j, ve, &form_encode(&nested));
+    Some(ve)
 }
 
 /// A capitalised or lower-case word of letters only.
