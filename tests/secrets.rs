@@ -4,8 +4,8 @@
 //! NDJSON and Parquet, and `aadtrace redact` of the HAR and of a Fiddler archive
 //! of the same exchanges) is then searched for every marker, also after
 //! base64-decoding, percent-decoding (repeatedly), HTML- and JSON-unescaping.
-//! The ids support needs (a correlation id, an AADSTS code, the tenant) must
-//! survive.
+//! The ids support needs (correlation and request ids, an AADSTS code, the
+//! tenant and app ids, and in reports the UTC times) must survive.
 
 mod support;
 
@@ -481,7 +481,7 @@ fn assert_clean(place: &str, text: &str) {
 /// Asserts that the ids support needs are still in `text`.
 fn assert_ids_kept(place: &str, text: &str) {
     let seen = views(text);
-    for id in [CORRELATION, "50126", TENANT] {
+    for id in [CORRELATION, TRACE_ID, "50126", TENANT, APP] {
         assert!(seen.contains(id), "{place}: {id} was lost");
     }
 }
@@ -592,6 +592,10 @@ fn reports_show_no_secret() {
             let text = stdout(&place, &out);
             assert_clean(&place, &text);
             assert_ids_kept(&place, &text);
+            assert!(
+                text.contains("2025-01-01T00:00:0"),
+                "{place}: the UTC times"
+            );
         }
     }
 }
