@@ -21,6 +21,9 @@
 //!   the AADSTS catalogue, and groups exchanges into sign-in flows.
 //! * [`findings`] judges the analysis: one rule family per file.
 //! * [`report`] renders text, JSON and HTML, redacting every string from the trace.
+//! * [`secrets`] is the one secret policy: which names, headers and shapes (JWTs,
+//!   URL userinfo, `name=value` in messages, nested values) are secrets, for the
+//!   reports, batch output and `redact` alike.
 //! * [`redact`] writes a copy of a trace that is safe to share, in its own format.
 //! * [`batch`] runs many traces in parallel, one result per trace (NDJSON, Parquet).
 //! * [`cli`] parses arguments and runs the commands; `main.rs` only maps the outcome
@@ -35,6 +38,7 @@ pub mod identity;
 pub mod limits;
 pub mod redact;
 pub mod report;
+pub mod secrets;
 pub mod session;
 pub mod stream;
 pub mod tls;

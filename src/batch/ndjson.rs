@@ -30,7 +30,7 @@ enum Body<'a> {
     Error {
         schema: &'static str,
         tool: json::Tool,
-        error: &'a TraceError,
+        error: TraceError,
     },
 }
 
@@ -44,7 +44,8 @@ pub fn line(meta: &Meta<'_>, result: Result<&Session, &TraceError>, redactor: &R
                 name: "aadtrace",
                 version: env!("CARGO_PKG_VERSION"),
             },
-            error,
+            // The message may quote the trace (a reader's detail).
+            error: TraceError::new(&error.kind, redactor.text(&error.message)),
         },
     };
     let line = Line {

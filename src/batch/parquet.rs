@@ -7,8 +7,8 @@
 //!
 //! Every table starts with `schema_version` (INT32, now 1) and `path` (the trace,
 //! as in the NDJSON results), which joins the tables. Times are
-//! TIMESTAMP(MICROS, UTC). Strings from the trace are redacted as in the JSON
-//! report. A new column may be added within a version; a change of meaning bumps it.
+//! TIMESTAMP(MICROS, UTC). Strings from the trace (ids included) are redacted as
+//! in the JSON report. A new column may be added within a version; a change of meaning bumps it.
 //!
 //! **`traces`**: one row per trace, also for traces that could not be read.
 //!
@@ -178,7 +178,7 @@ impl Rows {
         let session = match result {
             Ok(s) => s,
             Err(e) => {
-                trace.error = Some(e.clone());
+                trace.error = Some(TraceError::new(&e.kind, r.text(&e.message)));
                 return Rows {
                     trace,
                     flows: Vec::new(),
@@ -190,7 +190,7 @@ impl Rows {
         let summary = crate::report::json::summary(session);
         if let Some(input) = session.inputs.first() {
             trace.format = Some(input.format.name().to_string());
-            trace.producer = input.summary.producer.clone();
+            trace.producer = input.summary.producer.as_deref().map(|p| text(r, p));
         }
         trace.input_warnings = session
             .inputs
@@ -235,18 +235,18 @@ impl Rows {
                     outcome: snake(&f.outcome),
                     started: f.started_us,
                     ended: f.ended_us,
-                    tenant: f.tenant.clone(),
-                    client_id: f.client_id.clone(),
+                    tenant: opt(r, &f.tenant),
+                    client_id: opt(r, &f.client_id),
                     user: f.user.as_deref().map(|u| r.user(u)),
-                    correlation_ids: f.correlation_ids.clone(),
+                    correlation_ids: f.correlation_ids.iter().map(|c| text(r, c)).collect(),
                     exchanges: int32(f.steps.len()),
                     aadsts: codes,
-                    regions: f.regions.clone(),
+                    regions: f.regions.iter().map(|g| text(r, g)).collect(),
                     mfa: f
                         .mfa
                         .iter()
                         .map(|a| MfaRow {
-                            method: a.method.clone(),
+                            method: opt(r, &a.method),
                             result: snake(&a.result),
                             polls: int32(a.polls),
                             waited_ms: a.waited_ms,
@@ -268,12 +268,12 @@ impl Rows {
                 code: f.code.map(i64::from),
                 flow: f.flow.map(int32),
                 time: f.time_us,
-                correlation_id: f.correlation_id.clone(),
-                request_id: f.request_id.clone(),
-                tenant: f.tenant.clone(),
-                client_id: f.client_id.clone(),
+                correlation_id: opt(r, &f.correlation_id),
+                request_id: opt(r, &f.request_id),
+                tenant: opt(r, &f.tenant),
+                client_id: opt(r, &f.client_id),
                 user: f.user.as_deref().map(|u| r.user(u)),
-                ests_server: f.ests_server.clone(),
+                ests_server: opt(r, &f.ests_server),
                 title: r.text(&f.title).into_owned(),
             })
             .collect();
@@ -288,6 +288,15 @@ impl Rows {
     pub fn held_bytes(&self) -> usize {
         256 + self.trace.path.len() + self.flows.len() * 512 + self.findings.len() * 512
     }
+}
+
+/// A trace string, redacted as in the JSON report.
+fn text(r: &Redactor, value: &str) -> String {
+    r.text(value).into_owned()
+}
+
+fn opt(r: &Redactor, value: &Option<String>) -> Option<String> {
+    value.as_deref().map(|v| text(r, v))
 }
 
 fn timestamp() -> DataType {

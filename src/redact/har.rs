@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use super::mask::Masker;
 use super::text;
 use super::TraceRewriter;
-use crate::report::redact::{
-    cookie_is_kept, header_rule, is_personal_param, param_kind, HeaderRule, SecretKind,
+use crate::secrets::{
+    cookie_is_kept, header_rule, is_personal_param, param_kind, scan, HeaderRule, SecretKind,
 };
 
 /// The HAR rewriter.
@@ -515,15 +515,12 @@ fn param_value(m: &mut Masker, name: &str, value: &str) -> String {
         m.secret(kind, &decoded)
     } else if is_personal_param(name) {
         m.user(&decoded)
-    } else if !value.contains('&')
-        && (value.contains('=') || value.contains("%3d") || value.contains("%3D"))
-    {
-        // Possibly nested, still encoded (`wctx=a%3d1%26b%3d2`): as a form pair.
-        let pair = format!("x={}", value.replace('=', "%3D"));
-        let out = text::params(m, &pair);
-        out.strip_prefix("x=").unwrap_or(&out).to_string()
     } else {
-        text::string_value(m, value)
+        // As a form pair, so that what the value nests is looked inside: a URL
+        // (`redirect_uri`), parameters, also still encoded (`wctx=a%3d1%26b%3d2`,
+        // a double-encoded `state`), `;`-joined pairs (`X;code=…`), free text.
+        let out = text::params(m, &format!("x={value}"));
+        out.strip_prefix("x=").unwrap_or(&out).to_string()
     }
 }
 
@@ -605,6 +602,10 @@ pub fn body(m: &mut Masker, text: &str, mime: &str) -> String {
         return text.to_string();
     }
     let lower = mime.to_ascii_lowercase();
+    let boundary = scan::multipart_boundary(mime).or_else(|| scan::sniff_multipart_boundary(text));
+    if let Some(boundary) = boundary {
+        return scan::multipart(m, text, &boundary);
+    }
     let t = text.trim_start();
     if lower.contains("json") || t.starts_with('{') || t.starts_with('[') {
         if let Some(out) = text::json(m, text) {

@@ -9,7 +9,8 @@
 //! original. Passwords, one-time codes and client secrets link nothing and become
 //! a constant.
 //!
-//! Which names are secret is decided in one place, [`crate::report::redact`].
+//! Which names and shapes are secret is decided in one place, [`crate::secrets`];
+//! [`Masker`] is the [`Masking`] that `redact` hands to its scanners.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -19,7 +20,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::identity::jwt;
-use crate::report::redact::{param_kind, SecretKind};
+use crate::secrets::{param_kind, Masking, SecretKind};
 
 /// Originals remembered for the final sweep, at most this many bytes.
 const REGISTRY_BUDGET: usize = 64 << 20;
@@ -313,6 +314,27 @@ impl Masker {
             return self.registry.get(&run.to_lowercase()).cloned();
         }
         None
+    }
+}
+
+impl Masking for Masker {
+    fn secret(&mut self, kind: SecretKind, value: &str) -> String {
+        Masker::secret(self, kind, value)
+    }
+    fn user(&mut self, value: &str) -> String {
+        Masker::user(self, value)
+    }
+    /// A JWT that decodes keeps its header and safe claims; one that only has
+    /// the shape is masked as a token.
+    fn jwt(&mut self, token: &str) -> String {
+        if jwt::decode(token).is_some() {
+            Masker::jwt(self, token)
+        } else {
+            Masker::secret(self, SecretKind::Token, token)
+        }
+    }
+    fn replaced(&self) -> u64 {
+        self.total()
     }
 }
 

@@ -5,8 +5,9 @@
 //! compressed body is stored decoded (with `Content-Length` set and the codings
 //! removed) so that what it says can be inspected; a text body that cannot be
 //! inspected is replaced by a notice rather than shared unread. Session metadata
-//! (`_m.xml`), WebSocket frames and other members are swept for every secret the
-//! file revealed elsewhere. An encrypted archive is read with the SAZ password
+//! (`_m.xml`, whose `ui-comments` flag is free text) is scanned like a HAR
+//! `comment`; it, WebSocket frames and other members are swept for every secret
+//! the file revealed elsewhere. An encrypted archive is read with the SAZ password
 //! and written unencrypted: it is the redacted copy that is meant to travel.
 
 use std::io::{Cursor, Read, Write};
@@ -48,6 +49,8 @@ impl TraceRewriter for Saz {
                 message(masker, &data, true)
             } else if name.ends_with("_s.txt") {
                 message(masker, &data, false)
+            } else if name.ends_with("_m.xml") {
+                metadata(masker, data)
             } else {
                 swept(masker, data)
             };
@@ -108,6 +111,18 @@ fn read_member(
 fn swept(m: &mut Masker, data: Vec<u8>) -> Vec<u8> {
     match std::str::from_utf8(&data) {
         Ok(text) => m.sweep(text).map(String::into_bytes).unwrap_or(data),
+        Err(_) => data,
+    }
+}
+
+/// Session metadata: its flags are free text (`ui-comments` holds whatever the
+/// user typed in Fiddler), so they are scanned like a HAR `comment`, then swept.
+fn metadata(m: &mut Masker, data: Vec<u8>) -> Vec<u8> {
+    match std::str::from_utf8(&data) {
+        Ok(xml) => {
+            let scanned = text::free_text(m, xml);
+            m.sweep(&scanned).unwrap_or(scanned).into_bytes()
+        }
         Err(_) => data,
     }
 }

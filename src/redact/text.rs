@@ -1,7 +1,7 @@
-//! Redaction inside the strings of a trace: URLs and form bodies (parameter by
-//! parameter), JSON bodies (key by key), and HTML, JavaScript and XML bodies
-//! (`$Config`/`ServerData` members, hidden `<input>` fields, URL parameters in
-//! attributes and scripts, SOAP elements, JWTs and e-mail addresses anywhere).
+//! Redaction inside the strings of a trace: URLs, forms and free text through the
+//! shared scanners of [`crate::secrets::scan`]; JSON bodies (key by key) and
+//! HTML, JavaScript and XML bodies (hidden `<input>` fields, SOAP elements, then
+//! everything free text holds) here.
 //!
 //! Every rewrite changes values only, never the shape around them, and computes
 //! a pseudonym from the *decoded* value, so a flow token sent as a URL parameter,
@@ -10,190 +10,33 @@
 use serde_json::Value;
 
 use super::mask::Masker;
-use crate::identity::jwt;
-use crate::report::redact::{is_personal_key, is_personal_param, param_kind, SecretKind};
+use crate::secrets::{classify, is_personal_key, param_kind, scan, SecretKind};
 
-/// Nested parameters (`wctx`, `redirect_uri`) are followed this deep.
-const MAX_DEPTH: usize = 3;
-
-/// A URL (absolute, or a path with a query) with its secret parameters masked, its
-/// user names pseudonymised and e-mail addresses in the path replaced.
+/// A URL (absolute, or a path with a query) with its secrets masked and its
+/// user names pseudonymised ([`scan::url`]).
 pub fn url(m: &mut Masker, url: &str) -> String {
-    url_at(m, url, 0)
-}
-
-fn url_at(m: &mut Masker, url: &str, depth: usize) -> String {
-    let (base, fragment) = match url.find('#') {
-        Some(i) => (&url[..i], Some(&url[i + 1..])),
-        None => (url, None),
-    };
-    let (path, query) = match base.find('?') {
-        Some(i) => (&base[..i], Some(&base[i + 1..])),
-        None => (base, None),
-    };
-    let mut out = String::with_capacity(url.len());
-    out.push_str(&emails(m, path));
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(&params_at(m, q, depth));
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(&params_at(m, f, depth));
-    }
-    out
+    scan::url(m, url)
 }
 
 /// `application/x-www-form-urlencoded` parameters with secret values masked. Pairs
 /// that need no change keep their original encoding.
 pub fn params(m: &mut Masker, params: &str) -> String {
-    params_at(m, params, 0)
+    scan::params(m, params)
 }
 
-fn params_at(m: &mut Masker, params: &str, depth: usize) -> String {
-    if !params.contains('=') && !params.contains('@') && !params.contains("%40") {
-        return params.to_string();
-    }
-    let pairs: Vec<String> = params
-        .split('&')
-        .map(|pair| {
-            let Some((name, raw)) = pair.split_once('=') else {
-                return pair.to_string();
-            };
-            if raw.is_empty() {
-                return pair.to_string();
-            }
-            let name_decoded = decode_form(name);
-            let value = decode_form(raw);
-            let replaced = if let Some(kind) = param_kind(&name_decoded) {
-                Some(m.secret(kind, &value))
-            } else if is_personal_param(&name_decoded) {
-                Some(m.user(&value))
-            } else {
-                let before = m.total();
-                let nested = nested_value(m, &value, depth);
-                (m.total() != before).then_some(nested)
-            };
-            match replaced {
-                Some(v) if v != value => {
-                    let enc: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                    format!("{name}={enc}")
-                }
-                _ => pair.to_string(),
-            }
-        })
-        .collect();
-    pairs.join("&")
-}
-
-/// A parameter value that is not itself secret may still hold a URL, more
-/// parameters (`wctx=estsredirect=2&estsrequest=…`), a JWT or an address.
-fn nested_value(m: &mut Masker, value: &str, depth: usize) -> String {
-    if depth >= MAX_DEPTH {
-        return free_text(m, value);
-    }
-    let v = value.trim_start();
-    if v.starts_with("http://") || v.starts_with("https://") || v.starts_with('/') {
-        url_at(m, value, depth + 1)
-    } else if value.contains('=') && !value.contains(' ') {
-        params_at(m, value, depth + 1)
-    } else {
-        free_text(m, value)
-    }
-}
-
-fn decode_form(s: &str) -> String {
-    crate::http::form::decode(s).into_owned()
-}
-
-/// Free text: JWTs and e-mail addresses replaced.
+/// Free text: everything [`scan::free_text`] finds.
 pub fn free_text(m: &mut Masker, text: &str) -> String {
-    let t = jwts(m, text);
-    emails(m, &t)
+    scan::free_text(m, text)
 }
 
 /// Every JWT-shaped substring rewritten (header and safe claims kept).
 pub fn jwts(m: &mut Masker, text: &str) -> String {
-    if !text.contains("eyJ") {
-        return text.to_string();
-    }
-    let found = jwt::find_jwts(text);
-    if found.is_empty() {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for t in found {
-        let start = t.as_ptr() as usize - text.as_ptr() as usize;
-        if jwt::decode(t).is_none() {
-            continue;
-        }
-        out.push_str(&text[last..start]);
-        out.push_str(&m.jwt(t));
-        last = start + t.len();
-    }
-    out.push_str(&text[last..]);
-    out
+    scan::jwts(m, text)
 }
 
 /// E-mail addresses (also `%40`-encoded) replaced by user pseudonyms.
 pub fn emails(m: &mut Masker, text: &str) -> String {
-    if !text.contains('@') && !text.contains("%40") {
-        return text.to_string();
-    }
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let (at_len, encoded) = if bytes[i] == b'@' {
-            (1, false)
-        } else if bytes[i..].starts_with(b"%40") {
-            (3, true)
-        } else {
-            i += 1;
-            continue;
-        };
-        let local_ok = |b: u8| b.is_ascii_alphanumeric() || b"._+-".contains(&b);
-        let domain_ok = |b: u8| b.is_ascii_alphanumeric() || b".-".contains(&b);
-        let mut start = i;
-        while start > last && local_ok(bytes[start - 1]) {
-            start -= 1;
-        }
-        let mut end = i + at_len;
-        while end < bytes.len() && domain_ok(bytes[end]) {
-            end += 1;
-        }
-        while end > i + at_len && bytes[end - 1] == b'.' {
-            end -= 1;
-        }
-        let local = &text[start..i];
-        let domain = &text[i + at_len..end];
-        let tld_ok = domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
-        if local.is_empty()
-            || !domain.contains('.')
-            || !tld_ok
-            || domain.eq_ignore_ascii_case("pseudonym.invalid")
-        {
-            i += at_len;
-            continue;
-        }
-        let address = format!("{local}@{domain}");
-        let pseudonym = m.user(&address);
-        out.push_str(&text[last..start]);
-        if encoded {
-            out.push_str(&pseudonym.replace('@', "%40"));
-        } else {
-            out.push_str(&pseudonym);
-        }
-        last = end;
-        i = end;
-    }
-    out.push_str(&text[last..]);
-    out
+    scan::emails(m, text)
 }
 
 /// A JSON document with secret members masked and every string value redacted.
@@ -256,22 +99,8 @@ pub fn string_value(m: &mut Masker, s: &str) -> String {
 /// HTML, JavaScript, XML or any text: every pass that does not need a parser.
 pub fn markup(m: &mut Masker, text: &str) -> String {
     let t = hidden_inputs(m, text);
-    let t = key_values(m, &t);
-    let t = url_params(m, &t);
     let t = xml_elements(m, &t);
     free_text(m, &t)
-}
-
-/// The kind of a name found in markup, `Err(())` for a user name, `None` for
-/// anything else.
-fn classify(name: &str) -> Option<Result<SecretKind, ()>> {
-    if let Some(kind) = param_kind(name) {
-        Some(Ok(kind))
-    } else if is_personal_key(name) {
-        Some(Err(()))
-    } else {
-        None
-    }
 }
 
 fn mask_as(m: &mut Masker, class: Result<SecretKind, ()>, value: &str) -> String {
@@ -374,198 +203,6 @@ fn attr_span(
 
 fn decode_entities(s: &str) -> String {
     crate::identity::observe::decode_html_entities(s)
-}
-
-/// `"sFT":"…"`, `sFT:'…'`, `canary = "…"`: a secret or personal name followed by a
-/// quoted value, in JSON, JavaScript literals and scripts.
-fn key_values(m: &mut Masker, text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::new();
-    let mut last = 0;
-    let mut i = 0;
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    while i < b.len() {
-        if !ident(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && ident(b[i]) {
-            i += 1;
-        }
-        let name = &text[start..i];
-        if name.len() > 40 {
-            continue;
-        }
-        let Some(class) = classify(name) else {
-            continue;
-        };
-        // Optional closing quote of the key, then `:` or `=`.
-        let mut j = i;
-        if text[j..].starts_with("\\\"") || text[j..].starts_with("\\'") {
-            j += 2;
-        } else if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
-            j += 1;
-        }
-        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
-        }
-        if j >= b.len() || (b[j] != b':' && b[j] != b'=') {
-            continue;
-        }
-        j += 1;
-        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
-            j += 1;
-        }
-        let (open_len, quote): (usize, &[u8]) = if text[j..].starts_with("\\\"") {
-            (2, b"\\\"")
-        } else if text[j..].starts_with("\\'") {
-            (2, b"\\'")
-        } else if j < b.len() && b[j] == b'"' {
-            (1, b"\"")
-        } else if j < b.len() && b[j] == b'\'' {
-            (1, b"'")
-        } else {
-            continue;
-        };
-        let vs = j + open_len;
-        let Some(ve) = closing_quote(b, vs, quote) else {
-            continue;
-        };
-        let raw = &text[vs..ve];
-        let decoded = js_unescape(raw);
-        if decoded.is_empty() || decoded.starts_with('<') {
-            i = ve;
-            continue;
-        }
-        let masked = mask_as(m, class, &decoded);
-        if masked != decoded {
-            out.push_str(&text[last..vs]);
-            out.push_str(&masked);
-            last = ve;
-        }
-        i = ve;
-    }
-    if last == 0 {
-        return text.to_string();
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
-/// Position of the quote that closes a string starting at `from`.
-fn closing_quote(b: &[u8], from: usize, quote: &[u8]) -> Option<usize> {
-    let mut k = from;
-    while k < b.len() {
-        if quote.len() == 1 && b[k] == b'\\' {
-            k += 2;
-            continue;
-        }
-        if b[k..].starts_with(quote) {
-            return Some(k);
-        }
-        if b[k] == b'\n' {
-            return None;
-        }
-        k += 1;
-    }
-    None
-}
-
-/// Undoes JavaScript string escapes (`\uXXXX`, `\/`, `\"`, `\'`, `\\`).
-fn js_unescape(raw: &str) -> String {
-    if !raw.contains('\\') {
-        return raw.to_string();
-    }
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
-                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                    Some(ch) => out.push(ch),
-                    None => {
-                        out.push_str("\\u");
-                        out.push_str(&hex);
-                    }
-                }
-            }
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// `?code=…`, `&amp;ctx=…`, `\u0026flowToken=…`: URL parameters inside markup.
-fn url_params(m: &mut Masker, text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::new();
-    let mut last = 0;
-    let mut i = 0;
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    while i < b.len() {
-        let after_sep = match b[i] {
-            b'?' | b'&' | b'#' | b';' => i + 1,
-            b'\\' if text[i..].starts_with("\\u0026") => i + 6,
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        let mut j = after_sep;
-        while j < b.len() && ident(b[j]) {
-            j += 1;
-        }
-        if j == after_sep || j >= b.len() || b[j] != b'=' {
-            i = after_sep.max(i + 1);
-            continue;
-        }
-        let name = &text[after_sep..j];
-        let class = classify(name);
-        let vs = j + 1;
-        let ve = text[vs..]
-            .find(|c: char| "&\"'<> \t\r\n#\\".contains(c))
-            .map_or(text.len(), |e| vs + e);
-        let raw = &text[vs..ve];
-        let Some(class) = class else {
-            // Nested, still-encoded parameters (`wctx=a%3d1%26estsrequest%3d…`).
-            if raw.contains("%3d") || raw.contains("%3D") {
-                let value = decode_form(raw);
-                let before = m.total();
-                let nested = params_at(m, &value, 1);
-                if m.total() != before {
-                    out.push_str(&text[last..vs]);
-                    out.extend(form_urlencoded::byte_serialize(nested.as_bytes()));
-                    last = ve;
-                }
-            }
-            i = ve.max(i + 1);
-            continue;
-        };
-        let value = decode_form(raw);
-        if !value.is_empty() {
-            let masked = mask_as(m, class, &value);
-            if masked != value {
-                out.push_str(&text[last..vs]);
-                out.extend(form_urlencoded::byte_serialize(masked.as_bytes()));
-                last = ve;
-            }
-        }
-        i = ve.max(i + 1);
-    }
-    if last == 0 {
-        return text.to_string();
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 /// SOAP and SAML elements whose content is a secret (§6.1): `wsse:Password`,

@@ -1,5 +1,7 @@
 //! The JSON report: the `aadtrace/1` contract of `shared/docs/output-contract.md`.
-//! Field names and meanings never change; new fields may be added.
+//! Field names and meanings never change; new fields may be added. Every string
+//! that came from the trace goes through the [`Redactor`] (ids too: an id field
+//! can carry more than an id, as `client_id=X;code=…` does).
 
 use serde::Serialize;
 
@@ -64,10 +66,20 @@ pub struct Tool {
 pub struct Input<'s> {
     pub path: &'s str,
     pub format: &'static str,
-    pub producer: Option<&'s str>,
+    pub producer: Option<Text<'s>>,
     pub exchanges: usize,
-    pub warnings: &'s [crate::capture::InputWarning],
+    pub warnings: Vec<Warning<'s>>,
 }
+
+/// A reader warning, its message redacted (it may quote the trace).
+#[derive(Serialize)]
+pub struct Warning<'s> {
+    pub code: &'s str,
+    pub message: Text<'s>,
+}
+
+/// A string from the trace after [`Redactor::text`].
+pub type Text<'s> = std::borrow::Cow<'s, str>;
 
 #[derive(Serialize)]
 pub struct Exchange<'s> {
@@ -80,17 +92,17 @@ pub struct Exchange<'s> {
     pub wait_ms: Option<f64>,
     pub method: &'s str,
     pub url: String,
-    pub host: &'s str,
+    pub host: Text<'s>,
     pub http_version: &'s str,
     pub status: Option<u16>,
     pub error: Option<String>,
     pub endpoint: Option<&'static str>,
-    pub page: Option<&'s str>,
-    pub ests_server: Option<&'s str>,
-    pub region: Option<&'s str>,
-    pub client_request_id: Option<&'s str>,
-    pub request_id: Option<&'s str>,
-    pub correlation_id: Option<&'s str>,
+    pub page: Option<Text<'s>>,
+    pub ests_server: Option<Text<'s>>,
+    pub region: Option<Text<'s>>,
+    pub client_request_id: Option<Text<'s>>,
+    pub request_id: Option<Text<'s>>,
+    pub correlation_id: Option<Text<'s>>,
     pub aadsts: &'s [u32],
     pub flow: Option<usize>,
     /// JWTs issued or presented, decoded without verification: non-secret claims only.
@@ -108,14 +120,14 @@ pub struct TokenOut<'s> {
 
 #[derive(Serialize)]
 pub struct Mfa<'s> {
-    pub method: Option<&'s str>,
+    pub method: Option<Text<'s>>,
     pub exchanges: &'s [usize],
     pub polls: usize,
     pub waited_ms: f64,
     pub window_ms: Option<i64>,
     pub judged_window_ms: i64,
     pub result: crate::identity::MfaResult,
-    pub last_result_value: Option<&'s str>,
+    pub last_result_value: Option<Text<'s>>,
     pub started: String,
 }
 
@@ -126,13 +138,13 @@ pub struct FlowOut<'s> {
     pub exchanges: &'s [usize],
     pub started: String,
     pub ended: String,
-    pub correlation_ids: &'s [String],
-    pub tenant: Option<&'s str>,
-    pub client_id: Option<&'s str>,
+    pub correlation_ids: Vec<Text<'s>>,
+    pub tenant: Option<Text<'s>>,
+    pub client_id: Option<Text<'s>>,
     pub user: Option<String>,
     pub outcome: crate::identity::Outcome,
     pub mfa: Vec<Mfa<'s>>,
-    pub regions: &'s [String],
+    pub regions: Vec<Text<'s>>,
 }
 
 #[derive(Serialize)]
@@ -145,18 +157,18 @@ pub struct FindingOut<'s> {
     pub exchanges: &'s [usize],
     pub input: Option<usize>,
     pub time: Option<String>,
-    pub correlation_id: Option<&'s str>,
-    pub request_id: Option<&'s str>,
-    pub tenant: Option<&'s str>,
-    pub client_id: Option<&'s str>,
+    pub correlation_id: Option<Text<'s>>,
+    pub request_id: Option<Text<'s>>,
+    pub tenant: Option<Text<'s>>,
+    pub client_id: Option<Text<'s>>,
     pub user: Option<String>,
-    pub ests_server: Option<&'s str>,
-    pub client_ip: Option<&'s str>,
+    pub ests_server: Option<Text<'s>>,
+    pub client_ip: Option<Text<'s>>,
     /// The service's own error code when it is not an AADSTS number.
-    pub service_code: Option<&'s str>,
+    pub service_code: Option<Text<'s>>,
     pub title: String,
     pub explanation: String,
-    pub next_steps: &'s [String],
+    pub next_steps: Vec<Text<'s>>,
 }
 
 #[derive(Serialize, Default)]
@@ -178,7 +190,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             name: "aadtrace",
             version: env!("CARGO_PKG_VERSION"),
         },
-        inputs: session.inputs.iter().map(input).collect(),
+        inputs: session.inputs.iter().map(|i| input(i, redactor)).collect(),
         exchanges: session
             .analysis
             .steps
@@ -252,13 +264,21 @@ fn connections(session: &Session) -> Vec<Connection<'_>> {
     out
 }
 
-fn input(r: &InputReport) -> Input<'_> {
+fn input<'s>(i: &'s InputReport, r: &Redactor) -> Input<'s> {
     Input {
-        path: &r.path,
-        format: r.format.name(),
-        producer: r.summary.producer.as_deref(),
-        exchanges: r.summary.exchanges,
-        warnings: &r.summary.warnings,
+        path: &i.path,
+        format: i.format.name(),
+        producer: i.summary.producer.as_deref().map(|p| r.text(p)),
+        exchanges: i.summary.exchanges,
+        warnings: i
+            .summary
+            .warnings
+            .iter()
+            .map(|w| Warning {
+                code: &w.code,
+                message: r.text(&w.message),
+            })
+            .collect(),
     }
 }
 
@@ -272,24 +292,34 @@ fn exchange<'s>(s: &'s Step, flow: Option<usize>, r: &Redactor) -> Exchange<'s> 
         wait_ms: s.wait_ms.map(round3),
         method: &s.method,
         url: r.url(&s.url).into_owned(),
-        host: &s.host,
+        host: r.text(&s.host),
         http_version: &s.http_version,
         status: s.status,
         error: s.transport_error.as_deref().map(|e| r.text(e).into_owned()),
         endpoint: s.endpoint,
-        page: s.page.as_deref(),
-        ests_server: s.ests_server.as_deref(),
-        region: s.region.as_deref(),
-        client_request_id: s.client_request_id.as_deref(),
-        request_id: s.request_id.as_deref(),
-        correlation_id: s.correlation_id.as_deref(),
+        page: opt(r, &s.page),
+        ests_server: opt(r, &s.ests_server),
+        region: opt(r, &s.region),
+        client_request_id: opt(r, &s.client_request_id),
+        request_id: opt(r, &s.request_id),
+        correlation_id: opt(r, &s.correlation_id),
         aadsts: &s.aadsts,
         flow,
-        tokens: s.tokens.iter().map(token).collect(),
+        tokens: s.tokens.iter().map(|t| token(t, r)).collect(),
     }
 }
 
-fn token(t: &crate::identity::observe::TokenFacts) -> TokenOut<'_> {
+/// An optional trace string, redacted.
+fn opt<'s>(r: &Redactor, value: &'s Option<String>) -> Option<Text<'s>> {
+    value.as_deref().map(|v| r.text(v))
+}
+
+/// Trace strings, redacted.
+fn all<'s>(r: &Redactor, values: &'s [String]) -> Vec<Text<'s>> {
+    values.iter().map(|v| r.text(v)).collect()
+}
+
+fn token<'s>(t: &'s crate::identity::observe::TokenFacts, r: &Redactor) -> TokenOut<'s> {
     let at = |secs: Option<i64>| secs.map(|s| rfc3339(s.saturating_mul(1_000_000)));
     TokenOut {
         kind: &t.kind,
@@ -302,24 +332,39 @@ fn token(t: &crate::identity::observe::TokenFacts) -> TokenOut<'_> {
             .map(|(k, v)| {
                 (
                     k.clone(),
-                    serde_json::from_str(v)
-                        .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+                    redacted_claim(
+                        serde_json::from_str(v)
+                            .unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+                        r,
+                    ),
                 )
             })
             .collect(),
     }
 }
 
-fn mfa<'s>(a: &'s MfaAttempt) -> Mfa<'s> {
+/// A claim the identity layer judged safe, its strings still redacted as text.
+fn redacted_claim(value: serde_json::Value, r: &Redactor) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(r.text(&s).into_owned()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| redacted_claim(v, r)).collect())
+        }
+        other => other,
+    }
+}
+
+fn mfa<'s>(a: &'s MfaAttempt, r: &Redactor) -> Mfa<'s> {
     Mfa {
-        method: a.method.as_deref(),
+        method: opt(r, &a.method),
         exchanges: &a.steps,
         polls: a.polls,
         waited_ms: round3(a.waited_ms),
         window_ms: a.window_ms,
         judged_window_ms: a.judged_window_ms,
         result: a.result,
-        last_result_value: a.last_result_value.as_deref(),
+        last_result_value: opt(r, &a.last_result_value),
         started: rfc3339(a.started_us),
     }
 }
@@ -331,13 +376,13 @@ fn flow<'s>(f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
         exchanges: &f.steps,
         started: rfc3339(f.started_us),
         ended: rfc3339(f.ended_us),
-        correlation_ids: &f.correlation_ids,
-        tenant: f.tenant.as_deref(),
-        client_id: f.client_id.as_deref(),
+        correlation_ids: all(r, &f.correlation_ids),
+        tenant: opt(r, &f.tenant),
+        client_id: opt(r, &f.client_id),
         user: f.user.as_deref().map(|u| r.user(u)),
         outcome: f.outcome,
-        mfa: f.mfa.iter().map(mfa).collect(),
-        regions: &f.regions,
+        mfa: f.mfa.iter().map(|a| mfa(a, r)).collect(),
+        regions: all(r, &f.regions),
     }
 }
 
@@ -351,17 +396,17 @@ fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
         exchanges: &f.exchanges,
         input: f.input,
         time: f.time_us.map(rfc3339),
-        correlation_id: f.correlation_id.as_deref(),
-        request_id: f.request_id.as_deref(),
-        tenant: f.tenant.as_deref(),
-        client_id: f.client_id.as_deref(),
+        correlation_id: opt(r, &f.correlation_id),
+        request_id: opt(r, &f.request_id),
+        tenant: opt(r, &f.tenant),
+        client_id: opt(r, &f.client_id),
         user: f.user.as_deref().map(|u| r.user(u)),
-        ests_server: f.ests_server.as_deref(),
-        client_ip: f.client_ip.as_deref(),
-        service_code: f.service_code.as_deref(),
+        ests_server: opt(r, &f.ests_server),
+        client_ip: opt(r, &f.client_ip),
+        service_code: opt(r, &f.service_code),
         title: r.text(&f.title).into_owned(),
         explanation: r.text(&f.explanation).into_owned(),
-        next_steps: &f.next_steps,
+        next_steps: all(r, &f.next_steps),
     }
 }
 
