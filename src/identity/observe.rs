@@ -386,7 +386,10 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
             None
         };
         if let Some(slot) = slot.filter(|slot| slot.is_none()) {
-            *slot = Some(pair.value().into_owned());
+            // Some servers also split parameters at `;` (`client_id=X;code=…`):
+            // an id never holds one, so what follows it is no part of the id.
+            let value = pair.value();
+            *slot = Some(value.split(';').next().unwrap_or("").to_string());
         } else if is("grant_type") {
             step.grant_type = Some(pair.value().into_owned());
         } else if is("mfaauthmethod")

@@ -275,7 +275,7 @@ fn input<'s>(i: &'s InputReport, r: &Redactor) -> Input<'s> {
             .warnings
             .iter()
             .map(|w| Warning {
-                code: &w.code,
+                code: w.code.as_str(),
                 message: r.text(&w.message),
             })
             .collect(),
