@@ -1,7 +1,10 @@
 //! Arbitrary exchanges through the identity layer and the findings above it:
 //! each exchange's facts (`identity::observe`: URLs, form bodies, pages,
-//! auto-post forms, SAML responses), flow grouping and every finding rule. It
-//! must never panic, and every finding must name steps that exist.
+//! auto-post forms, SAML responses, SOAP faults and Microsoft-account error
+//! pages), flow grouping with its background traffic (discovery, user realm,
+//! mex, the hidden MSA frame, MSA MFA polls, telemetry) and every finding rule.
+//! It must never panic, every finding must name steps that exist, and a
+//! background step is never both in a flow and listed as background.
 #![no_main]
 
 use std::borrow::Cow;
@@ -19,9 +22,20 @@ const ORIGINS: &[&str] = &[
     "https://sts.contoso.com/adfs/ls/",
     "https://autologon.microsoftazuread-sso.com/",
     "https://app.contoso.com/",
+    // Background and helper traffic of real sign-ins.
+    "https://login.microsoftonline.com/common/userrealm/",
+    "https://login.microsoftonline.com/common/discovery/instance?",
+    "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration?",
+    "https://login.live.com/Me.htm?",
+    "https://login.live.com/GetSessionState.srf?",
+    "https://login.live.com/pp1600/GetOneTimeCode.srf?",
+    "https://login.live.com/ppsecure/post.srf?",
+    "https://sts.contoso.com/adfs/services/trust/mex?",
+    "https://sts.contoso.com/adfs/services/trust/13/usernamemixed?",
+    "https://browser.events.data.microsoft.com/OneCollector/1.0/?",
 ];
 const METHODS: &[&str] = &["GET", "POST", "HEAD"];
-const STATUSES: &[u16] = &[200, 302, 307, 400, 401, 500];
+const STATUSES: &[u16] = &[200, 302, 307, 400, 401, 404, 500, 0];
 const MIMES: &[&str] = &["text/html", "application/json", "text/xml", ""];
 
 /// One exchange from a record: four control bytes, then the URL tail, the
@@ -78,7 +92,9 @@ fuzz_target!(|data: &[u8]| {
     let analysis = Analysis::build(steps, &IdentityOptions::default());
     for flow in &analysis.flows {
         assert!(flow.steps.iter().all(|&s| s < n));
+        assert!(flow.steps.iter().all(|s| !analysis.background.contains(s)));
     }
+    assert!(analysis.background.iter().all(|&s| s < n));
     let found = findings::evaluate(&analysis, &[], &[], &FindingOptions::default());
     for f in &found {
         assert!(
