@@ -172,6 +172,7 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Grouping 
         .into_iter()
         .partition(|g| g.iter().any(|&i| !steps[i].background));
     groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
+    join_redeemed_federation_tokens(&mut groups, steps);
     let background = attach_background(&mut groups, helpers, steps);
     groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
     let flows = groups
@@ -180,6 +181,56 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Grouping 
         .map(|(id, g)| build_flow(id, g, steps, trace_end_us, mfa_window_ms))
         .collect();
     Grouping { flows, background }
+}
+
+/// Federated username/password is one sign-in: the SAML token a WS-Trust
+/// request got from AD FS is redeemed at the token endpoint
+/// (`grant_type=…saml1_1-bearer` or `saml2-bearer`) with nothing on the wire
+/// that names the WS-Trust answer, so a group of such token requests joins
+/// the latest WS-Trust sign-in of the same input that had ended within
+/// [`FOLLOW_WINDOW_US`] before it.
+fn join_redeemed_federation_tokens(groups: &mut Vec<Vec<usize>>, steps: &[Step]) {
+    let is_redeem = |i: &usize| {
+        let s = &steps[*i];
+        s.background
+            || (s.endpoint == Some("token")
+                && s.grant_type
+                    .as_deref()
+                    .is_some_and(|g| g.to_ascii_lowercase().contains("saml")))
+    };
+    let mut gi = 0;
+    while gi < groups.len() {
+        let g = &groups[gi];
+        let first = &steps[g[0]];
+        let target = (g.iter().all(is_redeem) && !g.iter().all(|&i| steps[i].background))
+            .then(|| {
+                groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(other, o)| {
+                        *other != gi
+                            && o.iter().any(|&i| {
+                                let s = &steps[i];
+                                s.endpoint == Some("adfs_wstrust")
+                                    && s.input == first.input
+                                    && end_us(s) <= first.started_us + CLOCK_SLACK_US
+                                    && first.started_us - end_us(s) <= FOLLOW_WINDOW_US
+                            })
+                    })
+                    .max_by_key(|(_, o)| steps[o[0]].started_us)
+                    .map(|(other, _)| other)
+            })
+            .flatten();
+        match target {
+            Some(t) => {
+                let moved = groups.remove(gi);
+                let t = if t > gi { t - 1 } else { t };
+                groups[t].extend(moved);
+                groups[t].sort_by_key(|&i| (steps[i].started_us, i));
+            }
+            None => gi += 1,
+        }
+    }
 }
 
 /// Joins each group of background steps to the sign-in it serves (see the
@@ -638,5 +689,17 @@ mod tests {
         assert_eq!(flows[0].outcome, Outcome::Failed);
         assert_eq!(flows[1].outcome, Outcome::Failed);
         assert_eq!(flows[2].outcome, Outcome::Success);
+    }
+
+    #[test]
+    fn a_federation_token_redeemed_after_ws_trust_is_the_same_sign_in() {
+        let wstrust = step(0, "adfs_wstrust", 100, &[]);
+        let mut redeem = step(1_000_000, "token", 101, &[]);
+        redeem.grant_type = Some("urn:ietf:params:oauth:grant-type:saml1_1-bearer".into());
+        redeem.issued = true;
+        let mut later = step(5 * MINUTE_US, "token", 102, &[]);
+        later.grant_type = Some("urn:ietf:params:oauth:grant-type:saml1_1-bearer".into());
+        let steps = vec![wstrust, redeem, later];
+        assert_eq!(grouped(&steps), vec![vec![0, 1], vec![2]]);
     }
 }
