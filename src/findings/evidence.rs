@@ -21,28 +21,10 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
         // Every reader code has its own wording (checked beside `WarningCode`);
         // the kind is the code either way.
         let info = kind_info(w.code.as_str());
-        out.push(Finding {
-            id: 0,
-            kind: w.code.as_str().to_string(),
-            severity: info.severity,
-            code: None,
-            flow: None,
-            exchanges: Vec::new(),
-            input: Some(*input),
-            time_us: None,
-            correlation_id: None,
-            request_id: None,
-            tenant: None,
-            client_id: None,
-            user: None,
-            ests_server: None,
-            client_ip: None,
-            service_code: None,
-            step: None,
-            title: info.title.clone(),
-            explanation: with_reader_report(&info.explanation, &messages),
-            next_steps: info.next_steps.clone(),
-        });
+        let mut f = super::kind_only(w.code.as_str());
+        f.input = Some(*input);
+        f.explanation = with_reader_report(&info.explanation, &messages);
+        out.push(f);
     }
 }
 

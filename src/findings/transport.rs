@@ -1,7 +1,7 @@
 //! What packet captures show below HTTP on sign-in hosts: TLS connections that
 //! could not be read (no keys), TCP resets and TLS alerts.
 
-use super::{human_duration, kind_info, Finding, Severity};
+use super::{human_duration, Finding, Severity};
 use crate::capture::ConnectionInfo;
 use crate::identity::endpoints::{host_role, HostRole};
 
@@ -101,29 +101,10 @@ fn undecrypted(connections: &Connections<'_>, out: &mut Vec<Finding>) {
 }
 
 fn base(kind: &str, input: usize, c: &ConnectionInfo) -> Finding {
-    let info = kind_info(kind);
-    Finding {
-        id: 0,
-        kind: kind.to_string(),
-        severity: info.severity,
-        code: None,
-        flow: None,
-        exchanges: Vec::new(),
-        input: Some(input),
-        time_us: Some(c.started_us),
-        correlation_id: None,
-        request_id: None,
-        tenant: None,
-        client_id: None,
-        user: None,
-        ests_server: None,
-        client_ip: None,
-        service_code: None,
-        step: None,
-        title: info.title.clone(),
-        explanation: info.explanation.clone(),
-        next_steps: info.next_steps.clone(),
-    }
+    let mut f = super::kind_only(kind);
+    f.input = Some(input);
+    f.time_us = Some(c.started_us);
+    f
 }
 
 #[cfg(test)]
