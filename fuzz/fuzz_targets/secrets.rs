@@ -17,7 +17,10 @@ fuzz_target!(|text: &str| {
     let _ = scan::url(&mut m, text);
     let _ = scan::free_text(&mut m, text);
     let _ = scan::multipart(&mut m, text, "b");
-    // A plain `password=VALUE` after a space is always masked.
-    let planted = format!("{text} password=Fz9Secret");
-    assert!(!r.text(&planted).contains("Fz9Secret"), "{shown}");
+    // A plain `password=VALUE` after a space is always masked (unless the
+    // input already holds the marker as ordinary text).
+    if !text.contains("Fz9Secret") {
+        let planted = format!("{text} password=Fz9Secret");
+        assert!(!r.text(&planted).contains("Fz9Secret"), "{shown}");
+    }
 });
