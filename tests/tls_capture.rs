@@ -36,7 +36,7 @@ fn summary(s: &Session) -> (Vec<String>, Vec<(String, Option<u32>)>) {
     let mut findings: Vec<(String, Option<u32>)> = s
         .findings
         .iter()
-        .map(|f| (f.kind.clone(), f.code))
+        .map(|f| (f.kind.to_string(), f.code))
         .collect();
     findings.sort();
     (flows, findings)

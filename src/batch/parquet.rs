@@ -263,7 +263,7 @@ impl Rows {
             .map(|f| FindingRow {
                 path: path.clone(),
                 finding: int32(f.id),
-                kind: f.kind.clone(),
+                kind: f.kind.to_string(),
                 severity: f.severity.name().to_string(),
                 code: f.code.map(i64::from),
                 flow: f.flow.map(int32),

@@ -6,7 +6,7 @@
 //! what came before it (an MFA prompt that timed out); for transient failures,
 //! how long ago they were and whether a retry succeeded.
 
-use super::{about_step, flow_succeeded_after, human_duration, Finding, Severity};
+use super::{about_step, flow_succeeded_after, human_duration, Finding, FindingKind, Severity};
 use crate::identity::endpoints::HostRole;
 use crate::identity::observe::ErrorPlace;
 use crate::identity::{catalogue, flows, service_codes};
@@ -50,7 +50,7 @@ pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
 }
 
 fn code_finding(analysis: &Analysis, step: &Step, code: u32) -> Finding {
-    let mut f = about_step("aadsts_error", analysis, step);
+    let mut f = about_step(FindingKind::AadstsError, analysis, step);
     f.code = Some(code);
     let entry = catalogue::lookup(code);
     match entry {
@@ -188,7 +188,7 @@ fn what_came_before(analysis: &Analysis, step: &Step) -> Option<String> {
 /// AADSTS code: a Microsoft-account page (`sErrorCode`, `sErrTxt`), an AD FS
 /// WS-Trust fault (`FailedAuthentication`, `ID3242: …`).
 fn service_finding(analysis: &Analysis, step: &Step) -> Finding {
-    let mut f = about_step("service_error", analysis, step);
+    let mut f = about_step(FindingKind::ServiceError, analysis, step);
     let err = step.error.as_ref().expect("caller checked");
     let code = step.service_code.clone().or_else(|| err.error.clone());
     let entry = step
@@ -238,7 +238,7 @@ fn service_finding(analysis: &Analysis, step: &Step) -> Finding {
 }
 
 fn oauth_finding(analysis: &Analysis, step: &Step) -> Finding {
-    let mut f = about_step("oauth_error", analysis, step);
+    let mut f = about_step(FindingKind::OauthError, analysis, step);
     let err = step.error.as_ref().expect("caller checked");
     let name = err.error.as_deref().unwrap_or("error");
     f.title = format!("OAuth error `{name}` returned to the application");

@@ -2,7 +2,7 @@
 //! was not captured, and a failure whose evidence (the response body) was not
 //! saved. Each says what to capture next time, so the next trace answers.
 
-use super::{about_step, Finding};
+use super::{about_step, Finding, FindingKind};
 use crate::identity::{flows, Analysis, Flow, FlowKind, Outcome};
 
 pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
@@ -22,10 +22,10 @@ pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
 }
 
 fn no_sign_in(analysis: &Analysis) -> Finding {
-    let info = super::kind_info("no_sign_in");
+    let info = super::kind_info(FindingKind::NoSignIn);
     let mut f = match analysis.steps.first() {
-        Some(first) => about_step("no_sign_in", analysis, first),
-        None => super::kind_only("no_sign_in"),
+        Some(first) => about_step(FindingKind::NoSignIn, analysis, first),
+        None => super::kind_only(FindingKind::NoSignIn),
     };
     f.exchanges.clear();
     f.step = None;
@@ -84,7 +84,7 @@ fn start_missing(analysis: &Analysis, flow: &Flow) -> Option<Finding> {
     if is_start(first.endpoint) || first.endpoint.is_none() {
         return None;
     }
-    let mut f = about_step("sign_in_start_missing", analysis, first);
+    let mut f = about_step(FindingKind::SignInStartMissing, analysis, first);
     f.explanation = format!(
         "{} Its first step in the trace is {} at step {}.",
         f.explanation,
@@ -106,7 +106,7 @@ fn failure_body_missing(analysis: &Analysis, flow: &Flow) -> Option<Finding> {
     if !step.body_omitted || !step.aadsts.is_empty() || step.error.is_some() {
         return None;
     }
-    let mut f = about_step("error_body_missing", analysis, step);
+    let mut f = about_step(FindingKind::ErrorBodyMissing, analysis, step);
     f.explanation = format!(
         "{} Step {} ({}{}) has no body in the trace.",
         f.explanation,

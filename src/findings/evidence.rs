@@ -1,7 +1,7 @@
 //! Findings about the evidence itself: what the readers warned about
 //! (sanitised exports, missing bodies, truncated files, skipped entries).
 
-use super::{kind_info, Finding};
+use super::{kind_info, Finding, FindingKind};
 use crate::capture::{InputWarning, WarningCode};
 
 /// One finding per distinct warning code and input; messages of the same code
@@ -20,8 +20,8 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
             .collect();
         // Every reader code has its own wording (checked beside `WarningCode`);
         // the kind is the code either way.
-        let info = kind_info(w.code.as_str());
-        let mut f = super::kind_only(w.code.as_str());
+        let info = kind_info(FindingKind::Input(w.code));
+        let mut f = super::kind_only(FindingKind::Input(w.code));
         f.input = Some(*input);
         f.explanation = with_reader_report(&info.explanation, &messages);
         out.push(f);

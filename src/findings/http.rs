@@ -4,7 +4,7 @@
 //! design; and traffic no sign-in depended on (telemetry, analytics, CDN, the
 //! hidden MSA frame, pages the browser abandoned) is one `info` count at most.
 
-use super::{about_step, flow_succeeded_after, Finding, FindingOptions, Severity};
+use super::{about_step, flow_succeeded_after, Finding, FindingKind, FindingOptions, Severity};
 use crate::identity::endpoints::HostRole;
 use crate::identity::{flows, Analysis, Step};
 
@@ -26,7 +26,7 @@ pub fn rules(analysis: &Analysis, _options: &FindingOptions, out: &mut Vec<Findi
             unrelated.push(step);
             continue;
         }
-        let mut f = about_step("http_error", analysis, step);
+        let mut f = about_step(FindingKind::HttpError, analysis, step);
         f.severity = weight(analysis, step);
         describe(step, &mut f);
         out.push(f);
@@ -63,7 +63,7 @@ fn weight(analysis: &Analysis, step: &Step) -> Severity {
 /// on, with the hosts most affected.
 fn unrelated_summary(analysis: &Analysis, steps: &[&Step]) -> Option<Finding> {
     let first = steps.first()?;
-    let mut f = about_step("unrelated_failures", analysis, first);
+    let mut f = about_step(FindingKind::UnrelatedFailures, analysis, first);
     f.severity = Severity::Info;
     f.flow = None;
     f.exchanges = steps.iter().map(|s| s.id).collect();

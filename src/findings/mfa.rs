@@ -1,6 +1,8 @@
 //! MFA verdicts (timeout, denial, abandonment, failure) and MFA fatigue.
 
-use super::{about_step, human_duration, kind_info, Finding, FindingOptions, Severity};
+use super::{
+    about_step, human_duration, kind_info, Finding, FindingKind, FindingOptions, Severity,
+};
 use crate::identity::{Analysis, Flow, MfaAttempt, MfaResult, Outcome};
 
 pub fn rules(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
@@ -14,13 +16,13 @@ pub fn rules(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Findin
     fatigue(analysis, options, out);
 }
 
-fn kind_of(result: MfaResult) -> Option<&'static str> {
+fn kind_of(result: MfaResult) -> Option<FindingKind> {
     Some(match result {
-        MfaResult::Timeout => "mfa_timeout",
-        MfaResult::Denied => "mfa_denied",
-        MfaResult::Abandoned => "mfa_abandoned",
-        MfaResult::Failed => "mfa_failed",
-        MfaResult::Pending => "mfa_pending",
+        MfaResult::Timeout => FindingKind::MfaTimeout,
+        MfaResult::Denied => FindingKind::MfaDenied,
+        MfaResult::Abandoned => FindingKind::MfaAbandoned,
+        MfaResult::Failed => FindingKind::MfaFailed,
+        MfaResult::Pending => FindingKind::MfaPending,
         MfaResult::Approved => return None,
     })
 }
@@ -84,7 +86,11 @@ fn fatigue(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>
         if end - start >= options.fatigue_prompts {
             let cluster = &prompts[start..end];
             let first = cluster[0].0;
-            let mut f = about_step("mfa_fatigue", analysis, &analysis.steps[first.steps[0]]);
+            let mut f = about_step(
+                FindingKind::MfaFatigue,
+                analysis,
+                &analysis.steps[first.steps[0]],
+            );
             f.exchanges = cluster.iter().map(|(a, _)| a.steps[0]).collect();
             let span = (cluster[cluster.len() - 1].0.started_us - first.started_us) as f64 / 1000.0;
             f.explanation = format!(

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{about_step, human_duration, Finding, FindingOptions};
+use super::{about_step, human_duration, Finding, FindingKind, FindingOptions};
 use crate::http::form;
 use crate::identity::{flows, Analysis, Step};
 
@@ -23,7 +23,7 @@ fn slow_steps(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Findi
         let Some(ms) = step.duration_ms.filter(|d| *d > options.slow_ms) else {
             continue;
         };
-        let mut f = about_step("slow_response", analysis, step);
+        let mut f = about_step(FindingKind::SlowResponse, analysis, step);
         f.title = format!(
             "Slow response: {} {} took {}",
             step.method,
@@ -94,7 +94,7 @@ fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Findi
     let mut found: Vec<_> = worst_per_input.into_values().collect();
     found.sort_by_key(|(_, s, _)| s.id);
     for (skew, step, source) in found {
-        let mut f = about_step("clock_skew", analysis, step);
+        let mut f = about_step(FindingKind::ClockSkew, analysis, step);
         let direction = if skew > 0 { "ahead of" } else { "behind" };
         f.title = format!(
             "Server clock {} {direction} the capture's clock",
@@ -157,7 +157,7 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
             f.exchanges.sort_unstable();
             continue;
         }
-        let mut f = about_step("redirect_loop", analysis, first);
+        let mut f = about_step(FindingKind::RedirectLoop, analysis, first);
         f.exchanges = window.iter().map(|s| s.id).collect();
         let span = (last.started_us - first.started_us) as f64 / 1000.0;
         f.title = format!(
@@ -245,7 +245,7 @@ fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Fin
             .or_else(|| (!throttled.is_empty()).then_some(throttled));
         let Some(window) = window else { continue };
         let first = window[0];
-        let mut f = about_step("retry_storm", analysis, first);
+        let mut f = about_step(FindingKind::RetryStorm, analysis, first);
         f.exchanges = window.iter().map(|s| s.id).collect();
         f.title = format!(
             "{} {}{} sent {} times",

@@ -1,7 +1,7 @@
 //! What packet captures show below HTTP on sign-in hosts: TLS connections that
 //! could not be read (no keys), TCP resets and TLS alerts.
 
-use super::{human_duration, Finding, Severity};
+use super::{human_duration, Finding, FindingKind, Severity};
 use crate::capture::ConnectionInfo;
 use crate::identity::endpoints::{host_role, HostRole};
 
@@ -22,7 +22,7 @@ pub fn rules(connections: &Connections<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         if c.reset {
-            let mut f = base("tcp_reset", *input, c);
+            let mut f = base(FindingKind::TcpReset, *input, c);
             f.title = format!("TCP reset on a connection to {sni}");
             f.explanation = format!(
                 "{} Connection {} ({} → {}) was reset after {} bytes from the client and {} from the server.",
@@ -31,7 +31,7 @@ pub fn rules(connections: &Connections<'_>, out: &mut Vec<Finding>) {
             out.push(f);
         }
         if !c.tls_alerts.is_empty() {
-            let mut f = base("tls_alert", *input, c);
+            let mut f = base(FindingKind::TlsAlert, *input, c);
             let fatal = c.tls_alerts.iter().any(|a| a.starts_with("fatal"));
             f.severity = if fatal {
                 Severity::Error
@@ -82,7 +82,7 @@ fn undecrypted(connections: &Connections<'_>, out: &mut Vec<Finding>) {
             .max()
             .unwrap_or(first.ended_us);
         let bytes: u64 = list.iter().map(|c| c.bytes_client + c.bytes_server).sum();
-        let mut f = base("tls_undecrypted", input, first);
+        let mut f = base(FindingKind::TlsUndecrypted, input, first);
         f.time_us = Some(start);
         f.title = format!(
             "{} TLS connection(s) to {sni} could not be read",
@@ -100,7 +100,7 @@ fn undecrypted(connections: &Connections<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn base(kind: &str, input: usize, c: &ConnectionInfo) -> Finding {
+fn base(kind: FindingKind, input: usize, c: &ConnectionInfo) -> Finding {
     let mut f = super::kind_only(kind);
     f.input = Some(input);
     f.time_us = Some(c.started_us);

@@ -392,7 +392,7 @@ fn marks(c: &Ctx, findings: &[&Finding]) -> String {
         let sev = f.severity.name();
         let label = match f.code {
             Some(code) => format!("AADSTS{code}"),
-            None => f.kind.replace('_', " "),
+            None => f.kind.as_str().replace('_', " "),
         };
         let _ = write!(
             out,
@@ -599,7 +599,7 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
         out,
         "<article class=\"finding {sev}\" id=\"finding-{id}\" data-severity=\"{sev}\" data-kind=\"{kind}\"><h4><span class=\"sev\">{sev}</span>{title}</h4><p class=\"muted\">{kind}{when}{steps}</p><p>{explanation}</p>",
         id = f.id,
-        kind = escape(&f.kind),
+        kind = escape(f.kind.as_str()),
         title = c.t(&f.title),
         explanation = c.t(&f.explanation),
     );

@@ -150,7 +150,7 @@ pub struct FlowOut<'s> {
 #[derive(Serialize)]
 pub struct FindingOut<'s> {
     pub id: usize,
-    pub kind: &'s str,
+    pub kind: crate::findings::FindingKind,
     pub severity: crate::findings::Severity,
     pub code: Option<u32>,
     pub flow: Option<usize>,
@@ -389,7 +389,7 @@ fn flow<'s>(f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
 fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
     FindingOut {
         id: f.id,
-        kind: &f.kind,
+        kind: f.kind,
         severity: f.severity,
         code: f.code,
         flow: f.flow,
