@@ -52,6 +52,7 @@ use serde_json::error::Category;
 use serde_json::Value;
 
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
+use crate::http::h2;
 use crate::http::message::{self, to_headers, Dechunked};
 use crate::http::{Body, Exchange, Origin, Request, Response, Timing};
 
@@ -834,34 +835,19 @@ fn h1_requests(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// DATA frame payloads per stream in the bytes a client sent on an HTTP/2
-/// connection (RFC 9113 §3.4 preface, §4.1 frame layout, §6.1 DATA and padding).
+/// connection (RFC 9113 §3.4 preface, §6.1 DATA and padding).
 fn h2_data_frames(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let mut rest = bytes.strip_prefix(PREFACE).unwrap_or(bytes);
+    let mut rest = bytes.strip_prefix(h2::PREFACE).unwrap_or(bytes);
     let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
-    while rest.len() >= 9 {
-        let len = (usize::from(rest[0]) << 16) | (usize::from(rest[1]) << 8) | usize::from(rest[2]);
-        let kind = rest[3];
-        let flags = rest[4];
-        let stream =
-            u64::from(u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) & 0x7fff_ffff);
-        if rest.len() < 9 + len {
-            break;
-        }
-        let payload = &rest[9..9 + len];
-        rest = &rest[9 + len..];
-        if kind != 0 || stream == 0 {
+    while let Some((header, payload, next)) = h2::frame::split(rest) {
+        rest = next;
+        if header.kind != h2::frame::Kind::Data || header.stream == 0 {
             continue;
         }
-        let data = if flags & 0x8 != 0 {
-            let Some((&pad, body)) = payload.split_first() else {
-                continue;
-            };
-            let keep = body.len().saturating_sub(usize::from(pad));
-            &body[..keep]
-        } else {
-            payload
+        let Some(data) = h2::frame::unpad(payload, header.flags) else {
+            continue;
         };
+        let stream = u64::from(header.stream);
         match out.iter_mut().find(|(s, _)| *s == stream) {
             Some((_, buf)) => buf.extend_from_slice(data),
             None => out.push((stream, data.to_vec())),
