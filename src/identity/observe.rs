@@ -415,7 +415,7 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
     }
 }
 
-/// MSA `PostType` values of second-factor proofs (identity-wire.md §1.2):
+/// MSA `PostType` values of second-factor proofs, as login.live.com posts them:
 /// 18 StrongAuth, 19 StrongAuthTOTP (a code), 22 SessionApproval (a push).
 fn note_msa_proof(step: &mut Step, is_otc: bool, value: &str) {
     let method = match value {
@@ -577,7 +577,7 @@ fn read_response_body(step: &mut Step, text: &str) {
 }
 
 /// The `HR=0x8004…` result a Microsoft-account page writes into a comment when
-/// a step failed (identity-wire.md §2.6).
+/// a step failed.
 fn hr_comment(page: &str) -> Option<String> {
     let at = find(page, "HR=")?;
     let rest = &page[at + 3..];
