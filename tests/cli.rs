@@ -368,3 +368,77 @@ fn report_to_file() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     assert_eq!(v["schema"], "aadtrace/1");
 }
+
+#[test]
+fn a_file_without_a_command_is_analysed() {
+    let out = aadtrace()
+        .args([&sample("clean-signin.har"), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "aadtrace/1");
+    // A missing file is named as one, not taken for an unknown command.
+    let out = aadtrace().arg("no-such-trace.har").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-trace.har") && !err.contains("subcommand"),
+        "{err}"
+    );
+}
+
+#[test]
+fn version_help_completions_colour_and_quiet() {
+    let out = aadtrace().arg("--version").output().unwrap();
+    let version = String::from_utf8(out.stdout).unwrap();
+    // `aadtrace 0.1.0 (abc1234def56)`, or `(unknown)` outside a git checkout.
+    assert!(
+        version.starts_with(&format!("aadtrace {} (", env!("CARGO_PKG_VERSION")))
+            && version.trim_end().ends_with(')'),
+        "{version}"
+    );
+    let out = aadtrace().args(["analyze", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        ".saz",
+        "NetLog",
+        ".pcapng",
+        ".cap",
+        "--keylog",
+        "Examples:",
+        "--color",
+        "--quiet",
+    ] {
+        assert!(help.contains(word), "analyze --help lacks {word}: {help}");
+    }
+    let out = aadtrace().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("_aadtrace()") && script.contains("analyze"),
+        "{script}"
+    );
+    // Colour on request, never when told not to; standard output is no terminal here.
+    let run = |color: &str| {
+        let out = aadtrace()
+            .args([
+                "analyze",
+                "-q",
+                "--color",
+                color,
+                &sample("clean-signin.har"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "-q: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("always").contains("\u{1b}["));
+    assert!(!run("never").contains('\u{1b}'));
+    assert!(!run("auto").contains('\u{1b}'));
+}

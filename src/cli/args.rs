@@ -5,15 +5,35 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `0.1.0 (abc1234def56)`: the version and the commit the binary was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("AADTRACE_GIT_HASH"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aadtrace",
-    version,
+    version = VERSION,
     about = "Explains Microsoft sign-ins (Entra ID, Microsoft accounts) found in network traces",
-    long_about = "aadtrace reads a trace (HAR, also .har.gz or standard input), rebuilds every sign-in \
-to login.microsoftonline.com and login.live.com, and says what went wrong, when, and what to do next, \
-with the ids a support ticket needs.\n\nExit codes: 0 no finding at or above --fail-on; 1 such findings \
-exist; 2 aadtrace itself failed (unreadable file, bad arguments)."
+    long_about = "aadtrace reads a network trace of sign-ins to login.microsoftonline.com and \
+login.live.com, rebuilds every sign-in, and says what went wrong, when, and what to do next, with \
+the ids a support ticket needs.",
+    after_help = concat!(
+        "Traces: HAR (.har, .har.gz), Fiddler .saz, Chromium/Edge NetLog .json, .pcap, .pcapng, \
+Network Monitor .cap; see `aadtrace analyze --help`.\n\n",
+        "Examples:\n",
+        "  aadtrace trace.har                       the same as `aadtrace analyze trace.har`\n",
+        "  aadtrace analyze capture.pcapng --keylog capture.keylog\n",
+        "  aadtrace analyze --format html -o report.html trace.har\n",
+        "  aadtrace explain \"AADSTS50126: Error validating credentials\"\n",
+        "  aadtrace redact trace.har -o safe.har\n",
+        "  aadtrace batch archive/ --format parquet -o results/\n\n",
+        "Exit codes: 0 no finding at or above --fail-on; 1 such findings exist; 2 aadtrace itself \
+failed (unreadable file, bad arguments)."
+    )
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,6 +51,27 @@ pub enum Command {
     Redact(RedactArgs),
     /// Analyse many traces in parallel, each on its own: one result per trace.
     Batch(BatchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  aadtrace completions bash > ~/.local/share/bash-completion/completions/aadtrace\n  aadtrace completions zsh > ~/.zfunc/_aadtrace"
+)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// When the text report uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,8 +90,23 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = concat!(
+        "Traces: HAR (.har, .har.gz, from a browser, Fiddler, Charles, mitmproxy or Playwright), ",
+        "Fiddler archives (.saz), Chromium/Edge NetLog (.json), packet captures (.pcap, .pcapng, ",
+        "Network Monitor .cap; also gzip'd) with TLS decrypted by a key log (--keylog) or a pcapng ",
+        "Decryption Secrets Block. The format is read from the bytes, never from the name.\n\n",
+        "Examples:\n",
+        "  aadtrace analyze trace.har\n",
+        "  aadtrace analyze capture.pcapng --keylog capture.keylog\n",
+        "  aadtrace analyze --format json trace.har | jq '.findings[] | select(.severity==\"error\")'\n",
+        "  aadtrace analyze --format html -o report.html trace.har netlog.json\n",
+        "  aadtrace analyze --password secret session.saz\n",
+        "  aadtrace analyze --fail-on warning trace.har && echo clean"
+    )
+)]
 pub struct AnalyzeArgs {
-    /// Trace files (`-` for standard input). The format is sniffed from the bytes.
+    /// Trace files (`-` for standard input), read as one session of evidence.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// Report format.
@@ -59,6 +115,12 @@ pub struct AnalyzeArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// No progress bar on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,

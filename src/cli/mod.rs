@@ -30,7 +30,7 @@ pub enum ExitCode {
 
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -47,6 +47,45 @@ pub fn main() -> ExitCode {
         Command::Explain(e) => explain::run(&e),
         Command::Redact(r) => redact(&r),
         Command::Batch(b) => batch(&b),
+        Command::Completions(c) => completions(c.shell),
+    }
+}
+
+/// `aadtrace trace.har` is `aadtrace analyze trace.har`: a first argument that is
+/// no command but names a file (or `-`) gets `analyze` in front of it.
+fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let Some(first) = args.get(1) else {
+        return args;
+    };
+    let is_command = Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == first)
+        || first == "help";
+    // A name with a dot or a slash is a file even when it is missing: `analyze`
+    // then says so, which helps more than "unrecognized subcommand".
+    let text = first.to_string_lossy();
+    let names_a_file = first == "-"
+        || std::path::Path::new(first).exists()
+        || (!text.starts_with('-') && (text.contains('.') || text.contains('/')));
+    if !is_command && names_a_file {
+        args.insert(1, "analyze".into());
+    }
+    args
+}
+
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "aadtrace", &mut out);
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&out).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("aadtrace: cannot write to standard output: {e}");
+            ExitCode::ToolFailed
+        }
+        _ => ExitCode::Clean,
     }
 }
 
@@ -130,7 +169,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     }
     let options = session_options(args);
     let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
-    let bar = progress::Bar::new(total, std::io::stderr().is_terminal());
+    let bar = progress::Bar::new(total, !args.quiet && std::io::stderr().is_terminal());
     let read = crate::capture::ReadOptions {
         keylogs: args.keylog.clone(),
     };
@@ -149,7 +188,13 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         ReportFormat::Json => json::render(&session, &redactor),
         ReportFormat::Html => html::render(&session, &redactor),
         _ => {
-            let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let colour = match args.color {
+                args::ColorChoice::Always => true,
+                args::ColorChoice::Never => false,
+                args::ColorChoice::Auto => {
+                    to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
             text::render(&session, &redactor, text::Palette { enabled: colour })
         }
     };
