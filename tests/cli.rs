@@ -442,3 +442,41 @@ fn version_help_completions_colour_and_quiet() {
     assert!(!run("never").contains('\u{1b}'));
     assert!(!run("auto").contains('\u{1b}'));
 }
+
+#[test]
+fn ticket_is_a_paste_ready_block_with_server_log_queries() {
+    let out = aadtrace()
+        .args(["analyze", "--ticket", &sample("mfa-abandoned-500121.har")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the trace has an error finding");
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("## Sign-in trace: FAILED  AADSTS500121"),
+        "{md}"
+    );
+    for needle in [
+        "| Correlation ID | 11c1d80b-91ae-464b-b289-8924654b414e |",
+        "| Timestamp (UTC) | 2026-11-22T08:41:26.236Z |",
+        "| User | a…@contoso.example |",
+        "union SigninLogs, AADNonInteractiveUserSignInLogs",
+        "auditLogs/signIns?$filter=correlationId eq '11c1d80b-91ae-464b-b289-8924654b414e'",
+    ] {
+        assert!(md.contains(needle), "{needle} missing from {md}");
+    }
+    // The full user name never appears without --unsafe-show-secrets.
+    assert!(!md.contains("adele"), "{md}");
+    // A trace without a sign-in says so.
+    let out = aadtrace()
+        .args(["analyze", "--ticket", "-"])
+        .write_stdin(
+            r#"{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[]}}"#,
+        )
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("## Sign-in trace: NO SIGN-IN IN THIS TRACE"),
+        "{md}"
+    );
+}

@@ -1,11 +1,11 @@
-//! Golden reports: the text and JSON report of every sample in `captures/` (HARs and
+//! Golden reports: the text and JSON report and the `--ticket` block of every sample in `captures/` (HARs and
 //! packet captures alike, TLS ones decrypted with their key log or DSB), pinned with insta. `INSTA_UPDATE=always cargo test`
 //! rewrites them after an intended change; review the diff, never edit a snapshot by
 //! hand.
 
 use aadtrace::capture::{NoProgress, ReadOptions, Source};
 use aadtrace::report::redact::Redactor;
-use aadtrace::report::{json, text};
+use aadtrace::report::{json, text, ticket};
 use aadtrace::session::{self, Session, SessionOptions};
 
 fn samples() -> Vec<String> {
@@ -75,6 +75,10 @@ fn every_sample_has_golden_reports() {
             text::render(&session, &redactor, text::Palette { enabled: false })
         );
         insta::assert_snapshot!(format!("{stem}.json"), json::render(&session, &redactor));
+        insta::assert_snapshot!(
+            format!("{stem}.ticket.md"),
+            ticket::render(&session, &redactor)
+        );
     }
 }
 

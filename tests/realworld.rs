@@ -18,7 +18,10 @@ use aadtrace::session::Session;
 
 /// A compact, stable picture of what the analysis made of a trace.
 fn picture(s: &Session) -> String {
-    let mut out = String::new();
+    let mut out = format!(
+        "verdict {}\n",
+        aadtrace::report::verdict::of_trace(s).line(&aadtrace::report::redact::Redactor::new(true))
+    );
     for f in &s.analysis.flows {
         out.push_str(&format!(
             "flow {} {:?} {:?} tenant={:?} client={:?}\n",

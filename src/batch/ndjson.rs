@@ -26,7 +26,7 @@ struct Line<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Body<'a> {
-    Analysis(Document<'a>),
+    Analysis(Box<Document<'a>>),
     Error {
         schema: &'static str,
         tool: json::Tool,
@@ -37,7 +37,7 @@ enum Body<'a> {
 /// The line for one trace, without its newline.
 pub fn line(meta: &Meta<'_>, result: Result<&Session, &TraceError>, redactor: &Redactor) -> String {
     let body = match result {
-        Ok(session) => Body::Analysis(json::document(session, redactor)),
+        Ok(session) => Body::Analysis(Box::new(json::document(session, redactor))),
         Err(error) => Body::Error {
             schema: json::SCHEMA,
             tool: json::Tool {

@@ -118,6 +118,11 @@ pub struct AnalyzeArgs {
     /// Colour in the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Print a block to paste into a support case instead of the report (Markdown):
+    /// the verdict, the ids and time of the failing step, what was tried, next
+    /// steps, and KQL and Graph queries for the server's sign-in log.
+    #[arg(long, conflicts_with = "format")]
+    pub ticket: bool,
     /// No progress bar on standard error.
     #[arg(short, long)]
     pub quiet: bool,

@@ -185,6 +185,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let redactor = Redactor::new(!args.unsafe_show_secrets);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let report = match args.format {
+        _ if args.ticket => crate::report::ticket::render(&session, &redactor),
         ReportFormat::Json => json::render(&session, &redactor),
         ReportFormat::Html => html::render(&session, &redactor),
         _ => {

@@ -18,6 +18,8 @@ pub const SCHEMA: &str = "aadtrace/1";
 pub struct Document<'s> {
     pub schema: &'static str,
     pub tool: Tool,
+    /// How the trace ended, in one line (see [`super::verdict`]).
+    pub verdict: VerdictOut,
     pub inputs: Vec<Input<'s>>,
     pub exchanges: Vec<Exchange<'s>>,
     pub connections: Vec<Connection<'s>>,
@@ -49,6 +51,24 @@ pub struct Connection<'s> {
     pub tls_alerts: &'s [String],
     /// Ids of the exchanges carried on this connection.
     pub exchanges: Vec<usize>,
+}
+
+#[derive(Serialize)]
+pub struct VerdictOut {
+    pub ending: super::verdict::Ending,
+    pub line: String,
+    /// The flow it is about.
+    pub flow: Option<usize>,
+    /// The finding that decided it (a failed flow's last error).
+    pub finding: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct SignInLog {
+    /// KQL for the `SigninLogs` and `AADNonInteractiveUserSignInLogs` tables.
+    pub kql: String,
+    /// The Microsoft Graph `GET /auditLogs/signIns` URL.
+    pub graph: String,
 }
 
 #[derive(Serialize)]
@@ -144,6 +164,8 @@ pub struct FlowOut<'s> {
     pub client_id: Option<Text<'s>>,
     pub user: Option<String>,
     pub outcome: crate::identity::Outcome,
+    /// The flow's verdict line.
+    pub verdict: String,
     pub mfa: Vec<Mfa<'s>>,
     pub regions: Vec<Text<'s>>,
 }
@@ -167,6 +189,8 @@ pub struct FindingOut<'s> {
     pub client_ip: Option<Text<'s>>,
     /// The service's own error code when it is not an AADSTS number.
     pub service_code: Option<Text<'s>>,
+    /// For errors with a correlation id: queries for the server's sign-in log.
+    pub sign_in_log: Option<SignInLog>,
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<Text<'s>>,
@@ -191,6 +215,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             name: "aadtrace",
             version: env!("CARGO_PKG_VERSION"),
         },
+        verdict: verdict(session, redactor),
         inputs: session.inputs.iter().map(|i| input(i, redactor)).collect(),
         exchanges: session
             .analysis
@@ -203,7 +228,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             .analysis
             .flows
             .iter()
-            .map(|f| flow(f, redactor))
+            .map(|f| flow(session, f, redactor))
             .collect(),
         background: &session.analysis.background,
         findings: session
@@ -370,7 +395,17 @@ fn mfa<'s>(a: &'s MfaAttempt, r: &Redactor) -> Mfa<'s> {
     }
 }
 
-fn flow<'s>(f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
+fn verdict(session: &Session, r: &Redactor) -> VerdictOut {
+    let v = super::verdict::of_trace(session);
+    VerdictOut {
+        ending: v.ending,
+        line: v.line(r),
+        flow: v.flow.map(|f| f.id),
+        finding: v.finding.map(|f| f.id),
+    }
+}
+
+fn flow<'s>(session: &'s Session, f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
     FlowOut {
         id: f.id,
         kind: f.kind,
@@ -382,9 +417,23 @@ fn flow<'s>(f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
         client_id: opt(r, &f.client_id),
         user: f.user.as_deref().map(|u| r.user(u)),
         outcome: f.outcome,
+        verdict: super::verdict::of_flow(session, f).line(r),
         mfa: f.mfa.iter().map(|a| mfa(a, r)).collect(),
         regions: all(r, &f.regions),
     }
+}
+
+/// Queries for the server's record of an error, by its correlation id.
+fn sign_in_log(f: &Finding, r: &Redactor) -> Option<SignInLog> {
+    if f.severity != crate::findings::Severity::Error {
+        return None;
+    }
+    let correlation = r.text(f.correlation_id.as_deref()?);
+    let at = f.time_us?;
+    Some(SignInLog {
+        kql: super::ticket::kql(&correlation, at),
+        graph: super::ticket::graph(&correlation, at),
+    })
 }
 
 fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
@@ -405,6 +454,7 @@ fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {
         ests_server: opt(r, &f.ests_server),
         client_ip: opt(r, &f.client_ip),
         service_code: opt(r, &f.service_code),
+        sign_in_log: sign_in_log(f, r),
         title: r.text(&f.title).into_owned(),
         explanation: r.text(&f.explanation).into_owned(),
         next_steps: all(r, &f.next_steps),

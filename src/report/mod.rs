@@ -6,7 +6,9 @@ pub mod html;
 pub mod json;
 pub mod redact;
 pub mod text;
+pub mod ticket;
 pub mod time;
+pub mod verdict;
 
 use crate::findings::Finding;
 

@@ -32,6 +32,15 @@ impl Palette {
     fn dim(&self, t: &str) -> String {
         self.paint("2", t)
     }
+    fn ending(&self, e: super::verdict::Ending, text: &str) -> String {
+        use super::verdict::Ending;
+        match e {
+            Ending::Failed => self.paint("1;31", text),
+            Ending::Succeeded => self.paint("1;32", text),
+            Ending::Incomplete | Ending::NoSignIn => self.paint("1;33", text),
+        }
+    }
+
     fn severity(&self, s: Severity) -> String {
         match s {
             Severity::Error => self.paint("1;31", "error  "),
@@ -86,6 +95,13 @@ pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> Strin
     };
     let mut out = String::new();
     header(&c, &mut out);
+    let verdict = super::verdict::of_trace(session);
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        c.p.bold("Verdict:"),
+        c.p.ending(verdict.ending, &terminal_safe(&verdict.line(c.r)))
+    );
     for flow in &session.analysis.flows {
         flow_section(&c, flow, &mut out);
     }
@@ -169,6 +185,12 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     if !flow.regions.is_empty() {
         who.push(format!("region {}", c.safe(&flow.regions.join(", "))));
     }
+    let verdict = super::verdict::of_flow(c.session, flow);
+    let _ = writeln!(
+        out,
+        "  {}",
+        c.p.ending(verdict.ending, &terminal_safe(&verdict.line(c.r)))
+    );
     if !who.is_empty() {
         let _ = writeln!(out, "  {}", who.join("  "));
     }
@@ -229,12 +251,14 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
             );
         }
     }
-    let findings: Vec<&Finding> = c
+    let mut findings: Vec<&Finding> = c
         .session
         .findings
         .iter()
         .filter(|f| f.flow == Some(flow.id))
         .collect();
+    // Errors first, then warnings, then infos; in time order within each.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if !findings.is_empty() {
         let _ = writeln!(out, "  {}", c.p.bold("Findings"));
         for f in findings {
