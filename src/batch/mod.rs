@@ -110,6 +110,13 @@ impl TraceError {
         TraceError::new("io", format!("{path}: cannot read: {e}"))
     }
 
+    /// The error as outputs show it: the message can quote a path or part of the
+    /// trace (`x?code=…`, a reader's detail), so it passes the one secret policy
+    /// like every other string from a trace.
+    pub fn redacted(&self, redactor: &crate::report::redact::Redactor) -> Self {
+        TraceError::new(&self.kind, redactor.text(&self.message))
+    }
+
     pub fn from_capture(e: &CaptureError) -> Self {
         let kind = match e {
             CaptureError::Io { .. } => "io",

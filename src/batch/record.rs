@@ -222,14 +222,20 @@ fn read_and_judge(
     Ok(session::judge(inputs, steps, options))
 }
 
+/// The record of one trace. An error leaves here redacted: every output of it
+/// (NDJSON, Parquet, the closing summary) shows this one.
 fn build(meta: &Meta<'_>, result: Result<&Session, &TraceError>, config: &Config) -> Record {
-    let (format, error, stats) = match result {
+    let error = result.err().map(|e| e.redacted(&config.redactor));
+    let result = match &error {
+        Some(e) => Err(e),
+        None => result,
+    };
+    let (format, stats) = match result {
         Ok(session) => (
             session.inputs.first().map(|i| i.format.name()),
-            None,
             stats(session),
         ),
-        Err(e) => (None, Some(e.clone()), Stats::default()),
+        Err(_) => (None, Stats::default()),
     };
     let line = (config.format == OutputFormat::Ndjson)
         .then(|| super::ndjson::line(meta, result, &config.redactor));
