@@ -764,3 +764,53 @@ fn zip_members_stay_within_the_budget() {
         "{message}"
     );
 }
+
+/// #16.4 for `redact`: a `.har.gz` of a few MB whose middle entry holds a
+/// 1.1 GiB string. The copy leaves that entry out (never writing it
+/// unredacted), the receipt says which entry and how large, and the run stays
+/// under the memory limit although the input inflates past it (twice: one pass
+/// learns the secrets, one writes).
+#[test]
+fn redact_caps_streamed_har_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("huge.har.gz");
+    let head = br#"{"request":{"url":"https://login.microsoftonline.com/x","postData":{"text":""#;
+    let tail = br#""}}}"#;
+    let bytes = har_gz(|w| {
+        w.write_all(head).unwrap();
+        repeat(w, b'a', 1100 << 20);
+        w.write_all(tail).unwrap();
+    });
+    assert!(bytes.len() < 16 << 20);
+    std::fs::write(&input, &bytes).unwrap();
+    let copy = dir.path().join("copy.har");
+    let receipt = dir.path().join("receipt.json");
+    let args = [
+        "redact",
+        input.to_str().unwrap(),
+        "-o",
+        copy.to_str().unwrap(),
+        "--receipt",
+        receipt.to_str().unwrap(),
+    ];
+    let Some(out) = run_limited(&args, None) else {
+        return;
+    };
+    finished(&out);
+    assert_eq!(out.status.code(), Some(0));
+    let receipt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&receipt).unwrap()).unwrap();
+    assert_eq!(receipt["exchanges"], 2, "{receipt}");
+    let warnings = receipt["warnings"].to_string();
+    let size = head.len() + tail.len() + (1100 << 20);
+    assert!(
+        warnings.contains(&format!("entry 1 is {size} bytes")),
+        "{warnings}"
+    );
+    assert!(warnings.contains("left out of the copy"), "{warnings}");
+    let copy_text = std::fs::read_to_string(&copy).unwrap();
+    assert!(copy_text.len() < 1 << 20, "{} bytes", copy_text.len());
+    assert!(!copy_text.contains("aaaaaaaa"));
+    let doc: serde_json::Value = serde_json::from_str(&copy_text).unwrap();
+    assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 2);
+}

@@ -1,11 +1,13 @@
 //! HAR → HAR: the log is streamed one entry at a time (a HAR can be hundreds of
-//! MB), each entry parsed as a `serde_json::Value` with its member order kept,
-//! rewritten field by field, and written out pretty-printed. Every field is kept;
+//! MB, and a gzip'd one is inflated as it is read), each entry parsed as a
+//! `serde_json::Value` with its member order kept, rewritten field by field, and
+//! written out pretty-printed. An entry larger than the streamed HAR reader's cap
+//! is left out, with a warning on the receipt, as `analyze` skips it. Every field is kept;
 //! only values change, so Chrome DevTools, Fiddler and aadtrace load the copy as
 //! they load the original.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,7 +16,9 @@ use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::text;
-use super::TraceRewriter;
+use super::{Input, TraceRewriter, Written};
+use crate::capture::har::guard::{self, EntryGuard};
+use crate::limits;
 use crate::secrets::{
     cookie_is_kept, header_rule, is_personal_param, param_kind, scan, HeaderRule, SecretKind,
 };
@@ -25,10 +29,10 @@ pub struct Har;
 impl TraceRewriter for Har {
     fn rewrite(
         &self,
-        input: &[u8],
+        input: &Input,
         out: &mut dyn Write,
         masker: &mut Masker,
-    ) -> Result<usize, RewriteError> {
+    ) -> Result<Written, RewriteError> {
         rewrite(input, out, masker)
     }
 }
@@ -42,31 +46,76 @@ pub enum RewriteError {
     Write(std::io::Error),
 }
 
-/// Rewrites the HAR in `input` (plain or JSONP-wrapped) to `out`; returns the
-/// number of entries.
+/// Rewrites the HAR `input` (plain or JSONP-wrapped, maybe gzip'd) to `out`. A
+/// gzip'd one is streamed as it inflates, unless it is JSONP-wrapped: the
+/// wrapper's end is only known once the whole text is.
 pub fn rewrite(
+    input: &Input,
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
+    if let Some(bytes) = input.plain() {
+        return rewrite_bytes(bytes, out, masker);
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, input.reader());
+    let head = reader
+        .fill_buf()
+        .map_err(|e| RewriteError::Malformed(e.to_string()))?;
+    let bom = head.starts_with(UTF8_BOM);
+    let json = if bom { &head[UTF8_BOM.len()..] } else { head };
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        drop(reader);
+        return rewrite_bytes(&input.whole()?, out, masker);
+    }
+    if bom {
+        reader.consume(UTF8_BOM.len());
+    }
+    rewrite_json(reader, (b"", b""), out, masker)
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Rewrites the HAR held in `input` (plain or JSONP-wrapped) to `out`.
+pub fn rewrite_bytes(
     input: &[u8],
     out: &mut dyn Write,
     masker: &mut Masker,
-) -> Result<usize, RewriteError> {
+) -> Result<Written, RewriteError> {
     let (prefix, json, suffix) = match crate::capture::jsonp_body(input) {
         Some(body) => {
             let start = body.as_ptr() as usize - input.as_ptr() as usize;
             (&input[..start], body, &input[start + body.len()..])
         }
         None => {
-            let json = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+            let json = input.strip_prefix(UTF8_BOM).unwrap_or(input);
             (&b""[..], json, &b""[..])
         }
     };
+    rewrite_json(json, (prefix, suffix), out, masker)
+}
+
+/// Rewrites the JSON of a HAR read from `json`, between the wrapper's `prefix`
+/// and `suffix`. Each entry passes the analysing reader's guard first, so one
+/// entry larger than [`crate::limits::har_entry`] is never held: it is left
+/// out of the copy (never written unredacted) with a warning.
+fn rewrite_json(
+    json: impl Read,
+    (prefix, suffix): (&[u8], &[u8]),
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
     let mut sink = Sink {
         out,
         error: None,
         entries: 0,
+        seen: 0,
+        skipped: Vec::new(),
         log_seen: false,
     };
     sink.write(prefix);
-    let mut de = serde_json::Deserializer::from_slice(json);
+    let guarded = BufReader::with_capacity(1 << 16, EntryGuard::new(json, limits::har_entry()));
+    let mut de = serde_json::Deserializer::from_reader(guarded);
     let result = TopSeed {
         sink: &mut sink,
         masker,
@@ -90,14 +139,21 @@ pub fn rewrite(
     }
     match sink.error {
         Some(e) => Err(RewriteError::Write(e)),
-        None => Ok(sink.entries),
+        None => Ok(Written {
+            exchanges: sink.entries,
+            warnings: sink.skipped,
+        }),
     }
 }
 
 struct Sink<'w> {
     out: &'w mut dyn Write,
     error: Option<std::io::Error>,
+    /// Entries written, and entries read (written or left out).
     entries: usize,
+    seen: usize,
+    /// Why entries were left out.
+    skipped: Vec<String>,
     log_seen: bool,
 }
 
@@ -260,6 +316,15 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
         self.sink.write(b"[");
         let mut first = true;
         while let Some(mut entry) = seq.next_element::<Value>()? {
+            let index = self.sink.seen;
+            self.sink.seen += 1;
+            if let Some(size) = skipped_size(&entry) {
+                self.sink.skipped.push(format!(
+                    "entry {index} is {size} bytes, more than the {} MiB an entry may hold; it was left out of the copy",
+                    limits::har_entry() >> 20
+                ));
+                continue;
+            }
             rewrite_entry(self.masker, &mut entry);
             self.sink
                 .write(if first { b"\n      " } else { b",\n      " });
@@ -271,6 +336,14 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
         self.sink.write(if first { b"]" } else { b"\n    ]" });
         Ok(())
     }
+}
+
+/// The size of an entry the guard skipped, when `entry` is its placeholder (an
+/// object of one number; the guard's own test tells).
+fn skipped_size(entry: &Value) -> Option<u64> {
+    let map = entry.as_object().filter(|m| m.len() == 1)?;
+    map.values().next().filter(|v| v.is_u64())?;
+    guard::skipped_size(&serde_json::to_string(entry).ok()?)
 }
 
 /// Rewrites one entry in place.
