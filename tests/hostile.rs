@@ -765,52 +765,68 @@ fn zip_members_stay_within_the_budget() {
     );
 }
 
-/// #16.4 for `redact`: a `.har.gz` of a few MB whose middle entry holds a
-/// 1.1 GiB string. The copy leaves that entry out (never writing it
-/// unredacted), the receipt says which entry and how large, and the run stays
-/// under the memory limit although the input inflates past it (twice: one pass
-/// learns the secrets, one writes).
+/// #16.4 for `redact`: `.har.gz` files of a few MB whose middle entry holds a
+/// 1.1 GiB string, or 40 MiB of numbers that would take over a gigabyte once
+/// parsed. The copy leaves that entry out (never writing it unredacted), the
+/// receipt says which entry and why, and the run stays under the memory limit
+/// although the input inflates past it (twice: one pass learns the secrets, one
+/// writes).
 #[test]
 fn redact_caps_streamed_har_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("huge.har.gz");
     let head = br#"{"request":{"url":"https://login.microsoftonline.com/x","postData":{"text":""#;
     let tail = br#""}}}"#;
-    let bytes = har_gz(|w| {
+    let string = har_gz(|w| {
         w.write_all(head).unwrap();
         repeat(w, b'a', 1100 << 20);
         w.write_all(tail).unwrap();
     });
-    assert!(bytes.len() < 16 << 20);
-    std::fs::write(&input, &bytes).unwrap();
-    let copy = dir.path().join("copy.har");
-    let receipt = dir.path().join("receipt.json");
-    let args = [
-        "redact",
-        input.to_str().unwrap(),
-        "-o",
-        copy.to_str().unwrap(),
-        "--receipt",
-        receipt.to_str().unwrap(),
+    let string_size = head.len() + tail.len() + (1100 << 20);
+    let numbers = har_gz(|w| {
+        w.write_all(br#"{"x":[0"#).unwrap();
+        let block = b",0".repeat(1 << 19);
+        for _ in 0..40 {
+            w.write_all(&block).unwrap();
+        }
+        w.write_all(b"]}").unwrap();
+    });
+    let cases = [
+        ("string", string, format!("entry 1 is {string_size} bytes")),
+        ("numbers", numbers, "entry 1 would take about".to_string()),
     ];
-    let Some(out) = run_limited(&args, None) else {
-        return;
-    };
-    finished(&out);
-    assert_eq!(out.status.code(), Some(0));
-    let receipt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&receipt).unwrap()).unwrap();
-    assert_eq!(receipt["exchanges"], 2, "{receipt}");
-    let warnings = receipt["warnings"].to_string();
-    let size = head.len() + tail.len() + (1100 << 20);
-    assert!(
-        warnings.contains(&format!("entry 1 is {size} bytes")),
-        "{warnings}"
-    );
-    assert!(warnings.contains("left out of the copy"), "{warnings}");
-    let copy_text = std::fs::read_to_string(&copy).unwrap();
-    assert!(copy_text.len() < 1 << 20, "{} bytes", copy_text.len());
-    assert!(!copy_text.contains("aaaaaaaa"));
-    let doc: serde_json::Value = serde_json::from_str(&copy_text).unwrap();
-    assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 2);
+    for (name, bytes, why) in cases {
+        assert!(bytes.len() < 16 << 20);
+        let input = dir.path().join(format!("{name}.har.gz"));
+        std::fs::write(&input, &bytes).unwrap();
+        let copy = dir.path().join(format!("{name}.copy.har"));
+        let receipt = dir.path().join(format!("{name}.receipt.json"));
+        let args = [
+            "redact",
+            input.to_str().unwrap(),
+            "-o",
+            copy.to_str().unwrap(),
+            "--receipt",
+            receipt.to_str().unwrap(),
+        ];
+        let Some(out) = run_limited(&args, None) else {
+            return;
+        };
+        finished(&out);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let receipt: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&receipt).unwrap()).unwrap();
+        assert_eq!(receipt["exchanges"], 2, "{name}: {receipt}");
+        let warnings = receipt["warnings"].to_string();
+        assert!(warnings.contains(&why), "{name}: {warnings}");
+        assert!(warnings.contains("left out of the copy"), "{warnings}");
+        let copy_text = std::fs::read_to_string(&copy).unwrap();
+        assert!(
+            copy_text.len() < 1 << 20,
+            "{name}: {} bytes",
+            copy_text.len()
+        );
+        assert!(!copy_text.contains("aaaaaaaa") && !copy_text.contains("0,0,0"));
+        let doc: serde_json::Value = serde_json::from_str(&copy_text).unwrap();
+        assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 2);
+    }
 }

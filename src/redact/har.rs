@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::mask::Masker;
@@ -315,16 +316,18 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.sink.write(b"[");
         let mut first = true;
-        while let Some(mut entry) = seq.next_element::<Value>()? {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
             let index = self.sink.seen;
             self.sink.seen += 1;
-            if let Some(size) = skipped_size(&entry) {
-                self.sink.skipped.push(format!(
-                    "entry {index} is {size} bytes, more than the {} MiB an entry may hold; it was left out of the copy",
-                    limits::har_entry() >> 20
-                ));
-                continue;
-            }
+            let mut entry = match parse_entry(raw.get(), index) {
+                Ok(entry) => entry,
+                Err(Left::Out(why)) => {
+                    self.sink.skipped.push(why);
+                    continue;
+                }
+                Err(Left::Unparsed(e)) => return Err(de::Error::custom(e)),
+            };
+            drop(raw);
             rewrite_entry(self.masker, &mut entry);
             self.sink
                 .write(if first { b"\n      " } else { b",\n      " });
@@ -338,12 +341,44 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     }
 }
 
-/// The size of an entry the guard skipped, when `entry` is its placeholder (an
-/// object of one number; the guard's own test tells).
-fn skipped_size(entry: &Value) -> Option<u64> {
-    let map = entry.as_object().filter(|m| m.len() == 1)?;
-    map.values().next().filter(|v| v.is_u64())?;
-    guard::skipped_size(&serde_json::to_string(entry).ok()?)
+/// What a parsed value costs at most, per `,`, `:`, `[` or `{` of its text:
+/// the `Value` and, in an object, its key and index slot. Text of many tiny
+/// values (`[0,0,0,…]`) takes some 30 times its size once parsed.
+const PARSED_VALUE: usize = 64;
+
+/// Why an entry is not rewritten.
+enum Left {
+    /// Left out of the copy, for this reason.
+    Out(String),
+    Unparsed(serde_json::Error),
+}
+
+/// Parses one raw entry, unless the guard skipped it (its placeholder) or it
+/// would take more than the cap once parsed.
+fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
+    let cap = limits::har_entry();
+    let left_out = |what: String| {
+        Left::Out(format!(
+            "entry {index} {what}, more than the {} MiB an entry may hold; it was left out of the copy",
+            cap >> 20
+        ))
+    };
+    if let Some(size) = guard::skipped_size(raw) {
+        return Err(left_out(format!("is {size} bytes")));
+    }
+    // Bodies count too: the JSON in them is parsed as well, to be redacted.
+    let values = raw
+        .bytes()
+        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count();
+    let parsed = raw
+        .len()
+        .saturating_add(values.saturating_mul(PARSED_VALUE));
+    if parsed > cap {
+        let what = format!("would take about {} MiB once parsed", parsed >> 20);
+        return Err(left_out(what));
+    }
+    serde_json::from_str(raw).map_err(Left::Unparsed)
 }
 
 /// Rewrites one entry in place.
