@@ -637,3 +637,24 @@ fn gzip_inputs_redact_like_plain_ones() {
         assert_eq!(shape(&analyse(&copy)), want, "{name}");
     }
 }
+
+/// Outside the entries, a member that would take more than the entry cap once
+/// parsed (6 MB of `[0,0,…]` in `pages`) stops the rewrite with a message that
+/// names it, and nothing is written.
+#[test]
+fn a_member_too_large_to_parse_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pages.har");
+    let pages = format!("[0{}]", ",0".repeat(3 << 20));
+    let har = format!(r#"{{"log":{{"version":"1.2","pages":{pages},"entries":[]}}}}"#);
+    std::fs::write(&input, har).unwrap();
+    let copy = dir.path().join("copy.har");
+    let out = redact(input.to_str().unwrap(), &copy);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`pages` would take about") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!copy.exists());
+}

@@ -245,7 +245,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                     masker: &mut *masker,
                 });
             }
-            let mut v: Value = map.next_value()?;
+            let mut v = member_value(map, key)?;
             scrub(masker, &mut v);
             sink.value(&v, "  ");
             Ok(())
@@ -281,11 +281,11 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
                     })
                 }
                 "creator" | "browser" | "version" => {
-                    let v: Value = map.next_value()?;
+                    let v = member_value(map, key)?;
                     sink.value(&v, "    ");
                 }
                 _ => {
-                    let mut v: Value = map.next_value()?;
+                    let mut v = member_value(map, key)?;
                     scrub(masker, &mut v);
                     sweep(masker, &mut v);
                     sink.value(&v, "    ");
@@ -321,7 +321,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
             self.sink.seen += 1;
             let mut entry = match parse_entry(raw.get(), index) {
                 Ok(entry) => entry,
-                Err(Left::Out(why)) => {
+                Err(Left::TooLarge(why)) => {
                     self.sink.skipped.push(why);
                     continue;
                 }
@@ -346,26 +346,31 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
 /// values (`[0,0,0,…]`) takes some 30 times its size once parsed.
 const PARSED_VALUE: usize = 64;
 
-/// Why an entry is not rewritten.
+/// Why a value is not parsed.
 enum Left {
-    /// Left out of the copy, for this reason.
-    Out(String),
+    /// Too large to hold parsed: how large.
+    TooLarge(String),
     Unparsed(serde_json::Error),
 }
 
 /// Parses one raw entry, unless the guard skipped it (its placeholder) or it
 /// would take more than the cap once parsed.
 fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
-    let cap = limits::har_entry();
-    let left_out = |what: String| {
-        Left::Out(format!(
-            "entry {index} {what}, more than the {} MiB an entry may hold; it was left out of the copy",
-            cap >> 20
-        ))
-    };
-    if let Some(size) = guard::skipped_size(raw) {
-        return Err(left_out(format!("is {size} bytes")));
+    match guard::skipped_size(raw) {
+        Some(size) => Err(Left::TooLarge(format!("is {size} bytes"))),
+        None => parse_capped(raw),
     }
+    .map_err(|left| match left {
+        Left::TooLarge(what) => Left::TooLarge(format!(
+            "entry {index} {what}, more than the {} MiB an entry may hold; it was left out of the copy",
+            limits::har_entry() >> 20
+        )),
+        other => other,
+    })
+}
+
+/// Parses a raw value when its parsed form stays within the entry cap.
+fn parse_capped(raw: &str) -> Result<Value, Left> {
     // Bodies count too: the JSON in them is parsed as well, to be redacted.
     let values = raw
         .bytes()
@@ -374,11 +379,26 @@ fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
     let parsed = raw
         .len()
         .saturating_add(values.saturating_mul(PARSED_VALUE));
-    if parsed > cap {
-        let what = format!("would take about {} MiB once parsed", parsed >> 20);
-        return Err(left_out(what));
+    if parsed > limits::har_entry() {
+        let mib = parsed >> 20;
+        return Err(Left::TooLarge(format!(
+            "would take about {mib} MiB once parsed"
+        )));
     }
     serde_json::from_str(raw).map_err(Left::Unparsed)
+}
+
+/// The value of member `key` of the top level or of `log`, parsed within the
+/// entry cap: one too large stops the rewrite (nothing is written).
+fn member_value<'de, A: MapAccess<'de>>(map: &mut A, key: &str) -> Result<Value, A::Error> {
+    let raw: Box<RawValue> = map.next_value()?;
+    parse_capped(raw.get()).map_err(|left| match left {
+        Left::TooLarge(what) => <A::Error as de::Error>::custom(format!(
+            "`{key}` {what}, more than the {} MiB a member may hold",
+            limits::har_entry() >> 20
+        )),
+        Left::Unparsed(e) => <A::Error as de::Error>::custom(e),
+    })
 }
 
 /// Rewrites one entry in place.
