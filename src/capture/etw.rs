@@ -47,7 +47,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::http::{h1, Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+use crate::http::{content, message};
+use crate::http::{Body, Exchange, Origin, Request, Response, Timing};
 
 /// `{A70FF94F-570B-4979-BA5C-E59C9FEAB61B}` in its in-memory (mixed-endian) form.
 pub const WININET_CAPTURE: [u8; 16] = [
@@ -217,52 +218,10 @@ impl WinInetCapture {
     }
 }
 
-type Head = (String, String, String, Vec<(String, String)>);
-
-/// Method or status, target or reason, version and header lines of a message head.
-fn parse_head(head: &[u8], request: bool) -> Option<Head> {
-    let mut storage = vec![httparse::EMPTY_HEADER; 256];
-    let lines = |hs: &[httparse::Header<'_>]| -> Vec<(String, String)> {
-        hs.iter()
-            .map(|h| {
-                (
-                    h.name.to_string(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
-            .collect()
-    };
-    if request {
-        let mut r = httparse::Request::new(&mut storage);
-        r.parse(head).ok()?;
-        Some((
-            r.method?.to_string(),
-            r.path?.to_string(),
-            format!("HTTP/1.{}", r.version?),
-            lines(r.headers),
-        ))
-    } else {
-        let mut r = httparse::Response::new(&mut storage);
-        r.parse(head).ok()?;
-        Some((
-            r.code?.to_string(),
-            r.reason.unwrap_or("").to_string(),
-            format!("HTTP/1.{}", r.version?),
-            lines(r.headers),
-        ))
-    }
-}
-
-fn header<'h>(h: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    h.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// The scheme of `Origin` or `Referer` when it names `host`, else `https`.
 fn scheme_for(host: &str, headers: &[(String, String)]) -> &'static str {
     for name in ["origin", "referer"] {
-        if let Some(v) = header(headers, name) {
+        if let Some(v) = message::field(headers, name) {
             let Some((scheme, rest)) = v.split_once("://") else {
                 continue;
             };
@@ -284,33 +243,40 @@ fn body_of(bytes: Vec<u8>, headers: &[(String, String)]) -> Body<'static> {
     if bytes.is_empty() {
         return Body::Absent;
     }
-    let decoded = header(headers, "content-encoding").and_then(|e| h1::decode_content(e, &bytes));
-    Body::Bytes(Cow::Owned(decoded.unwrap_or(bytes)))
-}
-
-fn headers_of(h: Vec<(String, String)>) -> Headers<'static> {
-    Headers(h.into_iter().map(|(n, v)| Header::new(n, v)).collect())
+    let bytes = match message::field(headers, "content-encoding") {
+        Some(e) => content::decode(e, bytes, content::MAX_DECODED).0,
+        None => bytes,
+    };
+    Body::Bytes(Cow::Owned(bytes))
 }
 
 fn build(p: Pending, input: usize) -> Exchange<'static> {
-    let (method, target, version, req_headers) = parse_head(&p.req_head, true)
-        .unwrap_or_else(|| (String::new(), String::new(), String::new(), Vec::new()));
+    let (line, req_headers) = message::parse_head(&p.req_head);
+    let (method, target, version) = match message::parse_request_line(&line) {
+        Some(l) => (
+            l.method.to_string(),
+            l.target.to_string(),
+            l.version.to_string(),
+        ),
+        None => Default::default(),
+    };
     let url = if target.starts_with("http://") || target.starts_with("https://") {
         target
     } else {
-        let host = header(&req_headers, "host")
+        let host = message::field(&req_headers, "host")
             .unwrap_or("")
             .trim()
             .to_string();
         format!("{}://{host}{target}", scheme_for(&host, &req_headers))
     };
-    let response = parse_head(&p.resp_head, false).map(|(code, reason, v, h)| {
-        let body = body_of(p.resp_body, &h);
+    let (line, resp_headers) = message::parse_head(&p.resp_head);
+    let response = message::parse_status_line(&line).map(|status| {
+        let body = body_of(p.resp_body, &resp_headers);
         Response {
-            status: code.parse().unwrap_or(0),
-            reason: Cow::Owned(reason),
-            http_version: Cow::Owned(v),
-            headers: headers_of(h),
+            status: status.status,
+            reason: Cow::Owned(status.reason),
+            http_version: Cow::Owned(status.version),
+            headers: message::to_headers(resp_headers),
             body,
             body_mime: None,
         }
@@ -338,7 +304,7 @@ fn build(p: Pending, input: usize) -> Exchange<'static> {
         url: Cow::Owned(url),
         http_version: Cow::Owned(version),
         body: body_of(p.req_body, &req_headers),
-        headers: headers_of(req_headers),
+        headers: message::to_headers(req_headers),
         body_mime: None,
     };
     Exchange {

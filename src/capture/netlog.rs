@@ -52,7 +52,9 @@ use serde_json::error::Category;
 use serde_json::Value;
 
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
-use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+use crate::http::h2;
+use crate::http::message::{self, to_headers, Dechunked};
+use crate::http::{Body, Exchange, Origin, Request, Response, Timing};
 
 /// Largest body kept per hop (response) and per socket (sent bytes).
 const MAX_BODY: usize = 64 << 20;
@@ -787,42 +789,39 @@ fn header_list(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-fn to_headers(fields: Vec<(String, String)>) -> Headers<'static> {
-    Headers(fields.into_iter().map(|(n, v)| Header::new(n, v)).collect())
-}
-
 /// HTTP/1.1 requests in the bytes a client sent on one connection (RFC 9112 §6):
 /// (request line, body), framed by Content-Length or chunked.
 fn h1_requests(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut rest = bytes;
-    while !rest.is_empty() {
-        let Some(end) = find(rest, b"\r\n\r\n") else {
-            break;
-        };
-        let head = String::from_utf8_lossy(&rest[..end]);
-        let mut lines = head.split("\r\n");
-        let line = lines.next().unwrap_or("").trim().to_string();
-        let mut length = 0usize;
-        let mut chunked = false;
-        for l in lines {
-            if let Some((n, v)) = l.split_once(':') {
-                if n.trim().eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                } else if n.trim().eq_ignore_ascii_case("transfer-encoding")
-                    && v.to_ascii_lowercase().contains("chunked")
-                {
-                    chunked = true;
-                }
-            }
-        }
-        rest = &rest[end + 4..];
+    while let Some((head_len, body_at)) = message::head_end(rest) {
+        let (line, fields) = message::parse_head(&rest[..head_len]);
+        rest = &rest[body_at..];
+        let chunked = message::is_chunked(
+            fields
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+                .map(|(_, v)| v.as_str()),
+        );
         let body = if chunked {
-            let (body, used) = dechunk_prefix(rest);
-            rest = &rest[used..];
-            body
+            match message::dechunk(rest) {
+                Dechunked::Complete(body, used) => {
+                    rest = &rest[used..];
+                    body
+                }
+                Dechunked::Cut(body) => {
+                    rest = &[];
+                    body
+                }
+                Dechunked::No => Vec::new(),
+            }
         } else {
-            let n = length.min(rest.len());
+            let length = message::field(&fields, "content-length")
+                .and_then(message::content_length)
+                .unwrap_or(0);
+            let n = usize::try_from(length)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
             let body = rest[..n].to_vec();
             rest = &rest[n..];
             body
@@ -835,70 +834,20 @@ fn h1_requests(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Decodes a chunked body at the start of `bytes`: (body, bytes used).
-fn dechunk_prefix(bytes: &[u8]) -> (Vec<u8>, usize) {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while let Some(nl) = find(&bytes[pos..], b"\r\n") {
-        let size_text = String::from_utf8_lossy(&bytes[pos..pos + nl]);
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            break;
-        };
-        pos += nl + 2;
-        if size == 0 {
-            // Skip trailers up to the empty line.
-            match find(&bytes[pos..], b"\r\n") {
-                Some(0) => pos += 2,
-                Some(_) => {
-                    if let Some(e) = find(&bytes[pos..], b"\r\n\r\n") {
-                        pos += e + 4;
-                    }
-                }
-                None => {}
-            }
-            return (out, pos);
-        }
-        let end = pos.saturating_add(size).min(bytes.len());
-        out.extend_from_slice(&bytes[pos..end]);
-        pos = (end + 2).min(bytes.len());
-    }
-    (out, pos)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
-}
-
 /// DATA frame payloads per stream in the bytes a client sent on an HTTP/2
-/// connection (RFC 9113 §3.4 preface, §4.1 frame layout, §6.1 DATA and padding).
+/// connection (RFC 9113 §3.4 preface, §6.1 DATA and padding).
 fn h2_data_frames(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let mut rest = bytes.strip_prefix(PREFACE).unwrap_or(bytes);
+    let mut rest = bytes.strip_prefix(h2::PREFACE).unwrap_or(bytes);
     let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
-    while rest.len() >= 9 {
-        let len = (usize::from(rest[0]) << 16) | (usize::from(rest[1]) << 8) | usize::from(rest[2]);
-        let kind = rest[3];
-        let flags = rest[4];
-        let stream =
-            u64::from(u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) & 0x7fff_ffff);
-        if rest.len() < 9 + len {
-            break;
-        }
-        let payload = &rest[9..9 + len];
-        rest = &rest[9 + len..];
-        if kind != 0 || stream == 0 {
+    while let Some((header, payload, next)) = h2::frame::split(rest) {
+        rest = next;
+        if header.kind != h2::frame::Kind::Data || header.stream == 0 {
             continue;
         }
-        let data = if flags & 0x8 != 0 {
-            let Some((&pad, body)) = payload.split_first() else {
-                continue;
-            };
-            let keep = body.len().saturating_sub(usize::from(pad));
-            &body[..keep]
-        } else {
-            payload
+        let Some(data) = h2::frame::unpad(payload, header.flags) else {
+            continue;
         };
+        let stream = u64::from(header.stream);
         match out.iter_mut().find(|(s, _)| *s == stream) {
             Some((_, buf)) => buf.extend_from_slice(data),
             None => out.push((stream, data.to_vec())),

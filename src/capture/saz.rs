@@ -33,7 +33,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
-use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+use crate::http::content::{self, Outcome, MAX_DECODED};
+use crate::http::message::{
+    self, parse_head, parse_request_line, parse_status_line, split_head, to_headers, Dechunked,
+    RequestLine, StatusLine,
+};
+use crate::http::{Body, Exchange, Headers, Origin, Request, Response, Timing};
 
 /// Environment variable holding the password of a protected SAZ.
 pub const PASSWORD_ENV: &str = "AADTRACE_SAZ_PASSWORD";
@@ -44,7 +49,6 @@ const MAX_TOTAL: u64 = 8 << 30;
 /// Largest archive read from a stream into memory.
 const MAX_STREAM: u64 = 4 << 30;
 /// Largest body after content decoding.
-const MAX_DECODED: usize = 64 << 20;
 /// Per-session `malformed_entry` warnings before they are only counted.
 const MAX_SESSION_WARNINGS: usize = 20;
 
@@ -294,6 +298,7 @@ struct Counters {
     chunked_cut: usize,
     undecoded: Vec<String>,
     undecodable: usize,
+    truncated: usize,
     capped: usize,
     tunnels: usize,
 }
@@ -416,7 +421,11 @@ impl SazReader<'_> {
     ) -> Result<Option<Exchange<'static>>, String> {
         let (req_head, req_body) = split_head(request);
         let (line, headers) = parse_head(req_head);
-        let (method, target, version) = parse_request_line(&line)
+        let RequestLine {
+            method,
+            target,
+            version,
+        } = parse_request_line(&line)
             .ok_or_else(|| format!("unreadable request line {:?}", truncate(&line, 80)))?;
         let headers = to_headers(headers);
         let meta = meta.unwrap_or_else(|| {
@@ -442,7 +451,10 @@ impl SazReader<'_> {
         let req_body = if meta.bit_flags & FLAG_REQUEST_BODY_DROPPED != 0 {
             self.counters.request_dropped += 1;
             Body::Omitted {
-                size: content_length(&headers).unwrap_or(0),
+                size: headers
+                    .get("content-length")
+                    .and_then(message::content_length)
+                    .unwrap_or(0),
             }
         } else {
             self.body(&headers, req_body)
@@ -455,7 +467,12 @@ impl SazReader<'_> {
             Some(raw) => {
                 let (head, body) = split_head(raw);
                 let (line, headers) = parse_head(head);
-                let Some((version, status, reason)) = parse_status_line(&line) else {
+                let Some(StatusLine {
+                    version,
+                    status,
+                    reason,
+                }) = parse_status_line(&line)
+                else {
                     return Err(format!("unreadable status line {:?}", truncate(&line, 80)));
                 };
                 let headers = to_headers(headers);
@@ -543,7 +560,7 @@ impl SazReader<'_> {
     }
 
     /// The body as stored, de-chunked when the bytes are chunked and decoded when
-    /// they are still gzip/deflate (the bytes decide, not the headers).
+    /// they are still encoded (the bytes decide, not the headers).
     fn body(&mut self, headers: &Headers<'_>, raw: &[u8]) -> Body<'static> {
         if raw.is_empty() {
             return Body::Absent;
@@ -551,38 +568,24 @@ impl SazReader<'_> {
         let says_chunked = headers
             .get_all("transfer-encoding")
             .any(|v| v.to_ascii_lowercase().contains("chunked"));
-        let mut bytes: Vec<u8> = match dechunk(raw) {
-            Dechunked::Complete(b) => b,
+        let bytes: Vec<u8> = match message::dechunk(raw) {
+            Dechunked::Complete(b, _) => b,
             Dechunked::Cut(b) if says_chunked => {
                 self.counters.chunked_cut += 1;
                 b
             }
             _ => raw.to_vec(),
         };
-        let codings: Vec<String> = headers
-            .get_all("content-encoding")
-            .flat_map(|v| v.split(','))
-            .map(|c| c.trim().to_ascii_lowercase())
-            .filter(|c| !c.is_empty() && c != "identity")
-            .collect();
-        for coding in codings.iter().rev() {
-            match decode_content(coding, &bytes) {
-                Decoded::Done(b) => bytes = b,
-                Decoded::Capped(b) => {
-                    self.counters.capped += 1;
-                    bytes = b;
-                    break;
-                }
-                Decoded::NotEncoded => {}
-                Decoded::Failed => {
-                    self.counters.undecodable += 1;
-                    break;
-                }
-                Decoded::Unsupported => {
-                    if !self.counters.undecoded.contains(coding) {
-                        self.counters.undecoded.push(coding.clone());
-                    }
-                    break;
+        let codings: Vec<&str> = headers.get_all("content-encoding").collect();
+        let (bytes, outcome) = content::decode(&codings.join(","), bytes, MAX_DECODED);
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Capped => self.counters.capped += 1,
+            Outcome::Truncated => self.counters.truncated += 1,
+            Outcome::Failed => self.counters.undecodable += 1,
+            Outcome::Unsupported(coding) => {
+                if !self.counters.undecoded.contains(&coding) {
+                    self.counters.undecoded.push(coding);
                 }
             }
         }
@@ -655,6 +658,15 @@ impl SazReader<'_> {
                 ),
             ));
         }
+        if c.truncated > 0 {
+            out.push(InputWarning::new(
+                WarningCode::BodyUndecoded,
+                format!(
+                    "{} compressed bodies stop in the middle; what inflated before the break was kept",
+                    c.truncated
+                ),
+            ));
+        }
         if c.capped > 0 {
             out.push(InputWarning::new(
                 WarningCode::BodyCapped,
@@ -691,213 +703,6 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
-}
-
-// ---------------------------------------------------------------------------
-// Raw HTTP/1.x messages (RFC 9112 §2–§7), parsed leniently: LF or CRLF line ends,
-// obsolete line folding joined, header bytes read as UTF-8 with replacement.
-
-/// Splits a message at the first empty line. Without one, all of it is head.
-pub(crate) fn split_head(data: &[u8]) -> (&[u8], &[u8]) {
-    let mut i = 0;
-    while let Some(pos) = memchr::memchr(b'\n', &data[i..]) {
-        let nl = i + pos;
-        let rest = &data[nl + 1..];
-        if rest.starts_with(b"\r\n") {
-            return (&data[..nl + 1], &rest[2..]);
-        }
-        if rest.starts_with(b"\n") {
-            return (&data[..nl + 1], &rest[1..]);
-        }
-        i = nl + 1;
-    }
-    (data, &[])
-}
-
-/// Start line and header fields of a head.
-pub(crate) fn parse_head(head: &[u8]) -> (String, Vec<(String, String)>) {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let start = lines.next().unwrap_or("").trim().to_string();
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in lines {
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if let Some(last) = fields.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-            continue;
-        }
-        match line.split_once(':') {
-            Some((n, v)) => fields.push((n.trim().to_string(), v.trim().to_string())),
-            None => fields.push((line.trim().to_string(), String::new())),
-        }
-    }
-    (start, fields)
-}
-
-fn to_headers(fields: Vec<(String, String)>) -> Headers<'static> {
-    Headers(fields.into_iter().map(|(n, v)| Header::new(n, v)).collect())
-}
-
-/// `GET https://host/path HTTP/1.1` → (method, target, version).
-fn parse_request_line(line: &str) -> Option<(&str, &str, &str)> {
-    let (method, rest) = line.split_once(' ')?;
-    let rest = rest.trim();
-    let (target, version) = match rest.rsplit_once(' ') {
-        Some((t, v)) if v.starts_with("HTTP/") => (t.trim(), v),
-        _ => (rest, ""),
-    };
-    if method.is_empty() || target.is_empty() || !method.bytes().all(|b| b.is_ascii_graphic()) {
-        return None;
-    }
-    Some((method, target, version))
-}
-
-/// `HTTP/1.1 200 OK` → (version, status, reason).
-fn parse_status_line(line: &str) -> Option<(String, u16, String)> {
-    let (version, rest) = line.split_once(' ')?;
-    if !version.starts_with("HTTP/") {
-        return None;
-    }
-    let rest = rest.trim_start();
-    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((
-        version.to_string(),
-        code.parse().ok()?,
-        reason.trim().to_string(),
-    ))
-}
-
-fn content_length(headers: &Headers<'_>) -> Option<u64> {
-    headers.get("content-length")?.trim().parse().ok()
-}
-
-pub enum Dechunked {
-    /// The bytes are a complete chunked body (RFC 9112 §7.1); here decoded.
-    Complete(Vec<u8>),
-    /// The bytes start like a chunked body but stop early; the chunks read so far.
-    Cut(Vec<u8>),
-    /// Not chunked.
-    No,
-}
-
-/// Decodes the chunked transfer coding when the bytes follow it.
-pub fn dechunk(raw: &[u8]) -> Dechunked {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    let mut chunks = 0usize;
-    loop {
-        let Some(nl) = memchr::memchr(b'\n', &raw[pos..]) else {
-            return cut_or_no(out, chunks);
-        };
-        let line = &raw[pos..pos + nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // chunk-size [ chunk-ext ]
-        let size_part = line.split(|&b| b == b';').next().unwrap_or(b"");
-        let size_text = std::str::from_utf8(size_part).unwrap_or("").trim();
-        if size_text.is_empty()
-            || size_text.len() > 15
-            || !size_text.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return cut_or_no(out, chunks);
-        }
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            return cut_or_no(out, chunks);
-        };
-        pos += nl + 1;
-        if size == 0 {
-            // Trailer section, then the end; anything after it is ignored.
-            return Dechunked::Complete(out);
-        }
-        let end = pos.saturating_add(size);
-        if end > raw.len() {
-            out.extend_from_slice(&raw[pos..]);
-            return Dechunked::Cut(out);
-        }
-        out.extend_from_slice(&raw[pos..end]);
-        chunks += 1;
-        pos = end;
-        if raw[pos..].starts_with(b"\r\n") {
-            pos += 2;
-        } else if raw[pos..].starts_with(b"\n") {
-            pos += 1;
-        } else if pos == raw.len() {
-            return Dechunked::Cut(out);
-        } else {
-            return Dechunked::No;
-        }
-    }
-}
-
-fn cut_or_no(out: Vec<u8>, chunks: usize) -> Dechunked {
-    if chunks > 0 {
-        Dechunked::Cut(out)
-    } else {
-        Dechunked::No
-    }
-}
-
-pub enum Decoded {
-    Done(Vec<u8>),
-    /// Decoding stopped at [`MAX_DECODED`] bytes.
-    Capped(Vec<u8>),
-    /// The bytes are not in that coding (already decoded by the tool that saved them).
-    NotEncoded,
-    Failed,
-    Unsupported,
-}
-
-/// Undoes one content coding (RFC 9110 §8.4.1) when the bytes carry it.
-pub fn decode_content(coding: &str, bytes: &[u8]) -> Decoded {
-    match coding {
-        "gzip" | "x-gzip" => {
-            if !bytes.starts_with(&[0x1f, 0x8b]) {
-                return Decoded::NotEncoded;
-            }
-            inflate(flate2::read::MultiGzDecoder::new(bytes))
-        }
-        "deflate" => {
-            // RFC 9110 says zlib; some servers send raw deflate.
-            let zlib = bytes.len() >= 2
-                && bytes[0] & 0x0f == 8
-                && (u16::from(bytes[0]) << 8 | u16::from(bytes[1])) % 31 == 0;
-            if zlib {
-                inflate(flate2::read::ZlibDecoder::new(bytes))
-            } else {
-                match inflate(flate2::read::DeflateDecoder::new(bytes)) {
-                    Decoded::Failed => Decoded::NotEncoded,
-                    other => other,
-                }
-            }
-        }
-        // Brotli and zstd have no reliable magic to test for; the HTTP/1 decoder
-        // knows them, and a body it cannot decode is taken as already decoded.
-        "br" | "zstd" => match crate::http::h1::decode_content(coding, bytes) {
-            Some(out) if out.len() >= crate::http::h1::MAX_DECODED => Decoded::Capped(out),
-            Some(out) => Decoded::Done(out),
-            None => Decoded::NotEncoded,
-        },
-        _ => Decoded::Unsupported,
-    }
-}
-
-fn inflate<R: Read>(reader: R) -> Decoded {
-    let mut out = Vec::new();
-    match reader.take(MAX_DECODED as u64 + 1).read_to_end(&mut out) {
-        Ok(_) if out.len() > MAX_DECODED => {
-            out.truncate(MAX_DECODED);
-            Decoded::Capped(out)
-        }
-        Ok(_) => Decoded::Done(out),
-        Err(_) => Decoded::Failed,
-    }
 }
 
 /// An HTTP `Date` (IMF-fixdate, RFC 9110 §5.6.7) in µs since the epoch.
@@ -1049,40 +854,6 @@ mod tests {
         assert_eq!(dotnet_time("0001-01-01T00:00:00"), None);
         let (_, off) = dotnet_time("2025-08-30T11:33:40.1").unwrap();
         assert!(!off);
-    }
-
-    #[test]
-    fn chunked_bodies() {
-        match dechunk(b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n") {
-            Dechunked::Complete(b) => assert_eq!(b, b"hello world"),
-            _ => panic!("complete"),
-        }
-        match dechunk(b"5\r\nhello\r\n6\r\n wo") {
-            Dechunked::Cut(b) => assert_eq!(b, b"hello wo"),
-            _ => panic!("cut"),
-        }
-        assert!(matches!(dechunk(b"{\"a\":1}"), Dechunked::No));
-        // Looks like the start of a chunk that is cut: only trusted with the header.
-        assert!(matches!(dechunk(b"abc\r\nnot chunked"), Dechunked::Cut(_)));
-        assert!(matches!(dechunk(b"5\r\nhelloXX"), Dechunked::No));
-    }
-
-    #[test]
-    fn heads() {
-        let (head, body) = split_head(b"GET http://x/ HTTP/1.1\nHost: x\n  folded\n\nBODY");
-        assert_eq!(body, b"BODY");
-        let (line, fields) = parse_head(head);
-        assert_eq!(line, "GET http://x/ HTTP/1.1");
-        assert_eq!(fields, vec![("Host".to_string(), "x folded".to_string())]);
-        assert_eq!(
-            parse_request_line("CONNECT login.live.com:443 HTTP/1.1"),
-            Some(("CONNECT", "login.live.com:443", "HTTP/1.1"))
-        );
-        assert_eq!(
-            parse_status_line("HTTP/1.1 200 Connection Established"),
-            Some(("HTTP/1.1".into(), 200, "Connection Established".into()))
-        );
-        assert_eq!(parse_status_line("garbage"), None);
     }
 
     #[test]

@@ -28,9 +28,10 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::io::Read;
 
-use super::{Body, Exchange, Headers, Origin, Request, Response, Timing, GAP_ERROR};
+use super::content::{self, MAX_DECODED};
+use super::message;
+use super::{Body, Exchange, Origin, Request, Response, Timing, GAP_ERROR};
 use crate::limits::Allowance;
 
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -38,7 +39,6 @@ pub const MAX_BODY: usize = 16 << 20;
 
 /// Most a body buffer is sized in advance from its Content-Length.
 const PRESIZE_BODY: usize = 1 << 20;
-pub const MAX_DECODED: usize = 32 << 20;
 /// Bytes scanned for a message start before a connection is judged not HTTP.
 const RESYNC_BUDGET: u64 = 256 * 1024;
 
@@ -789,7 +789,7 @@ impl Connection {
             url: Cow::Owned(url),
             http_version: Cow::Owned(req.version.clone()),
             body: body_of(&mut req, &self.budget),
-            headers: headers_of(req.headers),
+            headers: message::to_headers(req.headers),
             body_mime: None,
         };
         let response = resp.map(|mut r| Response {
@@ -797,7 +797,7 @@ impl Connection {
             reason: Cow::Owned(r.reason.clone()),
             http_version: Cow::Owned(r.version.clone()),
             body: body_of(&mut r, &self.budget),
-            headers: headers_of(r.headers),
+            headers: message::to_headers(r.headers),
             body_mime: None,
         });
         let ex = Exchange {
@@ -828,14 +828,6 @@ impl Drop for Connection {
     }
 }
 
-fn headers_of(h: Vec<(String, String)>) -> Headers<'static> {
-    Headers(
-        h.into_iter()
-            .map(|(n, v)| super::Header::new(n, v))
-            .collect(),
-    )
-}
-
 /// The message's body, moved out of it (decoded when it has a content coding,
 /// within what `budget` has room for).
 fn body_of(m: &mut Msg, budget: &Allowance) -> Body<'static> {
@@ -858,12 +850,12 @@ fn body_of(m: &mut Msg, budget: &Allowance) -> Body<'static> {
 }
 
 fn is_chunked(m: &Msg) -> bool {
-    m.headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding")
-            && v.rsplit(',')
-                .next()
-                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
-    })
+    message::is_chunked(
+        m.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+            .map(|(_, v)| v.as_str()),
+    )
 }
 
 /// What reading a message head from one side's buffer gave.
@@ -984,9 +976,7 @@ fn response_framing(m: &Msg) -> Framing {
 }
 
 fn content_length(m: &Msg) -> Option<u64> {
-    m.header("content-length")
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok())
+    m.header("content-length").and_then(message::content_length)
 }
 
 /// Scans for the next message start; returns true when one was found.
@@ -1179,90 +1169,26 @@ fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState, budget: &Allow
     }
 }
 
-/// Decodes a `Content-Encoding` list (applied in order, undone in reverse), capped at
-/// [`MAX_DECODED`] bytes; `None` when an encoding is unknown or the data is bad.
-pub fn decode_content(encodings: &str, body: &[u8]) -> Option<Vec<u8>> {
-    decode_capped(encodings, body, MAX_DECODED).map(|(out, _)| out)
-}
-
 /// Decodes a parser's body within the memory it may still take: at most
 /// [`MAX_DECODED`] bytes and no more than `budget` has room for. A body the budget
-/// cuts short keeps what decoded (its wire form when nothing did), and the cut is
+/// cuts short keeps what decoded (its wire form when nothing could), and the cut is
 /// recorded on the budget. A body that cannot be decoded stays in its wire form.
 pub(super) fn decode_within(encodings: &str, body: Vec<u8>, budget: &Allowance) -> Vec<u8> {
     let limit = budget.available().min(MAX_DECODED);
-    match decode_capped(encodings, &body, limit) {
-        Some((out, cut)) if cut && limit < MAX_DECODED => {
-            budget.cut("decoded bodies cut short");
-            if out.is_empty() {
-                body
-            } else {
-                out
-            }
-        }
-        Some((out, _)) => out,
-        None => body,
+    if limit == 0 {
+        budget.cut("decoded bodies cut short");
+        return body;
     }
-}
-
-/// [`decode_content`] with a cap of `limit` bytes per stage; also says whether
-/// the output was cut at the cap.
-fn decode_capped(encodings: &str, body: &[u8], limit: usize) -> Option<(Vec<u8>, bool)> {
-    let mut data: Cow<'_, [u8]> = Cow::Borrowed(body);
-    let mut any = false;
-    let mut cut = false;
-    for enc in encodings.rsplit(',') {
-        let enc = enc.trim().to_ascii_lowercase();
-        let (out, c) = match enc.as_str() {
-            "" | "identity" => continue,
-            "gzip" | "x-gzip" => read_capped(flate2::read::MultiGzDecoder::new(&data[..]), limit)?,
-            "deflate" => {
-                // RFC 9110 says zlib; some servers send raw deflate. Try both.
-                read_capped(flate2::read::ZlibDecoder::new(&data[..]), limit)
-                    .or_else(|| read_capped(flate2::read::DeflateDecoder::new(&data[..]), limit))?
-            }
-            "br" => read_capped(
-                brotli_decompressor::Decompressor::new(&data[..], 4096),
-                limit,
-            )?,
-            "zstd" => {
-                let dec = ruzstd::decoding::StreamingDecoder::new(&data[..]).ok()?;
-                read_capped(dec, limit)?
-            }
-            _ => return None,
-        };
-        any = true;
-        cut |= c;
-        data = Cow::Owned(out);
+    let (out, how) = content::decode(encodings, body, limit);
+    if how == content::Outcome::Capped && limit < MAX_DECODED {
+        budget.cut("decoded bodies cut short");
     }
-    any.then(|| (data.into_owned(), cut))
-}
-
-/// Reads at most `limit` bytes; true when there were more.
-fn read_capped<R: Read>(r: R, limit: usize) -> Option<(Vec<u8>, bool)> {
-    let mut out = Vec::new();
-    let mut limited = r.take(limit as u64 + 1);
-    match limited.read_to_end(&mut out) {
-        Ok(_) => {
-            let cut = out.len() > limit;
-            out.truncate(limit);
-            // Growth by doubling may have reserved up to twice what is kept.
-            out.shrink_to_fit();
-            Some((out, cut))
-        }
-        // Keep what decoded before an error (truncated bodies), if anything did.
-        Err(_) if !out.is_empty() => {
-            out.shrink_to_fit();
-            Some((out, false))
-        }
-        Err(_) => None,
-    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     fn conn() -> Connection {
         Connection::new(0, 7, "10.0.0.2:80".parse().unwrap())
@@ -1391,35 +1317,6 @@ mod tests {
         );
         assert!(ex[0].error.is_some());
         assert_eq!(ex[1].status(), Some(404));
-    }
-
-    #[test]
-    fn content_decoding_with_cap() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(b"hello world").unwrap();
-        let gz = gz.finish().unwrap();
-        assert_eq!(decode_content("gzip", &gz).unwrap(), b"hello world");
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        z.write_all(b"zz").unwrap();
-        assert_eq!(
-            decode_content("deflate", &z.finish().unwrap()).unwrap(),
-            b"zz"
-        );
-        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        d.write_all(b"raw").unwrap();
-        assert_eq!(
-            decode_content("deflate", &d.finish().unwrap()).unwrap(),
-            b"raw"
-        );
-        assert!(decode_content("compress", b"x").is_none());
-        // A bomb: 100 MiB of zeros compress to ~100 KiB; decoding stops at the cap.
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..100 {
-            gz.write_all(&zeros).unwrap();
-        }
-        let bomb = gz.finish().unwrap();
-        assert_eq!(decode_content("gzip", &bomb).unwrap().len(), MAX_DECODED);
     }
 
     #[test]

@@ -10,11 +10,13 @@
 //! one into small owned facts before the next is read, so bodies are never copied
 //! wholesale. Bodies stay in their wire encoding ([`Body`]) until someone asks.
 
+pub mod content;
 pub mod form;
 pub mod h1;
 pub mod h2;
 pub mod hpack;
 pub mod json_string;
+pub mod message;
 
 use std::borrow::Cow;
 

@@ -14,7 +14,9 @@ use std::io::{Cursor, Read, Write};
 
 use super::har::{self, RewriteError};
 use super::{text, Input, Masker, TraceRewriter, Written};
-use crate::capture::saz::{self as reader, Dechunked, Decoded};
+use crate::capture::saz as reader;
+use crate::http::content;
+use crate::http::message::{self, Dechunked};
 
 /// The SAZ rewriter.
 pub struct Saz;
@@ -186,45 +188,28 @@ fn request_line(m: &mut Masker, line: &str) -> String {
     }
 }
 
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// The body, decoded where needed and redacted by its MIME type; the headers
 /// follow what is stored.
 fn redact_body(m: &mut Masker, headers: &mut Vec<(String, String)>, raw: &[u8]) -> Vec<u8> {
     if raw.is_empty() {
         return Vec::new();
     }
-    let mut bytes = match reader::dechunk(raw) {
-        Dechunked::Complete(b) | Dechunked::Cut(b) => {
+    let bytes = match message::dechunk(raw) {
+        Dechunked::Complete(b, _) | Dechunked::Cut(b) => {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case("transfer-encoding"));
             b
         }
         Dechunked::No => raw.to_vec(),
     };
-    let codings: Vec<String> = header(headers, "content-encoding")
-        .map(|v| {
-            v.split(',')
-                .map(|c| c.trim().to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
-    for coding in codings
-        .iter()
-        .rev()
-        .filter(|c| !c.is_empty() && *c != "identity")
-    {
-        match reader::decode_content(coding, &bytes) {
-            Decoded::Done(b) | Decoded::Capped(b) => bytes = b,
-            _ => {}
-        }
-    }
+    // A body that does not decode is masked as it is, like any binary body.
+    let (bytes, _) = match message::field(headers, "content-encoding") {
+        Some(codings) => content::decode(codings, bytes, content::MAX_DECODED),
+        None => (bytes, content::Outcome::Done),
+    };
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-encoding"));
-    let mime = header(headers, "content-type").unwrap_or("").to_string();
+    let mime = message::field(headers, "content-type")
+        .unwrap_or("")
+        .to_string();
     let out = match std::str::from_utf8(&bytes) {
         Ok(text) => {
             let redacted = har::body(m, text, &mime);

@@ -29,6 +29,11 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
+pub mod frame;
+
+pub use frame::PREFACE;
+
+use self::frame::{Flags, FrameHeader, Kind};
 use super::hpack::{self, Field};
 use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
 use crate::limits::{Allowance, HEADER_LIST};
@@ -81,9 +86,6 @@ impl Problem {
     }
 }
 
-/// The client connection preface (RFC 9113 §3.4).
-pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
 /// Largest frame payload accepted (the protocol maximum is 2^24 - 1).
 const MAX_FRAME: usize = 1 << 24;
 /// Largest body kept per message; the rest is counted, not stored.
@@ -116,11 +118,29 @@ struct Stream {
     pushed: bool,
 }
 
+/// A header block (§4.3): its stream, the fragments so far, and what the
+/// frame that opened it said.
+#[derive(Debug)]
+struct HeaderBlock {
+    stream: u32,
+    bytes: Vec<u8>,
+    end_stream: bool,
+    /// The stream a PUSH_PROMISE reserves.
+    promised: Option<u32>,
+}
+
+/// Where a frame was in the capture: the packet and time of its first byte.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    frame: u64,
+    ts: i64,
+}
+
 #[derive(Debug, Default)]
 struct Side {
     buf: Vec<u8>,
-    /// Header block being assembled: stream, fragments, END_STREAM, promised id.
-    block: Option<(u32, Vec<u8>, bool, Option<u32>)>,
+    /// Header block being assembled from HEADERS or PUSH_PROMISE and CONTINUATION.
+    block: Option<HeaderBlock>,
     hpack: hpack::Decoder,
     preface_checked: bool,
     broken: bool,
@@ -304,17 +324,17 @@ impl Connection {
                 return;
             }
         }
-        while let Some((ty, flags, id, len)) = frame_header(&input[pos..]) {
-            if len > MAX_FRAME {
+        let at = At { frame, ts };
+        while let Some(header) = frame::read_header(&input[pos..]) {
+            if header.len > MAX_FRAME {
                 self.break_side(d, Problem::FrameError);
                 return;
             }
-            if input.len() - pos < 9 + len {
+            let Some((_, payload, _)) = frame::split(&input[pos..]) else {
                 break;
-            }
-            let payload = &input[pos + 9..pos + 9 + len];
-            pos += 9 + len;
-            self.frame(d, ty, flags, id, payload, frame, ts);
+            };
+            pos += frame::HEADER_LEN + header.len;
+            self.frame(d, header, payload, at);
             if self.sides[d].broken {
                 return;
             }
@@ -333,37 +353,20 @@ impl Connection {
         side.buf = rest;
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn frame(&mut self, d: usize, ty: u8, flags: u8, id: u32, p: &[u8], frame: u64, ts: i64) {
+    fn frame(&mut self, d: usize, h: FrameHeader, p: &[u8], at: At) {
         // A header block in progress admits only its CONTINUATION frames (§6.10).
-        if self.sides[d].block.is_some() && ty != 9 {
+        if self.sides[d].block.is_some() && h.kind != Kind::Continuation {
             self.warn(Problem::FrameError);
             self.sides[d].block = None;
         }
-        match ty {
-            0 => {
-                let Some(data) = unpad(p, flags) else {
+        match h.kind {
+            Kind::Data => self.data_frame(d, h, p, at.ts),
+            Kind::Headers => {
+                let Some(mut frag) = frame::unpad(p, h.flags) else {
                     self.warn(Problem::FrameError);
                     return;
                 };
-                let end = flags & 0x1 != 0;
-                let Some(msg) = self.msg_mut(d, id) else {
-                    return;
-                };
-                let room = MAX_BODY.saturating_sub(msg.body.len());
-                msg.body.extend_from_slice(&data[..data.len().min(room)]);
-                msg.last_ts = ts;
-                if end {
-                    msg.ended = true;
-                    self.ended(d, id);
-                }
-            }
-            1 => {
-                let Some(mut frag) = unpad(p, flags) else {
-                    self.warn(Problem::FrameError);
-                    return;
-                };
-                if flags & 0x20 != 0 {
+                if h.flags.has(Flags::PRIORITY) {
                     // PRIORITY fields: exclusive bit + dependency (4), weight (1).
                     if frag.len() < 5 {
                         self.warn(Problem::FrameError);
@@ -371,74 +374,93 @@ impl Connection {
                     }
                     frag = &frag[5..];
                 }
-                let block = (id, frag.to_vec(), flags & 0x1 != 0, None);
-                self.header_fragment(d, block, flags & 0x4 != 0, frame, ts);
+                let block = HeaderBlock {
+                    stream: h.stream,
+                    bytes: frag.to_vec(),
+                    end_stream: h.flags.has(Flags::END_STREAM),
+                    promised: None,
+                };
+                self.header_fragment(d, block, h.flags.has(Flags::END_HEADERS), at);
             }
-            3 if p.len() >= 4 => {
+            Kind::RstStream if p.len() >= 4 => {
                 let code = u32::from_be_bytes([p[0], p[1], p[2], p[3]]);
-                if let Some(s) = self.streams.get_mut(&id) {
+                if let Some(s) = self.streams.get_mut(&h.stream) {
                     s.reset = Some((d == 0, code));
-                    self.finish_stream(id);
+                    self.finish_stream(h.stream);
                 }
             }
-            5 => {
-                let Some(frag) = unpad(p, flags) else {
+            Kind::PushPromise => {
+                let Some(frag) = frame::unpad(p, h.flags).filter(|f| f.len() >= 4) else {
                     self.warn(Problem::FrameError);
                     return;
                 };
-                if frag.len() < 4 {
-                    self.warn(Problem::FrameError);
-                    return;
-                }
                 let promised =
                     u32::from_be_bytes([frag[0], frag[1], frag[2], frag[3]]) & 0x7fff_ffff;
-                let block = (id, frag[4..].to_vec(), false, Some(promised));
-                self.header_fragment(d, block, flags & 0x4 != 0, frame, ts);
-            }
-            9 => {
-                let Some(block) = self.sides[d].block.as_mut() else {
-                    self.warn(Problem::FrameError);
-                    return;
+                let block = HeaderBlock {
+                    stream: h.stream,
+                    bytes: frag[4..].to_vec(),
+                    end_stream: false,
+                    promised: Some(promised),
                 };
-                if block.0 != id || block.1.len() + p.len() > MAX_HEADER_BLOCK {
-                    self.sides[d].block = None;
-                    self.warn(Problem::FrameError);
-                    return;
-                }
-                block.1.extend_from_slice(p);
-                if flags & 0x4 != 0 {
-                    let block = self.sides[d].block.take().expect("checked above");
-                    self.header_block(d, block, frame, ts);
-                }
+                self.header_fragment(d, block, h.flags.has(Flags::END_HEADERS), at);
             }
+            Kind::Continuation => self.continuation(d, h, p, at),
             // PRIORITY, SETTINGS, PING, GOAWAY, WINDOW_UPDATE and unknown types carry
             // nothing an exchange needs.
             _ => {}
         }
     }
 
-    fn header_fragment(
-        &mut self,
-        d: usize,
-        block: (u32, Vec<u8>, bool, Option<u32>),
-        end_headers: bool,
-        frame: u64,
-        ts: i64,
-    ) {
+    fn data_frame(&mut self, d: usize, h: FrameHeader, p: &[u8], ts: i64) {
+        let Some(data) = frame::unpad(p, h.flags) else {
+            self.warn(Problem::FrameError);
+            return;
+        };
+        let Some(msg) = self.msg_mut(d, h.stream) else {
+            return;
+        };
+        let room = MAX_BODY.saturating_sub(msg.body.len());
+        msg.body.extend_from_slice(&data[..data.len().min(room)]);
+        msg.last_ts = ts;
+        if h.flags.has(Flags::END_STREAM) {
+            msg.ended = true;
+            self.ended(d, h.stream);
+        }
+    }
+
+    fn continuation(&mut self, d: usize, h: FrameHeader, p: &[u8], at: At) {
+        let Some(block) = self.sides[d].block.as_mut() else {
+            self.warn(Problem::FrameError);
+            return;
+        };
+        if block.stream != h.stream || block.bytes.len() + p.len() > MAX_HEADER_BLOCK {
+            self.sides[d].block = None;
+            self.warn(Problem::FrameError);
+            return;
+        }
+        block.bytes.extend_from_slice(p);
+        if h.flags.has(Flags::END_HEADERS) {
+            if let Some(block) = self.sides[d].block.take() {
+                self.header_block(d, block, at);
+            }
+        }
+    }
+
+    fn header_fragment(&mut self, d: usize, block: HeaderBlock, end_headers: bool, at: At) {
         if end_headers {
-            self.header_block(d, block, frame, ts);
+            self.header_block(d, block, at);
         } else {
             self.sides[d].block = Some(block);
         }
     }
 
-    fn header_block(
-        &mut self,
-        d: usize,
-        (id, bytes, end_stream, promised): (u32, Vec<u8>, bool, Option<u32>),
-        frame: u64,
-        ts: i64,
-    ) {
+    fn header_block(&mut self, d: usize, block: HeaderBlock, At { frame, ts }: At) {
+        let HeaderBlock {
+            stream: id,
+            bytes,
+            end_stream,
+            promised,
+        } = block;
         let side = &mut self.sides[d];
         let before = side.hpack.unknown_indices;
         let cut_before = side.hpack.lists_cut;
@@ -737,24 +759,6 @@ impl Drop for Connection {
             .sum();
         self.budget.give(held);
     }
-}
-
-/// Type, flags, stream id and payload length of the frame header at the start of
-/// `b` (RFC 7540 §4.1), when all nine bytes are there.
-fn frame_header(b: &[u8]) -> Option<(u8, u8, u32, usize)> {
-    let h = b.get(..9)?;
-    let len = u32::from_be_bytes([0, h[0], h[1], h[2]]) as usize;
-    let id = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
-    Some((h[3], h[4], id, len))
-}
-
-/// Payload without padding (§6.1); `None` when the pad length is impossible.
-fn unpad(p: &[u8], flags: u8) -> Option<&[u8]> {
-    if flags & 0x8 == 0 {
-        return Some(p);
-    }
-    let (&pad, rest) = p.split_first()?;
-    rest.len().checked_sub(pad as usize).map(|n| &rest[..n])
 }
 
 fn is_interim(fields: &[Field]) -> bool {
