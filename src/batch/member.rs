@@ -41,14 +41,25 @@ pub enum Member<R> {
     Stream(Chain<Cursor<Vec<u8>>, R>),
 }
 
-/// Reads a member that declares `declared` bytes: whole when it holds at most
-/// that many and they are within `limit`; else only its first bytes, and the
-/// member is handed back to be streamed.
-pub fn open<R: Read>(mut reader: R, declared: u64, limit: u64) -> std::io::Result<Member<R>> {
+/// Deflate's largest ratio (RFC 1951 stores at most 258 bytes in one of about
+/// two bits): a member declaring more per stored byte is not believed.
+const MAX_RATIO: u64 = 1032;
+
+/// Reads a member of `compressed` bytes that declares `declared` bytes: whole
+/// when it holds at most that many and they are within `limit`; else only its
+/// first bytes, and the member is handed back to be streamed.
+pub fn open<R: Read>(
+    mut reader: R,
+    declared: u64,
+    compressed: u64,
+    limit: u64,
+) -> std::io::Result<Member<R>> {
     let cap = if declared <= limit { declared } else { HEAD };
-    // One allocation of the declared size; the cap bounds the read, not the header.
-    let mut data = Vec::with_capacity(usize::try_from(cap + 1).unwrap_or(0));
-    super::plan::read_within(&mut reader, cap + 1, &mut data)?;
+    // One allocation of the declared size when it is plausible; the cap bounds
+    // the read itself, whatever the header says.
+    let plausible = cap.min(compressed.saturating_mul(MAX_RATIO));
+    let mut data = Vec::with_capacity(usize::try_from(plausible.saturating_add(1)).unwrap_or(0));
+    super::plan::read_within(&mut reader, cap.saturating_add(1), &mut data)?;
     if data.len() as u64 <= cap {
         return Ok(Member::Whole(data));
     }
@@ -99,16 +110,20 @@ mod tests {
     #[test]
     fn members_that_fit_are_read_whole() {
         let data = b"0123456789".as_slice();
-        assert_eq!(whole(open(data, 10, 100).unwrap()).unwrap(), data);
-        // A header declaring more than the budget, over a small member.
-        assert_eq!(whole(open(data, 1 << 40, 100).unwrap()).unwrap(), data);
+        assert_eq!(whole(open(data, 10, 10, 100).unwrap()).unwrap(), data);
+        // Headers declaring more than the budget, or than deflate can hold.
+        assert_eq!(whole(open(data, 1 << 40, 10, 100).unwrap()).unwrap(), data);
+        assert_eq!(
+            whole(open(data, 1 << 40, 1, u64::MAX).unwrap()).unwrap(),
+            data
+        );
     }
 
     #[test]
     fn a_member_past_its_header_or_the_limit_streams_whole() {
         let data = vec![b'{'; 1 << 20];
         for (declared, limit) in [(10, 1 << 30), (2 << 20, 1 << 10)] {
-            let Member::Stream(mut s) = open(&data[..], declared, limit).unwrap() else {
+            let Member::Stream(mut s) = open(&data[..], declared, 1 << 20, limit).unwrap() else {
                 panic!("{declared} {limit}: read whole");
             };
             assert!(s.get_ref().0.get_ref().len() as u64 <= HEAD.max(declared + 1));
@@ -120,7 +135,7 @@ mod tests {
 
     #[test]
     fn only_hars_stream() {
-        let stream = |bytes: Vec<u8>| match open(Cursor::new(bytes), 1, 1 << 20).unwrap() {
+        let stream = |bytes: Vec<u8>| match open(Cursor::new(bytes), 1, 1, 1 << 20).unwrap() {
             Member::Stream(s) => streams_within_budget(&s),
             Member::Whole(_) => panic!("read whole"),
         };

@@ -213,7 +213,7 @@ fn read_and_judge(
     Ok(session::judge(inputs, steps, &config.session))
 }
 
-/// Reads and judges one trace's bytes.
+/// Reads one trace held in memory, sending each exchange to the sink.
 type FromBytes<'k> =
     dyn Fn(&[u8], &mut dyn FnMut(Exchange<'_>)) -> Result<(Format, InputSummary), TraceError> + 'k;
 
@@ -233,7 +233,10 @@ fn zip_member(
     };
     let mut zip = zip.clone();
     let member = zip.by_index(index).map_err(|e| archive_error(&e))?;
-    let opened = member::open(member, trace.size, limit).map_err(|e| archive_error(&e))?;
+    let compressed = member.compressed_size();
+    let opened =
+        member::open(member, trace.size, compressed, limit).map_err(|e| archive_error(&e))?;
+    // Bound to a name: the stream borrows `zip`, and must end before it does.
     let read = match opened {
         Member::Whole(data) => from_bytes(&data, sink),
         Member::Stream(stream) if member::streams_within_budget(&stream) => {

@@ -1,10 +1,13 @@
 //! HAR → HAR: the log is streamed one entry at a time (a HAR can be hundreds of
 //! MB, and a gzip'd one is inflated as it is read), each entry parsed as a
 //! `serde_json::Value` with its member order kept, rewritten field by field, and
-//! written out pretty-printed. An entry larger than the streamed HAR reader's cap
-//! is left out, with a warning on the receipt, as `analyze` skips it. Every field is kept;
-//! only values change, so Chrome DevTools, Fiddler and aadtrace load the copy as
-//! they load the original.
+//! written out pretty-printed. Every field is kept; only values change, so
+//! Chrome DevTools, Fiddler and aadtrace load the copy as they load the original.
+//!
+//! Entries pass the streamed HAR reader's guard (`capture::har::guard`), as in
+//! `analyze`: one larger than [`crate::limits::har_entry`], raw or once parsed,
+//! is left out of the copy, never written unredacted, with a warning on the
+//! receipt.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,6 +29,8 @@ use crate::secrets::{
 
 /// The HAR rewriter.
 pub struct Har;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl TraceRewriter for Har {
     fn rewrite(
@@ -74,8 +79,6 @@ pub fn rewrite(
     }
     rewrite_json(reader, (b"", b""), out, masker)
 }
-
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Rewrites the HAR held in `input` (plain or JSONP-wrapped) to `out`.
 pub fn rewrite_bytes(
