@@ -61,10 +61,80 @@ fn explain_knows_codes_added_from_microsofts_reference() {
 }
 
 #[test]
-fn explain_rejects_non_codes() {
+fn explain_rejects_text_without_codes() {
     let out = aadtrace().args(["explain", "hello"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`hello` is not an AADSTS code"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`hello` holds no AADSTS code"), "{err}");
+    assert!(err.contains("nothing to explain"), "{err}");
+}
+
+#[test]
+fn explain_takes_what_people_paste() {
+    // A message line, a code next to a word that is not one, an error URL.
+    let out = aadtrace()
+        .args([
+            "explain",
+            "AADSTS50074: Strong Authentication is required.",
+            "hello",
+            "https://app.example/cb?error=invalid_grant&error_description=AADSTS70008%3a+The+provided+authorization+code+or+refresh+token+has+expired",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "one argument held no code");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("AADSTS50074:") && text.contains("AADSTS70008:"),
+        "{text}"
+    );
+    assert!(text.contains("Microsoft: https://login.microsoftonline.com/error?code=50074"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`hello` holds no AADSTS code"));
+    // A whole error page on standard input.
+    let page = "<html><body><div id=\"errorText\">Sorry, but we're having trouble signing you in.</div>\n<div>AADSTS53003: Access has been blocked by Conditional Access policies.</div></body></html>";
+    let out = aadtrace()
+        .args(["explain", "-"])
+        .write_stdin(page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("AADSTS53003:"));
+}
+
+#[test]
+fn explain_lists_and_searches_the_catalogue() {
+    let out = aadtrace().args(["explain", "--list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert!(list.lines().count() > 100, "{list}");
+    assert!(list.lines().any(|l| l.starts_with("AADSTS50126")));
+    let out = aadtrace()
+        .args([
+            "explain",
+            "--search",
+            "conditional access",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array().unwrap().iter().any(|c| c["code"] == 53003),
+        "{v}"
+    );
+    let out = aadtrace()
+        .args(["explain", "--search", "zebra unicorn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Only the formats the help lists exist.
+    let out = aadtrace()
+        .args(["explain", "--format", "html", "50074"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: text, json"));
 }
 
 #[test]

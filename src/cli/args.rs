@@ -89,12 +89,26 @@ pub struct AnalyzeArgs {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Codes, with or without the AADSTS prefix.
-    #[arg(required = true, value_name = "CODE")]
+    /// What to explain: a code (`50074`, `AADSTS50074`), a pasted error message, an
+    /// error URL, or a whole error page (`-` reads it from standard input). Every
+    /// AADSTS code found in it is explained.
+    #[arg(value_name = "CODE|TEXT", required_unless_present_any = ["list", "search"])]
     pub codes: Vec<String>,
-    /// `text` or `json`.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    /// List every code of the offline catalogue.
+    #[arg(long, conflicts_with_all = ["codes", "search"])]
+    pub list: bool,
+    /// Find codes whose title, explanation or next steps hold all these words.
+    #[arg(long, value_name = "WORDS", conflicts_with = "codes")]
+    pub search: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -150,4 +150,58 @@ mod tests {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
         }
     }
+
+    /// `docs/findings.md` is written from `data/findings.json`, so the user's
+    /// list of kinds cannot drift from what the tool reports.
+    #[test]
+    fn docs_list_every_kind_with_its_wording() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
+        let want = findings_doc();
+        if std::env::var_os("AADTRACE_BLESS_DOCS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/findings.md is out of date: run `AADTRACE_BLESS_DOCS=1 cargo test --lib docs_` and commit it"
+        );
+    }
+
+    fn findings_doc() -> String {
+        let mut out = String::from(
+            "# Finding kinds\n\n\
+             Every finding in a report has a `kind` (`findings[].kind` in the JSON report, `kind` in\n\
+             the Parquet `findings` table). This list is written from `data/findings.json` by a test,\n\
+             so it is always the tool's own. The severity shown is the default; the rules adjust\n\
+             it to what happened around the finding: an error the same flow later recovered from is\n\
+             a `warning`, expected interrupts (50058 on the first page, device-code 70016) are\n\
+             `info`, and the last error of a failed flow is always an `error`.\n",
+        );
+        let sections = [
+            ("What happened to the sign-in", FindingKind::RULES.to_vec()),
+            (
+                "What the trace itself shows (reader warnings)",
+                WarningCode::ALL
+                    .iter()
+                    .map(|&c| FindingKind::Input(c))
+                    .collect(),
+            ),
+        ];
+        for (heading, kinds) in sections {
+            out.push_str(&format!("\n## {heading}\n"));
+            for kind in kinds {
+                let info = crate::findings::kind_info(kind);
+                out.push_str(&format!(
+                    "\n### `{kind}` ({})\n\n**{}.** {}\n\nNext steps:\n",
+                    info.severity.name(),
+                    info.title.trim_end_matches('.'),
+                    info.explanation
+                ));
+                for step in &info.next_steps {
+                    out.push_str(&format!("- {step}\n"));
+                }
+            }
+        }
+        out
+    }
 }

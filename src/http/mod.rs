@@ -15,6 +15,7 @@ pub mod form;
 pub mod h1;
 pub mod h2;
 pub mod hpack;
+pub mod html;
 pub mod json_string;
 pub mod message;
 

@@ -118,9 +118,9 @@ pub fn all() -> &'static [CodeInfo] {
 mod tests {
     use super::*;
 
-    /// Every code of the AADSTS table in the identity-wire reference (section 4),
-    /// pairs split, the unknown 399287 left out. These are codes seen in support
-    /// work; not all of them are on Microsoft's page.
+    /// Codes seen in support work (the team's field notes on identity traffic),
+    /// pairs split, the unknown 399287 left out; not all of them are on
+    /// Microsoft's page.
     const WIRE_DOC_CODES: &[u32] = &[
         16000, 16001, 16003, 20001, 50000, 50001, 500011, 500021, 50005, 50011, 50012, 50013,
         500133, 50020, 500208, 500212, 500213, 50027, 50033, 50034, 500341, 50053, 50054, 50055,
@@ -242,7 +242,7 @@ mod tests {
                 e.code
             );
         }
-        // The identity-wire table holds 14 codes that Microsoft's page lacks.
+        // The field notes hold 14 codes that Microsoft's page lacks.
         let off_page: Vec<u32> = WIRE_DOC_CODES
             .iter()
             .copied()

@@ -8,6 +8,8 @@
 
 use serde_json::{Map, Number, Value};
 
+use crate::http::html;
+
 /// Which page object was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PageObject {
@@ -565,38 +567,15 @@ fn meta_page_id(html: &str) -> Option<String> {
         {
             continue;
         }
-        if let Some(v) = attribute(tag, "content") {
+        let content = html::start_tags(tag, "meta")
+            .next()
+            .and_then(|t| t.value("content"));
+        if let Some(v) = content {
             let v = v.trim();
             if !v.is_empty() {
                 return Some(v.to_string());
             }
         }
-    }
-    None
-}
-
-/// The quoted value of attribute `name` in a tag's text.
-fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
-    let bytes = tag.as_bytes();
-    for pos in memchr::memmem::find_iter(bytes, name.as_bytes()) {
-        if pos == 0 || !bytes[pos - 1].is_ascii_whitespace() {
-            continue;
-        }
-        let mut i = skip_space(bytes, pos + name.len());
-        if bytes.get(i) != Some(&b'=') {
-            continue;
-        }
-        i = skip_space(bytes, i + 1);
-        let quote = *bytes.get(i)?;
-        if quote != b'"' && quote != b'\'' {
-            let end = bytes[i..]
-                .iter()
-                .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
-                .map_or(bytes.len(), |n| i + n);
-            return tag.get(i..end);
-        }
-        let end = memchr::memchr(quote, &bytes[i + 1..])? + i + 1;
-        return tag.get(i + 1..end);
     }
     None
 }
@@ -667,7 +646,9 @@ fn server_details(v: &Value) -> Option<ServerDetails> {
 
 /// The `value="…"` of an `<input>` tag (MSA `sFTTag`).
 fn input_value(tag: &str) -> Option<String> {
-    attribute(tag, "value")
+    html::start_tags(tag, "input")
+        .next()
+        .and_then(|t| t.value("value"))
         .filter(|v| !v.is_empty())
         .map(str::to_string)
 }

@@ -170,8 +170,8 @@ fn begin_without_request(
     }
 }
 
-/// `ResultValue` strings that are a final "no" from the user or the server
-/// (identity-wire.md §3.3).
+/// `ResultValue` strings of the SAS `EndAuth` answers that are a final "no" from
+/// the user or the server.
 fn verdict_of(value: &str) -> Option<MfaResult> {
     let v = value.to_ascii_lowercase();
     Some(match v.as_str() {

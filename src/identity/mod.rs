@@ -28,7 +28,8 @@ pub struct IdentityOptions {
 impl Default for IdentityOptions {
     fn default() -> Self {
         IdentityOptions {
-            // identity-wire.md §3.4: clients give up around 2 minutes.
+            // Sign-in pages stop polling a push after about two minutes when the
+            // page does not announce its own window (`iPollingTimeout`).
             default_mfa_window_ms: 120_000,
         }
     }

@@ -13,7 +13,7 @@ use super::config::{self, PageConfig};
 use super::endpoints::{self, HostRole};
 use super::jwt;
 use super::messages::{self, SasMessage};
-use crate::http::{form, split_url, Exchange};
+use crate::http::{form, html, split_url, Exchange};
 
 /// Where an error or AADSTS code was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -415,7 +415,7 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
     }
 }
 
-/// MSA `PostType` values of second-factor proofs (identity-wire.md §1.2):
+/// MSA `PostType` values of second-factor proofs, as login.live.com posts them:
 /// 18 StrongAuth, 19 StrongAuthTOTP (a code), 22 SessionApproval (a push).
 fn note_msa_proof(step: &mut Step, is_otc: bool, value: &str) {
     let method = match value {
@@ -577,7 +577,7 @@ fn read_response_body(step: &mut Step, text: &str) {
 }
 
 /// The `HR=0x8004…` result a Microsoft-account page writes into a comment when
-/// a step failed (identity-wire.md §2.6).
+/// a step failed.
 fn hr_comment(page: &str) -> Option<String> {
     let at = find(page, "HR=")?;
     let rest = &page[at + 3..];
@@ -834,10 +834,10 @@ fn read_page(step: &mut Step, page: &PageConfig) {
 /// its hidden `code` / `error` fields are the result of the step, and its
 /// `action` is where the client goes next, like a `Location`.
 fn read_auto_post_form(step: &mut Step, html: &str) {
-    if find_tag(html.as_bytes(), 0, b"<form").is_none() {
+    if html::forms(html).next().is_none() {
         return;
     }
-    let inputs = hidden_inputs(html);
+    let inputs = html::input_fields(html);
     let mut to_app = false;
     if inputs.iter().any(|(name, _)| is_hand_off_field(name)) {
         if let Some(action) = hand_off_action(html) {
@@ -916,8 +916,7 @@ fn read_saml_response(step: &mut Step, value: &str, to_app: bool) {
 /// The `Value` of the first `StatusCode` element, namespace prefix or not.
 fn saml_status(xml: &str) -> Option<&str> {
     let at = find(xml, "StatusCode")?;
-    let tag = tag_body(&xml[at..]);
-    attribute(tag, "value")
+    html::tag_at(xml, at, at + "StatusCode".len()).value("value")
 }
 
 /// The text of the first element named `local` (any prefix), up to its next tag.
@@ -927,7 +926,7 @@ fn element_text(xml: &str, local: &str) -> Option<String> {
     let open_end = rest.find('>')? + 1;
     let text = &rest[open_end..];
     let text = &text[..text.find('<').unwrap_or(text.len())];
-    let text = decode_html_entities(text.trim());
+    let text = html::decode_entities(text.trim());
     (!text.is_empty()).then_some(text)
 }
 
@@ -944,21 +943,14 @@ fn absolute_url(base: &str, target: &str) -> String {
 /// The `action` of the first form whose hidden fields hand the flow on (a
 /// language picker or a sign-out form before it is passed over), entities
 /// decoded.
-fn hand_off_action(html: &str) -> Option<String> {
-    let bytes = html.as_bytes();
-    let mut from = 0;
-    while let Some(open) = find_tag(bytes, from, b"<form") {
-        let tag_end = open + memchr::memchr(b'>', &bytes[open..])?;
-        let close = find_tag(bytes, tag_end, b"</form").unwrap_or(bytes.len());
-        let carries_hand_off = hidden_inputs(&html[tag_end..close])
-            .iter()
-            .any(|(name, _)| is_hand_off_field(name));
-        if carries_hand_off {
-            return attribute(&html[open + 5..tag_end], "action").map(decode_html_entities);
-        }
-        from = close;
-    }
-    None
+fn hand_off_action(page: &str) -> Option<String> {
+    html::forms(page)
+        .find(|form| {
+            html::input_fields(form.inner)
+                .iter()
+                .any(|(name, _)| is_hand_off_field(name))
+        })
+        .and_then(|form| form.tag.value("action").map(html::decode_entities))
 }
 
 /// Hidden fields that make a form a hand-off: the result of the step, or a
@@ -969,97 +961,6 @@ fn is_hand_off_field(name: &str) -> bool {
         || ["error", "samlresponse"]
             .iter()
             .any(|n| name.eq_ignore_ascii_case(n))
-}
-
-/// The next `tag` (ASCII case ignored, e.g. `<form`) at or after `from`.
-fn find_tag(bytes: &[u8], from: usize, tag: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'<', &bytes[from..])
-        .map(|i| from + i)
-        .find(|&i| {
-            bytes
-                .get(i..i + tag.len())
-                .is_some_and(|s| s.eq_ignore_ascii_case(tag))
-        })
-}
-
-/// `(name, value)` of `<input type="hidden" name="…" value="…">` elements,
-/// with HTML character references in the value decoded.
-pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let bytes = html.as_bytes();
-    let mut starts: Vec<usize> = memchr::memmem::find_iter(bytes, b"<input")
-        .chain(memchr::memmem::find_iter(bytes, b"<INPUT"))
-        .collect();
-    starts.sort_unstable();
-    let mut out = Vec::new();
-    for at in starts {
-        let tag = tag_body(&html[at + 6..]);
-        if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
-            out.push((name.to_string(), decode_html_entities(value)));
-        }
-    }
-    out
-}
-
-/// The text of a start tag up to its closing `>`. A quoted attribute value may
-/// hold a `>` of its own (HTML §13.2.5.36-37): AD FS leaves them in the SAML
-/// token of its `wresult` field, escaping only `<`.
-/// A quote opens a value only right after `=` (an apostrophe inside an
-/// unquoted value is text); a quote that never closes is a broken tag, read up
-/// to its first `>` as before.
-fn tag_body(rest: &str) -> &str {
-    let mut quote = None;
-    let mut after_equals = false;
-    for (i, b) in rest.bytes().enumerate() {
-        match quote {
-            Some(q) if q == b => quote = None,
-            Some(_) => {}
-            None if b == b'>' => return &rest[..i],
-            None if (b == b'"' || b == b'\'') && after_equals => quote = Some(b),
-            None if b.is_ascii_whitespace() => {}
-            None => after_equals = b == b'=',
-        }
-    }
-    &rest[..rest.find('>').unwrap_or(rest.len())]
-}
-
-fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
-    // ASCII lower-casing keeps byte offsets, so positions found in the copy hold.
-    let lower = tag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(found) = lower[from..].find(name) {
-        let at = from + found;
-        from = at + name.len();
-        let before_ok = at == 0 || tag.as_bytes()[at - 1].is_ascii_whitespace();
-        let Some(v) = tag[from..].trim_start().strip_prefix('=') else {
-            continue;
-        };
-        if !before_ok {
-            continue;
-        }
-        let v = v.trim_start();
-        let quote = v.chars().next()?;
-        if quote == '"' || quote == '\'' {
-            let inner = &v[1..];
-            return inner.find(quote).map(|e| &inner[..e]);
-        }
-        let e = v
-            .find(|c: char| c.is_whitespace() || c == '/')
-            .unwrap_or(v.len());
-        return Some(&v[..e]);
-    }
-    None
-}
-
-/// Decodes the character references that attribute values in sign-in pages use.
-pub fn decode_html_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// True when a step outside the identity hosts receives a sign-in result: an
@@ -1121,7 +1022,10 @@ mod tests {
     fn a_quoted_value_may_hold_a_closing_angle_bracket() {
         // AD FS "Working..." page: only `<` is escaped in the token.
         let html = r#"<form method="POST" name="hiddenform" action="https://app.contoso.com:443/app"><input type="hidden" name="wa" value="wsignin1.0" /><input type="hidden" name="wresult" value="&lt;t:RequestSecurityTokenResponse xmlns:t=&quot;http://x&quot;>&lt;t:Lifetime>" /><input type="hidden" name="wctx" value="rm=0&amp;id=passive" /></form>"#;
-        let names: Vec<_> = hidden_inputs(html).into_iter().map(|(n, _)| n).collect();
+        let names: Vec<_> = html::input_fields(html)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(names, ["wa", "wresult", "wctx"]);
         let mut step = Step {
             url: "https://sts.contoso.com/adfs/ls/?wa=wsignin1.0".into(),
@@ -1188,7 +1092,7 @@ mod tests {
         // An apostrophe in an unquoted value (invalid but seen in hand-written pages).
         let html = "<form action=\"https://app/x\"><input type=hidden name=ru value=o'neil><input type=hidden name=code value=abc></form>";
         assert_eq!(
-            hidden_inputs(html),
+            html::input_fields(html),
             [
                 ("ru".to_string(), "o'neil".to_string()),
                 ("code".to_string(), "abc".to_string())
@@ -1196,7 +1100,7 @@ mod tests {
         );
         // A quote that never closes: the broken tag does not borrow the next one's value.
         let html = "<input type=\"hidden\" name=\"code\" title='it><input type=\"hidden\" name=\"x\" value=\"y\">";
-        assert!(hidden_inputs(html).iter().all(|(n, _)| n != "code"));
+        assert!(html::input_fields(html).iter().all(|(n, _)| n != "code"));
     }
 
     fn get(url: &str) -> Step {
@@ -1224,7 +1128,7 @@ mod tests {
     #[test]
     fn hidden_inputs_are_read() {
         let html = r#"<form method="POST" action="https://app/x"><input type="hidden" name="code" value="0.AX&amp;y" /><INPUT TYPE='hidden' NAME='state' VALUE='abc'></form>"#;
-        let inputs = hidden_inputs(html);
+        let inputs = html::input_fields(html);
         assert_eq!(
             inputs,
             vec![

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use super::mask::Masker;
+use crate::http::html;
 use crate::secrets::{classify, is_personal_key, param_kind, scan, SecretKind};
 
 /// A URL (absolute, or a path with a query) with its secrets masked and its
@@ -111,98 +112,30 @@ fn mask_as(m: &mut Masker, class: Result<SecretKind, ()>, value: &str) -> String
 }
 
 /// `<input … name="code" … value="…">`: the value of secret and personal fields,
-/// also inside a JavaScript string (`\"` quotes, as in `sFTTag`).
-fn hidden_inputs(m: &mut Masker, html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    if !lower.contains("<input") {
-        return html.to_string();
-    }
-    let mut out = String::with_capacity(html.len());
+/// also inside a JavaScript string (`\"` quotes, as in `sFTTag`). The tags are
+/// read by the same scanner as the analysis reads them ([`html`]); a value whose
+/// quote never closes is masked to the end of its tag.
+fn hidden_inputs(m: &mut Masker, page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
     let mut last = 0;
-    for at in memchr::memmem::find_iter(lower.as_bytes(), b"<input") {
-        if at < last {
-            continue;
-        }
-        let end = lower[at..].find('>').map_or(html.len(), |e| at + e);
-        let tag_lower = &lower[at..end];
-        let Some((_, name)) = attr_span(tag_lower, html, at, "name") else {
+    for tag in html::start_tags(page, "input") {
+        let Some(class) = tag.value("name").and_then(classify) else {
             continue;
         };
-        let Some(class) = classify(&name) else {
+        let Some(value) = tag.attribute("value") else {
             continue;
         };
-        let Some(((vs, ve), raw)) = attr_span(tag_lower, html, at, "value") else {
-            continue;
-        };
-        let decoded = decode_entities(&raw);
+        let decoded = html::decode_entities(value.value);
         let masked = mask_as(m, class, &decoded);
         if masked == decoded {
             continue;
         }
-        out.push_str(&html[last..vs]);
+        out.push_str(&page[last..value.span.0]);
         out.push_str(&masked);
-        last = ve;
+        last = value.span.1;
     }
-    out.push_str(&html[last..]);
+    out.push_str(&page[last..]);
     out
-}
-
-/// The absolute byte span and text of attribute `name`'s value inside the tag
-/// starting at `offset` (`tag_lower` is the lower-cased tag).
-fn attr_span(
-    tag_lower: &str,
-    html: &str,
-    offset: usize,
-    name: &str,
-) -> Option<((usize, usize), String)> {
-    let b = tag_lower.as_bytes();
-    let mut from = 0;
-    while let Some(rel) = tag_lower[from..].find(name) {
-        let at = from + rel;
-        from = at + name.len();
-        let before_ok = at > 0 && (b[at - 1].is_ascii_whitespace() || b[at - 1] == b'"');
-        let mut j = from;
-        while j < b.len() && b[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if !before_ok || b.get(j) != Some(&b'=') {
-            continue;
-        }
-        j += 1;
-        while j < b.len() && b[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        let (open_len, close): (usize, &str) = if tag_lower[j..].starts_with("\\\"") {
-            (2, "\\\"")
-        } else if tag_lower[j..].starts_with("\\'") {
-            (2, "\\'")
-        } else if b.get(j) == Some(&b'"') {
-            (1, "\"")
-        } else if b.get(j) == Some(&b'\'') {
-            (1, "'")
-        } else {
-            let e = tag_lower[j..]
-                .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-                .map_or(tag_lower.len(), |e| j + e);
-            return Some((
-                (offset + j, offset + e),
-                html[offset + j..offset + e].to_string(),
-            ));
-        };
-        let vs = j + open_len;
-        let ve = tag_lower[vs..]
-            .find(close)
-            .map_or(tag_lower.len(), |e| vs + e);
-        return Some((
-            (offset + vs, offset + ve),
-            html[offset + vs..offset + ve].to_string(),
-        ));
-    }
-    None
-}
-
-fn decode_entities(s: &str) -> String {
-    crate::identity::observe::decode_html_entities(s)
 }
 
 /// SOAP and SAML elements whose content is a secret (§6.1): `wsse:Password`,
@@ -325,6 +258,29 @@ mod tests {
         }
         assert!(out.contains("VALUE='abc'"));
         assert!(out.contains("contextid=AB"));
+    }
+
+    /// Pages read the way the analysis reads them: a `>` inside a quoted value
+    /// does not end the tag, so no part of a token after it survives.
+    #[test]
+    fn hostile_pages_leave_no_part_of_a_token() {
+        let mut m = Masker::new();
+        let pages = [
+            // The AD FS "Working…" page: only `<` is escaped in the wresult.
+            r#"<form method="POST" name="hiddenform" action="https://app.contoso.com/"><input type="hidden" name="wa" value="wsignin1.0" /><input type="hidden" name="wresult" value="&lt;t:RequestSecurityTokenResponse xmlns:t=&quot;http://x&quot;>&lt;t:Lifetime>TOKENPARTONE&lt;/t:Lifetime>&lt;saml:Assertion>TOKENPARTTWO&lt;/saml:Assertion>TOKENPARTTHREE&lt;/t:RequestSecurityTokenResponse>" /><noscript><input type="submit"></noscript></form>"#,
+            // A SAML response whose (base64) value is preceded by a `>` in another attribute.
+            r#"<form action="https://app/acs"><input title="a>b" type="hidden" name="SAMLResponse" value="PHNhbWxwOlJlc3BvbnNlPlRPS0VOUEFSVEZPVVI+" /></form>"#,
+            // A flow token in a JavaScript string, with escaped quotes and a `>`.
+            r#"var ServerData={"sFTTag":"<input type=\"hidden\" name=\"PPFT\" value=\"TOKENPART>FIVE\"/>"};"#,
+            // A value whose quote never closes: masked to the end of its tag.
+            r#"<input type="hidden" name="code" value="TOKENPARTSIX><p>after</p>"#,
+        ];
+        for page in pages {
+            let out = markup(&mut m, page);
+            for part in ["TOKENPART", "PHNhbWxwOlJlc3BvbnNl", "FIVE"] {
+                assert!(!out.contains(part), "{part} survives in {out}");
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The JSON report: the `aadtrace/1` contract of `shared/docs/output-contract.md`.
+//! The JSON report: the `aadtrace/1` contract, documented for users in `docs/json.md`
+//! (a test checks that it names every field written here).
 //! Field names and meanings never change; new fields may be added. Every string
 //! that came from the trace goes through the [`Redactor`] (ids too: an id field
 //! can carry more than an id, as `client_id=X;code=…` does).
@@ -430,4 +431,56 @@ pub fn summary(session: &Session) -> Summary {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{NoProgress, Source};
+    use crate::session::SessionOptions;
+
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, x) in map {
+                    // Decoded token claims are the token's own names, not the contract's.
+                    if k != "claims" {
+                        keys(x, out);
+                    }
+                    out.insert(k.clone());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+
+    /// `docs/json.md` documents every field the report writes: each field name of
+    /// the documents made from the samples (flows, MFA, tokens, connections and
+    /// reader warnings among them) appears there as `name`.
+    #[test]
+    fn docs_name_every_field() {
+        let docs = include_str!("../../docs/json.md");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/");
+        let mut names = std::collections::BTreeSet::new();
+        for sample in [
+            "clean-signin.har",
+            "mfa-timeout-then-success.har",
+            "mfa-abandoned-500121-tls12-h1-dsb.pcapng",
+            "token-errors-devicecode.cap",
+        ] {
+            let source = Source::File(format!("{dir}{sample}").into());
+            let session =
+                crate::session::run(&[source], &SessionOptions::default(), &NoProgress, &|| {})
+                    .unwrap();
+            let doc = serde_json::to_value(document(&session, &Redactor::new(true))).unwrap();
+            keys(&doc, &mut names);
+        }
+        assert!(names.contains("tls_version") && names.contains("judged_window_ms"));
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !docs.contains(&format!("`{n}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/json.md does not name {missing:?}");
+    }
 }

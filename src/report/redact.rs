@@ -1,5 +1,5 @@
 //! Redaction of every string that came from a trace, before any report prints it
-//! (identity-wire.md §6): secrets masked, user names shortened, identifiers that
+//! (the README's secret policy): secrets masked, user names shortened, identifiers that
 //! support needs (correlation/request ids, time stamps, codes, tenant and app ids)
 //! kept. `--unsafe-show-secrets` turns it off. Terminal output is also stripped of
 //! control characters here, so a trace cannot drive the user's terminal.
