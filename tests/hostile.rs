@@ -2,6 +2,7 @@
 //! inflate to gigabytes. Each runs the binary under an address-space limit
 //! (`prlimit --as`), and must finish with exit 0, 1 or 2 and say what was cut.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -498,21 +499,26 @@ fn batch_list_sanitises_member_names() {
 
 /// A gzip'd HAR of three entries, the middle one `middle` (raw JSON).
 fn har_gz(middle: impl FnOnce(&mut dyn Write)) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    write_har(&mut gz, middle);
+    gz.finish().unwrap()
+}
+
+/// Writes a HAR of three entries to `w`, the middle one `middle` (raw JSON).
+fn write_har(w: &mut dyn Write, middle: impl FnOnce(&mut dyn Write)) {
     let entry = |i: u32| {
         format!(
             r#"{{"startedDateTime":"2026-01-01T00:00:0{i}.000Z","time":1,"request":{{"method":"GET","url":"https://login.microsoftonline.com/common/oauth2/authorize?i={i}","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0}},"response":{{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{{"size":0,"mimeType":"text/html"}},"redirectURL":"","headersSize":-1,"bodySize":0}},"cache":{{}},"timings":{{"send":0,"wait":1,"receive":0}}}}"#
         )
     };
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     write!(
-        gz,
+        w,
         r#"{{"log":{{"version":"1.2","creator":{{"name":"t","version":"1"}},"entries":["#
     )
     .unwrap();
-    write!(gz, "{},", entry(0)).unwrap();
-    middle(&mut gz);
-    write!(gz, ",{}]}}}}", entry(2)).unwrap();
-    gz.finish().unwrap()
+    write!(w, "{},", entry(0)).unwrap();
+    middle(w);
+    write!(w, ",{}]}}}}", entry(2)).unwrap();
 }
 
 /// Writes `n` bytes of `byte`.
@@ -644,4 +650,183 @@ fn html_cuts_a_huge_url() {
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.len() < 1 << 20, "{} bytes", page.len());
     assert!(page.contains(&format!("({} bytes in all)", long.len())));
+}
+
+/// A zip (about 3 MB) of a small HAR and three members that must not be read
+/// whole under `--max-memory 512M`: `big.har`, a HAR of 1.1 GiB (one entry a
+/// huge string); `lie.har`, the same bytes under a header that declares 1000;
+/// `zeros.har`, 600 MiB of zeros (no HAR, so it cannot be streamed either).
+fn zip_with_huge_members(path: &Path) {
+    use std::io::Seek;
+    use zip::write::SimpleFileOptions;
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    // The huge HAR is compressed once, then copied raw under both names.
+    let mut staged = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    staged.start_file("big.har", deflated).unwrap();
+    write_har(&mut staged, |w| {
+        w.write_all(br#"{"request":{"url":""#).unwrap();
+        repeat(w, b'a', 1100 << 20);
+        w.write_all(br#""}}"#).unwrap();
+    });
+    let mut staged = zip::ZipArchive::new(staged.finish().unwrap()).unwrap();
+
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file("a.har", deflated).unwrap();
+    zip.write_all(&std::fs::read(sample("clean-signin.har")).unwrap())
+        .unwrap();
+    zip.raw_copy_file(staged.by_index(0).unwrap()).unwrap();
+    zip.raw_copy_file_rename(staged.by_index(0).unwrap(), "lie.har")
+        .unwrap();
+    zip.start_file("zeros.har", deflated).unwrap();
+    repeat(&mut zip, 0, 600 << 20);
+    let mut file = zip.finish().unwrap();
+
+    // `lie.har` declares 1000 bytes, in its local and its central header.
+    file.rewind().unwrap();
+    let mut archive = zip::ZipArchive::new(&mut file).unwrap();
+    let lie = archive.by_name("lie.har").unwrap();
+    let places = [lie.header_start() + 22, lie.central_header_start() + 24];
+    drop(lie);
+    drop(archive);
+    for at in places {
+        file.seek(std::io::SeekFrom::Start(at)).unwrap();
+        file.write_all(&1000u32.to_le_bytes()).unwrap();
+    }
+}
+
+/// #16.5: a zip member is never inflated whole past the budget, whatever its
+/// header says: a HAR too large to hold is streamed (its huge entry skipped
+/// with a warning), one that inflates past its header and one that is no HAR
+/// get error results (the latter naming the budget);
+/// `batch --list` of the zip stays bounded too.
+#[test]
+fn zip_members_stay_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.zip");
+    zip_with_huge_members(&path);
+    assert!(std::fs::metadata(&path).unwrap().len() < 8 << 20);
+    let archive = path.to_str().unwrap();
+    let Some(out) = run_limited(&["batch", "--list", archive], None) else {
+        return;
+    };
+    let text = finished(&out);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    let args = ["batch", "-q", "--max-memory", "512M", "-j", "1", archive];
+    let Some(out) = run_limited(&args, None) else {
+        return;
+    };
+    finished(&out);
+    let results: BTreeMap<String, serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let member = v["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            (member, v)
+        })
+        .collect();
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert!(results["a.har"]["flows"].is_array(), "{}", results["a.har"]);
+    let big = &results["big.har"];
+    assert_eq!(big["inputs"][0]["exchanges"], 2, "{big}");
+    let line = big.to_string();
+    assert!(line.contains("har_entry_too_large"), "{line}");
+    assert!(line.contains("entry 1 is"), "{line}");
+    // The read stops past the declared size (the zip reader refuses more).
+    let lie = &results["lie.har"]["error"];
+    assert_eq!(lie["kind"], "archive", "{lie}");
+    assert!(
+        lie["message"].as_str().unwrap().contains("declared"),
+        "{lie}"
+    );
+    let zeros = &results["zeros.har"]["error"];
+    assert_eq!(zeros["kind"], "archive", "{zeros}");
+    let message = zeros["message"].as_str().unwrap();
+    assert!(
+        message.contains("zeros.har: this member is 600 MiB"),
+        "{message}"
+    );
+    assert!(
+        message.contains("more than the memory budget (512 MiB"),
+        "{message}"
+    );
+}
+
+/// #16.4 for `redact`: `.har.gz` files of a few MB whose middle entry holds a
+/// 1.1 GiB string, or 40 MiB of numbers that would take over a gigabyte once
+/// parsed. The copy leaves that entry out (never writing it unredacted), the
+/// receipt says which entry and why, and the run stays under the memory limit
+/// although the input inflates past it (twice: one pass learns the secrets, one
+/// writes).
+#[test]
+fn redact_caps_streamed_har_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = br#"{"request":{"url":"https://login.microsoftonline.com/x","postData":{"text":""#;
+    let tail = br#""}}}"#;
+    let string = har_gz(|w| {
+        w.write_all(head).unwrap();
+        repeat(w, b'a', 1100 << 20);
+        w.write_all(tail).unwrap();
+    });
+    let string_size = head.len() + tail.len() + (1100 << 20);
+    let numbers = har_gz(|w| {
+        w.write_all(br#"{"x":[0"#).unwrap();
+        let block = b",0".repeat(1 << 19);
+        for _ in 0..40 {
+            w.write_all(&block).unwrap();
+        }
+        w.write_all(b"]}").unwrap();
+    });
+    let cases = [
+        ("string", string, format!("entry 1 is {string_size} bytes")),
+        ("numbers", numbers, "entry 1 would take about".to_string()),
+    ];
+    for (name, bytes, why) in cases {
+        assert!(bytes.len() < 16 << 20);
+        let input = dir.path().join(format!("{name}.har.gz"));
+        std::fs::write(&input, &bytes).unwrap();
+        let copy = dir.path().join(format!("{name}.copy.har"));
+        let receipt = dir.path().join(format!("{name}.receipt.json"));
+        let args = [
+            "redact",
+            input.to_str().unwrap(),
+            "-o",
+            copy.to_str().unwrap(),
+            "--receipt",
+            receipt.to_str().unwrap(),
+        ];
+        let Some(out) = run_limited(&args, None) else {
+            return;
+        };
+        finished(&out);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let receipt: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&receipt).unwrap()).unwrap();
+        assert_eq!(receipt["exchanges"], 2, "{name}: {receipt}");
+        let warnings = receipt["warnings"].to_string();
+        assert!(warnings.contains(&why), "{name}: {warnings}");
+        assert!(warnings.contains("left out of the copy"), "{warnings}");
+        let copy_text = std::fs::read_to_string(&copy).unwrap();
+        assert!(
+            copy_text.len() < 1 << 20,
+            "{name}: {} bytes",
+            copy_text.len()
+        );
+        assert!(!copy_text.contains("aaaaaaaa") && !copy_text.contains("0,0,0"));
+        let doc: serde_json::Value = serde_json::from_str(&copy_text).unwrap();
+        assert_eq!(doc["log"]["entries"].as_array().unwrap().len(), 2);
+    }
 }

@@ -594,3 +594,67 @@ fn saz_is_redacted_in_place() {
     // analysis skips), and the copy opens without a password.
     assert!(zip_text(&std::fs::read(&out).unwrap()).0 >= exchanges.len());
 }
+
+/// A gzip'd HAR is redacted as it inflates, a gzip'd JSONP-wrapped one from its
+/// whole text: both copies read as the plain copy does, the wrapper kept, and
+/// no secret of the original survives in either.
+#[test]
+fn gzip_inputs_redact_like_plain_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = "captures/mfa-timeout-then-success.har";
+    let original = std::fs::read(sample).unwrap();
+    let secrets = secrets_of(&serde_json::from_slice(&original).unwrap());
+    assert!(!secrets.is_empty());
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let bom = [b"\xEF\xBB\xBF".as_slice(), &original].concat();
+    let jsonp = [b"onInputData(".as_slice(), &original, b");\n"].concat();
+    let plain_copy = dir.path().join("plain.har");
+    assert_eq!(redact(sample, &plain_copy).status.code(), Some(0));
+    let want = shape(&analyse(&plain_copy));
+    for (name, bytes) in [
+        ("a.har.gz", &original),
+        ("bom.har.gz", &bom),
+        ("p.harp.gz", &jsonp),
+    ] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, gzip(bytes)).unwrap();
+        let copy = dir.path().join(format!("{name}.copy"));
+        let out = redact(input.to_str().unwrap(), &copy);
+        assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
+        let text = std::fs::read_to_string(&copy).unwrap();
+        assert_eq!(
+            text.starts_with("onInputData("),
+            name.ends_with("harp.gz"),
+            "{name}"
+        );
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{name}: {secret} survived");
+        }
+        assert_eq!(shape(&analyse(&copy)), want, "{name}");
+    }
+}
+
+/// Outside the entries, a member that would take more than the entry cap once
+/// parsed (6 MB of `[0,0,…]` in `pages`) stops the rewrite with a message that
+/// names it, and nothing is written.
+#[test]
+fn a_member_too_large_to_parse_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pages.har");
+    let pages = format!("[0{}]", ",0".repeat(3 << 20));
+    let har = format!(r#"{{"log":{{"version":"1.2","pages":{pages},"entries":[]}}}}"#);
+    std::fs::write(&input, har).unwrap();
+    let copy = dir.path().join("copy.har");
+    let out = redact(input.to_str().unwrap(), &copy);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`pages` would take about") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!copy.exists());
+}

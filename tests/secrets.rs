@@ -696,3 +696,50 @@ fn redacted_copies_keep_no_secret() {
         assert_clean(&format!("analyze --unsafe-show-secrets {name}"), &shown);
     }
 }
+
+/// Traces that cannot be read: the batch summary, and each result's
+/// `error.message`, quote a path or part of the trace; both pass the secret
+/// policy, and `--unsafe-show-secrets` shows them (so the check can fail).
+#[test]
+fn unreadable_trace_errors_show_no_secret() {
+    const IN_PATH: &str = "QXERRPATH53";
+    const IN_TEXT: &str = "QXERRTEXT54";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(format!("x?code={IN_PATH}.har")), "junk").unwrap();
+    // serde's message quotes the string it did not expect.
+    std::fs::write(
+        dir.path().join("echo.har"),
+        format!(r#"{{"log":"password={IN_TEXT}"}}"#),
+    )
+    .unwrap();
+    let batch = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["batch".as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(dir.path().as_os_str());
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("Could not read 2 traces"), "{stderr}");
+        let messages: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["error"]["message"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(messages.len(), 2);
+        (stderr, messages.join("\n"))
+    };
+    let (summary, messages) = batch(&[]);
+    for (place, text) in [("summary", &summary), ("error.message", &messages)] {
+        for marker in [IN_PATH, IN_TEXT] {
+            assert!(!text.contains(marker), "{place}: leaked {marker}: {text}");
+        }
+        assert!(text.contains("[redacted]"), "{place}: {text}");
+    }
+    let (summary, messages) = batch(&["--unsafe-show-secrets"]);
+    for text in [&summary, &messages] {
+        assert!(text.contains(IN_PATH) && text.contains(IN_TEXT), "{text}");
+    }
+}

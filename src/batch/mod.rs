@@ -62,7 +62,9 @@
 //! run, read one member at a time. What is held is taken off the budget first.
 //!
 //! A trace being analysed is counted as 1.2× its size (a HAR is memory-mapped and
-//! its steps are small; an archive member is read into memory). A finished result
+//! its steps are small; an archive member is read into memory). An archive member
+//! is read whole only up to the budget (at least 256 MiB); a larger one is streamed
+//! when it is a HAR and refused otherwise (`member`). A finished result
 //! waiting for an earlier one to be written counts as its own size. Work starts only
 //! while the total stays under the budget; a trace larger than the budget runs when
 //! nothing else does. So the peak is about the budget, or the largest trace plus the
@@ -70,6 +72,7 @@
 
 pub mod glob;
 pub mod keys;
+mod member;
 mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -108,6 +111,13 @@ impl TraceError {
 
     pub fn io(path: &str, e: &std::io::Error) -> Self {
         TraceError::new("io", format!("{path}: cannot read: {e}"))
+    }
+
+    /// The error as outputs show it: the message can quote a path or part of the
+    /// trace (`x?code=…`, a reader's detail), so it passes the one secret policy
+    /// like every other string from a trace.
+    pub fn redacted(&self, redactor: &crate::report::redact::Redactor) -> Self {
+        TraceError::new(&self.kind, redactor.text(&self.message))
     }
 
     pub fn from_capture(e: &CaptureError) -> Self {
@@ -157,6 +167,8 @@ pub(crate) struct Config {
     pub session: SessionOptions,
     pub redactor: crate::report::redact::Redactor,
     pub format: OutputFormat,
+    /// The largest archive member read whole ([`member::whole_limit`]).
+    pub members: u64,
 }
 
 /// Runs a batch: plans, analyses, writes results and prints the summary. `Err` is
@@ -200,10 +212,13 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         }
         return Ok(Summary::default());
     }
+    // Decompressed archives stay in memory all run: the traces get the rest.
+    let traces_budget = budget.saturating_sub(plan.held);
     let config = Config {
         session: request.session,
         redactor: crate::report::redact::Redactor::new(request.redact),
         format: request.format,
+        members: member::whole_limit(traces_budget),
     };
     let mut sink = open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -212,11 +227,10 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     let mut write_error = None;
     let mut reader_gone = false;
     let _quiet = record::quiet_panics();
-    // Decompressed archives stay in memory all run: the traces get the rest.
     let result = schedule::execute(
         &plan,
         jobs,
-        budget.saturating_sub(plan.held),
+        traces_budget,
         &|index, loaded| record::analyse(&plan, index, loaded, &config),
         &mut |r: &Record| bar.done(r),
         &mut |r: Record| {

@@ -34,7 +34,7 @@ enum Body<'a> {
     },
 }
 
-/// The line for one trace, without its newline.
+/// The line for one trace, without its newline; an error comes redacted.
 pub fn line(meta: &Meta<'_>, result: Result<&Session, &TraceError>, redactor: &Redactor) -> String {
     let body = match result {
         Ok(session) => Body::Analysis(Box::new(json::document(session, redactor))),
@@ -44,8 +44,8 @@ pub fn line(meta: &Meta<'_>, result: Result<&Session, &TraceError>, redactor: &R
                 name: "aadtrace",
                 version: env!("CARGO_PKG_VERSION"),
             },
-            // The message may quote the trace (a reader's detail).
-            error: TraceError::new(&error.kind, redactor.text(&error.message)),
+            // Already redacted (`Record`'s error).
+            error: error.clone(),
         },
     };
     let line = Line {

@@ -160,6 +160,7 @@ fn int32(n: usize) -> i32 {
 }
 
 impl Rows {
+    /// The rows of one trace; an error comes redacted.
     pub fn new(meta: &Meta<'_>, result: Result<&Session, &TraceError>, r: &Redactor) -> Rows {
         let path = meta.path.to_string();
         let mut trace = TraceRow {
@@ -178,7 +179,8 @@ impl Rows {
         let session = match result {
             Ok(s) => s,
             Err(e) => {
-                trace.error = Some(TraceError::new(&e.kind, r.text(&e.message)));
+                // Already redacted (`Record`'s error).
+                trace.error = Some(e.clone());
                 return Rows {
                     trace,
                     flows: Vec::new(),

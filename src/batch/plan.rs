@@ -596,7 +596,7 @@ impl Planner {
     }
 }
 
-type ZipOf = zip::ZipArchive<Cursor<SharedBytes>>;
+pub type ZipOf = zip::ZipArchive<Cursor<SharedBytes>>;
 
 enum Sniffed {
     Zip(ZipOf),
@@ -672,7 +672,11 @@ fn gunzip_within(path: &Path, room: u64) -> std::io::Result<Option<(Vec<u8>, Opt
 
 /// Reads at most `limit` bytes into `data`, growing it by doubling but never
 /// past `limit`: `read_to_end` could leave it with twice what it holds.
-fn read_within(mut reader: impl Read, limit: u64, data: &mut Vec<u8>) -> std::io::Result<()> {
+pub(super) fn read_within(
+    mut reader: impl Read,
+    limit: u64,
+    data: &mut Vec<u8>,
+) -> std::io::Result<()> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     loop {
         if data.len() >= limit {

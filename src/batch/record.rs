@@ -3,18 +3,19 @@
 //! away, so only small owned results wait to be written.
 
 use std::cell::RefCell;
-use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::plan::{ArchiveKind, Plan, Trace, TraceSource};
+use super::member::{self, Member};
+use super::plan::{ArchiveKind, Plan, Trace, TraceSource, ZipOf};
 use super::schedule::Loaded;
 use super::{Config, OutputFormat, TraceError};
-use crate::capture::{self, NoProgress, Source};
+use crate::capture::{self, Format, InputSummary, NoProgress, Source};
 use crate::findings::Severity;
+use crate::http::Exchange;
 use crate::identity;
-use crate::session::{self, InputReport, Session, SessionOptions};
+use crate::session::{self, InputReport, Session};
 
 /// The result for one trace.
 pub struct Record {
@@ -84,7 +85,7 @@ pub fn analyse(plan: &Plan, index: usize, loaded: Loaded, config: &Config) -> Re
     let trace = &plan.traces[index];
     let started = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        read_and_judge(plan, trace, loaded, &config.session)
+        read_and_judge(plan, trace, loaded, config)
     }))
     .unwrap_or_else(|payload| Err(panic_error(&trace.path, payload)));
     let elapsed_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
@@ -156,7 +157,7 @@ fn read_and_judge(
     plan: &Plan,
     trace: &Trace,
     loaded: Loaded,
-    options: &SessionOptions,
+    config: &Config,
 ) -> Result<Session, TraceError> {
     let name = trace.path.as_str();
     if let TraceSource::Unreadable(e) = &trace.source {
@@ -164,8 +165,8 @@ fn read_and_judge(
     }
     let (keys, key_warnings) = plan.keys.for_trace(&trace.keylogs);
     let mut steps = Vec::new();
-    let mut sink = |ex: crate::http::Exchange<'_>| steps.push(identity::observe(steps.len(), &ex));
-    let from_bytes = |bytes: &[u8], sink: &mut dyn FnMut(crate::http::Exchange<'_>)| {
+    let mut sink = |ex: Exchange<'_>| steps.push(identity::observe(steps.len(), &ex));
+    let from_bytes = |bytes: &[u8], sink: &mut dyn FnMut(Exchange<'_>)| {
         capture::read_bytes_keyed(bytes, name, 0, keys.clone(), &NoProgress, sink)
             .map_err(|e| TraceError::from_capture(&e))
     };
@@ -181,17 +182,7 @@ fn read_and_judge(
             let ArchiveKind::Zip(zip) = &plan.archives[*archive].kind else {
                 unreachable!("zip member of a zip archive")
             };
-            let mut zip = zip.clone();
-            let archive_error = |e: &dyn std::fmt::Display| {
-                TraceError::new("archive", format!("{name}: cannot read the member: {e}"))
-            };
-            let mut member = zip.by_index(*index).map_err(|e| archive_error(&e))?;
-            let mut data = Vec::with_capacity(trace.size.min(256 << 20) as usize);
-            member
-                .read_to_end(&mut data)
-                .map_err(|e| archive_error(&e))?;
-            drop(member);
-            from_bytes(&data, &mut sink)?
+            zip_member(zip, *index, trace, config.members, &from_bytes, &mut sink)?
         }
         (TraceSource::TarSlice { archive, offset }, Loaded::Lazy) => {
             let ArchiveKind::Tar(map) = &plan.archives[*archive].kind else {
@@ -219,17 +210,61 @@ fn read_and_judge(
         format,
         summary,
     }];
-    Ok(session::judge(inputs, steps, options))
+    Ok(session::judge(inputs, steps, &config.session))
 }
 
+/// Reads one trace held in memory, sending each exchange to the sink.
+type FromBytes<'k> =
+    dyn Fn(&[u8], &mut dyn FnMut(Exchange<'_>)) -> Result<(Format, InputSummary), TraceError> + 'k;
+
+/// Zip member `index`: read whole when it fits in `limit`, else streamed when it
+/// is a HAR, else refused ([`member`]).
+fn zip_member(
+    zip: &ZipOf,
+    index: usize,
+    trace: &Trace,
+    limit: u64,
+    from_bytes: &FromBytes<'_>,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<(Format, InputSummary), TraceError> {
+    let name = trace.path.as_str();
+    let archive_error = |e: &dyn std::fmt::Display| {
+        TraceError::new("archive", format!("{name}: cannot read the member: {e}"))
+    };
+    let mut zip = zip.clone();
+    let member = zip.by_index(index).map_err(|e| archive_error(&e))?;
+    let compressed = member.compressed_size();
+    let opened =
+        member::open(member, trace.size, compressed, limit).map_err(|e| archive_error(&e))?;
+    // Bound to a name: the stream borrows `zip`, and must end before it does.
+    let read = match opened {
+        Member::Whole(data) => from_bytes(&data, sink),
+        Member::Stream(stream) if member::streams_within_budget(&stream) => {
+            capture::read_reader(Box::new(stream), name, 0, &NoProgress, sink)
+                .map_err(|e| TraceError::from_capture(&e))
+        }
+        Member::Stream(_) => {
+            let why = member::refused(trace.size, limit);
+            Err(TraceError::new("archive", format!("{name}: {why}")))
+        }
+    };
+    read
+}
+
+/// The record of one trace. An error leaves here redacted: every output of it
+/// (NDJSON, Parquet, the closing summary) shows this one.
 fn build(meta: &Meta<'_>, result: Result<&Session, &TraceError>, config: &Config) -> Record {
-    let (format, error, stats) = match result {
+    let error = result.err().map(|e| e.redacted(&config.redactor));
+    let result = match &error {
+        Some(e) => Err(e),
+        None => result,
+    };
+    let (format, stats) = match result {
         Ok(session) => (
             session.inputs.first().map(|i| i.format.name()),
-            None,
             stats(session),
         ),
-        Err(e) => (None, Some(e.clone()), Stats::default()),
+        Err(_) => (None, Stats::default()),
     };
     let line = (config.format == OutputFormat::Ndjson)
         .then(|| super::ndjson::line(meta, result, &config.redactor));

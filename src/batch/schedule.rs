@@ -26,6 +26,7 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
+use super::member;
 use super::plan::{ArchiveKind, Plan, TraceSource};
 use super::{Record, TraceError};
 
@@ -321,12 +322,8 @@ fn dispatch<'s>(
     }
 }
 
-/// A streamed tar member up to this size is read whole even when it is larger
-/// than the budget (it then runs alone, like any trace larger than the budget).
-const MEMBER_FLOOR: u64 = 256 << 20;
-
 /// Reads regular file number `ordinal` of a tar stream positioned at `position`,
-/// whole. One larger than both the budget and [`MEMBER_FLOOR`] is refused: it
+/// whole. One larger than [`member::whole_limit`] of the budget is refused: it
 /// would be inflated whole, past the budget.
 fn read_member<'a, R: Read + 'a>(
     entries: &mut impl Iterator<Item = std::io::Result<tar::Entry<'a, R>>>,
@@ -335,13 +332,9 @@ fn read_member<'a, R: Read + 'a>(
     size: u64,
     budget: u64,
 ) -> std::io::Result<Vec<u8>> {
-    let limit = budget.max(MEMBER_FLOOR);
+    let limit = member::whole_limit(budget);
     if size > limit {
-        return Err(std::io::Error::other(format!(
-            "this member is {} MiB decompressed, more than the memory budget ({} MiB, --max-memory) lets aadtrace hold; extract it and analyse it on its own",
-            size >> 20,
-            limit >> 20
-        )));
+        return Err(std::io::Error::other(member::too_large(size, limit)));
     }
     while *position < ordinal {
         entries

@@ -173,47 +173,6 @@ pub fn decode(token: &str) -> Option<Jwt> {
     })
 }
 
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
-/// Length of the run of base64url characters at the start of `bytes`.
-fn b64_run(bytes: &[u8]) -> usize {
-    bytes.iter().take_while(|&&b| is_b64url(b)).count()
-}
-
-/// Every JWT-shaped substring of `text` (`eyJ….eyJ….sig`, signature possibly
-/// empty), in order. The substrings are not validated: pass them to [`decode`].
-pub fn find_jwts(text: &str) -> Vec<&str> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(rel) = memchr::memmem::find(&bytes[from..], b"eyJ") {
-        let start = from + rel;
-        // Must not be the middle of a longer base64url run.
-        if start > 0 && is_b64url(bytes[start - 1]) {
-            from = start + 3;
-            continue;
-        }
-        let header_len = b64_run(&bytes[start..]);
-        let dot1 = start + header_len;
-        if bytes.get(dot1) == Some(&b'.') && bytes[dot1 + 1..].starts_with(b"eyJ") {
-            let claims_len = b64_run(&bytes[dot1 + 1..]);
-            let dot2 = dot1 + 1 + claims_len;
-            if bytes.get(dot2) == Some(&b'.') {
-                let sig_len = b64_run(&bytes[dot2 + 1..]);
-                let end = dot2 + 1 + sig_len;
-                // All bytes in the match are ASCII, so `start..end` is on char boundaries.
-                found.push(&text[start..end]);
-                from = end;
-                continue;
-            }
-        }
-        from = start + 3;
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,30 +246,6 @@ mod tests {
         ] {
             assert!(decode(s).is_none(), "{s:?}");
         }
-    }
-
-    #[test]
-    fn finds_jwts_in_text() {
-        let a = format!(
-            "{}.{}.sig_-1",
-            enc(&URL_SAFE_NO_PAD, HEADER),
-            enc(&URL_SAFE_NO_PAD, CLAIMS)
-        );
-        let b = format!(
-            "{}.{}.",
-            enc(&URL_SAFE_NO_PAD, r#"{"alg":"none"}"#),
-            enc(&URL_SAFE_NO_PAD, r#"{"a":1}"#)
-        );
-        let text = format!(
-            "{{\"access_token\":\"{a}\",\"x\":\"noteyJabc\",\"id_token\":\"{b}\"}} Bearer eyJonly.one"
-        );
-        let found = find_jwts(&text);
-        assert_eq!(found, vec![a.as_str(), b.as_str()]);
-        assert!(decode(found[0]).is_some());
-        assert!(find_jwts("").is_empty());
-        assert!(find_jwts("eyJ").is_empty());
-        assert!(find_jwts("eyJa.eyJ").is_empty());
-        assert_eq!(find_jwts("é eyJa.eyJb.é"), vec!["eyJa.eyJb."]);
     }
 
     #[test]

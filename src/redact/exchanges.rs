@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::har::{self, RewriteError};
-use super::{Masker, TraceRewriter};
+use super::{Input, Masker, TraceRewriter, Written};
 use crate::capture::{self, Format, NoProgress};
 use crate::http::{Body, Exchange, Headers};
 
@@ -19,12 +19,13 @@ pub struct AsHar;
 impl TraceRewriter for AsHar {
     fn rewrite(
         &self,
-        input: &[u8],
+        input: &Input,
         out: &mut dyn Write,
         masker: &mut Masker,
-    ) -> Result<usize, RewriteError> {
-        let har = to_har(input)?;
-        har::rewrite(&har, out, masker)
+    ) -> Result<Written, RewriteError> {
+        // The capture reader inflates a gzip'd capture as it reads it.
+        let har = to_har(input.raw())?;
+        har::rewrite_bytes(&har, out, masker)
     }
 
     fn output_format(&self, _input: Format) -> Format {

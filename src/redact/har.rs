@@ -1,20 +1,28 @@
 //! HAR → HAR: the log is streamed one entry at a time (a HAR can be hundreds of
-//! MB), each entry parsed as a `serde_json::Value` with its member order kept,
-//! rewritten field by field, and written out pretty-printed. Every field is kept;
-//! only values change, so Chrome DevTools, Fiddler and aadtrace load the copy as
-//! they load the original.
+//! MB, and a gzip'd one is inflated as it is read), each entry parsed as a
+//! `serde_json::Value` with its member order kept, rewritten field by field, and
+//! written out pretty-printed. Every field is kept; only values change, so
+//! Chrome DevTools, Fiddler and aadtrace load the copy as they load the original.
+//!
+//! Entries pass the streamed HAR reader's guard (`capture::har::guard`), as in
+//! `analyze`: one larger than [`crate::limits::har_entry`], raw or once parsed,
+//! is left out of the copy, never written unredacted, with a warning on the
+//! receipt.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::text;
-use super::TraceRewriter;
+use super::{Input, TraceRewriter, Written};
+use crate::capture::har::guard::{self, EntryGuard};
+use crate::limits;
 use crate::secrets::{
     cookie_is_kept, header_rule, is_personal_param, param_kind, scan, HeaderRule, SecretKind,
 };
@@ -22,13 +30,15 @@ use crate::secrets::{
 /// The HAR rewriter.
 pub struct Har;
 
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 impl TraceRewriter for Har {
     fn rewrite(
         &self,
-        input: &[u8],
+        input: &Input,
         out: &mut dyn Write,
         masker: &mut Masker,
-    ) -> Result<usize, RewriteError> {
+    ) -> Result<Written, RewriteError> {
         rewrite(input, out, masker)
     }
 }
@@ -42,31 +52,74 @@ pub enum RewriteError {
     Write(std::io::Error),
 }
 
-/// Rewrites the HAR in `input` (plain or JSONP-wrapped) to `out`; returns the
-/// number of entries.
+/// Rewrites the HAR `input` (plain or JSONP-wrapped, maybe gzip'd) to `out`. A
+/// gzip'd one is streamed as it inflates, unless it is JSONP-wrapped: the
+/// wrapper's end is only known once the whole text is.
 pub fn rewrite(
+    input: &Input,
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
+    if let Some(bytes) = input.plain() {
+        return rewrite_bytes(bytes, out, masker);
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, input.reader());
+    let head = reader
+        .fill_buf()
+        .map_err(|e| RewriteError::Malformed(e.to_string()))?;
+    let bom = head.starts_with(UTF8_BOM);
+    let json = if bom { &head[UTF8_BOM.len()..] } else { head };
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        drop(reader);
+        return rewrite_bytes(&input.whole()?, out, masker);
+    }
+    if bom {
+        reader.consume(UTF8_BOM.len());
+    }
+    rewrite_json(reader, (b"", b""), out, masker)
+}
+
+/// Rewrites the HAR held in `input` (plain or JSONP-wrapped) to `out`.
+pub fn rewrite_bytes(
     input: &[u8],
     out: &mut dyn Write,
     masker: &mut Masker,
-) -> Result<usize, RewriteError> {
+) -> Result<Written, RewriteError> {
     let (prefix, json, suffix) = match crate::capture::jsonp_body(input) {
         Some(body) => {
             let start = body.as_ptr() as usize - input.as_ptr() as usize;
             (&input[..start], body, &input[start + body.len()..])
         }
         None => {
-            let json = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+            let json = input.strip_prefix(UTF8_BOM).unwrap_or(input);
             (&b""[..], json, &b""[..])
         }
     };
+    rewrite_json(json, (prefix, suffix), out, masker)
+}
+
+/// Rewrites the JSON of a HAR read from `json`, between the wrapper's `prefix`
+/// and `suffix`. Each entry passes the analysing reader's guard first, so one
+/// entry larger than [`crate::limits::har_entry`] is never held: it is left
+/// out of the copy (never written unredacted) with a warning.
+fn rewrite_json(
+    json: impl Read,
+    (prefix, suffix): (&[u8], &[u8]),
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
     let mut sink = Sink {
         out,
         error: None,
         entries: 0,
+        seen: 0,
+        skipped: Vec::new(),
         log_seen: false,
     };
     sink.write(prefix);
-    let mut de = serde_json::Deserializer::from_slice(json);
+    let guarded = BufReader::with_capacity(1 << 16, EntryGuard::new(json, limits::har_entry()));
+    let mut de = serde_json::Deserializer::from_reader(guarded);
     let result = TopSeed {
         sink: &mut sink,
         masker,
@@ -90,14 +143,21 @@ pub fn rewrite(
     }
     match sink.error {
         Some(e) => Err(RewriteError::Write(e)),
-        None => Ok(sink.entries),
+        None => Ok(Written {
+            exchanges: sink.entries,
+            warnings: sink.skipped,
+        }),
     }
 }
 
 struct Sink<'w> {
     out: &'w mut dyn Write,
     error: Option<std::io::Error>,
+    /// Entries written, and entries read (written or left out).
     entries: usize,
+    seen: usize,
+    /// Why entries were left out.
+    skipped: Vec<String>,
     log_seen: bool,
 }
 
@@ -188,7 +248,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                     masker: &mut *masker,
                 });
             }
-            let mut v: Value = map.next_value()?;
+            let mut v = member_value(map, key)?;
             scrub(masker, &mut v);
             sink.value(&v, "  ");
             Ok(())
@@ -224,11 +284,11 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
                     })
                 }
                 "creator" | "browser" | "version" => {
-                    let v: Value = map.next_value()?;
+                    let v = member_value(map, key)?;
                     sink.value(&v, "    ");
                 }
                 _ => {
-                    let mut v: Value = map.next_value()?;
+                    let mut v = member_value(map, key)?;
                     scrub(masker, &mut v);
                     sweep(masker, &mut v);
                     sink.value(&v, "    ");
@@ -259,7 +319,18 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.sink.write(b"[");
         let mut first = true;
-        while let Some(mut entry) = seq.next_element::<Value>()? {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let index = self.sink.seen;
+            self.sink.seen += 1;
+            let mut entry = match parse_entry(raw.get(), index) {
+                Ok(entry) => entry,
+                Err(Left::TooLarge(why)) => {
+                    self.sink.skipped.push(why);
+                    continue;
+                }
+                Err(Left::Unparsed(e)) => return Err(de::Error::custom(e)),
+            };
+            drop(raw);
             rewrite_entry(self.masker, &mut entry);
             self.sink
                 .write(if first { b"\n      " } else { b",\n      " });
@@ -271,6 +342,66 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
         self.sink.write(if first { b"]" } else { b"\n    ]" });
         Ok(())
     }
+}
+
+/// What a parsed value costs at most, per `,`, `:`, `[` or `{` of its text:
+/// the `Value` and, in an object, its key and index slot. Text of many tiny
+/// values (`[0,0,0,…]`) takes some 30 times its size once parsed.
+const PARSED_VALUE: usize = 64;
+
+/// Why a value is not parsed.
+enum Left {
+    /// Too large to hold parsed: how large.
+    TooLarge(String),
+    Unparsed(serde_json::Error),
+}
+
+/// Parses one raw entry, unless the guard skipped it (its placeholder) or it
+/// would take more than the cap once parsed.
+fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
+    match guard::skipped_size(raw) {
+        Some(size) => Err(Left::TooLarge(format!("is {size} bytes"))),
+        None => parse_capped(raw),
+    }
+    .map_err(|left| match left {
+        Left::TooLarge(what) => Left::TooLarge(format!(
+            "entry {index} {what}, more than the {} MiB an entry may hold; it was left out of the copy",
+            limits::har_entry() >> 20
+        )),
+        other => other,
+    })
+}
+
+/// Parses a raw value when its parsed form stays within the entry cap.
+fn parse_capped(raw: &str) -> Result<Value, Left> {
+    // Bodies count too: the JSON in them is parsed as well, to be redacted.
+    let values = raw
+        .bytes()
+        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count();
+    let parsed = raw
+        .len()
+        .saturating_add(values.saturating_mul(PARSED_VALUE));
+    if parsed > limits::har_entry() {
+        let mib = parsed >> 20;
+        return Err(Left::TooLarge(format!(
+            "would take about {mib} MiB once parsed"
+        )));
+    }
+    serde_json::from_str(raw).map_err(Left::Unparsed)
+}
+
+/// The value of member `key` of the top level or of `log`, parsed within the
+/// entry cap: one too large stops the rewrite (nothing is written).
+fn member_value<'de, A: MapAccess<'de>>(map: &mut A, key: &str) -> Result<Value, A::Error> {
+    let raw: Box<RawValue> = map.next_value()?;
+    parse_capped(raw.get()).map_err(|left| match left {
+        Left::TooLarge(what) => <A::Error as de::Error>::custom(format!(
+            "`{key}` {what}, more than the {} MiB a member may hold",
+            limits::har_entry() >> 20
+        )),
+        Left::Unparsed(e) => <A::Error as de::Error>::custom(e),
+    })
 }
 
 /// Rewrites one entry in place.

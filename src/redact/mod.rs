@@ -23,7 +23,9 @@
 //!
 //! The file is read twice: the first pass learns every secret and user name (so
 //! the sweep also catches a value in an entry before the one that reveals what
-//! it is), the second writes.
+//! it is), the second writes. A gzip'd input is inflated once per pass as it is
+//! read ([`Input`]), never held whole, except where a format needs its whole text
+//! (a zip, a JSONP wrapper), within the run's budget.
 
 pub mod exchanges;
 pub mod har;
@@ -42,14 +44,13 @@ pub use mask::Masker;
 /// Rewrites one trace format. Implementations stream: they must not hold the
 /// whole trace's parsed form in memory.
 pub trait TraceRewriter {
-    /// Writes the redacted copy of `input` to `out`; returns the number of
-    /// exchanges (entries, sessions) written.
+    /// Writes the redacted copy of `input` to `out`.
     fn rewrite(
         &self,
-        input: &[u8],
+        input: &Input,
         out: &mut dyn Write,
         masker: &mut Masker,
-    ) -> Result<usize, RewriteError>;
+    ) -> Result<Written, RewriteError>;
 
     /// The format written, when it differs from the input's (a capture → HAR).
     fn output_format(&self, input: Format) -> Format {
@@ -65,6 +66,15 @@ pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
         Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => Some(&exchanges::AsHar),
         Format::Saz => Some(&saz::Saz),
     }
+}
+
+/// What a rewrite wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Exchanges (entries, sessions) written.
+    pub exchanges: usize,
+    /// What was left out of the copy, and why (an entry too large to hold).
+    pub warnings: Vec<String>,
 }
 
 /// Failures of `redact`. Each names the file.
@@ -106,6 +116,8 @@ pub struct Receipt {
     /// `authorization`, `user_name`, `jwt_personal_claim`, …).
     pub masked: BTreeMap<&'static str, u64>,
     pub total: u64,
+    /// What was left out of the copy, and why.
+    pub warnings: Vec<String>,
     pub note: &'static str,
 }
 
@@ -127,6 +139,9 @@ impl Receipt {
         );
         for (kind, n) in &self.masked {
             s.push_str(&format!("  {kind:<20} {n}\n"));
+        }
+        for warning in &self.warnings {
+            s.push_str(&format!("  warning: {warning}\n"));
         }
         s.push_str(&format!("  note: {NOTE}\n"));
         s
@@ -168,8 +183,12 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
             }
         }
     }
-    let bytes = load(source, &name)?;
-    let head = &bytes[..bytes.len().min(512)];
+    let input = load(source, &name)?;
+    let head = input.head().map_err(|e| RedactError::Read {
+        path: name.clone(),
+        source: e,
+    })?;
+    let head = &head[..];
     let format = capture::sniff(head).ok_or_else(|| capture::CaptureError::UnknownFormat {
         path: name.clone(),
         detail: format!(
@@ -198,19 +217,20 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
         },
     };
     rewriter
-        .rewrite(&bytes, &mut std::io::sink(), &mut masker)
+        .rewrite(&input, &mut std::io::sink(), &mut masker)
         .map_err(|e| malformed(e, &name))?;
     masker.reset_counts();
     // Pass 2: write.
     let out_name = target.display_name();
-    let exchanges = write_target(target, |out| rewriter.rewrite(&bytes, out, &mut masker))
-        .map_err(|e| match e {
+    let written = write_target(target, |out| rewriter.rewrite(&input, out, &mut masker)).map_err(
+        |e| match e {
             RewriteError::Write(source) => RedactError::Write {
                 path: out_name.clone(),
                 source,
             },
             other => malformed(other, &name),
-        })?;
+        },
+    )?;
     let masked: BTreeMap<&'static str, u64> = masker
         .counts()
         .iter()
@@ -222,15 +242,17 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
         output: out_name,
         format,
         output_format: rewriter.output_format(format),
-        exchanges,
+        exchanges: written.exchanges,
         total: masked.values().sum(),
         masked,
+        warnings: written.warnings,
         note: NOTE,
     })
 }
 
 /// An input's bytes: a file is memory-mapped (like `analyze`, it must not change
-/// while aadtrace reads it); standard input and gzip are read into memory.
+/// while aadtrace reads it); standard input is read into memory, up to the run's
+/// budget.
 enum Loaded {
     Map(memmap2::Mmap),
     Owned(Vec<u8>),
@@ -246,8 +268,55 @@ impl std::ops::Deref for Loaded {
     }
 }
 
-/// The input's bytes, gunzipped when compressed.
-fn load(source: &Source, name: &str) -> Result<Loaded, RedactError> {
+/// The input of a redaction, read once per pass. A gzip'd input stays
+/// compressed and is inflated as it is read, so a HAR of any size streams.
+pub struct Input {
+    raw: Loaded,
+    gzip: bool,
+}
+
+impl Input {
+    /// The input's bytes as they are stored (gzip'd or not).
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The bytes, when they are not compressed.
+    pub fn plain(&self) -> Option<&[u8]> {
+        (!self.gzip).then_some(&self.raw[..])
+    }
+
+    /// The decompressed bytes, from the start.
+    pub fn reader(&self) -> Box<dyn Read + '_> {
+        if self.gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(&self.raw[..]))
+        } else {
+            Box::new(&self.raw[..])
+        }
+    }
+
+    /// The first decompressed bytes (for sniffing).
+    fn head(&self) -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        self.reader().take(512).read_to_end(&mut head)?;
+        Ok(head)
+    }
+
+    /// The whole decompressed input, for rewriters that need it at once (a
+    /// zip): up to the run's budget.
+    pub fn whole(&self) -> Result<std::borrow::Cow<'_, [u8]>, RewriteError> {
+        if let Some(bytes) = self.plain() {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        }
+        let what = "the decompressed input";
+        capture::special::read_capped(self.reader(), crate::limits::run_budget(), what)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| RewriteError::Malformed(e.to_string()))
+    }
+}
+
+/// The input, not yet decompressed.
+fn load(source: &Source, name: &str) -> Result<Input, RedactError> {
     let read_err = |e| RedactError::Read {
         path: name.to_string(),
         source: e,
@@ -264,12 +333,10 @@ fn load(source: &Source, name: &str) -> Result<Loaded, RedactError> {
             }
         }
         Source::Stdin => {
-            let mut v = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut v)
-                .map_err(read_err)?;
-            Loaded::Owned(v)
+            let cap = crate::limits::run_budget();
+            let stdin = std::io::stdin().lock();
+            let data = capture::special::read_capped(stdin, cap, "standard input");
+            Loaded::Owned(data.map_err(read_err)?)
         }
     };
     if raw.is_empty() {
@@ -279,22 +346,16 @@ fn load(source: &Source, name: &str) -> Result<Loaded, RedactError> {
         }
         .into());
     }
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(read_err)?;
-        return Ok(Loaded::Owned(out));
-    }
-    Ok(raw)
+    let gzip = raw.starts_with(&[0x1f, 0x8b]);
+    Ok(Input { raw, gzip })
 }
 
 /// Runs `write` against the target: a temporary file renamed into place on
 /// success (removed on failure), or standard output.
 fn write_target(
     target: &Target,
-    write: impl FnOnce(&mut dyn Write) -> Result<usize, RewriteError>,
-) -> Result<usize, RewriteError> {
+    write: impl FnOnce(&mut dyn Write) -> Result<Written, RewriteError>,
+) -> Result<Written, RewriteError> {
     match target {
         Target::Stdout => {
             let stdout = std::io::stdout();

@@ -13,7 +13,7 @@
 use std::io::{Cursor, Read, Write};
 
 use super::har::{self, RewriteError};
-use super::{text, Masker, TraceRewriter};
+use super::{text, Input, Masker, TraceRewriter, Written};
 use crate::capture::saz as reader;
 use crate::http::content;
 use crate::http::message::{self, Dechunked};
@@ -31,12 +31,13 @@ const UNINSPECTED: &str =
 impl TraceRewriter for Saz {
     fn rewrite(
         &self,
-        input: &[u8],
+        input: &Input,
         out: &mut dyn Write,
         masker: &mut Masker,
-    ) -> Result<usize, RewriteError> {
+    ) -> Result<Written, RewriteError> {
         let malformed = |what: String| RewriteError::Malformed(what);
-        let mut archive = zip::ZipArchive::new(Cursor::new(input))
+        let input = input.whole()?;
+        let mut archive = zip::ZipArchive::new(Cursor::new(&input[..]))
             .map_err(|e| malformed(format!("not a readable zip ({e})")))?;
         let password = std::env::var(reader::PASSWORD_ENV).ok();
         let mut buffer = Cursor::new(Vec::new());
@@ -66,7 +67,10 @@ impl TraceRewriter for Saz {
             .map_err(|e| malformed(format!("cannot finish the archive ({e})")))?;
         out.write_all(buffer.get_ref())
             .map_err(RewriteError::Write)?;
-        Ok(sessions)
+        Ok(Written {
+            exchanges: sessions,
+            warnings: Vec::new(),
+        })
     }
 }
 

@@ -826,6 +826,23 @@ mod tests {
     }
 
     #[test]
+    fn jwt_spans_by_shape() {
+        let j = jwt_like();
+        let jwe = format!("{}.a.b.c.d", &j[..j.find('.').unwrap()]);
+        let text = format!("Bearer {j}. noteyJabc {jwe} eyJonly.one x{j}");
+        let spans: Vec<&str> = find_jwts(&text)
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        // The sentence's full stop is left out; a JWE keeps its five parts; a
+        // token inside a longer base64url run, or with two parts, is none.
+        assert_eq!(spans, vec![j.as_str(), jwe.as_str()]);
+        assert!(find_jwts("").is_empty());
+        assert!(find_jwts("eyJ").is_empty());
+        assert_eq!(find_jwts("é eyJa.eyJb.é"), vec![(3, 13)]);
+    }
+
+    #[test]
     fn urls() {
         let m = &mut Marks(0);
         let j = jwt_like();

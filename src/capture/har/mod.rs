@@ -38,7 +38,7 @@ use serde_json::value::RawValue;
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 
 mod fast;
-mod guard;
+pub mod guard;
 mod scan;
 mod split;
 
