@@ -15,6 +15,7 @@ pub mod netmon;
 pub mod pcap;
 pub mod saz;
 pub mod special;
+pub mod tally;
 pub mod warning;
 
 use std::fmt;

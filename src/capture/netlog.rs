@@ -51,6 +51,7 @@ use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::Value;
 
+use super::tally::Tally;
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 use crate::http::h2;
 use crate::http::message::{self, to_headers, Dechunked};
@@ -221,8 +222,6 @@ struct NetLog<'p> {
     session_socket: HashMap<u64, u64>,
     events: u64,
     bad_events: usize,
-    bytes_seen: bool,
-    socket_bytes_seen: bool,
     stripped_seen: bool,
     socket_capped: bool,
 }
@@ -244,8 +243,6 @@ impl<'p> NetLog<'p> {
             session_socket: HashMap::new(),
             events: 0,
             bad_events: 0,
-            bytes_seen: false,
-            socket_bytes_seen: false,
             stripped_seen: false,
             socket_capped: false,
         }
@@ -293,7 +290,6 @@ impl<'p> NetLog<'p> {
         // Connection-level events: sockets and HTTP/2 sessions.
         if ids.socket_sent.contains(&kind) {
             if let Some(bytes) = param_bytes(&params) {
-                self.socket_bytes_seen = true;
                 let buf = self.sent.entry(source.id).or_default();
                 if buf.len() + bytes.len() <= MAX_SOCKET {
                     buf.extend_from_slice(&bytes);
@@ -404,7 +400,6 @@ impl<'p> NetLog<'p> {
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
             if let Some(bytes) = param_bytes(&params) {
-                self.bytes_seen = true;
                 hop.bytes_logged = true;
                 if hop.body.len() + bytes.len() <= MAX_BODY {
                     hop.body.extend_from_slice(&bytes);
@@ -654,58 +649,35 @@ impl<'p> NetLog<'p> {
             .capture_mode
             .clone()
             .unwrap_or_else(|| "unknown".into());
-        if missing_response > 0 {
-            warnings.push(InputWarning::new(
-                WarningCode::MissingBody,
-                format!(
-                    "{missing_response} responses have no body: NetLog capture mode {mode} does not log bytes (choose \"Include raw bytes\" in net-export)"
-                ),
-            ));
-        }
-        if missing_request > 0 {
-            warnings.push(InputWarning::new(
-                WarningCode::MissingBody,
-                format!(
-                    "{missing_request} request bodies are missing: a NetLog holds them only as socket bytes, which capture mode {mode} does not log (choose \"Include raw bytes\" in net-export)"
-                ),
-            ));
-        }
-        if capped > 0 || self.socket_capped {
-            warnings.push(InputWarning::new(
-                WarningCode::BodyCapped,
-                format!(
-                    "{capped} response bodies were cut at {} MiB{}",
-                    MAX_BODY >> 20,
-                    if self.socket_capped {
-                        "; some connections sent more bytes than were kept"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
         let redacting_mode = matches!(
             self.capture_mode.as_deref(),
             Some("Default" | "HeavilyRedacted" | "StripPrivateData")
         );
-        if self.stripped_seen || redacting_mode {
-            warnings.push(InputWarning::new(
-                WarningCode::NetlogSanitized,
-                format!(
-                    "cookies and credentials were stripped by NetLog capture mode {mode} (choose \"Include cookies and credentials\" in net-export)"
-                ),
-            ));
-        }
-        if self.bad_events > 0 {
-            warnings.push(InputWarning::new(
-                WarningCode::MalformedEntry,
-                format!(
-                    "{} events without time, type or source were skipped",
-                    self.bad_events
-                ),
-            ));
-        }
-        let _ = (self.bytes_seen, self.socket_bytes_seen);
+        let mut t = Tally::from_warnings(warnings);
+        t.count(WarningCode::MissingBody, missing_response, |n| {
+            format!("{n} responses have no body: NetLog capture mode {mode} does not log bytes (choose \"Include raw bytes\" in net-export)")
+        })
+        .count(WarningCode::MissingBody, missing_request, |n| {
+            format!("{n} request bodies are missing: a NetLog holds them only as socket bytes, which capture mode {mode} does not log (choose \"Include raw bytes\" in net-export)")
+        })
+        .when(capped > 0 || self.socket_capped, WarningCode::BodyCapped, || {
+            format!(
+                "{capped} response bodies were cut at {} MiB{}",
+                MAX_BODY >> 20,
+                if self.socket_capped {
+                    "; some connections sent more bytes than were kept"
+                } else {
+                    ""
+                }
+            )
+        })
+        .when(self.stripped_seen || redacting_mode, WarningCode::NetlogSanitized, || {
+            format!("cookies and credentials were stripped by NetLog capture mode {mode} (choose \"Include cookies and credentials\" in net-export)")
+        })
+        .count(WarningCode::MalformedEntry, self.bad_events, |n| {
+            format!("{n} events without time, type or source were skipped")
+        });
+        let warnings = t.into_warnings();
         Ok(InputSummary {
             producer: self.producer,
             exchanges: delivered,

@@ -29,7 +29,8 @@ use std::sync::Arc;
 use super::etw::{self, WinInetCapture};
 use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport, PacketPipeline};
-use super::{read_full, CaptureError, InputSummary, InputWarning, Progress, WarningCode};
+use super::tally::Tally;
+use super::{read_full, CaptureError, InputSummary, Progress, WarningCode};
 use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
@@ -117,7 +118,8 @@ struct State<'p> {
     etw: u64,
     wininet: WinInetCapture,
     input: usize,
-    skipped: u64,
+    /// Damage met while reading frames, in file order.
+    tally: Tally,
     progress: &'p dyn Progress,
 }
 
@@ -163,7 +165,8 @@ impl State<'_> {
                     }
                 }
             }
-            None => self.skipped += 1,
+            // Other metadata records carry no traffic.
+            None => {}
         }
     }
 
@@ -172,15 +175,12 @@ impl State<'_> {
             self.pipeline.exchange(ex, sink);
         }
         let mut report = self.report;
-        if self.etw > 0 && self.wininet.events == 0 {
-            report.warnings.push(InputWarning::new(
-                WarningCode::NetmonEtwFrames,
-                format!(
-                    "{} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads",
-                    self.etw
-                ),
-            ));
-        }
+        let etw = self.etw;
+        self.tally
+            .when(etw > 0 && self.wininet.events == 0, WarningCode::NetmonEtwFrames, || {
+                format!("{etw} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads")
+            });
+        report.warnings.extend(self.tally.into_warnings());
         self.progress.advance_to(report.bytes);
         self.pipeline.finish(report, sink)
     }
@@ -212,18 +212,18 @@ pub fn read<F: Read + Seek>(
         etw: 0,
         wininet: WinInetCapture::new(),
         input: input_index,
-        skipped: 0,
+        tally: Tally::new(),
         progress,
     };
     let count = (hdr.table_len / 4) as u64;
     if hdr.table_len % 4 != 0 || hdr.table_off as u64 + hdr.table_len as u64 > len {
-        st.report.warnings.push(InputWarning::new(
+        st.tally.push(
             WarningCode::CaptureTruncated,
             format!(
                 "{name}: the frame table (offset {}, {} bytes) is not inside the file; frames are read one after another instead",
                 hdr.table_off, hdr.table_len
             ),
-        ));
+        );
         file.seek(SeekFrom::Start(n.min(64) as u64)).map_err(io)?;
         return read_sequential(st, file, name, 72, sink);
     }
@@ -240,21 +240,21 @@ pub fn read<F: Read + Seek>(
         let mut fh = [0u8; 16];
         file.seek(SeekFrom::Start(off)).map_err(io)?;
         if read_full(&mut file, &mut fh).map_err(io)? < 16 {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: frame {} at offset {off} is cut short", i + 1),
-            ));
+            );
             break;
         }
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME || off + 16 + incl as u64 > len {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureCorruptBlock,
                 format!(
                     "{name}: frame {} at offset {off} claims {incl} bytes; skipped",
                     i + 1
                 ),
-            ));
+            );
             continue;
         }
         rec.clear();
@@ -263,10 +263,10 @@ pub fn read<F: Read + Seek>(
         let got = read_full(&mut file, &mut rec[16..]).map_err(io)?;
         rec.truncate(16 + got);
         if got < incl as usize {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: frame {} at offset {off} is cut short", i + 1),
-            ));
+            );
             break;
         }
         st.record(&rec, sink);
@@ -302,7 +302,7 @@ pub fn read_stream<R: Read>(
         etw: 0,
         wininet: WinInetCapture::new(),
         input: input_index,
-        skipped: 0,
+        tally: Tally::new(),
         progress,
     };
     read_sequential(st, reader, name, n as u64, sink)
@@ -337,18 +337,18 @@ fn read_sequential<R: Read>(
             break;
         }
         if got < 16 {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
-            ));
+            );
             break;
         }
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureCorrupt,
                 format!("{name}: the record at offset {pos} claims {incl} bytes; reading stopped"),
-            ));
+            );
             break;
         }
         rec.clear();
@@ -356,10 +356,10 @@ fn read_sequential<R: Read>(
         rec.resize(16 + incl as usize + tlen, 0);
         let got = read_full(&mut reader, &mut rec[16..]).map_err(io)?;
         if got < incl as usize + tlen {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
-            ));
+            );
             break;
         }
         pos += rec.len() as u64;

@@ -32,6 +32,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 
+use super::tally::{Capped, Tally};
 use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
 use crate::http::content::{self, Outcome, MAX_DECODED};
 use crate::http::message::{
@@ -48,7 +49,6 @@ const MAX_MEMBER: u64 = 256 << 20;
 const MAX_TOTAL: u64 = 8 << 30;
 /// Largest archive read from a stream into memory.
 const MAX_STREAM: u64 = 4 << 30;
-/// Largest body after content decoding.
 /// Per-session `malformed_entry` warnings before they are only counted.
 const MAX_SESSION_WARNINGS: usize = 20;
 
@@ -180,7 +180,18 @@ pub fn read<R: Read + Seek>(
         password: password.map(str::as_bytes),
         total: 0,
         consumed: 0,
-        counters: Counters::default(),
+        counters: Counters {
+            malformed: Capped::new(MAX_SESSION_WARNINGS),
+            response_dropped: 0,
+            request_dropped: 0,
+            no_meta: 0,
+            no_offset: 0,
+            chunked_cut: 0,
+            undecoded: Vec::new(),
+            undecodable: 0,
+            truncated: 0,
+            capped: 0,
+        },
         warnings: Vec::new(),
     };
     let mut delivered = 0usize;
@@ -288,9 +299,9 @@ fn malformed(name: &str, place: &str, detail: String) -> CaptureError {
 }
 
 /// What went wrong how often, reported once at the end.
-#[derive(Default)]
 struct Counters {
-    malformed: usize,
+    /// Malformed sessions: the first [`MAX_SESSION_WARNINGS`] each get a warning.
+    malformed: Capped,
     response_dropped: usize,
     request_dropped: usize,
     no_meta: usize,
@@ -300,7 +311,6 @@ struct Counters {
     undecodable: usize,
     truncated: usize,
     capped: usize,
-    tunnels: usize,
 }
 
 struct SazReader<'n> {
@@ -401,8 +411,7 @@ impl SazReader<'_> {
     }
 
     fn session_warning(&mut self, number: u64, what: &str) {
-        self.counters.malformed += 1;
-        if self.counters.malformed <= MAX_SESSION_WARNINGS {
+        if self.counters.malformed.admit() {
             self.warnings.push(InputWarning::new(
                 WarningCode::MalformedEntry,
                 format!("session {number}: {what}"),
@@ -485,7 +494,6 @@ impl SazReader<'_> {
                     error = Some(truncate(first, 300));
                 } else {
                     if is_connect && (200..300).contains(&status) {
-                        self.counters.tunnels += 1;
                         return Ok(None);
                     }
                     let no_body = status == 204 || status == 304 || (100..200).contains(&status);
@@ -592,93 +600,49 @@ impl SazReader<'_> {
         Body::Bytes(Cow::Owned(bytes))
     }
 
-    fn finish(mut self) -> Vec<InputWarning> {
+    fn finish(self) -> Vec<InputWarning> {
         let c = &self.counters;
-        let mut out = std::mem::take(&mut self.warnings);
-        if c.malformed > MAX_SESSION_WARNINGS {
-            out.push(InputWarning::new(
-                WarningCode::MalformedEntry,
-                format!(
-                    "{} more malformed sessions were skipped",
-                    c.malformed - MAX_SESSION_WARNINGS
-                ),
-            ));
-        }
-        if c.response_dropped > 0 || c.request_dropped > 0 {
-            out.push(InputWarning::new(
-                WarningCode::MissingBody,
-                format!(
-                    "Fiddler dropped {} response bodies and {} request bodies (streamed or log-drop-*-body)",
-                    c.response_dropped, c.request_dropped
-                ),
-            ));
-        }
-        if c.no_meta > 0 {
-            out.push(InputWarning::new(
-                WarningCode::TimestampInvalid,
-                format!(
-                    "{} sessions have no raw/N_m.xml: their times come from the response Date header (whole seconds) or are unknown",
-                    c.no_meta
-                ),
-            ));
-        }
-        if c.no_offset > 0 {
-            out.push(InputWarning::new(
-                WarningCode::TimestampNoOffset,
-                format!(
-                    "{} sessions have SessionTimers without a time zone; read as UTC",
-                    c.no_offset
-                ),
-            ));
-        }
-        if c.chunked_cut > 0 {
-            out.push(InputWarning::new(
-                WarningCode::CaptureTruncated,
-                format!(
-                    "{} chunked bodies stop before their last chunk; the part stored was read",
-                    c.chunked_cut
-                ),
-            ));
-        }
-        if !c.undecoded.is_empty() {
-            out.push(InputWarning::new(
-                WarningCode::BodyUndecoded,
-                format!(
-                    "bodies with Content-Encoding {} cannot be decoded yet and were left as stored",
-                    c.undecoded.join(", ")
-                ),
-            ));
-        }
-        if c.undecodable > 0 {
-            out.push(InputWarning::new(
-                WarningCode::BodyUndecoded,
-                format!(
-                    "{} bodies are marked gzip/deflate but do not inflate; left as stored",
-                    c.undecodable
-                ),
-            ));
-        }
-        if c.truncated > 0 {
-            out.push(InputWarning::new(
-                WarningCode::BodyUndecoded,
-                format!(
-                    "{} compressed bodies stop in the middle; what inflated before the break was kept",
-                    c.truncated
-                ),
-            ));
-        }
-        if c.capped > 0 {
-            out.push(InputWarning::new(
-                WarningCode::BodyCapped,
-                format!(
-                    "{} bodies inflate to more than {} MiB; only the first {} MiB were kept",
-                    c.capped,
-                    MAX_DECODED >> 20,
-                    MAX_DECODED >> 20
-                ),
-            ));
-        }
-        out
+        let mut t = Tally::from_warnings(self.warnings);
+        t.count(WarningCode::MalformedEntry, c.malformed.over(), |n| {
+            format!("{n} more malformed sessions were skipped")
+        })
+        .when(
+            c.response_dropped > 0 || c.request_dropped > 0,
+            WarningCode::MissingBody,
+            || format!(
+                "Fiddler dropped {} response bodies and {} request bodies (streamed or log-drop-*-body)",
+                c.response_dropped, c.request_dropped
+            ),
+        )
+        .count(WarningCode::TimestampInvalid, c.no_meta, |n| {
+            format!("{n} sessions have no raw/N_m.xml: their times come from the response Date header (whole seconds) or are unknown")
+        })
+        .count(WarningCode::TimestampNoOffset, c.no_offset, |n| {
+            format!("{n} sessions have SessionTimers without a time zone; read as UTC")
+        })
+        .count(WarningCode::CaptureTruncated, c.chunked_cut, |n| {
+            format!("{n} chunked bodies stop before their last chunk; the part stored was read")
+        })
+        .when(!c.undecoded.is_empty(), WarningCode::BodyUndecoded, || {
+            format!(
+                "bodies with Content-Encoding {} cannot be decoded yet and were left as stored",
+                c.undecoded.join(", ")
+            )
+        })
+        .count(WarningCode::BodyUndecoded, c.undecodable, |n| {
+            format!("{n} bodies are marked gzip/deflate but do not inflate; left as stored")
+        })
+        .count(WarningCode::BodyUndecoded, c.truncated, |n| {
+            format!("{n} compressed bodies stop in the middle; what inflated before the break was kept")
+        })
+        .count(WarningCode::BodyCapped, c.capped, |n| {
+            format!(
+                "{n} bodies inflate to more than {} MiB; only the first {} MiB were kept",
+                MAX_DECODED >> 20,
+                MAX_DECODED >> 20
+            )
+        });
+        t.into_warnings()
     }
 }
 
