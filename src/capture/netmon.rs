@@ -229,8 +229,10 @@ pub fn read<F: Read + Seek>(
                 hdr.table_off, hdr.table_len
             ),
         );
-        file.seek(SeekFrom::Start(n.min(64) as u64)).map_err(io)?;
-        return read_sequential(st, file, name, 72, sink);
+        // Back to the end of what was read of the header: the sequential reader
+        // skips from there to the first record.
+        file.seek(SeekFrom::Start(n as u64)).map_err(io)?;
+        return read_sequential(st, file, name, n as u64, sink);
     }
     let mut rec = Vec::new();
     for i in 0..(hdr.table_len / 4) as u64 {
@@ -488,9 +490,12 @@ mod tests {
                 "t.cap: frame 2 at offset 100 is cut short".to_string()
             )]
         );
-        // A table outside the file: frames are read one after another.
-        let f = file(&[b"abcd"], &[], Some(1 << 20));
+        // A table outside the file: frames are read one after another, from the
+        // first record on (72 bytes in), so whole frames give no other warning.
+        let mut f = file(&[b"abcd", b"efghij"], &[], Some(1 << 20));
+        f.truncate(f.len() - 8);
         let got = warnings(&f);
+        assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0, WarningCode::CaptureTruncated);
         assert!(got[0].1.contains("is not inside the file"), "{got:?}");
     }
