@@ -25,8 +25,7 @@ use std::sync::Arc;
 
 use keylog::KeyLog;
 
-use crate::http::Exchange;
-pub use har::Renumber;
+use crate::http::{Exchange, Renumber};
 pub use warning::WarningCode;
 
 /// The formats aadtrace recognises.
