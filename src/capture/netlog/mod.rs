@@ -40,7 +40,6 @@
 //! stream that `HTTP2_SESSION_SEND_HEADERS` (`stream_id`, `source_dependency`) gave
 //! the request, on the socket `HTTP2_SESSION_INITIALIZED` names. Otherwise they are
 //! reported missing once.
-
 //!
 //! The reader is cut along those seams: `events` walks the JSON and turns each
 //! event into state (sockets, HTTP/2 sessions, hops), `params` reads event params,
