@@ -358,3 +358,52 @@ fn brotli_and_deflate_bodies_are_decoded() {
         assert!(body.contains(marker), "{suffix}: {body}");
     }
 }
+
+/// Malformed sessions get a warning each up to 20, then one count for the rest;
+/// the counted warnings follow in their fixed order.
+#[test]
+fn malformed_sessions_are_capped_and_counts_follow_in_order() {
+    let good_req: &[u8] = b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n";
+    let good_resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let names: Vec<(String, Vec<u8>)> = (1..=23u32)
+        .map(|n| (format!("raw/{n}_c.txt"), b"garbage\r\n\r\n".to_vec()))
+        .chain([
+            ("raw/30_c.txt".to_string(), good_req.to_vec()),
+            ("raw/30_s.txt".to_string(), good_resp.to_vec()),
+            (
+                "raw/31_c.txt".to_string(),
+                b"GET http://x/b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+            (
+                "raw/31_s.txt".to_string(),
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab".to_vec(),
+            ),
+        ])
+        .collect();
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let (s, urls) = read_bytes(&zip_of(&files), None).unwrap();
+    assert_eq!(s.exchanges, 2, "{urls:?}");
+    let malformed: Vec<&str> = s
+        .warnings
+        .iter()
+        .filter(|w| w.code == "malformed_entry")
+        .map(|w| w.message.as_str())
+        .collect();
+    assert_eq!(malformed.len(), 21, "{malformed:?}");
+    assert!(malformed[0].starts_with("session 1: unreadable request line"));
+    assert!(malformed[19].starts_with("session 20: "));
+    assert_eq!(malformed[20], "3 more malformed sessions were skipped");
+    assert_eq!(
+        codes(&s)[21..],
+        ["timestamp_invalid", "capture_truncated"],
+        "{:?}",
+        s.warnings
+    );
+    assert!(s.warnings[21]
+        .message
+        .starts_with("2 sessions have no raw/N_m.xml"));
+    assert!(s.warnings[22].message.starts_with("1 chunked bodies stop"));
+}

@@ -15,6 +15,7 @@ pub mod netmon;
 pub mod pcap;
 pub mod saz;
 pub mod special;
+pub mod tally;
 pub mod warning;
 
 use std::fmt;
@@ -24,8 +25,7 @@ use std::sync::Arc;
 
 use keylog::KeyLog;
 
-use crate::http::Exchange;
-pub use har::Renumber;
+use crate::http::{Exchange, Renumber};
 pub use warning::WarningCode;
 
 /// The formats aadtrace recognises.

@@ -29,7 +29,8 @@ use std::sync::Arc;
 use super::etw::{self, WinInetCapture};
 use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport, PacketPipeline};
-use super::{read_full, CaptureError, InputSummary, InputWarning, Progress, WarningCode};
+use super::tally::Tally;
+use super::{read_full, CaptureError, InputSummary, Progress, WarningCode};
 use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
@@ -117,11 +118,30 @@ struct State<'p> {
     etw: u64,
     wininet: WinInetCapture,
     input: usize,
-    skipped: u64,
+    /// Damage met while reading frames, in file order.
+    tally: Tally,
     progress: &'p dyn Progress,
 }
 
-impl State<'_> {
+impl<'p> State<'p> {
+    fn new(
+        hdr: Header,
+        input: usize,
+        keys: Option<Arc<KeyLog>>,
+        progress: &'p dyn Progress,
+    ) -> Self {
+        State {
+            hdr,
+            report: FrameReport::default(),
+            pipeline: PacketPipeline::with_keys(input, keys),
+            etw: 0,
+            wininet: WinInetCapture::new(),
+            input,
+            tally: Tally::new(),
+            progress,
+        }
+    }
+
     /// One frame record: `rec` holds the 16-byte header, data and trailer.
     fn record(&mut self, rec: &[u8], sink: &mut dyn FnMut(Exchange<'_>)) {
         let delta = u64_at(rec, 0) as i64;
@@ -163,7 +183,8 @@ impl State<'_> {
                     }
                 }
             }
-            None => self.skipped += 1,
+            // Other metadata records carry no traffic.
+            None => {}
         }
     }
 
@@ -172,15 +193,12 @@ impl State<'_> {
             self.pipeline.exchange(ex, sink);
         }
         let mut report = self.report;
-        if self.etw > 0 && self.wininet.events == 0 {
-            report.warnings.push(InputWarning::new(
-                WarningCode::NetmonEtwFrames,
-                format!(
-                    "{} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads",
-                    self.etw
-                ),
-            ));
-        }
+        let etw = self.etw;
+        self.tally
+            .when(etw > 0 && self.wininet.events == 0, WarningCode::NetmonEtwFrames, || {
+                format!("{etw} frames are ETW event records, not packets, and none is a WinINet-Capture event, the only kind whose HTTP aadtrace reads")
+            });
+        report.warnings.extend(self.tally.into_warnings());
         self.progress.advance_to(report.bytes);
         self.pipeline.finish(report, sink)
     }
@@ -196,86 +214,112 @@ pub fn read<F: Read + Seek>(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let io = |source| CaptureError::Io {
-        path: name.to_string(),
-        source,
-    };
+    let io = |source| io_error(name, source);
     let len = file.seek(SeekFrom::End(0)).map_err(io)?;
     file.rewind().map_err(io)?;
     let mut h = [0u8; 64];
     let n = read_full(&mut file, &mut h).map_err(io)?;
     let hdr = parse_header(&h[..n], name)?;
-    let mut st = State {
-        hdr,
-        report: FrameReport::default(),
-        pipeline: PacketPipeline::with_keys(input_index, keys),
-        etw: 0,
-        wininet: WinInetCapture::new(),
-        input: input_index,
-        skipped: 0,
-        progress,
-    };
-    let count = (hdr.table_len / 4) as u64;
+    let mut st = State::new(hdr, input_index, keys, progress);
     if hdr.table_len % 4 != 0 || hdr.table_off as u64 + hdr.table_len as u64 > len {
-        st.report.warnings.push(InputWarning::new(
+        st.tally.push(
             WarningCode::CaptureTruncated,
             format!(
                 "{name}: the frame table (offset {}, {} bytes) is not inside the file; frames are read one after another instead",
                 hdr.table_off, hdr.table_len
             ),
-        ));
-        file.seek(SeekFrom::Start(n.min(64) as u64)).map_err(io)?;
-        return read_sequential(st, file, name, 72, sink);
+        );
+        // Back to the end of what was read of the header: the sequential reader
+        // skips from there to the first record.
+        file.seek(SeekFrom::Start(n as u64)).map_err(io)?;
+        return read_sequential(st, file, name, n as u64, sink);
     }
-    let tlen = trailer_len(hdr.minor);
     let mut rec = Vec::new();
-    let mut table = [0u8; 4];
-    for i in 0..count {
-        file.seek(SeekFrom::Start(hdr.table_off as u64 + i * 4))
+    for i in 0..(hdr.table_len / 4) as u64 {
+        match st.table_frame(&mut file, name, len, i, &mut rec)? {
+            Next::Frame(off) => {
+                st.record(&rec, sink);
+                st.report.bytes = off + rec.len() as u64;
+                if i % 4096 == 0 {
+                    progress.advance_to(st.report.bytes);
+                }
+            }
+            Next::Skip => {}
+            Next::Stop => break,
+        }
+    }
+    Ok(st.finish(sink))
+}
+
+/// What reading one frame through the table gave.
+enum Next {
+    /// The record at this offset is in the buffer.
+    Frame(u64),
+    /// A damaged frame was skipped.
+    Skip,
+    /// The file ends here.
+    Stop,
+}
+
+impl State<'_> {
+    /// Reads frame `i` (from 0) through the frame table into `rec`: its 16-byte
+    /// header, data and trailer.
+    fn table_frame<F: Read + Seek>(
+        &mut self,
+        file: &mut F,
+        name: &str,
+        len: u64,
+        i: u64,
+        rec: &mut Vec<u8>,
+    ) -> Result<Next, CaptureError> {
+        let io = |source| io_error(name, source);
+        let mut table = [0u8; 4];
+        file.seek(SeekFrom::Start(self.hdr.table_off as u64 + i * 4))
             .map_err(io)?;
-        if read_full(&mut file, &mut table).map_err(io)? < 4 {
-            break;
+        if read_full(file, &mut table).map_err(io)? < 4 {
+            return Ok(Next::Stop);
         }
         let off = u32::from_le_bytes(table) as u64;
-        let mut fh = [0u8; 16];
-        file.seek(SeekFrom::Start(off)).map_err(io)?;
-        if read_full(&mut file, &mut fh).map_err(io)? < 16 {
-            st.report.warnings.push(InputWarning::new(
+        let cut = |t: &mut Tally| {
+            t.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: frame {} at offset {off} is cut short", i + 1),
-            ));
-            break;
+            );
+            Next::Stop
+        };
+        let mut fh = [0u8; 16];
+        file.seek(SeekFrom::Start(off)).map_err(io)?;
+        if read_full(file, &mut fh).map_err(io)? < 16 {
+            return Ok(cut(&mut self.tally));
         }
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME || off + 16 + incl as u64 > len {
-            st.report.warnings.push(InputWarning::new(
+            self.tally.push(
                 WarningCode::CaptureCorruptBlock,
                 format!(
                     "{name}: frame {} at offset {off} claims {incl} bytes; skipped",
                     i + 1
                 ),
-            ));
-            continue;
+            );
+            return Ok(Next::Skip);
         }
         rec.clear();
         rec.extend_from_slice(&fh);
-        rec.resize(16 + incl as usize + tlen, 0);
-        let got = read_full(&mut file, &mut rec[16..]).map_err(io)?;
+        rec.resize(16 + incl as usize + trailer_len(self.hdr.minor), 0);
+        let got = read_full(file, &mut rec[16..]).map_err(io)?;
         rec.truncate(16 + got);
         if got < incl as usize {
-            st.report.warnings.push(InputWarning::new(
-                WarningCode::CaptureTruncated,
-                format!("{name}: frame {} at offset {off} is cut short", i + 1),
-            ));
-            break;
+            return Ok(cut(&mut self.tally));
         }
-        st.record(&rec, sink);
-        st.report.bytes = off + rec.len() as u64;
-        if i % 4096 == 0 {
-            progress.advance_to(st.report.bytes);
-        }
+        Ok(Next::Frame(off))
     }
-    Ok(st.finish(sink))
+}
+
+fn io_error(name: &str, source: std::io::Error) -> CaptureError {
+    CaptureError::Io {
+        path: name.to_string(),
+        source,
+    }
 }
 
 /// Reads a NetMon stream (gzip, stdin): records back to back after the header,
@@ -288,23 +332,11 @@ pub fn read_stream<R: Read>(
     progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let io = |source| CaptureError::Io {
-        path: name.to_string(),
-        source,
-    };
+    let io = |source| io_error(name, source);
     let mut h = [0u8; 64];
     let n = read_full(&mut reader, &mut h).map_err(io)?;
     let hdr = parse_header(&h[..n], name)?;
-    let st = State {
-        hdr,
-        report: FrameReport::default(),
-        pipeline: PacketPipeline::with_keys(input_index, keys),
-        etw: 0,
-        wininet: WinInetCapture::new(),
-        input: input_index,
-        skipped: 0,
-        progress,
-    };
+    let st = State::new(hdr, input_index, keys, progress);
     read_sequential(st, reader, name, n as u64, sink)
 }
 
@@ -315,10 +347,7 @@ fn read_sequential<R: Read>(
     mut pos: u64,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    let io = |source| CaptureError::Io {
-        path: name.to_string(),
-        source,
-    };
+    let io = |source| io_error(name, source);
     // 2.x headers written by NetMon 3 are 72 bytes; skip to the first record.
     let first = 72u64;
     if pos < first {
@@ -337,18 +366,18 @@ fn read_sequential<R: Read>(
             break;
         }
         if got < 16 {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
-            ));
+            );
             break;
         }
         let incl = u32_at(&fh, 12);
         if incl > MAX_FRAME {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureCorrupt,
                 format!("{name}: the record at offset {pos} claims {incl} bytes; reading stopped"),
-            ));
+            );
             break;
         }
         rec.clear();
@@ -356,10 +385,10 @@ fn read_sequential<R: Read>(
         rec.resize(16 + incl as usize + tlen, 0);
         let got = read_full(&mut reader, &mut rec[16..]).map_err(io)?;
         if got < incl as usize + tlen {
-            st.report.warnings.push(InputWarning::new(
+            st.tally.push(
                 WarningCode::CaptureTruncated,
                 format!("{name}: the record at offset {pos} is cut short"),
-            ));
+            );
             break;
         }
         pos += rec.len() as u64;
@@ -392,5 +421,82 @@ mod tests {
         for n in 0..h.len() {
             let _ = read_stream(&h[..n], "x", 0, None, &super::super::NoProgress, &mut sink);
         }
+    }
+
+    /// A NetMon 2.0 file (no trailers) whose frames carry an unknown media type, so
+    /// they are counted and skipped; `table` holds the frame offsets.
+    fn file(frames: &[&[u8]], extra_table: &[u32], table_off: Option<u32>) -> Vec<u8> {
+        let mut f = vec![0u8; 72];
+        f[..4].copy_from_slice(b"GMBU");
+        f[5] = 2;
+        f[6..8].copy_from_slice(&0x1234u16.to_le_bytes());
+        let mut table = Vec::new();
+        for data in frames {
+            table.push(f.len() as u32);
+            f.extend(0u64.to_le_bytes());
+            f.extend((data.len() as u32).to_le_bytes());
+            f.extend((data.len() as u32).to_le_bytes());
+            f.extend_from_slice(data);
+        }
+        table.extend_from_slice(extra_table);
+        let off = table_off.unwrap_or(f.len() as u32);
+        f[24..28].copy_from_slice(&off.to_le_bytes());
+        f[28..32].copy_from_slice(&((table.len() * 4) as u32).to_le_bytes());
+        for o in table {
+            f.extend(o.to_le_bytes());
+        }
+        f
+    }
+
+    fn warnings(bytes: &[u8]) -> Vec<(WarningCode, String)> {
+        let mut sink = |_e: Exchange<'_>| {};
+        let cursor = std::io::Cursor::new(bytes.to_vec());
+        let summary = read(
+            cursor,
+            "t.cap",
+            0,
+            None,
+            &super::super::NoProgress,
+            &mut sink,
+        )
+        .expect("a damaged frame is a warning, not an error");
+        summary
+            .warnings
+            .into_iter()
+            .map(|w| (w.code, w.message))
+            .collect()
+    }
+
+    #[test]
+    fn damaged_frames_in_the_table_are_skipped_or_stop_the_read() {
+        assert_eq!(warnings(&file(&[b"abcd", b"efgh"], &[], None)), []);
+        // A table entry whose frame claims more bytes than the file has is skipped,
+        // and the frames after it are still read.
+        let mut f = file(&[b"abcd", b"efgh"], &[], None);
+        f[72 + 20 + 12..72 + 20 + 16].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(
+            warnings(&f),
+            [(
+                WarningCode::CaptureCorruptBlock,
+                "t.cap: frame 2 at offset 92 claims 1000 bytes; skipped".to_string()
+            )]
+        );
+        // An entry pointing at the last bytes of the file: its header is cut short.
+        let f = file(&[b"abcd"], &[100], None);
+        assert_eq!(
+            warnings(&f),
+            [(
+                WarningCode::CaptureTruncated,
+                "t.cap: frame 2 at offset 100 is cut short".to_string()
+            )]
+        );
+        // A table outside the file: frames are read one after another, from the
+        // first record on (72 bytes in), so whole frames give no other warning.
+        let mut f = file(&[b"abcd", b"efghij"], &[], Some(1 << 20));
+        f.truncate(f.len() - 8);
+        let got = warnings(&f);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, WarningCode::CaptureTruncated);
+        assert!(got[0].1.contains("is not inside the file"), "{got:?}");
     }
 }

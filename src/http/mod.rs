@@ -220,6 +220,14 @@ pub struct Origin {
     pub index: u64,
 }
 
+/// A value made from one exchange that carries the exchange's [`Origin::index`].
+/// A reader that numbers a stretch of its input from 0 (the split HAR read's
+/// chunks) shifts such values once it knows how many exchanges came before.
+pub trait Renumber {
+    /// Adds `offset` to that index.
+    fn renumber(&mut self, offset: u64);
+}
+
 /// One HTTP request and what came back.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exchange<'a> {

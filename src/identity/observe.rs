@@ -164,7 +164,7 @@ impl Step {
 /// Response bodies above this size are not searched (huge JS bundles, media).
 const MAX_BODY_SCAN: usize = 8 << 20;
 
-impl crate::capture::Renumber for Step {
+impl crate::http::Renumber for Step {
     fn renumber(&mut self, offset: u64) {
         self.origin_index += offset;
     }

@@ -50,6 +50,44 @@ fn tls13_suite(suite: u16) -> Option<(AeadAlg, Hash)> {
     })
 }
 
+/// How a TLS ≤ 1.2 suite protects records: an AEAD (algorithm, fixed IV length,
+/// explicit nonce) or AES-CBC with an HMAC (key length, MAC hash).
+enum Plan {
+    Aead(AeadAlg, usize, bool),
+    Cbc(usize, Hash),
+}
+
+/// The plan of a TLS ≤ 1.2 suite; `None` when aadtrace cannot decrypt it.
+fn tls12_plan(cs: &tls_parser::TlsCipherSuite) -> Option<Plan> {
+    use tls_parser::{TlsCipherEnc as E, TlsCipherEncMode as M, TlsCipherMac};
+    Some(match (cs.enc, cs.enc_mode, cs.enc_size) {
+        (E::Aes, M::Gcm, 128) => Plan::Aead(AeadAlg::Aes128Gcm, 4, true),
+        (E::Aes, M::Gcm, 256) => Plan::Aead(AeadAlg::Aes256Gcm, 4, true),
+        (E::Aes, M::Ccm, size) => {
+            let eight = cs.name.contains("CCM_8");
+            let alg = match (size, eight) {
+                (128, false) => AeadAlg::Aes128Ccm,
+                (256, false) => AeadAlg::Aes256Ccm,
+                (128, true) => AeadAlg::Aes128Ccm8,
+                (256, true) => AeadAlg::Aes256Ccm8,
+                _ => return None,
+            };
+            Plan::Aead(alg, 4, true)
+        }
+        (E::Chacha20_Poly1305, _, _) => Plan::Aead(AeadAlg::ChaCha20Poly1305, 12, false),
+        (E::Aes, M::Cbc, size @ (128 | 256)) => {
+            let mac = match cs.mac {
+                TlsCipherMac::HmacSha1 => Hash::Sha1,
+                TlsCipherMac::HmacSha256 => Hash::Sha256,
+                TlsCipherMac::HmacSha384 => Hash::Sha384,
+                _ => return None,
+            };
+            Plan::Cbc(size as usize / 8, mac)
+        }
+        _ => return None,
+    })
+}
+
 impl Protection {
     /// TLS 1.3 keys from a traffic secret (handshake or application).
     pub fn tls13(suite: u16, secret: &[u8]) -> Result<Protection, String> {
@@ -102,7 +140,7 @@ impl Protection {
         client_side: bool,
         etm: bool,
     ) -> Result<Protection, String> {
-        use tls_parser::{TlsCipherEnc as E, TlsCipherEncMode as M, TlsCipherMac, TlsPRF};
+        use tls_parser::TlsPRF;
         let name = super::cipher_name(suite);
         let unsupported = || name.clone();
         if version < 0x0301 {
@@ -116,36 +154,7 @@ impl Protection {
         } else {
             Some(Hash::Sha256)
         };
-        enum Plan {
-            Aead(AeadAlg, usize, bool),
-            Cbc(usize, Hash),
-        }
-        let plan = match (cs.enc, cs.enc_mode, cs.enc_size) {
-            (E::Aes, M::Gcm, 128) => Plan::Aead(AeadAlg::Aes128Gcm, 4, true),
-            (E::Aes, M::Gcm, 256) => Plan::Aead(AeadAlg::Aes256Gcm, 4, true),
-            (E::Aes, M::Ccm, size) => {
-                let eight = cs.name.contains("CCM_8");
-                let alg = match (size, eight) {
-                    (128, false) => AeadAlg::Aes128Ccm,
-                    (256, false) => AeadAlg::Aes256Ccm,
-                    (128, true) => AeadAlg::Aes128Ccm8,
-                    (256, true) => AeadAlg::Aes256Ccm8,
-                    _ => return Err(unsupported()),
-                };
-                Plan::Aead(alg, 4, true)
-            }
-            (E::Chacha20_Poly1305, _, _) => Plan::Aead(AeadAlg::ChaCha20Poly1305, 12, false),
-            (E::Aes, M::Cbc, size @ (128 | 256)) => {
-                let mac = match cs.mac {
-                    TlsCipherMac::HmacSha1 => Hash::Sha1,
-                    TlsCipherMac::HmacSha256 => Hash::Sha256,
-                    TlsCipherMac::HmacSha384 => Hash::Sha384,
-                    _ => return Err(unsupported()),
-                };
-                Plan::Cbc(size as usize / 8, mac)
-            }
-            _ => return Err(unsupported()),
-        };
+        let plan = tls12_plan(cs).ok_or_else(unsupported)?;
         let (mac_len, key_len, iv_len) = match plan {
             Plan::Aead(alg, iv, _) => (0, alg.key_len(), iv),
             Plan::Cbc(k, mac) => (mac.output_len(), k, if version == 0x0301 { 16 } else { 0 }),

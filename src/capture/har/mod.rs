@@ -43,7 +43,7 @@ mod scan;
 mod split;
 
 use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
-pub use split::{read_slice_split, Renumber};
+pub use split::read_slice_split;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Per-entry `malformed_entry` warnings before they are only counted.

@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use super::fast::{self, Resume, Stop};
 use super::{finish_slice, without_bom, HarReader, Pos};
 use crate::capture::{CaptureError, InputSummary, NoProgress, Progress};
-use crate::http::Exchange;
+use crate::http::{Exchange, Renumber};
 
 /// Documents smaller than this are read on one thread: a second one would not
 /// pay for itself.
@@ -60,13 +60,6 @@ const ENTRY_FIRST_KEYS: &[&str] = &[
     "serverIPAddress",
     "_fromCache",
 ];
-
-/// A value made from one exchange that carries the exchange's index in its input
-/// ([`crate::http::Origin::index`]).
-pub trait Renumber {
-    /// Adds `offset` to that index.
-    fn renumber(&mut self, offset: u64);
-}
 
 /// A stretch of the entries array read by a helper: from `start` (a guessed
 /// entry start) until an entry starts at or after `limit` (the next chunk's
