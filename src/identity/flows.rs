@@ -884,7 +884,10 @@ mod tests {
                 .filter(|(_, (_, _, end))| *end <= t && t - *end <= FOLLOW_WINDOW_US)
                 .max_by_key(|(gi, (_, _, end))| (*end, *gi))
         };
-        in_progress.or_else(next).or_else(previous).map(|(gi, _)| gi)
+        in_progress
+            .or_else(next)
+            .or_else(previous)
+            .map(|(gi, _)| gi)
     }
 
     #[test]
