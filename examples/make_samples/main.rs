@@ -7,6 +7,8 @@
 //!                                                       # and the TLS ones (pcapng + key log)
 //! cargo run --example make_samples -- --out DIR         # somewhere else
 //! cargo run --release --example make_samples -- --bench-mb 200 --bench-out bench-data/big.har
+//! cargo run --release --example make_samples -- --flow-shape errors --flow-steps 200000 \
+//!     --flow-out bench-data/flow-errors-200k.har        # one huge flow (one_flow.rs)
 //! ```
 
 mod assets;
@@ -16,6 +18,7 @@ mod capture_writer;
 mod ests;
 mod har_writer;
 mod model;
+mod one_flow;
 mod packet_writer;
 mod scenarios;
 mod tls_samples;
@@ -28,13 +31,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn usage() -> &'static str {
-    "usage: make_samples [--out DIR] [--bench-mb N --bench-out FILE]"
+    "usage: make_samples [--out DIR] [--bench-mb N --bench-out FILE]\n       make_samples --flow-shape SHAPE --flow-steps N --flow-out FILE"
 }
 
 fn main() -> ExitCode {
     let mut out = PathBuf::from("captures");
     let mut bench_mb: Option<u64> = None;
     let mut bench_out: Option<PathBuf> = None;
+    let mut flow_shape: Option<String> = None;
+    let mut flow_steps: usize = 200_000;
+    let mut flow_out: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -50,12 +56,30 @@ fn main() -> ExitCode {
                 Some(v) => bench_out = Some(PathBuf::from(v)),
                 None => return fail(usage()),
             },
+            "--flow-shape" => match args.next() {
+                Some(v) => flow_shape = Some(v),
+                None => return fail(usage()),
+            },
+            "--flow-steps" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(v) => flow_steps = v,
+                None => return fail(usage()),
+            },
+            "--flow-out" => match args.next() {
+                Some(v) => flow_out = Some(PathBuf::from(v)),
+                None => return fail(usage()),
+            },
             "-h" | "--help" => {
                 println!("{}", usage());
                 return ExitCode::SUCCESS;
             }
             other => return fail(&format!("unknown argument {other:?}\n{}", usage())),
         }
+    }
+
+    if let Some(shape) = flow_shape {
+        let path = flow_out
+            .unwrap_or_else(|| PathBuf::from(format!("bench-data/flow-{shape}-{flow_steps}.har")));
+        return write_one_flow(&shape, flow_steps, &path);
     }
 
     if let Some(mb) = bench_mb {
@@ -127,6 +151,32 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One huge flow (`one_flow.rs`) written to `path`.
+fn write_one_flow(shape: &str, steps: usize, path: &std::path::Path) -> ExitCode {
+    let Some(bytes) = one_flow::har(shape, steps) else {
+        return fail(&format!(
+            "unknown flow shape {shape:?}; one of {}",
+            one_flow::SHAPES.join(", ")
+        ));
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return fail(&format!("{}: {e}", dir.display()));
+        }
+    }
+    match std::fs::write(path, &bytes) {
+        Ok(()) => {
+            println!(
+                "wrote {} ({steps} entries, {} bytes)",
+                path.display(),
+                bytes.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("{}: {e}", path.display())),
+    }
 }
 
 fn fail(msg: &str) -> ExitCode {

@@ -6,50 +6,53 @@
 //! what came before it (an MFA prompt that timed out); for transient failures,
 //! how long ago they were and whether a retry succeeded.
 
-use super::{about_step, flow_succeeded_after, human_duration, Finding, FindingKind, Severity};
+use std::collections::HashMap;
+
+use super::{about_step, human_duration, Finding, FindingKind, FlowFacts, Severity};
 use crate::identity::endpoints::HostRole;
 use crate::identity::observe::ErrorPlace;
 use crate::identity::{catalogue, flows, service_codes};
 use crate::identity::{Analysis, Flow, MfaResult, Outcome, Step};
 
-pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
-    let mut grouped: Vec<(Option<usize>, u32, usize)> = Vec::new();
+pub fn rules(analysis: &Analysis, facts: &FlowFacts, out: &mut Vec<Finding>) {
+    // One finding per code and flow, in order of first sight; where each is.
+    let mut grouped: Vec<usize> = Vec::new();
+    let mut by_code: HashMap<(usize, u32), usize> = HashMap::new();
     for step in &analysis.steps {
         for &code in &step.aadsts {
             let flow = analysis.flow_of_step[step.id];
-            if let Some(&(_, _, at)) = grouped
-                .iter()
-                .find(|(f, c, _)| *f == flow && *c == code && flow.is_some())
-            {
+            if let Some(&at) = flow.and_then(|f| by_code.get(&(f, code))) {
                 let f: &mut Finding = &mut out[at];
                 f.exchanges.push(step.id);
                 continue;
             }
-            grouped.push((flow, code, out.len()));
-            out.push(code_finding(analysis, step, code));
+            if let Some(f) = flow {
+                by_code.insert((f, code), out.len());
+            }
+            grouped.push(out.len());
+            out.push(code_finding(analysis, facts, step, code));
         }
         // OAuth errors of other providers (a social login on the page) are not ours.
         if step.aadsts.is_empty() && flows::in_scope(step) {
             if let Some(err) = &step.error {
                 if matches!(err.place, Some(ErrorPlace::Page | ErrorPlace::SoapFault)) {
-                    out.push(service_finding(analysis, step));
+                    out.push(service_finding(analysis, facts, step));
                 } else if err.error.is_some() {
-                    out.push(oauth_finding(analysis, step));
+                    out.push(oauth_finding(analysis, facts, step));
                 }
             }
         }
     }
-    for (_, code, at) in grouped {
+    for at in grouped {
         let n = out[at].exchanges.len();
         if n > 1 {
             out[at].title = format!("{} (×{n})", out[at].title);
             out[at].explanation = format!("{} Seen {n} times in this flow.", out[at].explanation);
         }
-        let _ = code;
     }
 }
 
-fn code_finding(analysis: &Analysis, step: &Step, code: u32) -> Finding {
+fn code_finding(analysis: &Analysis, facts: &FlowFacts, step: &Step, code: u32) -> Finding {
     let mut f = about_step(FindingKind::AadstsError, analysis, step);
     f.code = Some(code);
     let entry = catalogue::lookup(code);
@@ -76,22 +79,22 @@ fn code_finding(analysis: &Analysis, step: &Step, code: u32) -> Finding {
     if let Some(sub) = step.error.as_ref().and_then(|e| e.suberror.as_ref()) {
         f.explanation = format!("{} Sub-error: {sub}.", f.explanation);
     }
-    f.severity = severity_in_context(analysis, step, code, entry);
-    if ended_failed_flow(analysis, step) {
+    f.severity = severity_in_context(analysis, facts, step, code, entry);
+    if ended_failed_flow(analysis, facts, step) {
         f.severity = Severity::Error;
         if entry.is_some_and(|c| c.interrupt) {
             f.explanation = format!(
                 "This code ended the sign-in: it is the last answer the user got. {}",
-                what_came_before(analysis, step).unwrap_or_default()
+                what_came_before(analysis, facts, step).unwrap_or_default()
             );
-        } else if let Some(before) = what_came_before(analysis, step) {
+        } else if let Some(before) = what_came_before(analysis, facts, step) {
             f.explanation = format!("{} {before}", f.explanation);
         }
         return f;
     }
     if entry.is_some_and(|c| c.transient) {
-        add_transient_context(analysis, step, &mut f);
-    } else if f.severity == Severity::Warning && flow_succeeded_after(analysis, step) {
+        add_transient_context(analysis, facts, step, &mut f);
+    } else if f.severity == Severity::Warning && facts.succeeded_after(analysis, step) {
         f.explanation = format!(
             "{} The same sign-in succeeded later in the trace.",
             f.explanation
@@ -102,24 +105,24 @@ fn code_finding(analysis: &Analysis, step: &Step, code: u32) -> Finding {
 
 fn severity_in_context(
     analysis: &Analysis,
+    facts: &FlowFacts,
     step: &Step,
     code: u32,
     entry: Option<&catalogue::CodeInfo>,
 ) -> Severity {
-    let flow = analysis.flow_of_step[step.id].map(|f| &analysis.flows[f]);
-    let mfa_approved = flow.is_some_and(|f| f.mfa.iter().any(|a| a.result == MfaResult::Approved));
+    let mfa_approved = facts.mfa_approved(analysis, step);
     match (code, entry) {
-        (50074, _) if mfa_approved || flow_succeeded_after(analysis, step) => Severity::Info,
+        (50074, _) if mfa_approved || facts.succeeded_after(analysis, step) => Severity::Info,
         (50074, _) => Severity::Warning,
         (_, Some(c)) if c.interrupt => Severity::Info,
-        _ if flow_succeeded_after(analysis, step) => Severity::Warning,
+        _ if facts.succeeded_after(analysis, step) => Severity::Warning,
         _ => Severity::Error,
     }
 }
 
-fn add_transient_context(analysis: &Analysis, step: &Step, f: &mut Finding) {
+fn add_transient_context(analysis: &Analysis, facts: &FlowFacts, step: &Step, f: &mut Finding) {
     let ago_ms = (analysis.trace_end_us - step.started_us) as f64 / 1000.0;
-    let retried = flow_succeeded_after(analysis, step);
+    let retried = facts.succeeded_after(analysis, step);
     let mut text = format!(
         "{} This is a transient service-side failure; it happened {} before the end of the trace.",
         f.explanation,
@@ -142,34 +145,21 @@ fn add_transient_context(analysis: &Analysis, step: &Step, f: &mut Finding) {
 
 /// The flow of `step`, if it failed and `step` is its last failing step: the
 /// error the user saw.
-fn ended_failed_flow(analysis: &Analysis, step: &Step) -> bool {
+fn ended_failed_flow(analysis: &Analysis, facts: &FlowFacts, step: &Step) -> bool {
     let Some(flow) = flow_of(analysis, step) else {
         return false;
     };
-    flow.outcome == Outcome::Failed && last_error_step(analysis, flow) == Some(step.id)
+    flow.outcome == Outcome::Failed && facts.last_error_step(analysis, step) == Some(step.id)
 }
 
 fn flow_of<'a>(analysis: &'a Analysis, step: &Step) -> Option<&'a Flow> {
     analysis.flow_of_step[step.id].map(|f| &analysis.flows[f])
 }
 
-/// The last step of `flow` that carries an error the user could see: an AADSTS
-/// code, an error parameter or page, or a failing HTTP status.
-fn last_error_step(analysis: &Analysis, flow: &Flow) -> Option<usize> {
-    flow.steps.iter().rev().copied().find(|&i| {
-        let s = &analysis.steps[i];
-        !s.aadsts.is_empty() || s.error.is_some() || flows::is_blocking(s)
-    })
-}
-
 /// "It came after the MFA prompt that timed out at 10:04:12 (PhoneAppNotification)."
-fn what_came_before(analysis: &Analysis, step: &Step) -> Option<String> {
+fn what_came_before(analysis: &Analysis, facts: &FlowFacts, step: &Step) -> Option<String> {
     let flow = flow_of(analysis, step)?;
-    let a = flow.mfa.iter().rev().find(|a| {
-        a.result != MfaResult::Approved
-            && a.started_us <= step.started_us
-            && a.steps.first() != Some(&step.id)
-    })?;
+    let a = facts.failed_prompt_before(flow, step)?;
     let what = match a.result {
         MfaResult::Timeout => "timed out",
         MfaResult::Denied => "was denied",
@@ -187,7 +177,7 @@ fn what_came_before(analysis: &Analysis, step: &Step) -> Option<String> {
 /// An error a sign-in service wrote in its own page or SOAP fault without an
 /// AADSTS code: a Microsoft-account page (`sErrorCode`, `sErrTxt`), an AD FS
 /// WS-Trust fault (`FailedAuthentication`, `ID3242: …`).
-fn service_finding(analysis: &Analysis, step: &Step) -> Finding {
+fn service_finding(analysis: &Analysis, facts: &FlowFacts, step: &Step) -> Finding {
     let mut f = about_step(FindingKind::ServiceError, analysis, step);
     let err = step.error.as_ref().expect("caller checked");
     let code = step.service_code.clone().or_else(|| err.error.clone());
@@ -227,17 +217,17 @@ fn service_finding(analysis: &Analysis, step: &Step) -> Finding {
         }
     }
     f.service_code = code;
-    if !ended_failed_flow(analysis, step) && flow_succeeded_after(analysis, step) {
+    if !ended_failed_flow(analysis, facts, step) && facts.succeeded_after(analysis, step) {
         f.severity = Severity::Warning;
         f.explanation
             .push_str(" The same sign-in succeeded later in the trace.");
-    } else if let Some(before) = what_came_before(analysis, step) {
+    } else if let Some(before) = what_came_before(analysis, facts, step) {
         f.explanation = format!("{} {before}", f.explanation);
     }
     f
 }
 
-fn oauth_finding(analysis: &Analysis, step: &Step) -> Finding {
+fn oauth_finding(analysis: &Analysis, facts: &FlowFacts, step: &Step) -> Finding {
     let mut f = about_step(FindingKind::OauthError, analysis, step);
     let err = step.error.as_ref().expect("caller checked");
     let name = err.error.as_deref().unwrap_or("error");
@@ -251,9 +241,9 @@ fn oauth_finding(analysis: &Analysis, step: &Step) -> Finding {
             f.severity = Severity::Warning;
         }
     }
-    if ended_failed_flow(analysis, step) {
+    if ended_failed_flow(analysis, facts, step) {
         f.severity = Severity::Error;
-    } else if flow_succeeded_after(analysis, step) {
+    } else if facts.succeeded_after(analysis, step) {
         f.severity = Severity::Warning;
     }
     f

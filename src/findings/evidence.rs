@@ -1,28 +1,31 @@
 //! Findings about the evidence itself: what the readers warned about
 //! (sanitised exports, missing bodies, truncated files, skipped entries).
 
+use std::collections::HashMap;
+
 use super::{kind_info, Finding, FindingKind};
 use crate::capture::{InputWarning, WarningCode};
 
 /// One finding per distinct warning code and input; messages of the same code
 /// are joined so nothing the reader said is lost.
 pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
-    let mut seen: Vec<(usize, WarningCode)> = Vec::new();
+    // Messages by input and code, in order of first sight: one pass, however
+    // many warnings a damaged trace raised.
+    let mut groups: Vec<(usize, WarningCode, Vec<&str>)> = Vec::new();
+    let mut at: HashMap<(usize, WarningCode), usize> = HashMap::new();
     for (input, w) in warnings {
-        if seen.contains(&(*input, w.code)) {
-            continue;
-        }
-        seen.push((*input, w.code));
-        let messages: Vec<&str> = warnings
-            .iter()
-            .filter(|(i, x)| i == input && x.code == w.code)
-            .map(|(_, x)| x.message.as_str())
-            .collect();
+        let k = *at.entry((*input, w.code)).or_insert_with(|| {
+            groups.push((*input, w.code, Vec::new()));
+            groups.len() - 1
+        });
+        groups[k].2.push(w.message.as_str());
+    }
+    for (input, code, messages) in groups {
         // Every reader code has its own wording (checked beside `WarningCode`);
         // the kind is the code either way.
-        let info = kind_info(FindingKind::Input(w.code));
-        let mut f = super::kind_only(FindingKind::Input(w.code));
-        f.input = Some(*input);
+        let info = kind_info(FindingKind::Input(code));
+        let mut f = super::kind_only(FindingKind::Input(code));
+        f.input = Some(input);
         f.explanation = with_reader_report(&info.explanation, &messages);
         out.push(f);
     }

@@ -4,11 +4,18 @@
 //! design; and traffic no sign-in depended on (telemetry, analytics, CDN, the
 //! hidden MSA frame, pages the browser abandoned) is one `info` count at most.
 
-use super::{about_step, flow_succeeded_after, Finding, FindingKind, FindingOptions, Severity};
+use super::{about_step, Finding, FindingKind, FindingOptions, FlowFacts, Severity};
+use std::collections::HashMap;
+
 use crate::identity::endpoints::HostRole;
 use crate::identity::{flows, Analysis, Step};
 
-pub fn rules(analysis: &Analysis, _options: &FindingOptions, out: &mut Vec<Finding>) {
+pub fn rules(
+    analysis: &Analysis,
+    facts: &FlowFacts,
+    _options: &FindingOptions,
+    out: &mut Vec<Finding>,
+) {
     let mut unrelated: Vec<&Step> = Vec::new();
     for step in &analysis.steps {
         if step.noise
@@ -27,7 +34,7 @@ pub fn rules(analysis: &Analysis, _options: &FindingOptions, out: &mut Vec<Findi
             continue;
         }
         let mut f = about_step(FindingKind::HttpError, analysis, step);
-        f.severity = weight(analysis, step);
+        f.severity = weight(analysis, facts, step);
         describe(step, &mut f);
         out.push(f);
     }
@@ -49,11 +56,11 @@ fn sign_in_depends_on(analysis: &Analysis, step: &Step) -> bool {
     flows::in_scope(step) && step.endpoint != Some("msa_me") && (in_flow || !step.background)
 }
 
-fn weight(analysis: &Analysis, step: &Step) -> Severity {
+fn weight(analysis: &Analysis, facts: &FlowFacts, step: &Step) -> Severity {
     if step.role == Some(HostRole::SeamlessSso) {
         return Severity::Info;
     }
-    if flow_succeeded_after(analysis, step) {
+    if facts.succeeded_after(analysis, step) {
         return Severity::Warning;
     }
     Severity::Error
@@ -67,13 +74,12 @@ fn unrelated_summary(analysis: &Analysis, steps: &[&Step]) -> Option<Finding> {
     f.severity = Severity::Info;
     f.flow = None;
     f.exchanges = steps.iter().map(|s| s.id).collect();
-    let mut hosts: Vec<(&str, usize)> = Vec::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
     for s in steps {
-        match hosts.iter_mut().find(|(h, _)| *h == s.host) {
-            Some((_, n)) => *n += 1,
-            None => hosts.push((&s.host, 1)),
-        }
+        *counts.entry(&s.host).or_default() += 1;
     }
+    // Count, then name: a total order, so the map's order does not matter.
+    let mut hosts: Vec<(&str, usize)> = counts.into_iter().collect();
     hosts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let shown: Vec<String> = hosts
         .iter()

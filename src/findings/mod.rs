@@ -8,6 +8,7 @@
 mod aadsts;
 mod coverage;
 mod evidence;
+mod facts;
 mod http;
 mod kind;
 mod mfa;
@@ -17,10 +18,12 @@ mod transport;
 pub use kind::FindingKind;
 pub use transport::Connections;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::capture::InputWarning;
 use crate::identity::{Analysis, Step};
+use facts::FlowFacts;
 
 /// How much a finding matters. Ordered: `Info < Warning < Error`.
 #[derive(
@@ -150,10 +153,11 @@ pub fn evaluate(
     options: &FindingOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let facts = FlowFacts::new(analysis);
     evidence::rules(warnings, &mut out);
     transport::rules(connections, &mut out);
-    aadsts::rules(analysis, &mut out);
-    http::rules(analysis, options, &mut out);
+    aadsts::rules(analysis, &facts, &mut out);
+    http::rules(analysis, &facts, options, &mut out);
     mfa::rules(analysis, options, &mut out);
     timing::rules(analysis, options, &mut out);
     coverage::rules(analysis, &mut out);
@@ -171,21 +175,27 @@ pub fn evaluate(
                 b.kind.as_str(),
             ))
     });
+    // Connections by input and id, the first of equals kept as a scan would.
+    let mut clients: HashMap<(usize, usize), &str> = HashMap::new();
+    for (input, c) in connections {
+        clients.entry((*input, c.id)).or_insert(&c.client);
+    }
     for (i, f) in out.iter_mut().enumerate() {
         f.id = i;
-        f.client_ip = client_of(analysis, connections, f);
+        f.client_ip = client_of(analysis, &clients, f);
     }
     out
 }
 
 /// The client address of the connection that carried a finding's first step.
-fn client_of(analysis: &Analysis, connections: &Connections<'_>, f: &Finding) -> Option<String> {
+fn client_of(
+    analysis: &Analysis,
+    clients: &HashMap<(usize, usize), &str>,
+    f: &Finding,
+) -> Option<String> {
     let step = analysis.steps.get(*f.exchanges.first()?)?;
     let conn = step.connection?;
-    connections
-        .iter()
-        .find(|(input, c)| *input == step.input && c.id == conn)
-        .map(|(_, c)| c.client.clone())
+    clients.get(&(step.input, conn)).map(|c| c.to_string())
 }
 
 /// The highest severity among `findings`, if any.
@@ -294,16 +304,6 @@ pub fn human_duration(ms: f64) -> String {
             ((s % 3600.0) / 60.0) as i64
         )
     }
-}
-
-/// True when the step's flow issued a code or token after this step.
-fn flow_succeeded_after(analysis: &Analysis, step: &Step) -> bool {
-    let Some(Some(f)) = analysis.flow_of_step.get(step.id) else {
-        return false;
-    };
-    analysis.flows[*f].steps.iter().any(|&i| {
-        analysis.steps[i].issued && analysis.steps[i].started_us >= step.started_us && i != step.id
-    })
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@
 //! Outcome: `success` when a code or token was issued after the last blocking error,
 //! `failed` when a blocking error came last, `incomplete` otherwise.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use super::catalogue;
 use super::endpoints::HostRole;
@@ -109,19 +110,45 @@ pub const FOLLOW_WINDOW_US: i64 = 60_000_000;
 /// much before the response it follows ended.
 const CLOCK_SLACK_US: i64 = 5_000;
 
-/// Of the steps that handed out a link, in start order, the latest one whose
-/// response had ended when a request starting at `started_us` was sent.
-fn latest_answered(
-    producers: &[usize],
-    steps: &[Step],
-    scoped: &[usize],
-    started_us: i64,
-) -> Option<usize> {
-    producers
-        .iter()
-        .rev()
-        .copied()
-        .find(|&p| end_us(&steps[scoped[p]]) <= started_us + CLOCK_SLACK_US)
+/// The steps that handed out one link value, as they are met in start order,
+/// answering "the latest one whose response had ended when a request starting
+/// at `started_us` was sent". Requests are met in start order too, so a
+/// producer that had ended for one request has ended for every later one:
+/// each producer waits in a heap until then and is looked at once, which keeps
+/// a link handed out by every step of a huge flow (a flow token renewed by each
+/// poll) linear instead of a scan back over all earlier producers per request.
+#[derive(Default)]
+struct Producers {
+    /// The latest producer met so far, answered or not.
+    last: Option<Met>,
+    /// Producers not yet answered at the last request, by end time.
+    waiting: BinaryHeap<Reverse<(i64, Met)>>,
+    /// The latest producer answered at the last request.
+    latest_answered: Option<Met>,
+}
+
+/// A step as met in start order: its rank in that order, and its position.
+type Met = (usize, usize);
+
+impl Producers {
+    /// Adds a producer met after every one added before.
+    fn push(&mut self, met: Met, ended_us: i64) {
+        self.last = Some(met);
+        self.waiting.push(Reverse((ended_us, met)));
+    }
+
+    /// The latest producer whose response had ended when a request starting at
+    /// `started_us` was sent; calls come with `started_us` never decreasing.
+    fn latest_answered(&mut self, started_us: i64) -> Option<Met> {
+        while let Some(&Reverse((end, met))) = self.waiting.peek() {
+            if end > started_us + CLOCK_SLACK_US {
+                break;
+            }
+            self.waiting.pop();
+            self.latest_answered = self.latest_answered.max(Some(met));
+        }
+        self.latest_answered
+    }
 }
 
 /// True for steps that take part in sign-in flows.
@@ -198,39 +225,67 @@ fn join_redeemed_federation_tokens(groups: &mut Vec<Vec<usize>>, steps: &[Step])
                     .as_deref()
                     .is_some_and(|g| g.to_ascii_lowercase().contains("saml")))
     };
-    let mut gi = 0;
-    while gi < groups.len() {
-        let g = &groups[gi];
-        let first = &steps[g[0]];
-        let target = (g.iter().all(is_redeem) && !g.iter().all(|&i| steps[i].background))
-            .then(|| {
-                groups
-                    .iter()
-                    .enumerate()
-                    .filter(|(other, o)| {
-                        *other != gi
-                            && o.iter().any(|&i| {
-                                let s = &steps[i];
-                                s.endpoint == Some("adfs_wstrust")
-                                    && s.input == first.input
-                                    && end_us(s) <= first.started_us + CLOCK_SLACK_US
-                                    && first.started_us - end_us(s) <= FOLLOW_WINDOW_US
-                            })
-                    })
-                    .max_by_key(|(_, o)| steps[o[0]].started_us)
-                    .map(|(other, _)| other)
-            })
-            .flatten();
-        match target {
-            Some(t) => {
-                let moved = groups.remove(gi);
-                let t = if t > gi { t - 1 } else { t };
-                groups[t].extend(moved);
-                groups[t].sort_by_key(|&i| (steps[i].started_us, i));
-            }
-            None => gi += 1,
+    // The WS-Trust steps of every group, by input and end time. A group that
+    // joins another holds only redeeming steps, so it is never a target itself
+    // and the targets keep their WS-Trust steps; only a target's first start can
+    // move (a joining step may start a moment before it), and `first` follows it.
+    let mut wstrust: HashMap<usize, Vec<(i64, usize)>> = HashMap::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for &i in g
+            .iter()
+            .filter(|&&i| steps[i].endpoint == Some("adfs_wstrust"))
+        {
+            wstrust
+                .entry(steps[i].input)
+                .or_default()
+                .push((end_us(&steps[i]), gi));
         }
     }
+    if wstrust.is_empty() {
+        return;
+    }
+    for list in wstrust.values_mut() {
+        list.sort_unstable();
+    }
+    let mut first: Vec<i64> = groups.iter().map(|g| steps[g[0]].started_us).collect();
+    let mut moved_to: Vec<Option<usize>> = vec![None; groups.len()];
+    for gi in 0..groups.len() {
+        let g = &groups[gi];
+        let redeems = g.iter().all(is_redeem) && !g.iter().all(|&i| steps[i].background);
+        if !redeems {
+            continue;
+        }
+        let start = steps[g[0]].started_us;
+        let Some(list) = wstrust.get(&steps[g[0]].input) else {
+            continue;
+        };
+        // WS-Trust answers that had ended, at most a window before this group.
+        let from = list.partition_point(|&(end, _)| start - end > FOLLOW_WINDOW_US);
+        let to = list.partition_point(|&(end, _)| end <= start + CLOCK_SLACK_US);
+        // The latest started of their groups; of equals, the last in order.
+        let target = list[from..to.max(from)]
+            .iter()
+            .map(|&(_, t)| t)
+            .max_by_key(|&t| (first[t], t));
+        if let Some(t) = target {
+            moved_to[gi] = Some(t);
+            first[t] = first[t].min(start);
+        }
+    }
+    let mut joined: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (gi, t) in moved_to.iter().enumerate() {
+        if let Some(t) = *t {
+            let moved = std::mem::take(&mut groups[gi]);
+            joined[t].extend(moved);
+        }
+    }
+    for (g, more) in groups.iter_mut().zip(joined) {
+        if !more.is_empty() {
+            g.extend(more);
+            g.sort_by_key(|&i| (steps[i].started_us, i));
+        }
+    }
+    groups.retain(|g| !g.is_empty());
 }
 
 /// Joins each group of background steps to the sign-in it serves (see the
@@ -247,71 +302,157 @@ fn attach_background(
             by_url.entry(steps[i].url_key).or_insert(gi);
         }
     }
-    let spans: Vec<(usize, i64, i64)> = groups
-        .iter()
-        .map(|g| {
-            let end = g.iter().map(|&i| end_us(&steps[i])).max().unwrap_or(0);
-            (steps[g[0]].input, steps[g[0]].started_us, end)
-        })
-        .collect();
+    let spans = Spans::new(groups, steps);
     let mut background = Vec::new();
     let mut failed_alone = Vec::new();
+    // Each group is sorted once at the end, not once per helper joining it.
+    let mut joined = vec![false; groups.len()];
     for h in helpers {
         let by_referer = h
             .iter()
             .find_map(|&i| steps[i].referer_key.and_then(|k| by_url.get(&k).copied()));
-        match by_referer.or_else(|| served_by_time(&spans, &steps[h[0]])) {
+        match by_referer.or_else(|| spans.served_by_time(&steps[h[0]])) {
             Some(gi) => {
                 groups[gi].extend(h);
-                groups[gi].sort_by_key(|&i| (steps[i].started_us, i));
+                joined[gi] = true;
             }
             None if h.iter().any(|&i| is_blocking(&steps[i])) => failed_alone.push(h),
             None => background.extend(h),
         }
+    }
+    for (g, _) in groups.iter_mut().zip(joined).filter(|(_, j)| *j) {
+        g.sort_by_key(|&i| (steps[i].started_us, i));
     }
     groups.extend(failed_alone);
     background.sort_by_key(|&i| (steps[i].started_us, i));
     background
 }
 
-/// The group a background step serves by time alone: the one in progress
-/// (the latest started), else the next to start, else the one that had just
-/// ended; same input, within [`FOLLOW_WINDOW_US`].
-fn served_by_time(spans: &[(usize, i64, i64)], step: &Step) -> Option<usize> {
-    let t = step.started_us;
-    let same_input = || {
-        spans
-            .iter()
-            .enumerate()
-            .filter(move |(_, (input, _, _))| *input == step.input)
-    };
-    let in_progress = same_input()
-        .filter(|(_, (_, start, end))| *start <= t && t <= *end)
-        .max_by_key(|(gi, (_, start, _))| (*start, *gi));
-    let next = || {
-        same_input()
-            .filter(|(_, (_, start, _))| *start >= t && *start - t <= FOLLOW_WINDOW_US)
-            .min_by_key(|(gi, (_, start, _))| (*start, *gi))
-    };
-    let previous = || {
-        same_input()
-            .filter(|(_, (_, _, end))| *end <= t && t - *end <= FOLLOW_WINDOW_US)
-            .max_by_key(|(gi, (_, _, end))| (*end, *gi))
-    };
-    in_progress
-        .or_else(next)
-        .or_else(previous)
-        .map(|(gi, _)| gi)
+/// The time spans of the sign-in groups of each input, sorted for the three
+/// questions of [`Spans::served_by_time`], so that each background step costs
+/// a few binary searches rather than a look at every group.
+struct Spans {
+    by_input: HashMap<usize, InputSpans>,
+}
+
+/// One input's groups: `(start, group)` and `(end, group)` in ascending order,
+/// and the ends in start order, searchable.
+struct InputSpans {
+    by_start: Vec<(i64, usize)>,
+    /// The end of each entry of `by_start`.
+    ends: MaxTree,
+    by_end: Vec<(i64, usize)>,
+}
+
+impl Spans {
+    fn new(groups: &[Vec<usize>], steps: &[Step]) -> Spans {
+        let mut lists: HashMap<usize, Vec<(i64, i64, usize)>> = HashMap::new();
+        for (gi, g) in groups.iter().enumerate() {
+            let end = g.iter().map(|&i| end_us(&steps[i])).max().unwrap_or(0);
+            let first = &steps[g[0]];
+            lists
+                .entry(first.input)
+                .or_default()
+                .push((first.started_us, end, gi));
+        }
+        let by_input = lists
+            .into_iter()
+            .map(|(input, mut list)| {
+                list.sort_unstable_by_key(|&(start, _, gi)| (start, gi));
+                let by_start = list.iter().map(|&(start, _, gi)| (start, gi)).collect();
+                let ends: Vec<i64> = list.iter().map(|&(_, end, _)| end).collect();
+                let ends = MaxTree::new(&ends);
+                let mut by_end: Vec<(i64, usize)> =
+                    list.iter().map(|&(_, end, gi)| (end, gi)).collect();
+                by_end.sort_unstable();
+                let spans = InputSpans {
+                    by_start,
+                    ends,
+                    by_end,
+                };
+                (input, spans)
+            })
+            .collect();
+        Spans { by_input }
+    }
+
+    /// The group a background step serves by time alone: the one in progress
+    /// (the latest started), else the next to start, else the one that had just
+    /// ended; same input, within [`FOLLOW_WINDOW_US`].
+    fn served_by_time(&self, step: &Step) -> Option<usize> {
+        let s = self.by_input.get(&step.input)?;
+        let t = step.started_us;
+        // Of the groups that started by `t`, the latest started still going.
+        let started = s.by_start.partition_point(|&(start, _)| start <= t);
+        let in_progress = s.ends.last_at_least(started, t).map(|j| s.by_start[j].1);
+        let next = || {
+            let first_after = s.by_start.partition_point(|&(start, _)| start < t);
+            s.by_start
+                .get(first_after)
+                .filter(|(start, _)| *start - t <= FOLLOW_WINDOW_US)
+                .map(|&(_, gi)| gi)
+        };
+        let previous = || {
+            let ended = s.by_end.partition_point(|&(end, _)| end <= t);
+            ended
+                .checked_sub(1)
+                .map(|last| s.by_end[last])
+                .filter(|(end, _)| t - *end <= FOLLOW_WINDOW_US)
+                .map(|(_, gi)| gi)
+        };
+        in_progress.or_else(next).or_else(previous)
+    }
+}
+
+/// A max segment tree over a fixed list: finds the last entry before a
+/// position whose value is at least a bound in `O(log n)`, with `2n` values of
+/// memory (a trace can have a million groups).
+struct MaxTree {
+    /// Leaves start at `leaves`; node `k` holds the maximum of its children
+    /// `2k` and `2k + 1`; missing leaves hold `i64::MIN`.
+    leaves: usize,
+    nodes: Vec<i64>,
+}
+
+impl MaxTree {
+    fn new(values: &[i64]) -> MaxTree {
+        let leaves = values.len().next_power_of_two();
+        let mut nodes = vec![i64::MIN; 2 * leaves];
+        nodes[leaves..leaves + values.len()].copy_from_slice(values);
+        for k in (1..leaves).rev() {
+            nodes[k] = nodes[2 * k].max(nodes[2 * k + 1]);
+        }
+        MaxTree { leaves, nodes }
+    }
+
+    /// The last index before `end` whose value is at least `bound`.
+    fn last_at_least(&self, end: usize, bound: i64) -> Option<usize> {
+        self.search(1, 0, self.leaves, end, bound)
+    }
+
+    /// [`MaxTree::last_at_least`] within node `k`, which covers `lo..hi`.
+    fn search(&self, k: usize, lo: usize, hi: usize, end: usize, bound: i64) -> Option<usize> {
+        if lo >= end || self.nodes[k] < bound {
+            return None;
+        }
+        if hi - lo == 1 {
+            return Some(lo);
+        }
+        let mid = lo + (hi - lo) / 2;
+        self.search(2 * k + 1, mid, hi, end, bound)
+            .or_else(|| self.search(2 * k, lo, mid, end, bound))
+    }
 }
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut by_correlation: HashMap<String, usize> = HashMap::new();
     // Every step that handed out a link, in start order.
-    let mut produced: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut produced: HashMap<u64, Producers> = HashMap::new();
     let mut consumed: HashMap<u64, usize> = HashMap::new();
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
-    for pos in order {
+    // `Producers` needs positions that grow with start order.
+    for (rank, pos) in order.into_iter().enumerate() {
         let step = &steps[scoped[pos]];
         let grant = grant_of_its_own(step);
         for id in [&step.client_request_id, &step.correlation_id]
@@ -331,12 +472,13 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
         }
         let mut sent_back = false;
         for link in &step.links_in {
-            if let Some(producers) = produced.get(link) {
+            if let Some(producers) = produced.get_mut(link) {
                 // A value sent back is strong evidence: when timestamps say no
                 // producer had answered yet, the latest one is taken all the same.
-                let from = latest_answered(producers, steps, scoped, step.started_us)
-                    .or(producers.last().copied());
-                if let Some(from) = from {
+                let from = producers
+                    .latest_answered(step.started_us)
+                    .or(producers.last);
+                if let Some((_, from)) = from {
                     uf.union(from, pos);
                     sent_back = true;
                 }
@@ -348,15 +490,19 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
         // the URL it goes to (the same callback for every sign-in to an app) could
         // only join it to another sign-in as well.
         let followed = produced
-            .get(&step.url_key)
+            .get_mut(&step.url_key)
             .filter(|_| !sent_back)
-            .and_then(|producers| latest_answered(producers, steps, scoped, step.started_us))
+            .and_then(|producers| producers.latest_answered(step.started_us))
+            .map(|(_, from)| from)
             .filter(|&from| step.started_us - end_us(&steps[scoped[from]]) <= FOLLOW_WINDOW_US);
         if let Some(from) = followed {
             uf.union(from, pos);
         }
         for link in &step.links_out {
-            produced.entry(*link).or_default().push(pos);
+            produced
+                .entry(*link)
+                .or_default()
+                .push((rank, pos), end_us(step));
         }
     }
 }
@@ -376,23 +522,24 @@ fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, windo
         .map(|&i| end_us(&steps[i]))
         .max()
         .unwrap_or(first.started_us);
+    // Each id once, whatever its case, in order of first use; looked up in sets
+    // so a flow with an id per step stays linear.
     let mut correlation_ids = Vec::new();
+    let mut seen_ids: HashSet<String> = HashSet::new();
     let mut regions = Vec::new();
+    let mut seen_regions: HashSet<&str> = HashSet::new();
     for &i in &g {
         let s = &steps[i];
         for c in [&s.correlation_id, &s.client_request_id]
             .into_iter()
             .flatten()
         {
-            if !correlation_ids
-                .iter()
-                .any(|x: &String| x.eq_ignore_ascii_case(c))
-            {
+            if seen_ids.insert(c.to_ascii_lowercase()) {
                 correlation_ids.push(c.clone());
             }
         }
         if let Some(r) = &s.region {
-            if !regions.contains(r) {
+            if seen_regions.insert(r) {
                 regions.push(r.clone());
             }
         }
@@ -701,5 +848,113 @@ mod tests {
         later.grant_type = Some("urn:ietf:params:oauth:grant-type:saml1_1-bearer".into());
         let steps = vec![wstrust, redeem, later];
         assert_eq!(grouped(&steps), vec![vec![0, 1], vec![2]]);
+    }
+
+    /// A small deterministic generator for the index tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn below(&mut self, n: u64) -> i64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n) as i64
+        }
+    }
+
+    /// The question `Spans::served_by_time` answers, asked of every group in
+    /// turn (as grouping once did).
+    fn served_by_scan(spans: &[(usize, i64, i64)], input: usize, t: i64) -> Option<usize> {
+        let same = || {
+            spans
+                .iter()
+                .enumerate()
+                .filter(move |(_, (i, _, _))| *i == input)
+        };
+        let in_progress = same()
+            .filter(|(_, (_, start, end))| *start <= t && t <= *end)
+            .max_by_key(|(gi, (_, start, _))| (*start, *gi));
+        let next = || {
+            same()
+                .filter(|(_, (_, start, _))| *start >= t && *start - t <= FOLLOW_WINDOW_US)
+                .min_by_key(|(gi, (_, start, _))| (*start, *gi))
+        };
+        let previous = || {
+            same()
+                .filter(|(_, (_, _, end))| *end <= t && t - *end <= FOLLOW_WINDOW_US)
+                .max_by_key(|(gi, (_, _, end))| (*end, *gi))
+        };
+        in_progress
+            .or_else(next)
+            .or_else(previous)
+            .map(|(gi, _)| gi)
+    }
+
+    #[test]
+    fn the_span_index_answers_as_a_scan_of_every_group() {
+        let mut rng = XorShift(0x5EED_1234_ABCD);
+        for round in 0..40 {
+            // Groups of one or two steps over a few minutes, on two inputs,
+            // with equal starts and ends on purpose (times in whole seconds).
+            let mut steps = Vec::new();
+            let mut groups = Vec::new();
+            for _ in 0..(1 + round % 17) {
+                let start = rng.below(300) * 1_000_000;
+                let mut a = step(start, "authorize", 0, &[]);
+                a.input = rng.below(2) as usize;
+                a.duration_ms = Some((rng.below(4) * 30_000) as f64);
+                let mut g = vec![steps.len()];
+                steps.push(a.clone());
+                if rng.below(2) == 0 {
+                    a.started_us += rng.below(90) * 1_000_000;
+                    g.push(steps.len());
+                    steps.push(a);
+                }
+                groups.push(g);
+            }
+            let scan: Vec<(usize, i64, i64)> = groups
+                .iter()
+                .map(|g| {
+                    let end = g.iter().map(|&i| end_us(&steps[i])).max().unwrap();
+                    (steps[g[0]].input, steps[g[0]].started_us, end)
+                })
+                .collect();
+            let spans = Spans::new(&groups, &steps);
+            for t in (-70..=460).map(|s| s * 1_000_000) {
+                for input in 0..3 {
+                    let mut probe = step(t, "user_realm", 0, &[]);
+                    probe.input = input;
+                    assert_eq!(
+                        spans.served_by_time(&probe),
+                        served_by_scan(&scan, input, t),
+                        "round {round}, input {input}, t {t}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn producers_answer_as_a_scan_back_over_every_producer() {
+        let mut rng = XorShift(0xF00D_2026);
+        let mut producers = Producers::default();
+        let mut all: Vec<(i64, Met)> = Vec::new();
+        let mut now = 0;
+        for rank in 0..2_000 {
+            now += rng.below(3) * 1_000;
+            if rng.below(3) > 0 {
+                // Long answers too, so that many producers are still pending.
+                let end = now + rng.below(40) * 1_000;
+                producers.push((rank, rank * 7), end);
+                all.push((end, (rank, rank * 7)));
+            }
+            let expected = all
+                .iter()
+                .rev()
+                .find(|(end, _)| *end <= now + CLOCK_SLACK_US)
+                .map(|(_, met)| *met);
+            assert_eq!(producers.latest_answered(now), expected, "at {now}");
+            assert_eq!(producers.last, all.last().map(|(_, met)| *met));
+        }
     }
 }

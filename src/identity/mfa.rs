@@ -131,8 +131,10 @@ pub fn attempts(
         let _ = pos;
     }
     out.extend(open);
+    // Once for the flow, not once per attempt: a flow can hold thousands.
+    let last_start = g.iter().map(|&i| steps[i].started_us).max();
     for a in &mut out {
-        judge(a, g, steps, trace_end_us);
+        judge(a, last_start, steps, trace_end_us);
     }
     out
 }
@@ -189,7 +191,8 @@ fn is_poll(step: &Step) -> bool {
     matches!(step.endpoint, Some("sas_end_auth" | "msa_session_state"))
 }
 
-fn judge(a: &mut MfaAttempt, g: &[usize], steps: &[Step], trace_end_us: i64) {
+/// `last_start`: when the flow's latest step started.
+fn judge(a: &mut MfaAttempt, last_start: Option<i64>, steps: &[Step], trace_end_us: i64) {
     a.waited_ms = (a.ended_us - a.started_us) as f64 / 1000.0;
     let begin_failed = a.last_result_value.as_deref() == Some("BeginAuthFailed");
     if let Some(v) = a.last_result_value.as_deref().and_then(verdict_of) {
@@ -212,7 +215,7 @@ fn judge(a: &mut MfaAttempt, g: &[usize], steps: &[Step], trace_end_us: i64) {
     let polled_us = last_poll_end - a.started_us;
     let tolerance_us = 5_000_000;
     // Anything after the last poll (the ProcessAuth included) means the browser moved on.
-    let flow_went_on = g.iter().any(|&i| steps[i].started_us > last_poll_end);
+    let flow_went_on = last_start.is_some_and(|t| t > last_poll_end);
     a.result = if polled_us + tolerance_us >= window_us {
         MfaResult::Timeout
     } else if !flow_went_on && trace_end_us < a.started_us + window_us {

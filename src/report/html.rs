@@ -17,6 +17,8 @@
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 
+use std::collections::HashMap;
+
 use super::json::summary;
 use super::redact::{terminal_safe, Redactor};
 use super::time::{rfc3339, time_of_day};
@@ -75,9 +77,37 @@ fn nonce() -> String {
 struct Ctx<'a> {
     session: &'a Session,
     r: &'a Redactor,
+    /// Findings by flow (`None`: outside flows), in report order.
+    by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
+    /// Findings by the steps they name, each once, in report order.
+    by_step: HashMap<usize, Vec<&'a Finding>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(session: &'a Session, r: &'a Redactor) -> Self {
+        let mut by_step: HashMap<usize, Vec<&Finding>> = HashMap::new();
+        for f in &session.findings {
+            for &step in &f.exchanges {
+                let list = by_step.entry(step).or_default();
+                // A finding naming a step twice is listed once.
+                if !list.last().is_some_and(|g| std::ptr::eq(*g, f)) {
+                    list.push(f);
+                }
+            }
+        }
+        Ctx {
+            session,
+            r,
+            by_flow: super::findings_by_flow(&session.findings),
+            by_step,
+        }
+    }
+
+    /// The findings of a flow (`None`: outside flows), in report order.
+    fn findings_of(&self, flow: Option<usize>) -> &[&'a Finding] {
+        self.by_flow.get(&flow).map_or(&[], Vec::as_slice)
+    }
+
     /// A trace string, redacted, control characters removed, escaped.
     fn t(&self, s: &str) -> String {
         escape(&terminal_safe(&self.r.text(s)))
@@ -98,12 +128,8 @@ impl Ctx<'_> {
     fn user(&self, s: &str) -> String {
         escape(&terminal_safe(&self.r.user(s)))
     }
-    fn findings_of_step(&self, step: usize) -> Vec<&Finding> {
-        self.session
-            .findings
-            .iter()
-            .filter(|f| f.exchanges.contains(&step))
-            .collect()
+    fn findings_of_step(&self, step: usize) -> &[&'a Finding] {
+        self.by_step.get(&step).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -114,10 +140,7 @@ pub fn render(session: &Session, redactor: &Redactor) -> String {
 
 /// [`render`] with a given script nonce (tests pin it).
 pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) -> String {
-    let c = Ctx {
-        session,
-        r: redactor,
-    };
+    let c = Ctx::new(session, redactor);
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
@@ -137,11 +160,7 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
     for flow in &session.analysis.flows {
         flow_section(&c, flow, &mut out);
     }
-    let loose: Vec<&Finding> = session
-        .findings
-        .iter()
-        .filter(|f| f.flow.is_none())
-        .collect();
+    let loose = c.findings_of(None);
     if !loose.is_empty() {
         out.push_str("<section class=\"loose\" data-flow=\"none\">\n<h2>Findings outside sign-in flows</h2>\n<div class=\"findings\">\n");
         for f in loose {
@@ -314,10 +333,19 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         escape(&human_duration(axis.span / 2000.0)),
         escape(&human_duration(axis.span / 1000.0))
     );
+    // Each SAS poll's first attempt, looked up rather than searched per step.
+    let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
+    for m in &flow.mfa {
+        for &i in &m.steps {
+            if steps[i].endpoint == Some("sas_end_auth") {
+                attempt_of_poll.entry(i).or_insert(m);
+            }
+        }
+    }
     let mut polls_done = std::collections::HashSet::new();
     for &i in &flow.steps {
         let step = &steps[i];
-        if let Some(attempt) = flow.mfa.iter().find(|m| is_poll_of(step, m)) {
+        if let Some(&attempt) = attempt_of_poll.get(&step.id) {
             if polls_done.insert(attempt.started_us) {
                 mfa_band(c, flow, attempt, &axis, out);
             }
@@ -327,12 +355,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     }
     out.push_str("</div>\n");
 
-    let findings: Vec<&Finding> = c
-        .session
-        .findings
-        .iter()
-        .filter(|f| f.flow == Some(flow.id))
-        .collect();
+    let findings = c.findings_of(Some(flow.id));
     if !findings.is_empty() {
         out.push_str("<h3>Findings</h3>\n<div class=\"findings\">\n");
         for f in findings {
@@ -341,10 +364,6 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out.push_str("</div>\n");
     }
     out.push_str("</section>\n");
-}
-
-fn is_poll_of(step: &Step, m: &MfaAttempt) -> bool {
-    step.endpoint == Some("sas_end_auth") && m.steps.contains(&step.id)
 }
 
 fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
@@ -431,7 +450,7 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
             .map(|d| escape(&human_duration(d)))
             .unwrap_or_else(|| "—".into()),
         style = axis.style(s.started_us, step_end(s)),
-        marks = marks(c, &findings),
+        marks = marks(c, findings),
     );
     out.push_str("<div class=\"detail\"><dl>");
     let mut row = |k: &str, v: String| {
@@ -512,9 +531,10 @@ fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String)
     };
     let ids: Vec<usize> = polls.iter().map(|s| s.id).collect();
     let mut findings: Vec<&Finding> = Vec::new();
+    let mut listed = std::collections::HashSet::new();
     for id in &ids {
-        for f in c.findings_of_step(*id) {
-            if !findings.iter().any(|g| g.id == f.id) {
+        for &f in c.findings_of_step(*id) {
+            if listed.insert(f.id) {
                 findings.push(f);
             }
         }

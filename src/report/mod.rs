@@ -10,7 +10,19 @@ pub mod ticket;
 pub mod time;
 pub mod verdict;
 
+use std::collections::HashMap;
+
 use crate::findings::Finding;
+
+/// The findings of each flow, in report order, looked up once per report
+/// rather than filtered out of every finding once per flow.
+pub(crate) fn findings_by_flow(findings: &[Finding]) -> HashMap<Option<usize>, Vec<&Finding>> {
+    let mut by_flow: HashMap<Option<usize>, Vec<&Finding>> = HashMap::new();
+    for f in findings {
+        by_flow.entry(f.flow).or_default().push(f);
+    }
+    by_flow
+}
 
 fn row<'f>(label: &'static str, value: std::borrow::Cow<'f, str>, is_user: bool) -> TicketRow<'f> {
     TicketRow {

@@ -3,6 +3,7 @@
 //! ids for the support ticket. Colour only when asked (a terminal without
 //! `NO_COLOR`); every trace string is redacted and made terminal-safe.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::json::summary;
@@ -77,9 +78,16 @@ struct Ctx<'a> {
     session: &'a Session,
     r: &'a Redactor,
     p: Palette,
+    /// Findings by flow (`None`: outside flows), in report order.
+    by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The findings of a flow (`None`: outside flows), in report order.
+    fn findings_of(&self, flow: Option<usize>) -> &[&'a Finding] {
+        self.by_flow.get(&flow).map_or(&[], Vec::as_slice)
+    }
+
     /// A trace string made safe to print.
     fn safe(&self, s: &str) -> String {
         terminal_safe(&self.r.text(s)).into_owned()
@@ -92,6 +100,7 @@ pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> Strin
         session,
         r: redactor,
         p: palette,
+        by_flow: super::findings_by_flow(&session.findings),
     };
     let mut out = String::new();
     header(&c, &mut out);
@@ -105,11 +114,7 @@ pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> Strin
     for flow in &session.analysis.flows {
         flow_section(&c, flow, &mut out);
     }
-    let loose: Vec<&Finding> = session
-        .findings
-        .iter()
-        .filter(|f| f.flow.is_none())
-        .collect();
+    let loose = c.findings_of(None);
     if !loose.is_empty() {
         let _ = writeln!(out, "\n{}", c.p.bold("Findings outside sign-in flows"));
         for f in loose {
@@ -251,12 +256,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
             );
         }
     }
-    let mut findings: Vec<&Finding> = c
-        .session
-        .findings
-        .iter()
-        .filter(|f| f.flow == Some(flow.id))
-        .collect();
+    let mut findings = c.findings_of(Some(flow.id)).to_vec();
     // Errors first, then warnings, then infos; in time order within each.
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if !findings.is_empty() {
