@@ -103,6 +103,7 @@ fn full_analysis_one_core(bencher: Bencher) {
             path: path.clone(),
             format: aadtrace::capture::Format::Har,
             summary,
+            keylogs: Vec::new(),
         }];
         session::judge(inputs, steps, &SessionOptions::default())
             .findings

@@ -37,6 +37,7 @@ fn analyse(data: &[u8]) -> Session {
         path: "one-flow.har".into(),
         format: Format::Har,
         summary,
+        keylogs: Vec::new(),
     }];
     session::judge(inputs, steps, &SessionOptions::default())
 }

@@ -17,6 +17,8 @@ pub struct InputReport {
     pub path: String,
     pub format: Format,
     pub summary: InputSummary,
+    /// Key logs a packet capture was read with (`--keylog`, or found beside it).
+    pub keylogs: Vec<String>,
 }
 
 /// Everything one run found.
@@ -72,10 +74,19 @@ pub fn run_with(
             steps.extend(observed);
         }
         progress.next_input();
+        let keylogs = if capture::uses_keys(format) {
+            read.keylogs
+                .iter()
+                .map(|k| k.display().to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
         inputs.push(InputReport {
             path: source.display_name(),
             format,
             summary,
+            keylogs,
         });
     }
     Ok(judge(inputs, steps, options))

@@ -480,3 +480,55 @@ fn ticket_is_a_paste_ready_block_with_server_log_queries() {
         "{md}"
     );
 }
+
+#[test]
+fn key_logs_beside_a_capture_are_found_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("signin.pcapng");
+    std::fs::copy(sample("mfa-timeout-then-success-tls13-h2.pcapng"), &capture).unwrap();
+    let run = || {
+        let out = aadtrace()
+            .args(["analyze", "--format", "json"])
+            .arg(&capture)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // Without keys: nothing decrypted.
+    assert_eq!(run()["summary"]["flows"], 0);
+    let keylog = dir.path().join("signin.keylog");
+    std::fs::copy(sample("mfa-timeout-then-success-tls13-h2.keylog"), &keylog).unwrap();
+    let v = run();
+    assert_eq!(
+        v["summary"]["flows"], 1,
+        "decrypted with the key log beside it"
+    );
+    assert_eq!(v["inputs"][0]["keylogs"][0], keylog.display().to_string());
+    let out = aadtrace().arg("analyze").arg(&capture).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("TLS keys from {}", keylog.display())),
+        "{text}"
+    );
+}
+
+#[test]
+fn files_that_are_not_traces_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("trace.har");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let cases = [
+        (png.display().to_string(), "a PNG image"),
+        (
+            sample("mfa-timeout-then-success-tls13-h2.keylog"),
+            "a TLS key log",
+        ),
+        (sample(""), "`aadtrace batch FOLDER`"),
+    ];
+    for (path, want) in cases {
+        let out = aadtrace().args(["analyze", &path]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{path}: {err}");
+    }
+}

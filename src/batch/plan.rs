@@ -247,27 +247,6 @@ fn is_keylog_name(name: &str) -> bool {
     lower == "sslkeys.log" || lower.ends_with(".keys") || lower.ends_with(".keylog")
 }
 
-/// Candidate key-log names for a trace called `name`, in the same folder.
-fn keylog_candidates(name: &str) -> Vec<String> {
-    let base = name.strip_suffix(".gz").unwrap_or(name);
-    let mut stems = vec![name.to_string()];
-    if base != name {
-        stems.push(base.to_string());
-    }
-    if let Some((stem, _)) = base.rsplit_once('.') {
-        if !stem.is_empty() {
-            stems.push(stem.to_string());
-        }
-    }
-    let mut out = Vec::new();
-    for stem in stems {
-        out.push(format!("{stem}.keys"));
-        out.push(format!("{stem}.keylog"));
-    }
-    out.push("sslkeys.log".to_string());
-    out
-}
-
 impl Planner {
     fn unreadable(&mut self, path: String, error: TraceError) {
         self.traces.push(Trace {
@@ -399,7 +378,7 @@ impl Planner {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut found = Vec::new();
-        for candidate in keylog_candidates(&name) {
+        for candidate in crate::capture::keylog::candidates(&name) {
             let path = dir.join(candidate);
             if path.is_file() {
                 let shown = path.display().to_string();
@@ -423,7 +402,7 @@ impl Planner {
             None => (String::new(), member),
         };
         let mut found = Vec::new();
-        for candidate in keylog_candidates(name) {
+        for candidate in crate::capture::keylog::candidates(name) {
             let candidate = format!("{dir}{candidate}");
             if names.contains(&candidate) {
                 let shown = format!("{archive}!/{candidate}");
@@ -972,7 +951,7 @@ mod tests {
 
     #[test]
     fn keylog_names() {
-        let c = keylog_candidates("a.pcapng.gz");
+        let c = crate::capture::keylog::candidates("a.pcapng.gz");
         assert!(c.contains(&"a.pcapng.gz.keys".to_string()));
         assert!(c.contains(&"a.pcapng.keylog".to_string()));
         assert!(c.contains(&"a.keys".to_string()));

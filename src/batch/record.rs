@@ -205,10 +205,20 @@ fn read_and_judge(
     if capture::uses_keys(format) {
         summary.warnings.splice(0..0, key_warnings);
     }
+    let keylogs = if capture::uses_keys(format) {
+        trace
+            .keylogs
+            .iter()
+            .map(|&id| plan.keys.shown(id).to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let inputs = vec![InputReport {
         path: name.to_string(),
         format,
         summary,
+        keylogs,
     }];
     Ok(session::judge(inputs, steps, &config.session))
 }

@@ -187,6 +187,41 @@ impl crate::tls::KeySource for KeyLog {
     }
 }
 
+/// The names a key log beside a trace called `name` may have, in the order
+/// they are tried: `NAME.keys` and `NAME.keylog` for the whole name, the name
+/// without `.gz` and the stem (`capture.pcapng.gz`, `capture.pcapng`,
+/// `capture`), then a folder-wide `sslkeys.log`. `analyze` and `batch` use the
+/// same list.
+pub fn candidates(name: &str) -> Vec<String> {
+    let base = name.strip_suffix(".gz").unwrap_or(name);
+    let mut stems = vec![name.to_string()];
+    if base != name {
+        stems.push(base.to_string());
+    }
+    if let Some((stem, _)) = base.rsplit_once('.') {
+        if !stem.is_empty() {
+            stems.push(stem.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for stem in stems {
+        out.push(format!("{stem}.keys"));
+        out.push(format!("{stem}.keylog"));
+    }
+    out.push("sslkeys.log".to_string());
+    out
+}
+
+/// The first key log that exists beside the file at `path`, if any.
+pub fn beside(path: &Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    candidates(name)
+        .into_iter()
+        .map(|c| dir.join(c))
+        .find(|p| p.is_file() && p != path)
+}
+
 fn hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || s.is_empty() || s.len() > 256 {
         return None;

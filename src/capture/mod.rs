@@ -10,6 +10,7 @@
 pub mod etw;
 pub mod har;
 pub mod keylog;
+pub mod kind;
 pub mod netlog;
 pub mod netmon;
 pub mod pcap;
@@ -320,6 +321,13 @@ fn open_file(path: &Path, name: &str) -> Result<Opened, CaptureError> {
         path: name.to_string(),
         source,
     };
+    if path.is_dir() {
+        return Err(CaptureError::UnknownFormat {
+            path: name.to_string(),
+            detail: "a folder, not a trace: `aadtrace batch FOLDER` analyses every trace in it"
+                .to_string(),
+        });
+    }
     let mut file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     if len == 0 {
@@ -754,11 +762,15 @@ fn unknown_format(name: &str, head: &[u8]) -> CaptureError {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(" ");
+    let detail = match kind::describe(head) {
+        Some(what) => format!("this is {what}; first bytes {shown}"),
+        None => {
+            format!("first bytes {shown} are not HAR, pcap, pcapng, Network Monitor, SAZ or NetLog")
+        }
+    };
     CaptureError::UnknownFormat {
         path: name.to_string(),
-        detail: format!(
-            "first bytes {shown} are not HAR, pcap, pcapng, Network Monitor, SAZ or NetLog"
-        ),
+        detail,
     }
 }
 

@@ -171,7 +171,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let total = sources.iter().map(Source::size_hint).sum::<Option<u64>>();
     let bar = progress::Bar::new(total, !args.quiet && std::io::stderr().is_terminal());
     let read = crate::capture::ReadOptions {
-        keylogs: args.keylog.clone(),
+        keylogs: keylogs_for(args),
     };
     let result = session::run_with(&sources, &options, &read, &bar, &|| bar.exchange());
     bar.finish();
@@ -208,6 +208,23 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     std::mem::forget(report);
     std::mem::forget(session);
     code
+}
+
+/// `--keylog` files, then the key logs found beside the traces by the names
+/// `batch` looks for (`capture.keylog` beside `capture.pcapng`…), each once.
+fn keylogs_for(args: &AnalyzeArgs) -> Vec<std::path::PathBuf> {
+    let mut out = args.keylog.clone();
+    let found = args
+        .files
+        .iter()
+        .filter(|f| f.as_str() != "-")
+        .filter_map(|f| crate::capture::keylog::beside(std::path::Path::new(f)));
+    for k in found {
+        if !out.iter().any(|o| same_file(o, &k)) {
+            out.push(k);
+        }
+    }
+    out
 }
 
 /// `-o` must never overwrite an input: not by the same name, nor through a link

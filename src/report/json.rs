@@ -89,6 +89,8 @@ pub struct Input<'s> {
     pub format: &'static str,
     pub producer: Option<Text<'s>>,
     pub exchanges: usize,
+    /// Key logs a packet capture was read with.
+    pub keylogs: &'s [String],
     pub warnings: Vec<Warning<'s>>,
 }
 
@@ -296,6 +298,7 @@ fn input<'s>(i: &'s InputReport, r: &Redactor) -> Input<'s> {
         format: i.format.name(),
         producer: i.summary.producer.as_deref().map(|p| r.text(p)),
         exchanges: i.summary.exchanges,
+        keylogs: &i.keylogs,
         warnings: i
             .summary
             .warnings

@@ -145,6 +145,9 @@ fn header(c: &Ctx, out: &mut String) {
             input.format,
             input.summary.exchanges
         );
+        for keylog in &input.keylogs {
+            let _ = writeln!(out, "    TLS keys from {}", terminal_safe(keylog));
+        }
     }
     let a = &c.session.analysis;
     if !a.steps.is_empty() {
