@@ -266,6 +266,16 @@ fn nothing_from_the_trace_runs_in_a_browser() {
     }
     assert!(dom.contains("AADSTS50105"));
     assert!(dom.contains("For the support ticket"));
+    // The verdict opens the page, and the script offers the ticket for copying.
+    assert!(
+        dom.contains("<p class=\"verdict failed\" id=\"verdict\">FAILED"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<button type=\"button\" id=\"copy-ticket\">Copy for ticket</button>"),
+        "the copy button is not shown"
+    );
+    assert!(dom.contains("<pre id=\"ticket\" hidden=\"\">## Sign-in trace: FAILED"));
     // The payloads are on the page as text.
     assert!(
         dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;")

@@ -210,7 +210,9 @@ fn outcome_name(f: &Flow) -> String {
 }
 
 fn header(c: &Ctx, out: &mut String) {
-    out.push_str("<header class=\"top\">\n<h1>aadtrace report</h1>\n<ul class=\"inputs\">\n");
+    out.push_str("<header class=\"top\">\n<h1>aadtrace report</h1>\n");
+    verdict_banner(c, out);
+    out.push_str("<ul class=\"inputs\">\n");
     for input in &c.session.inputs {
         let producer = input
             .summary
@@ -256,6 +258,25 @@ fn header(c: &Ctx, out: &mut String) {
         pill("info", s.infos, "info"),
     );
     out.push_str("</header>\n");
+}
+
+/// The trace's verdict first, with a button that copies the `--ticket` block
+/// (kept in the page as text; the script only copies it).
+fn verdict_banner(c: &Ctx, out: &mut String) {
+    let v = super::verdict::of_trace(c.session);
+    let ending = serde_json::to_value(v.ending)
+        .ok()
+        .and_then(|e| e.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict {ending}\" id=\"verdict\">{}</p>\n\
+         <p><button type=\"button\" id=\"copy-ticket\" hidden>Copy for ticket</button> \
+         <span class=\"muted\" id=\"copy-done\"></span></p>\n\
+         <pre id=\"ticket\" hidden>{}</pre>",
+        escape(&terminal_safe(&v.line(c.r))),
+        escape(&super::ticket::render(c.session, c.r))
+    );
 }
 
 fn controls(out: &mut String) {
@@ -367,7 +388,12 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
 }
 
 fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
-    let mut rows: Vec<(&str, String)> = Vec::new();
+    let mut rows: Vec<(&str, String)> = vec![(
+        "Verdict",
+        escape(&terminal_safe(
+            &super::verdict::of_flow(c.session, flow).line(c.r),
+        )),
+    )];
     if let Some(t) = &flow.tenant {
         rows.push(("Tenant", c.t(t)));
     }

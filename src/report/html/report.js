@@ -40,6 +40,31 @@
       }
     });
   });
+  var copy = document.getElementById("copy-ticket");
+  var done = document.getElementById("copy-done");
+  copy.addEventListener("click", function () {
+    var text = document.getElementById("ticket").textContent;
+    function fallback() {
+      var area = document.createElement("textarea");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      var ok = document.execCommand("copy");
+      document.body.removeChild(area);
+      done.textContent = ok ? "Copied." : "Copy failed: select the text below instead.";
+      if (!ok) {
+        document.getElementById("ticket").hidden = false;
+      }
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () {
+        done.textContent = "Copied.";
+      }, fallback);
+    } else {
+      fallback();
+    }
+  });
+  copy.hidden = false;
   controls.hidden = false;
   apply();
   root.setAttribute("data-js", "ready");
