@@ -322,9 +322,20 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
         }
     } else if trimmed.starts_with('<') {
         step.aadsts.extend(messages::scan_aadsts(trimmed));
-    } else {
+    } else if identity || carries_result(trimmed) || posts_sign_in_response(trimmed) {
+        // A form posted to another site (an upload, a search) is not parsed
+        // pair by pair: only a sign-in result or response posted to the app is
+        // evidence, as for query strings above.
         read_params(step, trimmed, ErrorPlace::RequestUrl);
     }
+}
+
+/// A form that posts a federation sign-in response to an application (WS-Fed
+/// `wresult`, SAML `SAMLResponse`, a WS-Fed sign-out).
+fn posts_sign_in_response(form: &str) -> bool {
+    ["wresult=", "SAMLResponse=", "wa=wsign"]
+        .iter()
+        .any(|n| mentions(form, n))
 }
 
 /// JWTs a request presents: a bearer access token, the PRT cookie
@@ -1113,6 +1124,48 @@ mod tests {
             ..Default::default()
         };
         observe(0, &ex)
+    }
+
+    fn post(url: &str, form: &str) -> Step {
+        let ex = Exchange {
+            request: crate::http::Request {
+                method: "POST".into(),
+                url: url.to_string().into(),
+                body: crate::http::Body::Bytes(form.as_bytes().to_vec().into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        observe(0, &ex)
+    }
+
+    /// Forms posted to other sites are evidence only when they carry a sign-in
+    /// result or a federation response; an app's own forms are not parsed.
+    #[test]
+    fn forms_to_other_sites_are_read_only_for_sign_in_evidence() {
+        let upload = post(
+            "https://files.example/upload",
+            "login=adele%40contoso.example&data=xyz",
+        );
+        assert_eq!(upload.user, None);
+        let form_post = post(
+            "https://app.example/signin-oidc",
+            "code=0.AX&state=s1&session_state=x",
+        );
+        assert!(
+            form_post.issued || !form_post.links_in.is_empty(),
+            "{form_post:?}"
+        );
+        let ws_fed = post(
+            "https://app.example/",
+            "wa=wsignin1.0&wresult=%3Ct%3ARSTR%3E&wctx=rm%3D0",
+        );
+        assert!(ws_fed.posts_sign_in_response);
+        let ests = post(
+            "https://login.microsoftonline.com/common/login",
+            "login=adele%40contoso.example&passwd=x",
+        );
+        assert_eq!(ests.user.as_deref(), Some("adele@contoso.example"));
     }
 
     #[test]
