@@ -264,10 +264,7 @@ fn header(c: &Ctx, out: &mut String) {
 /// (kept in the page as text; the script only copies it).
 fn verdict_banner(c: &Ctx, out: &mut String) {
     let v = super::verdict::of_trace(c.session);
-    let ending = serde_json::to_value(v.ending)
-        .ok()
-        .and_then(|e| e.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let ending = v.ending.name();
     let _ = writeln!(
         out,
         "<p class=\"verdict {ending}\" id=\"verdict\">{}</p>\n\

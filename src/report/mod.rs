@@ -14,6 +14,15 @@ use std::collections::HashMap;
 
 use crate::findings::Finding;
 
+/// The snake_case name serde gives a unit enum value (`FlowKind::DeviceCode` →
+/// `device_code`), for reports that print what the JSON calls it.
+pub fn snake_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// The findings of each flow, in report order, looked up once per report
 /// rather than filtered out of every finding once per flow.
 pub(crate) fn findings_by_flow(findings: &[Finding]) -> HashMap<Option<usize>, Vec<&Finding>> {

@@ -143,10 +143,7 @@ fn tried(session: &Session, flow: &Flow, r: &Redactor) -> String {
     }
     let mut text = parts.join(" → ");
     for m in &flow.mfa {
-        let result = serde_json::to_value(m.result)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let result = super::snake_name(&m.result);
         let _ = write!(
             text,
             "; MFA {}: {result} after {} ({} poll{})",

@@ -30,6 +30,16 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// The JSON name (`failed`, `no_sign_in`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            Ending::Failed => "failed",
+            Ending::Succeeded => "succeeded",
+            Ending::Incomplete => "incomplete",
+            Ending::NoSignIn => "no_sign_in",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Ending::Failed => "FAILED",
