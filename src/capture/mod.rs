@@ -13,6 +13,7 @@ pub mod keylog;
 pub mod netlog;
 pub mod netmon;
 pub mod pcap;
+mod pipeline;
 pub mod saz;
 pub mod special;
 pub mod tally;
