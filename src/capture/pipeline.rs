@@ -183,6 +183,8 @@ struct TlsTotals {
     failed_conns: u64,
     no_keys: u64,
     lost_to_gaps: u64,
+    malformed_hellos: u64,
+    malformed_hello_conns: u64,
     unsupported: BTreeMap<String, u64>,
     h2_warnings: BTreeMap<crate::http::h2::Problem, u64>,
 }
@@ -323,6 +325,10 @@ impl TlsTotals {
             self.failed_conns += 1;
         }
         self.lost_to_gaps += s.lost_to_gaps;
+        if s.malformed_hellos > 0 {
+            self.malformed_hellos += s.malformed_hellos;
+            self.malformed_hello_conns += 1;
+        }
         if let Some(u) = &s.unsupported {
             *self.unsupported.entry(u.clone()).or_default() += 1;
         } else if have_keys && tls_seen && !s.keys_found && s.opaque > 0 {
@@ -362,6 +368,16 @@ impl TlsTotals {
                 "{n} bytes of decryptable TLS could not be read because the capture misses bytes before them"
             )
         });
+        tally.count(
+            WarningCode::TlsHandshakeMalformed,
+            self.malformed_hellos,
+            |n| {
+                format!(
+                    "{n} TLS hello messages on {} connections do not parse; their server name, ALPN, version or cipher may be missing",
+                    self.malformed_hello_conns
+                )
+            },
+        );
         for (&problem, n) in &self.h2_warnings {
             tally.push(problem.into(), format!("{} ({n} times)", problem.what()));
         }
@@ -648,5 +664,36 @@ impl StreamHandler for Apps {
             tls_alerts: tls.map(|t| t.alerts).unwrap_or_default(),
             exchanges: c.exchanges,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_hellos_become_one_warning() {
+        let mut totals = TlsTotals::default();
+        let bad = tls::DecryptStats {
+            malformed_hellos: 2,
+            ..Default::default()
+        };
+        totals.add(&bad, true, false);
+        totals.add(&bad, true, false);
+        totals.add(&tls::DecryptStats::default(), true, false);
+        let mut tally = Tally::new();
+        totals.warnings(false, &mut tally);
+        let got: Vec<(WarningCode, String)> = tally
+            .into_warnings()
+            .into_iter()
+            .map(|w| (w.code, w.message))
+            .collect();
+        assert_eq!(
+            got,
+            [(
+                WarningCode::TlsHandshakeMalformed,
+                "4 TLS hello messages on 2 connections do not parse; their server name, ALPN, version or cipher may be missing".to_string()
+            )]
+        );
     }
 }
