@@ -14,6 +14,7 @@ pub mod kind;
 pub mod netlog;
 pub mod netmon;
 pub mod pcap;
+mod pipeline;
 pub mod saz;
 pub mod special;
 pub mod tally;

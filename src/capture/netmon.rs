@@ -28,7 +28,8 @@ use std::sync::Arc;
 
 use super::etw::{self, WinInetCapture};
 use super::keylog::KeyLog;
-use super::pcap::{Frame, FrameReport, PacketPipeline};
+use super::pcap::{Frame, FrameReport};
+use super::pipeline::PacketPipeline;
 use super::tally::Tally;
 use super::{read_full, CaptureError, InputSummary, Progress, WarningCode};
 use crate::http::Exchange;

@@ -58,6 +58,12 @@ impl Tally {
         self
     }
 
+    /// Warnings gathered elsewhere, in their order, after those given so far.
+    pub fn extend(&mut self, warnings: impl IntoIterator<Item = InputWarning>) -> &mut Self {
+        self.warnings.extend(warnings);
+        self
+    }
+
     /// The warnings, in the order they were given.
     pub fn into_warnings(self) -> Vec<InputWarning> {
         self.warnings

@@ -86,6 +86,8 @@ warning_codes! {
     TlsKeysMissing => "tls_keys_missing",
     /// Decryptable TLS lost behind missing TCP bytes.
     TlsRecordsLost => "tls_records_lost",
+    /// TLS hellos (or EncryptedExtensions) that do not parse.
+    TlsHandshakeMalformed => "tls_handshake_malformed",
     // HTTP/2 (see `http::h2::Problem`).
     /// Frames that break HTTP/2's framing rules.
     H2FrameError => "h2_frame_error",

@@ -1048,124 +1048,145 @@ fn resync(side: &mut Side, request: bool, not_http: &mut bool) -> bool {
 }
 
 /// Reads body bytes; returns true when the message is complete.
-fn body(side: &mut Side, framing: Framing, mut chunk: ChunkState, budget: &Allowance) -> bool {
-    let Some(msg) = side.msg.as_mut() else {
-        side.state = State::Head;
+fn body(side: &mut Side, framing: Framing, chunk: ChunkState, budget: &Allowance) -> bool {
+    let Side {
+        buf, state, msg, ..
+    } = side;
+    let Some(msg) = msg.as_mut() else {
+        *state = State::Head;
         return true;
     };
     match framing {
         Framing::None => true,
-        Framing::Length(n) => {
-            let take = (side.buf.buf.len() as u64).min(n) as usize;
-            if msg.body.capacity() == 0 {
-                // The length is known: one allocation instead of repeated growth,
-                // capped so a lying Content-Length cannot reserve much, and taken
-                // from the budget so many open messages cannot either (past it,
-                // the body grows with its data).
-                let want = usize::try_from(n).unwrap_or(usize::MAX).min(PRESIZE_BODY);
-                msg.reserved = budget.take_up_to(want);
-                msg.body.reserve_exact(msg.reserved);
-            }
-            if take > 0 {
-                msg.append_body(&side.buf.buf[..take]);
-                let (_, ts) = side.buf.at(side.buf.start + take as u64 - 1);
-                msg.last_ts = ts;
-                side.buf.consume(take);
-            }
-            let left = n - take as u64;
-            if left == 0 {
-                true
-            } else {
-                side.state = State::Body(Framing::Length(left), chunk);
-                false
-            }
-        }
+        Framing::Length(n) => length_body(buf, state, msg, n, chunk, budget),
         Framing::UntilClose => {
-            let take = side.buf.buf.len();
+            let take = buf.buf.len();
             if take > 0 {
-                msg.append_body(&side.buf.buf[..take]);
-                msg.last_ts = side.buf.last_ts;
-                side.buf.consume(take);
+                msg.append_body(&buf.buf[..take]);
+                msg.last_ts = buf.last_ts;
+                buf.consume(take);
             }
-            side.buf.closed
+            buf.closed
         }
-        Framing::Chunked => loop {
-            match chunk {
-                ChunkState::Size => match httparse::parse_chunk_size(&side.buf.buf) {
-                    Ok(httparse::Status::Complete((used, size))) => {
-                        side.buf.consume(used);
-                        chunk = if size == 0 {
-                            ChunkState::Trailers
-                        } else {
-                            ChunkState::Data(size)
-                        };
-                    }
-                    Ok(httparse::Status::Partial) => {
-                        if side.buf.buf.len() > 4096 {
-                            side.state = State::Resync;
-                            return true;
-                        }
-                        side.state = State::Body(framing, chunk);
-                        return false;
-                    }
-                    Err(_) => {
-                        // Not a chunk size: finish the message with what it has.
-                        msg.body_gap = true;
-                        side.state = State::Resync;
+        Framing::Chunked => chunked_body(buf, state, msg, chunk),
+    }
+}
+
+/// A body of `n` more bytes (Content-Length); true when all of it is read.
+fn length_body(
+    buf: &mut DirBuf,
+    state: &mut State,
+    msg: &mut Msg,
+    n: u64,
+    chunk: ChunkState,
+    budget: &Allowance,
+) -> bool {
+    if msg.body.capacity() == 0 {
+        // The length is known: one allocation instead of repeated growth,
+        // capped so a lying Content-Length cannot reserve much, and taken
+        // from the budget so many open messages cannot either (past it,
+        // the body grows with its data).
+        let want = usize::try_from(n).unwrap_or(usize::MAX).min(PRESIZE_BODY);
+        msg.reserved = budget.take_up_to(want);
+        msg.body.reserve_exact(msg.reserved);
+    }
+    let left = take_body(buf, msg, n);
+    if left == 0 {
+        true
+    } else {
+        *state = State::Body(Framing::Length(left), chunk);
+        false
+    }
+}
+
+/// Moves up to `n` buffered bytes into the body; returns how many are still due.
+fn take_body(buf: &mut DirBuf, msg: &mut Msg, n: u64) -> u64 {
+    let take = (buf.buf.len() as u64).min(n) as usize;
+    if take > 0 {
+        msg.append_body(&buf.buf[..take]);
+        let (_, ts) = buf.at(buf.start + take as u64 - 1);
+        msg.last_ts = ts;
+        buf.consume(take);
+    }
+    n - take as u64
+}
+
+/// A chunked body (RFC 9112 §7.1), from where `chunk` says; true when the
+/// message is complete (or given up on: the state says how to go on).
+fn chunked_body(buf: &mut DirBuf, state: &mut State, msg: &mut Msg, mut chunk: ChunkState) -> bool {
+    let framing = Framing::Chunked;
+    loop {
+        match chunk {
+            ChunkState::Size => match httparse::parse_chunk_size(&buf.buf) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    buf.consume(used);
+                    chunk = if size == 0 {
+                        ChunkState::Trailers
+                    } else {
+                        ChunkState::Data(size)
+                    };
+                }
+                Ok(httparse::Status::Partial) => {
+                    if buf.buf.len() > 4096 {
+                        *state = State::Resync;
                         return true;
                     }
-                },
-                ChunkState::Data(n) => {
-                    let take = (side.buf.buf.len() as u64).min(n) as usize;
-                    if take > 0 {
-                        msg.append_body(&side.buf.buf[..take]);
-                        let (_, ts) = side.buf.at(side.buf.start + take as u64 - 1);
-                        msg.last_ts = ts;
-                        side.buf.consume(take);
-                    }
-                    let left = n - take as u64;
-                    if left > 0 {
-                        side.state = State::Body(framing, ChunkState::Data(left));
-                        return false;
-                    }
-                    chunk = ChunkState::DataEnd;
+                    *state = State::Body(framing, chunk);
+                    return false;
                 }
-                ChunkState::DataEnd => {
-                    let b = &side.buf.buf;
-                    if b.starts_with(b"\r\n") {
-                        side.buf.consume(2);
-                    } else if b.starts_with(b"\n") {
-                        side.buf.consume(1);
-                    } else if b.len() < 2 {
-                        side.state = State::Body(framing, chunk);
-                        return false;
-                    }
-                    chunk = ChunkState::Size;
+                Err(_) => {
+                    // Not a chunk size: finish the message with what it has.
+                    msg.body_gap = true;
+                    *state = State::Resync;
+                    return true;
                 }
-                ChunkState::Trailers => {
-                    // Trailer fields end with an empty line (RFC 9112 §7.1.2).
-                    let b = &side.buf.buf;
-                    match memchr::memchr(b'\n', b) {
-                        Some(p) => {
-                            let empty = p == 0 || (p == 1 && b[0] == b'\r');
-                            let (_, ts) = side.buf.at(side.buf.start + p as u64);
-                            msg.last_ts = ts;
-                            side.buf.consume(p + 1);
-                            if empty {
-                                return true;
-                            }
-                        }
-                        None => {
-                            if side.buf.closed {
-                                return true;
-                            }
-                            side.state = State::Body(framing, chunk);
-                            return false;
-                        }
+            },
+            ChunkState::Data(n) => {
+                let left = take_body(buf, msg, n);
+                if left > 0 {
+                    *state = State::Body(framing, ChunkState::Data(left));
+                    return false;
+                }
+                chunk = ChunkState::DataEnd;
+            }
+            ChunkState::DataEnd => {
+                let b = &buf.buf;
+                if b.starts_with(b"\r\n") {
+                    buf.consume(2);
+                } else if b.starts_with(b"\n") {
+                    buf.consume(1);
+                } else if b.len() < 2 {
+                    *state = State::Body(framing, chunk);
+                    return false;
+                }
+                chunk = ChunkState::Size;
+            }
+            ChunkState::Trailers => {
+                if let Some(done) = trailers(buf, msg) {
+                    if !done {
+                        *state = State::Body(framing, chunk);
                     }
+                    return done;
                 }
             }
-        },
+        }
+    }
+}
+
+/// Reads one trailer line: `Some(true)` at the empty line that ends them (RFC
+/// 9112 §7.1.2) or at the end of the stream, `Some(false)` when more bytes are
+/// needed, `None` after a field line (read on).
+fn trailers(buf: &mut DirBuf, msg: &mut Msg) -> Option<bool> {
+    let b = &buf.buf;
+    match memchr::memchr(b'\n', b) {
+        Some(p) => {
+            let empty = p == 0 || (p == 1 && b[0] == b'\r');
+            let (_, ts) = buf.at(buf.start + p as u64);
+            msg.last_ts = ts;
+            buf.consume(p + 1);
+            empty.then_some(true)
+        }
+        None => Some(buf.closed),
     }
 }
 

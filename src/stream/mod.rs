@@ -170,59 +170,7 @@ impl Half {
         }
         // After the end of the direction (its FIN reached), bytes are ignored.
         if len > 0 && !self.ended {
-            let end = start + len as i64;
-            let delivered = self.delivered as i64;
-            if end <= delivered {
-                self.stats.retransmitted += len;
-            } else {
-                let mut s = start;
-                if s < delivered {
-                    self.stats.retransmitted += (delivered - s) as u64;
-                    s = delivered;
-                }
-                let s = s as u64;
-                let skip = (s as i64 - start) as usize;
-                // `skip` may pass the captured bytes of a segment cut by snaplen
-                // (found by `fuzz/fuzz_targets/tcp_reassembly.rs`).
-                let captured = &data[skip.min(data.len())..];
-                // Deliver directly what is in order and not claimed by a queued piece.
-                let mut at = s;
-                if s == self.delivered {
-                    let limit = self
-                        .pending
-                        .keys()
-                        .next()
-                        .copied()
-                        .unwrap_or(u64::MAX)
-                        .min(end as u64);
-                    let n = (limit - s).min(captured.len() as u64) as usize;
-                    if n > 0 {
-                        emit(Out::Data(&captured[..n], frame, ts));
-                        self.delivered += n as u64;
-                        self.stats.bytes += n as u64;
-                        at += n as u64;
-                    }
-                }
-                let used = (at - s) as usize;
-                let rest_captured = &captured[used.min(captured.len())..];
-                let rest_end = end as u64;
-                if at < rest_end {
-                    let cap_len = rest_captured.len() as u64;
-                    if cap_len > 0 {
-                        self.insert(at, Some(rest_captured), cap_len, frame, ts, total);
-                    }
-                    if at + cap_len < rest_end {
-                        self.insert(
-                            at + cap_len,
-                            None,
-                            rest_end - at - cap_len,
-                            frame,
-                            ts,
-                            total,
-                        );
-                    }
-                }
-            }
+            self.place(start, data, len, frame, ts, total, emit);
         }
         self.drain(total, emit);
         if self.pending_bytes > MAX_PENDING_PER_DIR || *total > MAX_PENDING_TOTAL {
@@ -230,6 +178,75 @@ impl Half {
             self.flush_until(target, ts, total, emit);
         }
         self.check_end(ts, emit);
+    }
+
+    /// Places `len` bytes starting at stream offset `start` (relative, may be
+    /// negative for bytes before the stream's start): what is new and in order is
+    /// delivered, the rest queued (captured bytes, then the uncaptured tail).
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        start: i64,
+        data: &[u8],
+        len: u64,
+        frame: u64,
+        ts: i64,
+        total: &mut usize,
+        emit: &mut dyn FnMut(Out<'_>),
+    ) {
+        let end = start + len as i64;
+        let delivered = self.delivered as i64;
+        if end <= delivered {
+            self.stats.retransmitted += len;
+            return;
+        }
+        let mut s = start;
+        if s < delivered {
+            self.stats.retransmitted += (delivered - s) as u64;
+            s = delivered;
+        }
+        let s = s as u64;
+        let skip = (s as i64 - start) as usize;
+        // `skip` may pass the captured bytes of a segment cut by snaplen
+        // (found by `fuzz/fuzz_targets/tcp_reassembly.rs`).
+        let captured = &data[skip.min(data.len())..];
+        // Deliver directly what is in order and not claimed by a queued piece.
+        let mut at = s;
+        if s == self.delivered {
+            let limit = self
+                .pending
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(u64::MAX)
+                .min(end as u64);
+            let n = (limit - s).min(captured.len() as u64) as usize;
+            if n > 0 {
+                emit(Out::Data(&captured[..n], frame, ts));
+                self.delivered += n as u64;
+                self.stats.bytes += n as u64;
+                at += n as u64;
+            }
+        }
+        let used = (at - s) as usize;
+        let rest_captured = &captured[used.min(captured.len())..];
+        let rest_end = end as u64;
+        if at < rest_end {
+            let cap_len = rest_captured.len() as u64;
+            if cap_len > 0 {
+                self.insert(at, Some(rest_captured), cap_len, frame, ts, total);
+            }
+            if at + cap_len < rest_end {
+                self.insert(
+                    at + cap_len,
+                    None,
+                    rest_end - at - cap_len,
+                    frame,
+                    ts,
+                    total,
+                );
+            }
+        }
     }
 
     fn insert(
@@ -348,6 +365,20 @@ impl Half {
         }
     }
 
+    /// The peer acknowledged up to `ack`: holes before queued data below it will
+    /// never be filled, so they become gaps now.
+    fn acked(&mut self, ack: u32, ts: i64, total: &mut usize, emit: &mut dyn FnMut(Out<'_>)) {
+        let a = self.rel(ack);
+        if a > self.max_ack_off as i64 {
+            self.max_ack_off = a as u64;
+        }
+        if !self.pending.is_empty() && a > self.delivered as i64 {
+            let target = (a as u64).min(self.pending_end());
+            self.flush_until(target, ts, total, emit);
+            self.check_end(ts, emit);
+        }
+    }
+
     fn check_end(&mut self, ts: i64, emit: &mut dyn FnMut(Out<'_>)) {
         if !self.ended {
             if let Some(f) = self.fin_off {
@@ -453,6 +484,40 @@ fn is_service_port(p: u16) -> bool {
         )
 }
 
+/// Client, server, and whether the client's SYN was seen, for the first segment
+/// of a connection: by the SYN when there is one, else by the ports.
+fn roles(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr, bool) {
+    let src = SocketAddr::new(seg.src, seg.sport);
+    let dst = SocketAddr::new(seg.dst, seg.dport);
+    if seg.flags.syn {
+        return if seg.flags.ack {
+            (dst, src, false)
+        } else {
+            (src, dst, true)
+        };
+    }
+    let (sp, dp) = (seg.sport, seg.dport);
+    let src_is_server = match (is_service_port(sp), is_service_port(dp)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => sp < dp,
+    };
+    if src_is_server {
+        (dst, src, false)
+    } else {
+        (src, dst, false)
+    }
+}
+
+/// Hands one output of a direction to the handler.
+fn deliver(h: &mut dyn StreamHandler, id: ConnId, dir: Dir, o: Out<'_>) {
+    match o {
+        Out::Data(b, f, t) => h.data(id, dir, b, f, t),
+        Out::Gap(n, t) => h.gap(id, dir, n, t),
+        Out::End(t) => h.end(id, dir, t),
+    }
+}
+
 impl Reassembler {
     pub fn new() -> Self {
         Self::default()
@@ -480,84 +545,9 @@ impl Reassembler {
             self.evict_idle(self.now - IDLE_US, h);
         }
         let src = SocketAddr::new(seg.src, seg.sport);
-        let dst = SocketAddr::new(seg.dst, seg.dport);
-        let key = Key::new(src, dst, seg.channel);
-        let pure_syn = seg.flags.syn && !seg.flags.ack;
-        // Port reuse: a SYN with a new ISN on a known pair starts a new connection.
-        if pure_syn {
-            if let Some(c) = self.conns.get(&key) {
-                let client_half = &c.halves[Dir::ToServer.index()];
-                let same = c.meta.client == src && client_half.isn == Some(seg.seq);
-                if !same {
-                    self.close_key(key, ts_us, h);
-                }
-            }
-            self.tombstones.remove(&key);
-        }
-        if !self.conns.contains_key(&key) {
-            let has_data = !seg.payload.is_empty() || seg.missing > 0;
-            if !seg.flags.syn && !has_data {
-                return; // a stray ACK/FIN/RST opens nothing
-            }
-            if let Some(&t) = self.tombstones.get(&key) {
-                if ts_us - t < TOMBSTONE_US && !seg.flags.syn {
-                    return;
-                }
-                self.tombstones.remove(&key);
-            }
-            if self.conns.len() >= MAX_CONNECTIONS {
-                if let Some(oldest) = self
-                    .conns
-                    .iter()
-                    .min_by_key(|(_, c)| c.last_ts)
-                    .map(|(k, _)| *k)
-                {
-                    self.stats.evicted_for_cap += 1;
-                    self.close_key(oldest, ts_us, h);
-                }
-            }
-            let (client, server, syn_seen) = if seg.flags.syn {
-                if seg.flags.ack {
-                    (dst, src, false)
-                } else {
-                    (src, dst, true)
-                }
-            } else {
-                let (sp, dp) = (seg.sport, seg.dport);
-                let src_is_server = match (is_service_port(sp), is_service_port(dp)) {
-                    (true, false) => true,
-                    (false, true) => false,
-                    _ => sp < dp,
-                };
-                if src_is_server {
-                    (dst, src, false)
-                } else {
-                    (src, dst, false)
-                }
-            };
-            let meta = ConnMeta {
-                id: self.next_id,
-                client,
-                server,
-                channel: seg.channel,
-                started_us: ts_us,
-                syn_seen,
-            };
-            self.next_id += 1;
-            self.stats.connections += 1;
-            h.open(&meta);
-            self.conns.insert(
-                key,
-                Conn {
-                    meta,
-                    halves: [Half::default(), Half::default()],
-                    stats: ConnStats {
-                        first_frame: frame,
-                        ..ConnStats::default()
-                    },
-                    last_ts: ts_us,
-                },
-            );
+        let key = Key::new(src, SocketAddr::new(seg.dst, seg.dport), seg.channel);
+        if !self.admit(key, seg, frame, ts_us, h) {
+            return;
         }
         let Some(conn) = self.conns.get_mut(&key) else {
             return;
@@ -585,53 +575,117 @@ impl Reassembler {
                 conn.meta.syn_seen = true;
             }
         }
-        let mut emit = |o: Out<'_>| match o {
-            Out::Data(b, f, t) => h.data(id, dir, b, f, t),
-            Out::Gap(n, t) => h.gap(id, dir, n, t),
-            Out::End(t) => h.end(id, dir, t),
-        };
-        let seq = if seg.flags.syn {
-            seg.seq.wrapping_add(1)
-        } else {
-            seg.seq
-        };
+        // A SYN occupies one sequence number before the data.
+        let seq = seg.seq.wrapping_add(seg.flags.syn as u32);
+        let total = &mut self.pending_total;
+        let (missing, fin) = (seg.missing as u64, seg.flags.fin);
+        let mut emit = |o: Out<'_>| deliver(h, id, dir, o);
         half.segment(
             seq,
             seg.payload,
-            seg.missing as u64,
-            seg.flags.fin,
+            missing,
+            fin,
             frame,
             ts_us,
-            &mut self.pending_total,
+            total,
             &mut emit,
         );
-        // The peer acknowledged bytes of the other direction: holes before queued
-        // data there will never be filled.
         if seg.flags.ack && other.init {
-            let a = other.rel(seg.ack);
-            if a > other.max_ack_off as i64 {
-                other.max_ack_off = a as u64;
-            }
-            if !other.pending.is_empty() && a > other.delivered as i64 {
-                let target = (a as u64).min(other.pending_end());
-                let odir = dir.other();
-                let mut emit_o = |o: Out<'_>| match o {
-                    Out::Data(b, f, t) => h.data(id, odir, b, f, t),
-                    Out::Gap(n, t) => h.gap(id, odir, n, t),
-                    Out::End(t) => h.end(id, odir, t),
-                };
-                other.flush_until(target, ts_us, &mut self.pending_total, &mut emit_o);
-                other.check_end(ts_us, &mut emit_o);
-            }
+            let mut emit_o = |o: Out<'_>| deliver(h, id, dir.other(), o);
+            other.acked(seg.ack, ts_us, total, &mut emit_o);
         }
+        let ended = conn.halves[0].ended && conn.halves[1].ended;
         if seg.flags.rst {
             conn.stats.reset = true;
-            self.close_key(key, ts_us, h);
-            self.tombstones.insert(key, ts_us);
-        } else if conn.halves[0].ended && conn.halves[1].ended {
+        }
+        if seg.flags.rst || ended {
             self.close_key(key, ts_us, h);
             self.tombstones.insert(key, ts_us);
         }
+    }
+
+    /// Handles what a segment means for the set of connections: a SYN with a new
+    /// ISN on a known pair closes the old connection (port reuse), and a segment
+    /// of an unknown pair opens one. False when the segment is to be ignored.
+    fn admit(
+        &mut self,
+        key: Key,
+        seg: &TcpSegment<'_>,
+        frame: u64,
+        ts_us: i64,
+        h: &mut dyn StreamHandler,
+    ) -> bool {
+        let src = SocketAddr::new(seg.src, seg.sport);
+        if seg.flags.syn && !seg.flags.ack {
+            if let Some(c) = self.conns.get(&key) {
+                let client_half = &c.halves[Dir::ToServer.index()];
+                let same = c.meta.client == src && client_half.isn == Some(seg.seq);
+                if !same {
+                    self.close_key(key, ts_us, h);
+                }
+            }
+            self.tombstones.remove(&key);
+        }
+        if self.conns.contains_key(&key) {
+            return true;
+        }
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        if !seg.flags.syn && !has_data {
+            return false; // a stray ACK/FIN/RST opens nothing
+        }
+        if let Some(&t) = self.tombstones.get(&key) {
+            if ts_us - t < TOMBSTONE_US && !seg.flags.syn {
+                return false;
+            }
+            self.tombstones.remove(&key);
+        }
+        if self.conns.len() >= MAX_CONNECTIONS {
+            if let Some(oldest) = self
+                .conns
+                .iter()
+                .min_by_key(|(_, c)| c.last_ts)
+                .map(|(k, _)| *k)
+            {
+                self.stats.evicted_for_cap += 1;
+                self.close_key(oldest, ts_us, h);
+            }
+        }
+        self.open(key, seg, frame, ts_us, h);
+        true
+    }
+
+    fn open(
+        &mut self,
+        key: Key,
+        seg: &TcpSegment<'_>,
+        frame: u64,
+        ts_us: i64,
+        h: &mut dyn StreamHandler,
+    ) {
+        let (client, server, syn_seen) = roles(seg);
+        let meta = ConnMeta {
+            id: self.next_id,
+            client,
+            server,
+            channel: seg.channel,
+            started_us: ts_us,
+            syn_seen,
+        };
+        self.next_id += 1;
+        self.stats.connections += 1;
+        h.open(&meta);
+        self.conns.insert(
+            key,
+            Conn {
+                meta,
+                halves: [Half::default(), Half::default()],
+                stats: ConnStats {
+                    first_frame: frame,
+                    ..ConnStats::default()
+                },
+                last_ts: ts_us,
+            },
+        );
     }
 
     fn close_key(&mut self, key: Key, ts_us: i64, h: &mut dyn StreamHandler) {
@@ -640,11 +694,7 @@ impl Reassembler {
         };
         let id = conn.meta.id;
         for dir in [Dir::ToServer, Dir::ToClient] {
-            let mut emit = |o: Out<'_>| match o {
-                Out::Data(b, f, t) => h.data(id, dir, b, f, t),
-                Out::Gap(n, t) => h.gap(id, dir, n, t),
-                Out::End(t) => h.end(id, dir, t),
-            };
+            let mut emit = |o: Out<'_>| deliver(h, id, dir, o);
             let half = &mut conn.halves[dir.index()];
             half.finish(
                 conn.last_ts.max(ts_us.min(conn.last_ts)),

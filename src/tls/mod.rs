@@ -107,6 +107,9 @@ pub struct DecryptStats {
     pub unsupported: Option<String>,
     /// Protected bytes that could not be read because the capture lost bytes.
     pub lost_to_gaps: u64,
+    /// ClientHello, ServerHello and EncryptedExtensions messages that do not parse
+    /// (what they show, such as the server name or version, may be missing).
+    pub malformed_hellos: u64,
 }
 
 /// Decrypted application data, or plaintext that could not be recovered.
@@ -340,11 +343,13 @@ impl Observer {
         match ty {
             1 if i == 0 => {
                 self.info.client_hello_seen = true;
-                let _ = self.client_hello(body);
+                let parsed = self.client_hello(body);
+                self.count_malformed(parsed);
             }
             2 if i == 1 => {
                 self.info.server_hello_seen = true;
-                let _ = self.server_hello(body);
+                let parsed = self.server_hello(body);
+                self.count_malformed(parsed);
                 if self.is_tls13() && self.info.server_random != Some(HRR_RANDOM) {
                     // Everything after the ServerHello is encrypted (RFC 8446 §2),
                     // under the handshake traffic secrets first.
@@ -362,7 +367,8 @@ impl Observer {
             // EncryptedExtensions (RFC 8446 §4.3.1): in TLS 1.3 the server's ALPN
             // choice travels here, under the handshake keys, not in the ServerHello.
             8 if i == 1 => {
-                let _ = self.encrypted_extensions(body);
+                let parsed = self.encrypted_extensions(body);
+                self.count_malformed(parsed);
             }
             // Finished under the handshake keys: switch to the application traffic
             // secrets (RFC 8446 §7.3).
@@ -450,6 +456,14 @@ impl Observer {
         }
     }
 
+    /// A hello that stopped parsing part-way is counted, not dropped: what it
+    /// had shown before the damage is kept.
+    fn count_malformed(&mut self, parsed: Option<()>) {
+        if parsed.is_none() {
+            self.stats.malformed_hellos += 1;
+        }
+    }
+
     fn client_hello(&mut self, b: &[u8]) -> Option<()> {
         let mut r = Reader(b);
         r.skip(2)?; // legacy_version
@@ -460,6 +474,11 @@ impl Observer {
         r.skip(suites)?;
         let comp = r.u8()? as usize;
         r.skip(comp)?;
+        // Extensions are optional: a hello that ends here is whole (RFC 5246
+        // §7.4.1.2; SSL 3.0 and many TLS 1.0 clients send none).
+        if r.0.is_empty() {
+            return Some(());
+        }
         let ext_len = r.u16()? as usize;
         let mut exts = Reader(r.take(ext_len)?);
         while let (Some(ty), Some(len)) = (exts.u16(), exts.u16()) {
@@ -723,6 +742,34 @@ mod tests {
         for n in 0..200u8 {
             o.data(n % 2 == 0, &[n, 3, n, 0, n]);
         }
+        assert!(o.info.sni.is_none());
+    }
+
+    #[test]
+    fn malformed_hellos_are_counted() {
+        let mut o = Observer::new();
+        o.data(
+            true,
+            &record(22, &client_hello("login.microsoftonline.com")),
+        );
+        o.data(false, &record(22, &server_hello(true)));
+        assert_eq!(o.stats.malformed_hellos, 0, "well-formed hellos");
+        // An SSL 3.0-style ClientHello without extensions is whole too.
+        let old = [[3, 0].as_slice(), &[7; 32], &[0, 0, 2, 0, 4, 1, 0]].concat();
+        let mut o = Observer::new();
+        o.data(true, &record(22, &hs(1, &old)));
+        assert_eq!(o.info.client_random, Some([7; 32]));
+        assert_eq!(o.stats.malformed_hellos, 0, "well-formed hellos");
+        // A ClientHello whose extensions block claims more bytes than it has.
+        let mut ch = client_hello("a.example");
+        let ext_len_at = 4 + 2 + 32 + 1 + 4 + 2;
+        ch[ext_len_at] = 0xff;
+        let mut o = Observer::new();
+        o.data(true, &record(22, &ch));
+        // A ServerHello cut inside its random.
+        o.data(false, &record(22, &hs(2, &[3, 3, 0, 0])));
+        assert!(o.info.client_hello_seen && o.info.server_hello_seen);
+        assert_eq!(o.stats.malformed_hellos, 2);
         assert!(o.info.sni.is_none());
     }
 }

@@ -86,25 +86,7 @@ impl Defragmenter {
             self.remove(&key);
             return None;
         }
-        // First received wins: keep only the parts of `data` no piece covers yet.
-        let mut parts = vec![(info.offset, end)];
-        for (s, p) in &d.pieces {
-            let e = s + p.len();
-            let mut next = Vec::new();
-            for (a, b) in parts {
-                if b <= *s || a >= e {
-                    next.push((a, b));
-                } else {
-                    if a < *s {
-                        next.push((a, *s));
-                    }
-                    if b > e {
-                        next.push((e, b));
-                    }
-                }
-            }
-            parts = next;
-        }
+        let parts = uncovered(&d.pieces, info.offset, end);
         for (a, b) in parts {
             let bytes = data[a - info.offset..b - info.offset].to_vec();
             d.bytes += bytes.len();
@@ -113,26 +95,12 @@ impl Defragmenter {
         }
         let total = d.total?;
         d.pieces.sort_by_key(|p| p.0);
-        let mut covered = 0;
-        for (s, p) in &d.pieces {
-            if *s > covered {
-                return None;
-            }
-            covered = covered.max(s + p.len());
-        }
-        if covered < total {
+        if !covers(&d.pieces, total) {
             return None;
         }
         let d = self.pending.remove(&key)?;
         self.bytes -= d.bytes;
-        let mut out = vec![0u8; total];
-        for (s, p) in d.pieces {
-            let e = (s + p.len()).min(total);
-            if s < e {
-                out[s..e].copy_from_slice(&p[..e - s]);
-            }
-        }
-        Some(out)
+        Some(assemble(d.pieces, total))
     }
 
     fn remove(&mut self, key: &FragKey) {
@@ -178,6 +146,53 @@ impl Defragmenter {
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
+}
+
+/// First received wins: the parts of `offset..end` that no piece covers yet.
+fn uncovered(pieces: &[(usize, Vec<u8>)], offset: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut parts = vec![(offset, end)];
+    for (s, p) in pieces {
+        let e = s + p.len();
+        let mut next = Vec::new();
+        for (a, b) in parts {
+            if b <= *s || a >= e {
+                next.push((a, b));
+            } else {
+                if a < *s {
+                    next.push((a, *s));
+                }
+                if b > e {
+                    next.push((e, b));
+                }
+            }
+        }
+        parts = next;
+    }
+    parts
+}
+
+/// True when pieces sorted by offset leave no hole before `total`.
+fn covers(pieces: &[(usize, Vec<u8>)], total: usize) -> bool {
+    let mut covered = 0;
+    for (s, p) in pieces {
+        if *s > covered {
+            return false;
+        }
+        covered = covered.max(s + p.len());
+    }
+    covered >= total
+}
+
+/// The datagram's payload from its pieces (bytes past `total` are dropped).
+fn assemble(pieces: Vec<(usize, Vec<u8>)>, total: usize) -> Vec<u8> {
+    let mut out = vec![0u8; total];
+    for (s, p) in pieces {
+        let e = (s + p.len()).min(total);
+        if s < e {
+            out[s..e].copy_from_slice(&p[..e - s]);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

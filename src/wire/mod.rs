@@ -140,38 +140,11 @@ impl Decoder {
             },
             // LINKTYPE_PKTAP (Apple): u32 header length and u32 DLT of what follows,
             // both little-endian (host order of the macOS writers).
-            258 => {
-                let (Some(h), Some(t)) = (data.get(0..4), data.get(4..8)) else {
-                    self.stats.not_ip += 1;
-                    return;
-                };
-                let hlen = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-                let dlt = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
-                match data.get(hlen..) {
-                    Some(rest) if hlen >= 8 => self.link(dlt, rest, ctx, depth + 1, on_tcp),
-                    _ => self.stats.not_ip += 1,
-                }
-            }
+            258 => self.pktap(data, ctx, depth, on_tcp),
             // LINKTYPE_NFLOG: 4-byte header, then TLVs (u16 length incl. the 4-byte
             // TLV header, u16 type, host order = little-endian here), padded to 4;
             // type 9 (NFULA_PAYLOAD) is the IP packet.
-            239 => {
-                let mut at = 4usize;
-                while let Some(h) = data.get(at..at + 4) {
-                    let len = u16::from_le_bytes([h[0], h[1]]) as usize;
-                    let ty = u16::from_le_bytes([h[2], h[3]]);
-                    if len < 4 {
-                        break;
-                    }
-                    if ty == 9 {
-                        let end = (at + len).min(data.len());
-                        self.ip(&data[at + 4..end], ctx, depth, on_tcp);
-                        return;
-                    }
-                    at += (len + 3) & !3;
-                }
-                self.stats.not_ip += 1;
-            }
+            239 => self.nflog(data, ctx, depth, on_tcp),
             other => {
                 self.stats.unknown_link += 1;
                 if self.unknown_link_types.len() < 8 && !self.unknown_link_types.contains(&other) {
@@ -179,6 +152,42 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// LINKTYPE_PKTAP (Apple): u32 header length and u32 DLT of what follows,
+    /// both little-endian (host order of the macOS writers).
+    fn pktap(&mut self, data: &[u8], ctx: Ctx, depth: u8, on_tcp: &mut dyn FnMut(&TcpSegment<'_>)) {
+        let (Some(h), Some(t)) = (data.get(0..4), data.get(4..8)) else {
+            self.stats.not_ip += 1;
+            return;
+        };
+        let hlen = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let dlt = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+        match data.get(hlen..) {
+            Some(rest) if hlen >= 8 => self.link(dlt, rest, ctx, depth + 1, on_tcp),
+            _ => self.stats.not_ip += 1,
+        }
+    }
+
+    /// LINKTYPE_NFLOG: 4-byte header, then TLVs (u16 length incl. the 4-byte TLV
+    /// header, u16 type, host order = little-endian here), padded to 4; type 9
+    /// (NFULA_PAYLOAD) is the IP packet.
+    fn nflog(&mut self, data: &[u8], ctx: Ctx, depth: u8, on_tcp: &mut dyn FnMut(&TcpSegment<'_>)) {
+        let mut at = 4usize;
+        while let Some(h) = data.get(at..at + 4) {
+            let len = u16::from_le_bytes([h[0], h[1]]) as usize;
+            let ty = u16::from_le_bytes([h[2], h[3]]);
+            if len < 4 {
+                break;
+            }
+            if ty == 9 {
+                let end = (at + len).min(data.len());
+                self.ip(&data[at + 4..end], ctx, depth, on_tcp);
+                return;
+            }
+            at += (len + 3) & !3;
+        }
+        self.stats.not_ip += 1;
     }
 
     fn ether(

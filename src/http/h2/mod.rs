@@ -486,23 +486,7 @@ impl Connection {
             return;
         };
         if let Some(pid) = promised {
-            // PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
-            let s = self.stream(pid);
-            s.pushed = true;
-            if let Some(old) = s.req.take() {
-                let n = old.header_size;
-                self.budget.give(n);
-            }
-            let s = self.stream(pid);
-            s.req = Some(Msg {
-                headers: fields,
-                header_size: size,
-                ended: true,
-                first_ts: ts,
-                last_ts: ts,
-                first_frame: frame,
-                ..Msg::default()
-            });
+            self.promise(pid, fields, size, frame, ts);
             return;
         }
         let client = d == 0;
@@ -535,6 +519,26 @@ impl Connection {
         if end_stream {
             self.ended(d, id);
         }
+    }
+
+    /// PUSH_PROMISE: the promised request, answered on `pid` (§8.4).
+    fn promise(&mut self, pid: u32, fields: Vec<Field>, size: usize, frame: u64, ts: i64) {
+        let s = self.stream(pid);
+        s.pushed = true;
+        if let Some(old) = s.req.take() {
+            let n = old.header_size;
+            self.budget.give(n);
+        }
+        let s = self.stream(pid);
+        s.req = Some(Msg {
+            headers: fields,
+            header_size: size,
+            ended: true,
+            first_ts: ts,
+            last_ts: ts,
+            first_frame: frame,
+            ..Msg::default()
+        });
     }
 
     /// Charges a decoded list to the budget, within the per-message cap (headers
