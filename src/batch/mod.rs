@@ -96,36 +96,73 @@ pub use summary::Summary;
 /// Why a trace has no analysis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TraceError {
-    /// `io`, `unknown_format`, `unsupported`, `malformed`, `archive` or `panic`.
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
+/// The closed set of error kinds; the serde names are the JSON contract (NDJSON
+/// `error.kind`, Parquet `error_kind`, the summary's `[kind]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Io,
+    UnknownFormat,
+    Unsupported,
+    Malformed,
+    Archive,
+    Panic,
+}
+
+impl ErrorKind {
+    /// The contract name, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::UnknownFormat => "unknown_format",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Archive => "archive",
+            ErrorKind::Panic => "panic",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl TraceError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         TraceError {
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
         }
     }
 
+    /// An error reading an archive or one of its members.
+    pub fn archive(message: impl Into<String>) -> Self {
+        TraceError::new(ErrorKind::Archive, message)
+    }
+
     pub fn io(path: &str, e: &std::io::Error) -> Self {
-        TraceError::new("io", format!("{path}: cannot read: {e}"))
+        TraceError::new(ErrorKind::Io, format!("{path}: cannot read: {e}"))
     }
 
     /// The error as outputs show it: the message can quote a path or part of the
     /// trace (`x?code=…`, a reader's detail), so it passes the one secret policy
     /// like every other string from a trace.
     pub fn redacted(&self, redactor: &crate::report::redact::Redactor) -> Self {
-        TraceError::new(&self.kind, redactor.text(&self.message))
+        TraceError::new(self.kind, redactor.text(&self.message))
     }
 
     pub fn from_capture(e: &CaptureError) -> Self {
         let kind = match e {
-            CaptureError::Io { .. } => "io",
-            CaptureError::UnknownFormat { .. } => "unknown_format",
-            CaptureError::Unsupported { .. } => "unsupported",
-            CaptureError::Malformed { .. } => "malformed",
+            CaptureError::Io { .. } => ErrorKind::Io,
+            CaptureError::UnknownFormat { .. } => ErrorKind::UnknownFormat,
+            CaptureError::Unsupported { .. } => ErrorKind::Unsupported,
+            CaptureError::Malformed { .. } => ErrorKind::Malformed,
         };
         TraceError::new(kind, e.to_string())
     }

@@ -291,7 +291,7 @@ impl Planner {
                 let mut names: Vec<_> = wanted.into_iter().collect();
                 names.sort();
                 for member in names {
-                    let error = TraceError::new("archive", message.clone());
+                    let error = TraceError::archive(message.clone());
                     self.unreadable(format!("{archive}!/{member}"), error);
                 }
                 return;
@@ -311,7 +311,7 @@ impl Planner {
             .collect();
         missing.sort();
         for member in missing {
-            let error = TraceError::new("archive", format!("{archive}: no member named {member}"));
+            let error = TraceError::archive(format!("{archive}: no member named {member}"));
             self.unreadable(format!("{archive}!/{member}"), error);
         }
     }
@@ -463,7 +463,7 @@ impl Planner {
                 kind,
             }),
             Err(message) => {
-                let error = TraceError::new("archive", format!("{name}: {message}"));
+                let error = TraceError::archive(format!("{name}: {message}"));
                 self.archive_damage(&name, error);
             }
         }
@@ -511,7 +511,7 @@ impl Planner {
         self.add_tar_members(name, members, keylogs, |m| {
             if m.offset.saturating_add(m.size) > len {
                 let message = format!("{name}!/{}: the archive ends inside this member", m.path);
-                return TraceSource::Unreadable(TraceError::new("archive", message));
+                return TraceSource::Unreadable(TraceError::archive(message));
             }
             TraceSource::TarSlice {
                 archive: index,
@@ -554,10 +554,9 @@ impl Planner {
     /// A tar that breaks part-way: the members before the damage are kept, and the
     /// archive itself gets an error result.
     fn tar_damage(&mut self, name: &str, message: String) {
-        let error = TraceError::new(
-            "archive",
-            format!("{name}: the archive is damaged after its last listed member: {message}"),
-        );
+        let error = TraceError::archive(format!(
+            "{name}: the archive is damaged after its last listed member: {message}"
+        ));
         self.archive_damage(name, error);
     }
 

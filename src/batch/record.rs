@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::member::{self, Member};
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource, ZipOf};
 use super::schedule::Loaded;
-use super::{Config, OutputFormat, TraceError};
+use super::{Config, ErrorKind, OutputFormat, TraceError};
 use crate::capture::{self, Format, InputSummary, NoProgress, Source};
 use crate::findings::Severity;
 use crate::http::Exchange;
@@ -117,7 +117,7 @@ fn panic_error(path: &str, payload: Box<dyn std::any::Any + Send>) -> TraceError
             .unwrap_or_else(|| "unknown panic".to_string())
     });
     TraceError::new(
-        "panic",
+        ErrorKind::Panic,
         format!("{path}: aadtrace failed on this trace (a bug; please report it): {message}"),
     )
 }
@@ -229,7 +229,7 @@ fn zip_member(
 ) -> Result<(Format, InputSummary), TraceError> {
     let name = trace.path.as_str();
     let archive_error = |e: &dyn std::fmt::Display| {
-        TraceError::new("archive", format!("{name}: cannot read the member: {e}"))
+        TraceError::archive(format!("{name}: cannot read the member: {e}"))
     };
     let mut zip = zip.clone();
     let member = zip.by_index(index).map_err(|e| archive_error(&e))?;
@@ -245,7 +245,7 @@ fn zip_member(
         }
         Member::Stream(_) => {
             let why = member::refused(trace.size, limit);
-            Err(TraceError::new("archive", format!("{name}: {why}")))
+            Err(TraceError::archive(format!("{name}: {why}")))
         }
     };
     read

@@ -303,13 +303,11 @@ fn dispatch<'s>(
             let size = traces[index].size;
             let data = match entries.as_mut() {
                 Some(entries) => read_member(entries, &mut position, ordinal, size, budget.limit)
-                    .map_err(|e| {
-                        TraceError::new("archive", format!("{}: {e}", traces[index].path))
-                    }),
-                None => Err(TraceError::new(
-                    "archive",
-                    format!("{}: cannot read the archive", archive.name),
-                )),
+                    .map_err(|e| TraceError::archive(format!("{}: {e}", traces[index].path))),
+                None => Err(TraceError::archive(format!(
+                    "{}: cannot read the archive",
+                    archive.name
+                ))),
             };
             spawn(index, Loaded::Bytes(data));
         }
