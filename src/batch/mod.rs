@@ -413,4 +413,21 @@ mod tests {
         assert!(parse_size("5X").is_err());
         assert!(parse_size("0").is_err());
     }
+
+    #[test]
+    fn error_kinds_keep_their_contract_names() {
+        let kinds = [
+            (ErrorKind::Io, "io"),
+            (ErrorKind::UnknownFormat, "unknown_format"),
+            (ErrorKind::Unsupported, "unsupported"),
+            (ErrorKind::Malformed, "malformed"),
+            (ErrorKind::Archive, "archive"),
+            (ErrorKind::Panic, "panic"),
+        ];
+        for (kind, name) in kinds {
+            let json = serde_json::to_value(TraceError::new(kind, "m")).unwrap();
+            assert_eq!(json["kind"], name);
+            assert_eq!(kind.to_string(), name);
+        }
+    }
 }
