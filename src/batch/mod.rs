@@ -73,6 +73,7 @@
 pub mod glob;
 pub mod keys;
 mod member;
+mod meta;
 mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -80,6 +81,7 @@ pub mod plan;
 mod progress;
 mod record;
 mod schedule;
+mod sink;
 pub mod summary;
 
 use std::io::Write;
@@ -153,7 +155,7 @@ impl TraceError {
     /// The error as outputs show it: the message can quote a path or part of the
     /// trace (`x?code=…`, a reader's detail), so it passes the one secret policy
     /// like every other string from a trace.
-    pub fn redacted(&self, redactor: &crate::report::redact::Redactor) -> Self {
+    pub fn redacted(&self, redactor: &crate::report::shown::Redactor) -> Self {
         TraceError::new(self.kind, redactor.text(&self.message))
     }
 
@@ -202,7 +204,7 @@ pub struct Request {
 /// Settings every worker reads.
 pub(crate) struct Config {
     pub session: SessionOptions,
-    pub redactor: crate::report::redact::Redactor,
+    pub redactor: crate::report::shown::Redactor,
     pub format: OutputFormat,
     /// The largest archive member read whole ([`member::whole_limit`]).
     pub members: u64,
@@ -242,7 +244,7 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         // Member names come from archives: control characters must not reach
         // a terminal (a name with a line break could not be listed anyway).
         for t in &plan.traces {
-            let path = crate::report::redact::terminal_safe(&t.path);
+            let path = crate::report::shown::terminal_safe(&t.path);
             if writeln!(out, "{path}").is_err() {
                 break;
             }
@@ -253,11 +255,11 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     let traces_budget = budget.saturating_sub(plan.held);
     let config = Config {
         session: request.session,
-        redactor: crate::report::redact::Redactor::new(request.redact),
+        redactor: crate::report::shown::Redactor::new(request.redact),
         format: request.format,
         members: member::whole_limit(traces_budget),
     };
-    let mut sink = open_sink(request)?;
+    let mut sink = sink::open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = progress::Bar::new(&plan, interactive);
     let mut summary = Summary::new(&plan);
@@ -369,34 +371,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return Err(format!("`{text}` is not a usable size"));
     }
     Ok(bytes as u64)
-}
-
-/// Where results go.
-trait Sink {
-    /// Writes one result; `Ok(false)` when the reader went away (stop quietly).
-    fn write(&mut self, record: Record) -> Result<bool, String>;
-    fn finish(self: Box<Self>) -> Result<(), String>;
-}
-
-fn open_sink(request: &Request) -> Result<Box<dyn Sink>, String> {
-    match request.format {
-        OutputFormat::Ndjson => Ok(Box::new(ndjson::Writer::open(request.output.as_deref())?)),
-        OutputFormat::Parquet => open_parquet(request),
-    }
-}
-
-#[cfg(feature = "parquet")]
-fn open_parquet(request: &Request) -> Result<Box<dyn Sink>, String> {
-    let dir = request
-        .output
-        .as_deref()
-        .ok_or("--format parquet needs -o DIR (the directory for traces.parquet, flows.parquet and findings.parquet)")?;
-    Ok(Box::new(parquet::Writer::create(dir)?))
-}
-
-#[cfg(not(feature = "parquet"))]
-fn open_parquet(_request: &Request) -> Result<Box<dyn Sink>, String> {
-    Err("this aadtrace was built without the `parquet` feature; use --format ndjson".to_string())
 }
 
 #[cfg(test)]

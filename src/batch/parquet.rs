@@ -76,9 +76,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::record::{snake, Meta};
-use super::{Record, TraceError};
-use crate::report::redact::Redactor;
+use super::meta::{snake, Meta};
+use super::TraceError;
+use crate::report::shown::Redactor;
 use crate::session::Session;
 
 /// The version in every row's `schema_version`.
@@ -630,11 +630,9 @@ impl Writer {
     }
 }
 
-impl super::Sink for Writer {
-    fn write(&mut self, record: Record) -> Result<bool, String> {
-        let Some(rows) = record.rows else {
-            return Ok(true);
-        };
+impl Writer {
+    /// Adds one trace's rows.
+    pub fn push(&mut self, rows: Rows) -> Result<(), String> {
         let Rows {
             trace,
             flows,
@@ -642,16 +640,15 @@ impl super::Sink for Writer {
         } = rows;
         self.traces.push([trace])?;
         self.flows.push(flows)?;
-        self.findings.push(findings)?;
-        Ok(true)
+        self.findings.push(findings)
     }
 
-    fn finish(self: Box<Self>) -> Result<(), String> {
+    pub fn close(self) -> Result<(), String> {
         let Writer {
             traces,
             flows,
             findings,
-        } = *self;
+        } = self;
         traces.close()?;
         flows.close()?;
         findings.close()

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::member::{self, Member};
+use super::meta::{snake, Meta};
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource, ZipOf};
 use super::schedule::Loaded;
 use super::{Config, ErrorKind, OutputFormat, TraceError};
@@ -64,14 +65,6 @@ impl Record {
         n += self.stats.codes.len() * 48 + self.stats.mfa.len() * 32;
         n as u64
     }
-}
-
-/// The fields every output starts with.
-pub struct Meta<'a> {
-    pub path: &'a str,
-    pub size: u64,
-    pub elapsed_ms: f64,
-    pub keylogs: &'a [String],
 }
 
 thread_local! {
@@ -282,14 +275,6 @@ fn build(meta: &Meta<'_>, result: Result<&Session, &TraceError>, config: &Config
         #[cfg(feature = "parquet")]
         rows,
         stats,
-    }
-}
-
-/// The snake_case name serde gives a unit enum variant.
-pub fn snake<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::plan::Plan;
 use super::{Record, TraceError};
 use crate::findings::Severity;
-use crate::report::redact::terminal_safe;
+use crate::report::shown::terminal_safe;
 
 /// Lines of each top list.
 const TOP: usize = 10;

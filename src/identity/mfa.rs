@@ -17,7 +17,7 @@
 //! code is the verdict). A code typed from an authenticator app has no
 //! `GetOneTimeCode.srf`: the proof post is the whole attempt.
 
-use super::observe::Step;
+use super::observe::{end_us, is_blocking, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,11 +87,11 @@ pub fn attempts(
                 if a.steps.last() != Some(&i) {
                     a.steps.push(i);
                 }
-                a.ended_us = super::flows::end_us(s);
+                a.ended_us = end_us(s);
                 if a.method.is_none() {
                     a.method = s.mfa_auth_method.clone();
                 }
-                a.last_result_value = Some(if super::flows::is_blocking(s) {
+                a.last_result_value = Some(if is_blocking(s) {
                     s.service_code
                         .clone()
                         .unwrap_or_else(|| "ProofRejected".to_string())
@@ -107,7 +107,7 @@ pub fn attempts(
                     a.steps.push(i);
                 }
                 a.polls += 1;
-                a.ended_us = super::flows::end_us(s);
+                a.ended_us = end_us(s);
                 if let Some(sas) = &s.sas {
                     if sas.result_value.is_some() {
                         a.last_result_value = sas.result_value.clone();
@@ -162,7 +162,7 @@ fn begin_without_request(
         steps: vec![i],
         polls: 0,
         started_us: s.started_us,
-        ended_us: super::flows::end_us(s),
+        ended_us: end_us(s),
         waited_ms: 0.0,
         window_ms: window,
         judged_window_ms: window.unwrap_or(default_window_ms),
@@ -209,7 +209,7 @@ fn judge(a: &mut MfaAttempt, last_start: Option<i64>, steps: &[Step], trace_end_
         .steps
         .iter()
         .filter(|&&i| is_poll(&steps[i]))
-        .map(|&i| super::flows::end_us(&steps[i]))
+        .map(|&i| end_us(&steps[i]))
         .max()
         .unwrap_or(a.ended_us);
     let polled_us = last_poll_end - a.started_us;

@@ -9,6 +9,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
+use super::catalogue;
 use super::config::{self, PageConfig};
 use super::endpoints::{self, HostRole};
 use super::jwt;
@@ -1012,6 +1013,29 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     jiff::fmt::rfc2822::parse(text.trim())
         .ok()
         .map(|z| z.timestamp().as_microsecond())
+}
+
+/// End time of a step: start plus duration when known.
+pub fn end_us(step: &Step) -> i64 {
+    step.started_us + step.duration_ms.map(|d| (d * 1000.0) as i64).unwrap_or(0)
+}
+
+/// True when a code in the catalogue marks an expected step, not a failure.
+pub fn is_interrupt(code: u32) -> bool {
+    catalogue::lookup(code).is_some_and(|c| c.interrupt)
+}
+
+/// True when the step blocks the sign-in: a non-interrupt AADSTS code, an error
+/// parameter or JSON error, or an HTTP error on an identity endpoint.
+pub fn is_blocking(step: &Step) -> bool {
+    if !step.aadsts.is_empty() {
+        return step.aadsts.iter().any(|&c| !is_interrupt(c));
+    }
+    if step.error.is_some() {
+        return true;
+    }
+    let seamless_probe = step.role == Some(HostRole::SeamlessSso) && step.status == Some(401);
+    step.status.is_some_and(|s| s >= 400) && !seamless_probe
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::collections::HashMap;
 
 use super::json::summary;
-use super::redact::{terminal_safe, Redactor};
+use super::shown::{terminal_safe, Redactor};
 use super::time::{rfc3339, time_of_day};
 use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaAttempt, Step};

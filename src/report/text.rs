@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::json::summary;
-use super::redact::{terminal_safe, Redactor};
+use super::shown::{terminal_safe, Redactor};
 use super::time::{rfc3339, time_of_day};
 use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaResult, Outcome, Step};
