@@ -240,17 +240,43 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         },
     );
     if request.list {
-        let mut out = std::io::stdout().lock();
-        // Member names come from archives: control characters must not reach
-        // a terminal (a name with a line break could not be listed anyway).
-        for t in &plan.traces {
-            let path = crate::report::shown::terminal_safe(&t.path);
-            if writeln!(out, "{path}").is_err() {
-                break;
-            }
-        }
+        list(&plan);
         return Ok(Summary::default());
     }
+    let (mut summary, reader_gone) = run(request, &plan, budget, jobs)?;
+    if reader_gone {
+        return Ok(summary);
+    }
+    summary.elapsed = started.elapsed();
+    summary.jobs = jobs;
+    if !request.quiet {
+        let text = summary.render();
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(summary)
+}
+
+/// `--list`: the traces the plan found, one a line.
+fn list(plan: &Plan) {
+    let mut out = std::io::stdout().lock();
+    // Member names come from archives: control characters must not reach
+    // a terminal (a name with a line break could not be listed anyway).
+    for t in &plan.traces {
+        let path = crate::report::shown::terminal_safe(&t.path);
+        if writeln!(out, "{path}").is_err() {
+            break;
+        }
+    }
+}
+
+/// Analyses every trace of the plan and writes the results; `true` beside the
+/// summary when the reader of the output went away (stop quietly, no summary).
+fn run(
+    request: &Request,
+    plan: &Plan,
+    budget: u64,
+    jobs: usize,
+) -> Result<(Summary, bool), String> {
     // Decompressed archives stay in memory all run: the traces get the rest.
     let traces_budget = budget.saturating_sub(plan.held);
     let config = Config {
@@ -261,16 +287,16 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     };
     let mut sink = sink::open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = progress::Bar::new(&plan, interactive);
-    let mut summary = Summary::new(&plan);
+    let bar = progress::Bar::new(plan, interactive);
+    let mut summary = Summary::new(plan);
     let mut write_error = None;
     let mut reader_gone = false;
     let _quiet = record::quiet_panics();
     let result = schedule::execute(
-        &plan,
+        plan,
         jobs,
         traces_budget,
-        &|index, loaded| record::analyse(&plan, index, loaded, &config),
+        &|index, loaded| record::analyse(plan, index, loaded, &config),
         &mut |r: &Record| bar.done(r),
         &mut |r: Record| {
             if reader_gone || write_error.is_some() {
@@ -296,17 +322,10 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     if let Some(e) = write_error {
         return Err(e);
     }
-    if reader_gone {
-        return Ok(summary);
+    if !reader_gone {
+        sink.finish()?;
     }
-    sink.finish()?;
-    summary.elapsed = started.elapsed();
-    summary.jobs = jobs;
-    if !request.quiet {
-        let text = summary.render();
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
-    Ok(summary)
+    Ok((summary, reader_gone))
 }
 
 /// Reads the manifest whole, up to [`crate::limits::TEXT_FILE`] bytes (an endless

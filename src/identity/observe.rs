@@ -607,29 +607,7 @@ fn read_json_response(step: &mut Step, body: &str) {
         None
     };
     if let Some(err) = oauth_error {
-        step.aadsts.extend(&err.error_codes);
-        let ids = err
-            .error_description
-            .as_deref()
-            .map(messages::parse_error_description)
-            .unwrap_or_default();
-        step.aadsts.extend(&ids.codes);
-        adopt_ids(step, &ids);
-        if let Some(c) = &err.correlation_id {
-            step.correlation_id = Some(c.clone());
-        }
-        if step.request_id.is_none() {
-            step.request_id = err.trace_id.clone();
-        }
-        if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
-            step.server_times_us.push(ts);
-        }
-        step.error = Some(StepError {
-            error: Some(err.error),
-            suberror: err.suberror,
-            message: Some(ids.message).filter(|m| !m.is_empty()),
-            place: Some(ErrorPlace::JsonBody),
-        });
+        read_oauth_error(step, err);
         return;
     }
     let token_like = mentions(body, "_token\"") || mentions(body, "device_code");
@@ -647,16 +625,7 @@ fn read_json_response(step: &mut Step, body: &str) {
         || mentions(body, "AuthMethodId")
         || mentions(body, "authMethodId");
     if let Some(sas) = sas_like.then(|| messages::parse_sas(body)).flatten() {
-        merge_sas(step, &sas, false);
-        if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
-            step.server_times_us.push(ts);
-        }
-        if step.correlation_id.is_none() {
-            step.correlation_id = sas.correlation_id.clone();
-        }
-        for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
-            step.links_out.push(hash_link(v));
-        }
+        read_sas_response(step, &sas);
         return;
     }
     if mentions(body, "federation_") || mentions(body, "SessionLookupKey") {
@@ -680,6 +649,48 @@ fn read_json_response(step: &mut Step, body: &str) {
                 }
             }
         }
+    }
+}
+
+/// An OAuth error body: its codes, ids, time and the error itself.
+fn read_oauth_error(step: &mut Step, err: messages::OAuthError) {
+    step.aadsts.extend(&err.error_codes);
+    let ids = err
+        .error_description
+        .as_deref()
+        .map(messages::parse_error_description)
+        .unwrap_or_default();
+    step.aadsts.extend(&ids.codes);
+    adopt_ids(step, &ids);
+    if let Some(c) = &err.correlation_id {
+        step.correlation_id = Some(c.clone());
+    }
+    if step.request_id.is_none() {
+        step.request_id = err.trace_id.clone();
+    }
+    if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
+        step.server_times_us.push(ts);
+    }
+    step.error = Some(StepError {
+        error: Some(err.error),
+        suberror: err.suberror,
+        message: Some(ids.message).filter(|m| !m.is_empty()),
+        place: Some(ErrorPlace::JsonBody),
+    });
+}
+
+/// A SAS (MFA) JSON reply: its state, time, correlation id and the hand-offs it
+/// gives the next step.
+fn read_sas_response(step: &mut Step, sas: &SasMessage) {
+    merge_sas(step, sas, false);
+    if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
+        step.server_times_us.push(ts);
+    }
+    if step.correlation_id.is_none() {
+        step.correlation_id = sas.correlation_id.clone();
+    }
+    for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
+        step.links_out.push(hash_link(v));
     }
 }
 
