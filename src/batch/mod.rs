@@ -70,6 +70,7 @@
 //! nothing else does. So the peak is about the budget, or the largest trace plus the
 //! results queued behind it.
 
+mod archive;
 pub mod glob;
 pub mod keys;
 mod member;

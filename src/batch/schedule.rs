@@ -309,7 +309,7 @@ fn stream_archive(
         }
     };
     debug_assert!(matches!(archive.kind, ArchiveKind::TarGz));
-    let mut entries = super::plan::tar_regular_files(&mut tar).ok();
+    let mut entries = super::archive::tar_regular_files(&mut tar).ok();
     let mut position = 0usize;
     for &(ordinal, index) in members {
         if !turn(index) {
