@@ -10,7 +10,7 @@ mod one_flow;
 
 use aadtrace::capture::{har, Format, NoProgress};
 use aadtrace::identity;
-use aadtrace::report::{html, json, redact::Redactor, text};
+use aadtrace::report::{html, json, shown::Redactor, text};
 use aadtrace::session::{self, InputReport, Session, SessionOptions};
 use divan::counter::ItemsCount;
 use divan::Bencher;

@@ -4,7 +4,7 @@
 //! hand.
 
 use aadtrace::capture::{NoProgress, ReadOptions, Source};
-use aadtrace::report::redact::Redactor;
+use aadtrace::report::shown::Redactor;
 use aadtrace::report::{json, text, ticket};
 use aadtrace::session::{self, Session, SessionOptions};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::html;
-use aadtrace::report::redact::Redactor;
+use aadtrace::report::shown::Redactor;
 use aadtrace::session::{self, Session, SessionOptions};
 use serde_json::{json, Value};
 

@@ -20,7 +20,7 @@ use aadtrace::session::Session;
 fn picture(s: &Session) -> String {
     let mut out = format!(
         "verdict {}\n",
-        aadtrace::report::verdict::of_trace(s).line(&aadtrace::report::redact::Redactor::new(true))
+        aadtrace::report::verdict::of_trace(s).line(&aadtrace::report::shown::Redactor::new(true))
     );
     for f in &s.analysis.flows {
         out.push_str(&format!(

@@ -4,7 +4,7 @@
 #![no_main]
 
 use aadtrace::redact::Masker;
-use aadtrace::report::redact::Redactor;
+use aadtrace::report::shown::Redactor;
 use aadtrace::secrets::scan;
 use libfuzzer_sys::fuzz_target;
 

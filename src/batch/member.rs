@@ -59,12 +59,12 @@ pub fn open<R: Read>(
     // the read itself, whatever the header says.
     let plausible = cap.min(compressed.saturating_mul(MAX_RATIO));
     let mut data = Vec::with_capacity(usize::try_from(plausible.saturating_add(1)).unwrap_or(0));
-    super::plan::read_within(&mut reader, cap.saturating_add(1), &mut data)?;
+    super::archive::read_within(&mut reader, cap.saturating_add(1), &mut data)?;
     if data.len() as u64 <= cap {
         return Ok(Member::Whole(data));
     }
     // Enough of its head to tell the format.
-    super::plan::read_within(&mut reader, HEAD, &mut data)?;
+    super::archive::read_within(&mut reader, HEAD, &mut data)?;
     Ok(Member::Stream(Cursor::new(data).chain(reader)))
 }
 

@@ -70,9 +70,11 @@
 //! nothing else does. So the peak is about the budget, or the largest trace plus the
 //! results queued behind it.
 
+mod archive;
 pub mod glob;
 pub mod keys;
 mod member;
+mod meta;
 mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -80,6 +82,7 @@ pub mod plan;
 mod progress;
 mod record;
 mod schedule;
+mod sink;
 pub mod summary;
 
 use std::io::Write;
@@ -96,36 +99,73 @@ pub use summary::Summary;
 /// Why a trace has no analysis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TraceError {
-    /// `io`, `unknown_format`, `unsupported`, `malformed`, `archive` or `panic`.
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
+/// The closed set of error kinds; the serde names are the JSON contract (NDJSON
+/// `error.kind`, Parquet `error_kind`, the summary's `[kind]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Io,
+    UnknownFormat,
+    Unsupported,
+    Malformed,
+    Archive,
+    Panic,
+}
+
+impl ErrorKind {
+    /// The contract name, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::UnknownFormat => "unknown_format",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Archive => "archive",
+            ErrorKind::Panic => "panic",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl TraceError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         TraceError {
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
         }
     }
 
+    /// An error reading an archive or one of its members.
+    pub fn archive(message: impl Into<String>) -> Self {
+        TraceError::new(ErrorKind::Archive, message)
+    }
+
     pub fn io(path: &str, e: &std::io::Error) -> Self {
-        TraceError::new("io", format!("{path}: cannot read: {e}"))
+        TraceError::new(ErrorKind::Io, format!("{path}: cannot read: {e}"))
     }
 
     /// The error as outputs show it: the message can quote a path or part of the
     /// trace (`x?code=…`, a reader's detail), so it passes the one secret policy
     /// like every other string from a trace.
-    pub fn redacted(&self, redactor: &crate::report::redact::Redactor) -> Self {
-        TraceError::new(&self.kind, redactor.text(&self.message))
+    pub fn redacted(&self, redactor: &crate::report::shown::Redactor) -> Self {
+        TraceError::new(self.kind, redactor.text(&self.message))
     }
 
     pub fn from_capture(e: &CaptureError) -> Self {
         let kind = match e {
-            CaptureError::Io { .. } => "io",
-            CaptureError::UnknownFormat { .. } => "unknown_format",
-            CaptureError::Unsupported { .. } => "unsupported",
-            CaptureError::Malformed { .. } => "malformed",
+            CaptureError::Io { .. } => ErrorKind::Io,
+            CaptureError::UnknownFormat { .. } => ErrorKind::UnknownFormat,
+            CaptureError::Unsupported { .. } => ErrorKind::Unsupported,
+            CaptureError::Malformed { .. } => ErrorKind::Malformed,
         };
         TraceError::new(kind, e.to_string())
     }
@@ -165,7 +205,7 @@ pub struct Request {
 /// Settings every worker reads.
 pub(crate) struct Config {
     pub session: SessionOptions,
-    pub redactor: crate::report::redact::Redactor,
+    pub redactor: crate::report::shown::Redactor,
     pub format: OutputFormat,
     /// The largest archive member read whole ([`member::whole_limit`]).
     pub members: u64,
@@ -201,37 +241,63 @@ pub fn command(request: &Request) -> Result<Summary, String> {
         },
     );
     if request.list {
-        let mut out = std::io::stdout().lock();
-        // Member names come from archives: control characters must not reach
-        // a terminal (a name with a line break could not be listed anyway).
-        for t in &plan.traces {
-            let path = crate::report::redact::terminal_safe(&t.path);
-            if writeln!(out, "{path}").is_err() {
-                break;
-            }
-        }
+        list(&plan);
         return Ok(Summary::default());
     }
+    let (mut summary, reader_gone) = run(request, &plan, budget, jobs)?;
+    if reader_gone {
+        return Ok(summary);
+    }
+    summary.elapsed = started.elapsed();
+    summary.jobs = jobs;
+    if !request.quiet {
+        let text = summary.render();
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(summary)
+}
+
+/// `--list`: the traces the plan found, one a line.
+fn list(plan: &Plan) {
+    let mut out = std::io::stdout().lock();
+    // Member names come from archives: control characters must not reach
+    // a terminal (a name with a line break could not be listed anyway).
+    for t in &plan.traces {
+        let path = crate::report::shown::terminal_safe(&t.path);
+        if writeln!(out, "{path}").is_err() {
+            break;
+        }
+    }
+}
+
+/// Analyses every trace of the plan and writes the results; `true` beside the
+/// summary when the reader of the output went away (stop quietly, no summary).
+fn run(
+    request: &Request,
+    plan: &Plan,
+    budget: u64,
+    jobs: usize,
+) -> Result<(Summary, bool), String> {
     // Decompressed archives stay in memory all run: the traces get the rest.
     let traces_budget = budget.saturating_sub(plan.held);
     let config = Config {
         session: request.session,
-        redactor: crate::report::redact::Redactor::new(request.redact),
+        redactor: crate::report::shown::Redactor::new(request.redact),
         format: request.format,
         members: member::whole_limit(traces_budget),
     };
-    let mut sink = open_sink(request)?;
+    let mut sink = sink::open_sink(request)?;
     let interactive = !request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = progress::Bar::new(&plan, interactive);
-    let mut summary = Summary::new(&plan);
+    let bar = progress::Bar::new(plan, interactive);
+    let mut summary = Summary::new(plan);
     let mut write_error = None;
     let mut reader_gone = false;
     let _quiet = record::quiet_panics();
     let result = schedule::execute(
-        &plan,
+        plan,
         jobs,
         traces_budget,
-        &|index, loaded| record::analyse(&plan, index, loaded, &config),
+        &|index, loaded| record::analyse(plan, index, loaded, &config),
         &mut |r: &Record| bar.done(r),
         &mut |r: Record| {
             if reader_gone || write_error.is_some() {
@@ -257,17 +323,10 @@ pub fn command(request: &Request) -> Result<Summary, String> {
     if let Some(e) = write_error {
         return Err(e);
     }
-    if reader_gone {
-        return Ok(summary);
+    if !reader_gone {
+        sink.finish()?;
     }
-    sink.finish()?;
-    summary.elapsed = started.elapsed();
-    summary.jobs = jobs;
-    if !request.quiet {
-        let text = summary.render();
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
-    Ok(summary)
+    Ok((summary, reader_gone))
 }
 
 /// Reads the manifest whole, up to [`crate::limits::TEXT_FILE`] bytes (an endless
@@ -334,34 +393,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Where results go.
-trait Sink {
-    /// Writes one result; `Ok(false)` when the reader went away (stop quietly).
-    fn write(&mut self, record: Record) -> Result<bool, String>;
-    fn finish(self: Box<Self>) -> Result<(), String>;
-}
-
-fn open_sink(request: &Request) -> Result<Box<dyn Sink>, String> {
-    match request.format {
-        OutputFormat::Ndjson => Ok(Box::new(ndjson::Writer::open(request.output.as_deref())?)),
-        OutputFormat::Parquet => open_parquet(request),
-    }
-}
-
-#[cfg(feature = "parquet")]
-fn open_parquet(request: &Request) -> Result<Box<dyn Sink>, String> {
-    let dir = request
-        .output
-        .as_deref()
-        .ok_or("--format parquet needs -o DIR (the directory for traces.parquet, flows.parquet and findings.parquet)")?;
-    Ok(Box::new(parquet::Writer::create(dir)?))
-}
-
-#[cfg(not(feature = "parquet"))]
-fn open_parquet(_request: &Request) -> Result<Box<dyn Sink>, String> {
-    Err("this aadtrace was built without the `parquet` feature; use --format ndjson".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +406,22 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5X").is_err());
         assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn error_kinds_keep_their_contract_names() {
+        let kinds = [
+            (ErrorKind::Io, "io"),
+            (ErrorKind::UnknownFormat, "unknown_format"),
+            (ErrorKind::Unsupported, "unsupported"),
+            (ErrorKind::Malformed, "malformed"),
+            (ErrorKind::Archive, "archive"),
+            (ErrorKind::Panic, "panic"),
+        ];
+        for (kind, name) in kinds {
+            let json = serde_json::to_value(TraceError::new(kind, "m")).unwrap();
+            assert_eq!(json["kind"], name);
+            assert_eq!(kind.to_string(), name);
+        }
     }
 }

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::record::Meta;
-use super::{Record, TraceError};
+use super::meta::Meta;
+use super::TraceError;
 use crate::report::json::{self, Document};
-use crate::report::redact::Redactor;
+use crate::report::shown::Redactor;
 use crate::session::Session;
 
 #[derive(Serialize)]
@@ -86,11 +86,9 @@ impl Writer {
     }
 }
 
-impl super::Sink for Writer {
-    fn write(&mut self, record: Record) -> Result<bool, String> {
-        let Some(line) = &record.line else {
-            return Ok(true);
-        };
+impl Writer {
+    /// Writes one line; `Ok(false)` when the reader went away (stop quietly).
+    pub fn write_line(&mut self, line: &str) -> Result<bool, String> {
         let result = self
             .out
             .write_all(line.as_bytes())
@@ -103,7 +101,7 @@ impl super::Sink for Writer {
         }
     }
 
-    fn finish(mut self: Box<Self>) -> Result<(), String> {
+    pub fn close(mut self) -> Result<(), String> {
         match self.out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(self.fail(e)),
             _ => Ok(()),

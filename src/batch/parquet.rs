@@ -76,9 +76,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::record::{snake, Meta};
-use super::{Record, TraceError};
-use crate::report::redact::Redactor;
+use super::meta::{snake, Meta};
+use super::TraceError;
+use crate::findings::Finding;
+use crate::identity::{Flow, Step};
+use crate::report::shown::Redactor;
 use crate::session::Session;
 
 /// The version in every row's `schema_version`.
@@ -188,96 +190,17 @@ impl Rows {
                 };
             }
         };
+        fill_trace(&mut trace, session, r);
         let analysis = &session.analysis;
-        let summary = crate::report::json::summary(session);
-        if let Some(input) = session.inputs.first() {
-            trace.format = Some(input.format.name().to_string());
-            trace.producer = input.summary.producer.as_deref().map(|p| text(r, p));
-        }
-        trace.input_warnings = session
-            .inputs
-            .iter()
-            .flat_map(|i| {
-                i.summary
-                    .warnings
-                    .iter()
-                    .map(|w| w.code.as_str().to_string())
-            })
-            .collect();
-        trace.counts = Some([
-            int(analysis.steps.len()),
-            int(summary.flows),
-            int(summary.succeeded),
-            int(summary.failed),
-            int(summary.incomplete),
-            int(summary.errors),
-            int(summary.warnings),
-            int(summary.infos),
-        ]);
-        if !analysis.steps.is_empty() {
-            trace.started = Some(analysis.trace_start_us);
-            trace.ended = Some(analysis.trace_end_us);
-        }
         let flows = analysis
             .flows
             .iter()
-            .map(|f| {
-                let mut codes: Vec<i64> = f
-                    .steps
-                    .iter()
-                    .filter_map(|&s| analysis.steps.get(s))
-                    .flat_map(|s| s.aadsts.iter().map(|&c| i64::from(c)))
-                    .collect();
-                codes.sort_unstable();
-                codes.dedup();
-                FlowRow {
-                    path: path.clone(),
-                    flow: int32(f.id),
-                    kind: snake(&f.kind),
-                    outcome: snake(&f.outcome),
-                    started: f.started_us,
-                    ended: f.ended_us,
-                    tenant: opt(r, &f.tenant),
-                    client_id: opt(r, &f.client_id),
-                    user: f.user.as_deref().map(|u| r.user(u)),
-                    correlation_ids: f.correlation_ids.iter().map(|c| text(r, c)).collect(),
-                    exchanges: int32(f.steps.len()),
-                    aadsts: codes,
-                    regions: f.regions.iter().map(|g| text(r, g)).collect(),
-                    mfa: f
-                        .mfa
-                        .iter()
-                        .map(|a| MfaRow {
-                            method: opt(r, &a.method),
-                            result: snake(&a.result),
-                            polls: int32(a.polls),
-                            waited_ms: a.waited_ms,
-                            window_ms: a.window_ms,
-                            started: a.started_us,
-                        })
-                        .collect(),
-                }
-            })
+            .map(|f| flow_row(&path, f, &analysis.steps, r))
             .collect();
         let findings = session
             .findings
             .iter()
-            .map(|f| FindingRow {
-                path: path.clone(),
-                finding: int32(f.id),
-                kind: f.kind.to_string(),
-                severity: f.severity.name().to_string(),
-                code: f.code.map(i64::from),
-                flow: f.flow.map(int32),
-                time: f.time_us,
-                correlation_id: opt(r, &f.correlation_id),
-                request_id: opt(r, &f.request_id),
-                tenant: opt(r, &f.tenant),
-                client_id: opt(r, &f.client_id),
-                user: f.user.as_deref().map(|u| r.user(u)),
-                ests_server: opt(r, &f.ests_server),
-                title: r.text(&f.title).into_owned(),
-            })
+            .map(|f| finding_row(&path, f, r))
             .collect();
         Rows {
             trace,
@@ -289,6 +212,100 @@ impl Rows {
     /// Approximate memory held while waiting to be written.
     pub fn held_bytes(&self) -> usize {
         256 + self.trace.path.len() + self.flows.len() * 512 + self.findings.len() * 512
+    }
+}
+
+/// The analysis facts of a trace that was read: format, producer, input
+/// warnings, counts and time span.
+fn fill_trace(trace: &mut TraceRow, session: &Session, r: &Redactor) {
+    let analysis = &session.analysis;
+    let summary = crate::report::json::summary(session);
+    if let Some(input) = session.inputs.first() {
+        trace.format = Some(input.format.name().to_string());
+        trace.producer = input.summary.producer.as_deref().map(|p| text(r, p));
+    }
+    trace.input_warnings = session
+        .inputs
+        .iter()
+        .flat_map(|i| {
+            i.summary
+                .warnings
+                .iter()
+                .map(|w| w.code.as_str().to_string())
+        })
+        .collect();
+    trace.counts = Some([
+        int(analysis.steps.len()),
+        int(summary.flows),
+        int(summary.succeeded),
+        int(summary.failed),
+        int(summary.incomplete),
+        int(summary.errors),
+        int(summary.warnings),
+        int(summary.infos),
+    ]);
+    if !analysis.steps.is_empty() {
+        trace.started = Some(analysis.trace_start_us);
+        trace.ended = Some(analysis.trace_end_us);
+    }
+}
+
+/// One row of `flows.parquet`.
+fn flow_row(path: &str, f: &Flow, steps: &[Step], r: &Redactor) -> FlowRow {
+    let mut codes: Vec<i64> = f
+        .steps
+        .iter()
+        .filter_map(|&s| steps.get(s))
+        .flat_map(|s| s.aadsts.iter().map(|&c| i64::from(c)))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    FlowRow {
+        path: path.to_string(),
+        flow: int32(f.id),
+        kind: snake(&f.kind),
+        outcome: snake(&f.outcome),
+        started: f.started_us,
+        ended: f.ended_us,
+        tenant: opt(r, &f.tenant),
+        client_id: opt(r, &f.client_id),
+        user: f.user.as_deref().map(|u| r.user(u)),
+        correlation_ids: f.correlation_ids.iter().map(|c| text(r, c)).collect(),
+        exchanges: int32(f.steps.len()),
+        aadsts: codes,
+        regions: f.regions.iter().map(|g| text(r, g)).collect(),
+        mfa: f
+            .mfa
+            .iter()
+            .map(|a| MfaRow {
+                method: opt(r, &a.method),
+                result: snake(&a.result),
+                polls: int32(a.polls),
+                waited_ms: a.waited_ms,
+                window_ms: a.window_ms,
+                started: a.started_us,
+            })
+            .collect(),
+    }
+}
+
+/// One row of `findings.parquet`.
+fn finding_row(path: &str, f: &Finding, r: &Redactor) -> FindingRow {
+    FindingRow {
+        path: path.to_string(),
+        finding: int32(f.id),
+        kind: f.kind.to_string(),
+        severity: f.severity.name().to_string(),
+        code: f.code.map(i64::from),
+        flow: f.flow.map(int32),
+        time: f.time_us,
+        correlation_id: opt(r, &f.correlation_id),
+        request_id: opt(r, &f.request_id),
+        tenant: opt(r, &f.tenant),
+        client_id: opt(r, &f.client_id),
+        user: f.user.as_deref().map(|u| r.user(u)),
+        ests_server: opt(r, &f.ests_server),
+        title: r.text(&f.title).into_owned(),
     }
 }
 
@@ -630,11 +647,9 @@ impl Writer {
     }
 }
 
-impl super::Sink for Writer {
-    fn write(&mut self, record: Record) -> Result<bool, String> {
-        let Some(rows) = record.rows else {
-            return Ok(true);
-        };
+impl Writer {
+    /// Adds one trace's rows.
+    pub fn push(&mut self, rows: Rows) -> Result<(), String> {
         let Rows {
             trace,
             flows,
@@ -642,16 +657,15 @@ impl super::Sink for Writer {
         } = rows;
         self.traces.push([trace])?;
         self.flows.push(flows)?;
-        self.findings.push(findings)?;
-        Ok(true)
+        self.findings.push(findings)
     }
 
-    fn finish(self: Box<Self>) -> Result<(), String> {
+    pub fn close(self) -> Result<(), String> {
         let Writer {
             traces,
             flows,
             findings,
-        } = *self;
+        } = self;
         traces.close()?;
         flows.close()?;
         findings.close()

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::member::{self, Member};
+use super::meta::{snake, Meta};
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource, ZipOf};
 use super::schedule::Loaded;
-use super::{Config, OutputFormat, TraceError};
+use super::{Config, ErrorKind, OutputFormat, TraceError};
 use crate::capture::{self, Format, InputSummary, NoProgress, Source};
 use crate::findings::Severity;
 use crate::http::Exchange;
@@ -66,14 +67,6 @@ impl Record {
     }
 }
 
-/// The fields every output starts with.
-pub struct Meta<'a> {
-    pub path: &'a str,
-    pub size: u64,
-    pub elapsed_ms: f64,
-    pub keylogs: &'a [String],
-}
-
 thread_local! {
     /// The message and place of the last panic on this thread (set by the hook
     /// [`quiet_panics`] installs), read back by `catch_unwind`'s caller.
@@ -117,7 +110,7 @@ fn panic_error(path: &str, payload: Box<dyn std::any::Any + Send>) -> TraceError
             .unwrap_or_else(|| "unknown panic".to_string())
     });
     TraceError::new(
-        "panic",
+        ErrorKind::Panic,
         format!("{path}: aadtrace failed on this trace (a bug; please report it): {message}"),
     )
 }
@@ -239,7 +232,7 @@ fn zip_member(
 ) -> Result<(Format, InputSummary), TraceError> {
     let name = trace.path.as_str();
     let archive_error = |e: &dyn std::fmt::Display| {
-        TraceError::new("archive", format!("{name}: cannot read the member: {e}"))
+        TraceError::archive(format!("{name}: cannot read the member: {e}"))
     };
     let mut zip = zip.clone();
     let member = zip.by_index(index).map_err(|e| archive_error(&e))?;
@@ -255,7 +248,7 @@ fn zip_member(
         }
         Member::Stream(_) => {
             let why = member::refused(trace.size, limit);
-            Err(TraceError::new("archive", format!("{name}: {why}")))
+            Err(TraceError::archive(format!("{name}: {why}")))
         }
     };
     read
@@ -292,14 +285,6 @@ fn build(meta: &Meta<'_>, result: Result<&Session, &TraceError>, config: &Config
         #[cfg(feature = "parquet")]
         rows,
         stats,
-    }
-}
-
-/// The snake_case name serde gives a unit enum variant.
-pub fn snake<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 

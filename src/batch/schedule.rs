@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
 use super::member;
-use super::plan::{ArchiveKind, Plan, TraceSource};
+use super::plan::{Archive, ArchiveKind, Plan, Trace, TraceSource};
 use super::{Record, TraceError};
 
 /// What the dispatcher hands a worker with a trace.
@@ -186,19 +186,10 @@ fn dispatch<'s>(
     tx: mpsc::Sender<(usize, Record)>,
 ) {
     let traces = &plan.traces;
-    let n = traces.len();
-    let is_random = |i: usize| !matches!(traces[i].source, TraceSource::TarStream { .. });
     let cost_of = |i: usize| cost(traces[i].size);
-    let mut dispatched = vec![false; n];
-    let mut random: Vec<usize> = (0..n).filter(|&i| is_random(i)).collect();
-    random.sort_by(|&a, &b| traces[b].size.cmp(&traces[a].size).then(a.cmp(&b)));
+    let mut dispatched = vec![false; traces.len()];
+    let (random, streams) = queues(traces);
     let mut next_random = 0;
-    let mut streams: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
-    for (i, t) in traces.iter().enumerate() {
-        if let TraceSource::TarStream { archive, ordinal } = t.source {
-            streams.entry(archive).or_default().push((ordinal, i));
-        }
-    }
 
     let spawn = |index: usize, loaded: Loaded| {
         let tx = tx.clone();
@@ -224,94 +215,40 @@ fn dispatch<'s>(
             if largest.is_none() && stream.is_none() {
                 return Decision::Stop;
             }
-            let fits = |i: usize| st.used.saturating_add(cost_of(i)) <= limit;
-            let idle = st.in_flight == 0;
-            let head = st.head;
-            let head_waiting = head < n && !dispatched[head];
-            if head_waiting {
-                if stream == Some(head) && (fits(head) || idle) {
-                    return Decision::Take(Pick::Stream, cost_of(head));
-                }
-                if is_random(head) && (fits(head) || idle) {
-                    return Decision::Take(Pick::Random(head), cost_of(head));
-                }
-            }
-            if let Some(r) = largest.filter(|&r| fits(r)) {
-                return Decision::Take(Pick::Random(r), cost_of(r));
-            }
-            if let Some(t) = stream.filter(|&t| fits(t)) {
-                return Decision::Take(Pick::Stream, cost_of(t));
-            }
-            if idle {
-                let toward_head = head_waiting && !is_random(head);
-                match (stream, largest) {
-                    (Some(t), _) if toward_head => return Decision::Take(Pick::Stream, cost_of(t)),
-                    (_, Some(r)) => return Decision::Take(Pick::Random(r), cost_of(r)),
-                    (Some(t), None) => return Decision::Take(Pick::Stream, cost_of(t)),
-                    (None, None) => {}
-                }
-            }
-            Decision::Wait
+            decide(traces, dispatched, st, limit, largest, stream)
         })
+    };
+
+    // Dispatches random-access traces until the stream member `index` may go;
+    // `false` when the batch stops.
+    let mut turn = |dispatched: &mut [bool], index: usize| {
+        loop {
+            match pick(dispatched, Some(index)) {
+                None => return false,
+                Some(Pick::Random(i)) => {
+                    dispatched[i] = true;
+                    spawn(i, Loaded::Lazy);
+                }
+                Some(Pick::Stream) => break,
+            }
+        }
+        dispatched[index] = true;
+        true
     };
 
     for (archive, mut members) in streams {
         members.sort_unstable();
         let archive = &plan.archives[archive];
-        let opened = std::fs::File::open(&archive.path).map(|f| {
-            tar::Archive::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-                f,
-            )))
-        });
-        let mut tar = match opened {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let error = TraceError::io(&archive.name, &e);
-                for &(_, index) in &members {
-                    loop {
-                        match pick(&dispatched, Some(index)) {
-                            None => return,
-                            Some(Pick::Random(i)) => {
-                                dispatched[i] = true;
-                                spawn(i, Loaded::Lazy);
-                            }
-                            Some(Pick::Stream) => break,
-                        }
-                    }
-                    dispatched[index] = true;
-                    spawn(index, Loaded::Bytes(Err(error.clone())));
-                }
-                None
-            }
-        };
-        let Some(tar) = tar.as_mut() else { continue };
-        debug_assert!(matches!(archive.kind, ArchiveKind::TarGz));
-        let mut entries = super::plan::tar_regular_files(tar).ok();
-        let mut position = 0usize;
-        for (ordinal, index) in members {
-            loop {
-                match pick(&dispatched, Some(index)) {
-                    None => return,
-                    Some(Pick::Random(i)) => {
-                        dispatched[i] = true;
-                        spawn(i, Loaded::Lazy);
-                    }
-                    Some(Pick::Stream) => break,
-                }
-            }
-            dispatched[index] = true;
-            let size = traces[index].size;
-            let data = match entries.as_mut() {
-                Some(entries) => read_member(entries, &mut position, ordinal, size, budget.limit)
-                    .map_err(|e| {
-                        TraceError::new("archive", format!("{}: {e}", traces[index].path))
-                    }),
-                None => Err(TraceError::new(
-                    "archive",
-                    format!("{}: cannot read the archive", archive.name),
-                )),
-            };
-            spawn(index, Loaded::Bytes(data));
+        let mut turn_of = |index: usize| turn(&mut dispatched, index);
+        if !stream_archive(
+            archive,
+            &members,
+            traces,
+            budget.limit,
+            &mut turn_of,
+            &spawn,
+        ) {
+            return;
         }
     }
     while let Some(choice) = pick(&dispatched, None) {
@@ -320,6 +257,121 @@ fn dispatch<'s>(
             spawn(i, Loaded::Lazy);
         }
     }
+}
+
+/// The members of each compressed tar, by archive: (ordinal in the stream, plan index).
+type Streams = BTreeMap<usize, Vec<(usize, usize)>>;
+
+/// The two queues of a plan: random-access traces, largest first, and the
+/// members of each compressed tar by archive (ordinal in the stream, plan index).
+fn queues(traces: &[Trace]) -> (Vec<usize>, Streams) {
+    let mut random: Vec<usize> = (0..traces.len())
+        .filter(|&i| !matches!(traces[i].source, TraceSource::TarStream { .. }))
+        .collect();
+    random.sort_by(|&a, &b| traces[b].size.cmp(&traces[a].size).then(a.cmp(&b)));
+    let mut streams = Streams::new();
+    for (i, t) in traces.iter().enumerate() {
+        if let TraceSource::TarStream { archive, ordinal } = t.source {
+            streams.entry(archive).or_default().push((ordinal, i));
+        }
+    }
+    (random, streams)
+}
+
+/// Sends the members of one compressed tar (`members`: ordinal in the stream and
+/// plan index, in stream order), each read when its turn comes; `false` when the
+/// batch stops.
+fn stream_archive(
+    archive: &Archive,
+    members: &[(usize, usize)],
+    traces: &[Trace],
+    limit: u64,
+    turn: &mut dyn FnMut(usize) -> bool,
+    spawn: &dyn Fn(usize, Loaded),
+) -> bool {
+    let opened = std::fs::File::open(&archive.path).map(|f| {
+        tar::Archive::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            f,
+        )))
+    });
+    let mut tar = match opened {
+        Ok(t) => t,
+        Err(e) => {
+            // Every member gets the error, in its turn.
+            let error = TraceError::io(&archive.name, &e);
+            for &(_, index) in members {
+                if !turn(index) {
+                    return false;
+                }
+                spawn(index, Loaded::Bytes(Err(error.clone())));
+            }
+            return true;
+        }
+    };
+    debug_assert!(matches!(archive.kind, ArchiveKind::TarGz));
+    let mut entries = super::archive::tar_regular_files(&mut tar).ok();
+    let mut position = 0usize;
+    for &(ordinal, index) in members {
+        if !turn(index) {
+            return false;
+        }
+        let size = traces[index].size;
+        let data = match entries.as_mut() {
+            Some(entries) => read_member(entries, &mut position, ordinal, size, limit)
+                .map_err(|e| TraceError::archive(format!("{}: {e}", traces[index].path))),
+            None => Err(TraceError::archive(format!(
+                "{}: cannot read the archive",
+                archive.name
+            ))),
+        };
+        spawn(index, Loaded::Bytes(data));
+    }
+    true
+}
+
+/// Which trace goes next, given the largest random-access trace not yet
+/// dispatched and the compressed-tar member next in line: the writer's head
+/// first when it fits (or nothing runs), then the largest that fits, then
+/// whatever moves toward the head once the pool is idle.
+fn decide(
+    traces: &[Trace],
+    dispatched: &[bool],
+    st: &State,
+    limit: u64,
+    largest: Option<usize>,
+    stream: Option<usize>,
+) -> Decision<Pick> {
+    let n = traces.len();
+    let is_random = |i: usize| !matches!(traces[i].source, TraceSource::TarStream { .. });
+    let cost_of = |i: usize| cost(traces[i].size);
+    let fits = |i: usize| st.used.saturating_add(cost_of(i)) <= limit;
+    let idle = st.in_flight == 0;
+    let head = st.head;
+    let head_waiting = head < n && !dispatched[head];
+    if head_waiting {
+        if stream == Some(head) && (fits(head) || idle) {
+            return Decision::Take(Pick::Stream, cost_of(head));
+        }
+        if is_random(head) && (fits(head) || idle) {
+            return Decision::Take(Pick::Random(head), cost_of(head));
+        }
+    }
+    if let Some(r) = largest.filter(|&r| fits(r)) {
+        return Decision::Take(Pick::Random(r), cost_of(r));
+    }
+    if let Some(t) = stream.filter(|&t| fits(t)) {
+        return Decision::Take(Pick::Stream, cost_of(t));
+    }
+    if idle {
+        let toward_head = head_waiting && !is_random(head);
+        match (stream, largest) {
+            (Some(t), _) if toward_head => return Decision::Take(Pick::Stream, cost_of(t)),
+            (_, Some(r)) => return Decision::Take(Pick::Random(r), cost_of(r)),
+            (Some(t), None) => return Decision::Take(Pick::Stream, cost_of(t)),
+            (None, None) => {}
+        }
+    }
+    Decision::Wait
 }
 
 /// Reads regular file number `ordinal` of a tar stream positioned at `position`,

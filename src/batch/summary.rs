@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::plan::Plan;
 use super::{Record, TraceError};
 use crate::findings::Severity;
-use crate::report::redact::terminal_safe;
+use crate::report::shown::terminal_safe;
 
 /// Lines of each top list.
 const TOP: usize = 10;
@@ -127,6 +127,14 @@ impl Summary {
             "  {} exchanges; {} sign-in flows: {} succeeded, {} failed, {} incomplete; findings: {} errors, {} warnings, {} infos",
             self.exchanges, self.flows, self.succeeded, self.failed, self.incomplete, errors, warnings, infos
         );
+        self.render_codes(&mut out);
+        self.render_mfa(&mut out);
+        self.render_failures(&mut out);
+        out
+    }
+
+    /// The most frequent AADSTS codes, overall and by tenant.
+    fn render_codes(&self, out: &mut String) {
         if !self.codes.is_empty() {
             let _ = writeln!(out, "\nTop AADSTS codes (findings, traces):");
             let mut codes: Vec<_> = self.codes.iter().collect();
@@ -167,6 +175,10 @@ impl Summary {
                 let _ = writeln!(out, "  … and {} more tenants", tenants.len() - TOP);
             }
         }
+    }
+
+    /// MFA attempts: results and waiting-time percentiles.
+    fn render_mfa(&self, out: &mut String) {
         if !self.mfa_waits_ms.is_empty() {
             let attempts = self.mfa_waits_ms.len();
             let results: Vec<String> = self
@@ -188,6 +200,10 @@ impl Summary {
                 p(100.0)
             );
         }
+    }
+
+    /// The traces that could not be read (the first few).
+    fn render_failures(&self, out: &mut String) {
         if !self.failures.is_empty() {
             let _ = writeln!(out, "\nCould not read {} traces:", self.failures.len());
             for (_, e) in self.failures.iter().take(FAILURES_SHOWN) {
@@ -201,7 +217,6 @@ impl Summary {
                 );
             }
         }
-        out
     }
 }
 

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use keylog::KeyLog;
 
 use crate::http::{Exchange, Renumber};
+pub use saz::PASSWORD_ENV as SAZ_PASSWORD_ENV;
 pub use warning::WarningCode;
 
 /// The formats aadtrace recognises.

@@ -9,7 +9,7 @@ use super::args::{ExplainArgs, ExplainFormat};
 use super::ExitCode;
 use crate::identity::catalogue::{self, CodeInfo};
 use crate::identity::messages::scan_aadsts;
-use crate::report::redact::terminal_safe;
+use crate::report::shown::terminal_safe;
 
 /// Microsoft's error lookup, which knows every code, also the newest.
 const LOOKUP: &str = "https://login.microsoftonline.com/error?code=";

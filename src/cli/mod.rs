@@ -12,7 +12,7 @@ use clap::Parser;
 use crate::capture::Source;
 use crate::findings::{FindingOptions, Severity};
 use crate::identity::IdentityOptions;
-use crate::report::redact::{terminal_safe, Redactor};
+use crate::report::shown::{terminal_safe, Redactor};
 use crate::report::{html, json, text};
 use crate::session::{self, SessionOptions};
 use args::{AnalyzeArgs, Cli, Command, FailOn, RedactArgs, ReportFormat};
@@ -158,7 +158,7 @@ fn redact(args: &RedactArgs) -> ExitCode {
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if let Some(password) = &args.password {
         // Set before any thread starts; the SAZ reader looks it up when it needs it.
-        std::env::set_var(crate::capture::saz::PASSWORD_ENV, password);
+        std::env::set_var(crate::capture::SAZ_PASSWORD_ENV, password);
     }
     crate::limits::set_run_budget(args.max_memory.unwrap_or(crate::limits::DEFAULT_RUN), 1);
     let sources: Vec<Source> = args.files.iter().map(|f| Source::from_arg(f)).collect();

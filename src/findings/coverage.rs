@@ -3,7 +3,7 @@
 //! saved. Each says what to capture next time, so the next trace answers.
 
 use super::{about_step, Finding, FindingKind};
-use crate::identity::{flows, Analysis, Flow, FlowKind, Outcome};
+use crate::identity::{observe, Analysis, Flow, FlowKind, Outcome};
 
 pub fn rules(analysis: &Analysis, out: &mut Vec<Finding>) {
     if analysis.flows.is_empty() {
@@ -102,7 +102,7 @@ fn failure_body_missing(analysis: &Analysis, flow: &Flow) -> Option<Finding> {
         .iter()
         .rev()
         .map(|&i| &analysis.steps[i])
-        .find(|s| flows::is_blocking(s))?;
+        .find(|s| observe::is_blocking(s))?;
     if !step.body_omitted || !step.aadsts.is_empty() || step.error.is_some() {
         return None;
     }

@@ -4,7 +4,7 @@
 //! made the rules quadratic in the size of a flow: a flow of 200,000 failing
 //! token requests asked 200,000 times over 200,000 steps.
 
-use crate::identity::{flows, Analysis, Flow, MfaAttempt, MfaResult, Step};
+use crate::identity::{observe, Analysis, Flow, MfaAttempt, MfaResult, Step};
 
 /// The facts of every flow of one analysis, by flow id.
 pub struct FlowFacts {
@@ -108,7 +108,7 @@ fn facts_of(flow: &Flow, steps: &[Step]) -> Facts {
     }
     let last_error = flow.steps.iter().rev().copied().find(|&i| {
         let s = &steps[i];
-        !s.aadsts.is_empty() || s.error.is_some() || flows::is_blocking(s)
+        !s.aadsts.is_empty() || s.error.is_some() || observe::is_blocking(s)
     });
     let in_start_order = flow
         .mfa

@@ -7,7 +7,7 @@
 //! our own. The flags have one meaning each, applied to every code:
 //!
 //! - `interrupt`: the code does not block the sign-in, which goes on after it
-//!   (`flows::is_blocking` and the finding severity read it). Either an expected
+//!   (`observe::is_blocking` and the finding severity read it). Either an expected
 //!   step the service asks for (MFA, "stay signed in?", consent, device-code
 //!   polling, an external challenge), or, with `harmless`, a side attempt that
 //!   failed without consequence.
@@ -277,11 +277,11 @@ mod tests {
             assert!(e.interrupt && e.harmless, "{c} is harmless");
         }
         // The flag drives the verdict: these no longer block a flow.
-        assert!(crate::identity::flows::is_interrupt(50158));
-        assert!(crate::identity::flows::is_interrupt(50168));
+        assert!(crate::identity::observe::is_interrupt(50158));
+        assert!(crate::identity::observe::is_interrupt(50168));
         // An error the user can recover from, not an expected step.
         assert!(!entry(16001).interrupt);
-        assert!(!crate::identity::flows::is_interrupt(16001));
+        assert!(!crate::identity::observe::is_interrupt(16001));
         assert_eq!(entry(16001).category, Category::User);
         let mfa = entry(500121);
         assert_eq!(mfa.category, Category::Mfa);

@@ -37,10 +37,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use super::catalogue;
 use super::endpoints::HostRole;
 use super::mfa::{self, MfaAttempt, MfaResult};
-use super::observe::Step;
+use super::observe::{end_us, is_blocking, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -567,11 +566,6 @@ fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, windo
     }
 }
 
-/// End time of a step: start plus duration when known.
-pub fn end_us(step: &Step) -> i64 {
-    step.started_us + step.duration_ms.map(|d| (d * 1000.0) as i64).unwrap_or(0)
-}
-
 fn kind_of(g: &[usize], steps: &[Step]) -> FlowKind {
     let has = |f: &dyn Fn(&Step) -> bool| g.iter().any(|&i| f(&steps[i]));
     let token_only = g.iter().all(|&i| {
@@ -613,24 +607,6 @@ fn token_claim(g: &[usize], steps: &[Step], names: &[&str]) -> Option<String> {
                 .map(|(_, v)| v.clone())
         })
     })
-}
-
-/// True when a code in the catalogue marks an expected step, not a failure.
-pub fn is_interrupt(code: u32) -> bool {
-    catalogue::lookup(code).is_some_and(|c| c.interrupt)
-}
-
-/// True when the step blocks the sign-in: a non-interrupt AADSTS code, an error
-/// parameter or JSON error, or an HTTP error on an identity endpoint.
-pub fn is_blocking(step: &Step) -> bool {
-    if !step.aadsts.is_empty() {
-        return step.aadsts.iter().any(|&c| !is_interrupt(c));
-    }
-    if step.error.is_some() {
-        return true;
-    }
-    let seamless_probe = step.role == Some(HostRole::SeamlessSso) && step.status == Some(401);
-    step.status.is_some_and(|s| s >= 400) && !seamless_probe
 }
 
 /// A flow that goes back to /authorize (or posts a WS-Federation or SAML token

@@ -8,6 +8,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 use serde_json::{Map, Value};
 
+use super::messages::value_i64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtForm {
     /// Three parts: header, claims, signature.
@@ -95,21 +97,7 @@ pub const PERSONAL_CLAIMS: &[&str] = &[
 impl Jwt {
     /// A numeric claim (`exp`, `iat`, `nbf`), accepting numbers and numeric strings.
     pub fn numeric_claim(&self, name: &str) -> Option<i64> {
-        match self.claims.as_ref()?.get(name)? {
-            Value::Number(n) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
-            Value::String(s) => {
-                let s = s.trim();
-                s.parse::<i64>().ok().or_else(|| {
-                    s.parse::<f64>()
-                        .ok()
-                        .filter(|f| f.is_finite())
-                        .map(|f| f as i64)
-                })
-            }
-            _ => None,
-        }
+        value_i64(self.claims.as_ref()?.get(name)?)
     }
 
     /// A string claim.

@@ -132,8 +132,9 @@ fn get_str(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)?.as_str().map(str::to_string)
 }
 
-/// An integer written as a JSON number or as a numeric string.
-fn value_i64(v: &Value) -> Option<i64> {
+/// An integer written as a JSON number or as a numeric string (a fraction is
+/// truncated); the one reading of integers for every identity message and JWT claim.
+pub fn value_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()

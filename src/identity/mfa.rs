@@ -17,7 +17,7 @@
 //! code is the verdict). A code typed from an authenticator app has no
 //! `GetOneTimeCode.srf`: the proof post is the whole attempt.
 
-use super::observe::Step;
+use super::observe::{end_us, is_blocking, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,7 +60,7 @@ pub fn attempts(
     let mut out: Vec<MfaAttempt> = Vec::new();
     let mut open: Option<MfaAttempt> = None;
     let mut window: Option<i64> = None;
-    for (pos, &i) in g.iter().enumerate() {
+    for &i in g {
         let s = &steps[i];
         if let Some(t) = s.polling_timeout_ms {
             window = Some(t);
@@ -84,38 +84,13 @@ pub fn attempts(
                 let mut a = open
                     .take()
                     .unwrap_or_else(|| begin_without_request(i, s, window, default_window_ms));
-                if a.steps.last() != Some(&i) {
-                    a.steps.push(i);
-                }
-                a.ended_us = super::flows::end_us(s);
-                if a.method.is_none() {
-                    a.method = s.mfa_auth_method.clone();
-                }
-                a.last_result_value = Some(if super::flows::is_blocking(s) {
-                    s.service_code
-                        .clone()
-                        .unwrap_or_else(|| "ProofRejected".to_string())
-                } else {
-                    "Success".to_string()
-                });
+                proof_posted(&mut a, i, s);
                 out.push(a);
             }
             Some("sas_end_auth" | "msa_session_state") => {
                 let a = open
                     .get_or_insert_with(|| begin_without_request(i, s, window, default_window_ms));
-                if a.steps.last() != Some(&i) {
-                    a.steps.push(i);
-                }
-                a.polls += 1;
-                a.ended_us = super::flows::end_us(s);
-                if let Some(sas) = &s.sas {
-                    if sas.result_value.is_some() {
-                        a.last_result_value = sas.result_value.clone();
-                    }
-                    if a.method.is_none() {
-                        a.method = sas.auth_method.clone();
-                    }
-                }
+                polled(a, i, s);
             }
             Some("sas_process_auth") => {
                 if let Some(mut a) = open.take() {
@@ -128,7 +103,6 @@ pub fn attempts(
             }
             _ => {}
         }
-        let _ = pos;
     }
     out.extend(open);
     // Once for the flow, not once per attempt: a flow can hold thousands.
@@ -137,6 +111,42 @@ pub fn attempts(
         judge(a, last_start, steps, trace_end_us);
     }
     out
+}
+
+/// Step `i` posted an MSA proof (a code or an approval): the attempt ends with
+/// its verdict.
+fn proof_posted(a: &mut MfaAttempt, i: usize, s: &Step) {
+    if a.steps.last() != Some(&i) {
+        a.steps.push(i);
+    }
+    a.ended_us = end_us(s);
+    if a.method.is_none() {
+        a.method = s.mfa_auth_method.clone();
+    }
+    a.last_result_value = Some(if is_blocking(s) {
+        s.service_code
+            .clone()
+            .unwrap_or_else(|| "ProofRejected".to_string())
+    } else {
+        "Success".to_string()
+    });
+}
+
+/// Step `i` polled for the attempt's result (SAS `EndAuth`, MSA session state).
+fn polled(a: &mut MfaAttempt, i: usize, s: &Step) {
+    if a.steps.last() != Some(&i) {
+        a.steps.push(i);
+    }
+    a.polls += 1;
+    a.ended_us = end_us(s);
+    if let Some(sas) = &s.sas {
+        if sas.result_value.is_some() {
+            a.last_result_value = sas.result_value.clone();
+        }
+        if a.method.is_none() {
+            a.method = sas.auth_method.clone();
+        }
+    }
 }
 
 fn begin(i: usize, s: &Step, window: Option<i64>, default_window_ms: i64) -> MfaAttempt {
@@ -162,7 +172,7 @@ fn begin_without_request(
         steps: vec![i],
         polls: 0,
         started_us: s.started_us,
-        ended_us: super::flows::end_us(s),
+        ended_us: end_us(s),
         waited_ms: 0.0,
         window_ms: window,
         judged_window_ms: window.unwrap_or(default_window_ms),
@@ -209,7 +219,7 @@ fn judge(a: &mut MfaAttempt, last_start: Option<i64>, steps: &[Step], trace_end_
         .steps
         .iter()
         .filter(|&&i| is_poll(&steps[i]))
-        .map(|&i| super::flows::end_us(&steps[i]))
+        .map(|&i| end_us(&steps[i]))
         .max()
         .unwrap_or(a.ended_us);
     let polled_us = last_poll_end - a.started_us;

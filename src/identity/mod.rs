@@ -58,7 +58,7 @@ impl Analysis {
             s.id = i;
         }
         let trace_start_us = steps.first().map(|s| s.started_us).unwrap_or(0);
-        let trace_end_us = steps.iter().map(flows::end_us).max().unwrap_or(0);
+        let trace_end_us = steps.iter().map(observe::end_us).max().unwrap_or(0);
         let flows::Grouping { flows, background } =
             flows::group(&steps, trace_end_us, options.default_mfa_window_ms);
         let mut flow_of_step = vec![None; steps.len()];

@@ -9,6 +9,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
+use super::catalogue;
 use super::config::{self, PageConfig};
 use super::endpoints::{self, HostRole};
 use super::jwt;
@@ -617,29 +618,7 @@ fn read_json_response(step: &mut Step, body: &str) {
         None
     };
     if let Some(err) = oauth_error {
-        step.aadsts.extend(&err.error_codes);
-        let ids = err
-            .error_description
-            .as_deref()
-            .map(messages::parse_error_description)
-            .unwrap_or_default();
-        step.aadsts.extend(&ids.codes);
-        adopt_ids(step, &ids);
-        if let Some(c) = &err.correlation_id {
-            step.correlation_id = Some(c.clone());
-        }
-        if step.request_id.is_none() {
-            step.request_id = err.trace_id.clone();
-        }
-        if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
-            step.server_times_us.push(ts);
-        }
-        step.error = Some(StepError {
-            error: Some(err.error),
-            suberror: err.suberror,
-            message: Some(ids.message).filter(|m| !m.is_empty()),
-            place: Some(ErrorPlace::JsonBody),
-        });
+        read_oauth_error(step, err);
         return;
     }
     let token_like = mentions(body, "_token\"") || mentions(body, "device_code");
@@ -657,16 +636,7 @@ fn read_json_response(step: &mut Step, body: &str) {
         || mentions(body, "AuthMethodId")
         || mentions(body, "authMethodId");
     if let Some(sas) = sas_like.then(|| messages::parse_sas(body)).flatten() {
-        merge_sas(step, &sas, false);
-        if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
-            step.server_times_us.push(ts);
-        }
-        if step.correlation_id.is_none() {
-            step.correlation_id = sas.correlation_id.clone();
-        }
-        for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
-            step.links_out.push(hash_link(v));
-        }
+        read_sas_response(step, &sas);
         return;
     }
     if mentions(body, "federation_") || mentions(body, "SessionLookupKey") {
@@ -690,6 +660,48 @@ fn read_json_response(step: &mut Step, body: &str) {
                 }
             }
         }
+    }
+}
+
+/// An OAuth error body: its codes, ids, time and the error itself.
+fn read_oauth_error(step: &mut Step, err: messages::OAuthError) {
+    step.aadsts.extend(&err.error_codes);
+    let ids = err
+        .error_description
+        .as_deref()
+        .map(messages::parse_error_description)
+        .unwrap_or_default();
+    step.aadsts.extend(&ids.codes);
+    adopt_ids(step, &ids);
+    if let Some(c) = &err.correlation_id {
+        step.correlation_id = Some(c.clone());
+    }
+    if step.request_id.is_none() {
+        step.request_id = err.trace_id.clone();
+    }
+    if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
+        step.server_times_us.push(ts);
+    }
+    step.error = Some(StepError {
+        error: Some(err.error),
+        suberror: err.suberror,
+        message: Some(ids.message).filter(|m| !m.is_empty()),
+        place: Some(ErrorPlace::JsonBody),
+    });
+}
+
+/// A SAS (MFA) JSON reply: its state, time, correlation id and the hand-offs it
+/// gives the next step.
+fn read_sas_response(step: &mut Step, sas: &SasMessage) {
+    merge_sas(step, sas, false);
+    if let Some(ts) = sas.timestamp.as_deref().and_then(parse_server_time) {
+        step.server_times_us.push(ts);
+    }
+    if step.correlation_id.is_none() {
+        step.correlation_id = sas.correlation_id.clone();
+    }
+    for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
+        step.links_out.push(hash_link(v));
     }
 }
 
@@ -1023,6 +1035,29 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     jiff::fmt::rfc2822::parse(text.trim())
         .ok()
         .map(|z| z.timestamp().as_microsecond())
+}
+
+/// End time of a step: start plus duration when known.
+pub fn end_us(step: &Step) -> i64 {
+    step.started_us + step.duration_ms.map(|d| (d * 1000.0) as i64).unwrap_or(0)
+}
+
+/// True when a code in the catalogue marks an expected step, not a failure.
+pub fn is_interrupt(code: u32) -> bool {
+    catalogue::lookup(code).is_some_and(|c| c.interrupt)
+}
+
+/// True when the step blocks the sign-in: a non-interrupt AADSTS code, an error
+/// parameter or JSON error, or an HTTP error on an identity endpoint.
+pub fn is_blocking(step: &Step) -> bool {
+    if !step.aadsts.is_empty() {
+        return step.aadsts.iter().any(|&c| !is_interrupt(c));
+    }
+    if step.error.is_some() {
+        return true;
+    }
+    let seamless_probe = step.role == Some(HostRole::SeamlessSso) && step.status == Some(401);
+    step.status.is_some_and(|s| s >= 400) && !seamless_probe
 }
 
 #[cfg(test)]

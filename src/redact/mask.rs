@@ -19,6 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::identity::endpoints::is_guid;
 use crate::identity::jwt;
 use crate::secrets::{param_kind, Masking, SecretKind};
 
@@ -385,15 +386,6 @@ pub fn is_masked(value: &str) -> bool {
         || v.ends_with(".redacted")
         || v.ends_with("%40pseudonym.invalid")
         || (v.starts_with("user-") && v.len() == 13)
-}
-
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 fn ip_pseudonym(h: u64) -> String {

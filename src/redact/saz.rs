@@ -14,7 +14,7 @@ use std::io::{Cursor, Read, Write};
 
 use super::har::{self, RewriteError};
 use super::{text, Input, Masker, TraceRewriter, Written};
-use crate::capture::saz as reader;
+use crate::capture::SAZ_PASSWORD_ENV;
 use crate::http::content;
 use crate::http::message::{self, Dechunked};
 
@@ -39,7 +39,7 @@ impl TraceRewriter for Saz {
         let input = input.whole()?;
         let mut archive = zip::ZipArchive::new(Cursor::new(&input[..]))
             .map_err(|e| malformed(format!("not a readable zip ({e})")))?;
-        let password = std::env::var(reader::PASSWORD_ENV).ok();
+        let password = std::env::var(SAZ_PASSWORD_ENV).ok();
         let mut buffer = Cursor::new(Vec::new());
         let mut writer = zip::ZipWriter::new(&mut buffer);
         let options = zip::write::SimpleFileOptions::default()
@@ -89,7 +89,7 @@ fn read_member(
         (true, None) => {
             return Err(malformed(format!(
                 "this SAZ is password-protected: set {} (or --password)",
-                reader::PASSWORD_ENV
+                SAZ_PASSWORD_ENV
             )))
         }
         (false, _) => archive.by_index(index),

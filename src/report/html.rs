@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::collections::HashMap;
 
 use super::json::summary;
-use super::redact::{terminal_safe, Redactor};
+use super::shown::{terminal_safe, Redactor};
 use super::time::{rfc3339, time_of_day};
 use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaAttempt, Step};
@@ -475,6 +475,11 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
         style = axis.style(s.started_us, step_end(s)),
         marks = marks(c, findings),
     );
+    step_detail(c, s, out);
+}
+
+/// The facts of one step, under its row.
+fn step_detail(c: &Ctx, s: &Step, out: &mut String) {
     out.push_str("<div class=\"detail\"><dl>");
     let mut row = |k: &str, v: String| {
         let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
@@ -553,15 +558,7 @@ fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String)
         ),
     };
     let ids: Vec<usize> = polls.iter().map(|s| s.id).collect();
-    let mut findings: Vec<&Finding> = Vec::new();
-    let mut listed = std::collections::HashSet::new();
-    for id in &ids {
-        for &f in c.findings_of_step(*id) {
-            if listed.insert(f.id) {
-                findings.push(f);
-            }
-        }
-    }
+    let findings = findings_of_steps(c, &ids);
     let range = match (ids.first(), ids.last()) {
         (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
         (Some(a), _) => a.to_string(),
@@ -599,6 +596,26 @@ fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String)
             .map(|v| format!(" (server said {})", c.t(v)))
             .unwrap_or_default()
     );
+    poll_list(c, &polls, out);
+    out.push_str("</ol></div></details>\n");
+}
+
+/// The findings of some steps, each once, in step order.
+fn findings_of_steps<'a>(c: &Ctx<'a>, ids: &[usize]) -> Vec<&'a Finding> {
+    let mut findings: Vec<&Finding> = Vec::new();
+    let mut listed = std::collections::HashSet::new();
+    for id in ids {
+        for &f in c.findings_of_step(*id) {
+            if listed.insert(f.id) {
+                findings.push(f);
+            }
+        }
+    }
+    findings
+}
+
+/// One list item per poll: its time and the server's answer.
+fn poll_list(c: &Ctx, polls: &[&Step], out: &mut String) {
     for s in polls {
         let value = s
             .sas
@@ -613,7 +630,6 @@ fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String)
             time_of_day(s.started_us)
         );
     }
-    out.push_str("</ol></div></details>\n");
 }
 
 fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {

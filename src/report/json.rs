@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::redact::Redactor;
+use super::shown::Redactor;
 use super::time::rfc3339;
 use crate::findings::Finding;
 use crate::identity::{Flow, MfaAttempt, Step};

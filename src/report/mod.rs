@@ -1,10 +1,10 @@
 //! Reports: the terminal text report, the JSON contract and the HTML page. Every string that came
-//! from a trace goes through [`redact::Redactor`] (and, on a terminal,
-//! [`redact::terminal_safe`]) before it is printed.
+//! from a trace goes through [`shown::Redactor`] (and, on a terminal,
+//! [`shown::terminal_safe`]) before it is printed.
 
 pub mod html;
 pub mod json;
-pub mod redact;
+pub mod shown;
 pub mod text;
 pub mod ticket;
 pub mod time;

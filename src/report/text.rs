@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::json::summary;
-use super::redact::{terminal_safe, Redactor};
+use super::shown::{terminal_safe, Redactor};
 use super::time::{rfc3339, time_of_day};
 use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaResult, Outcome, Step};
@@ -180,19 +180,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         time_of_day(flow.ended_us),
         human_duration((flow.ended_us - flow.started_us) as f64 / 1000.0)
     );
-    let mut who = Vec::new();
-    if let Some(t) = &flow.tenant {
-        who.push(format!("tenant {}", c.safe(t)));
-    }
-    if let Some(app) = &flow.client_id {
-        who.push(format!("app {}", c.safe(app)));
-    }
-    if let Some(u) = &flow.user {
-        who.push(format!("user {}", terminal_safe(&c.r.user(u))));
-    }
-    if !flow.regions.is_empty() {
-        who.push(format!("region {}", c.safe(&flow.regions.join(", "))));
-    }
+    let who = who_of(c, flow);
     let verdict = super::verdict::of_flow(c.session, flow);
     let _ = writeln!(
         out,
@@ -225,6 +213,38 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         .collect();
     write_collapsed(&lines, out);
     tokens_block(c, flow, out);
+    mfa_block(c, flow, out);
+    let mut findings = c.findings_of(Some(flow.id)).to_vec();
+    // Errors first, then warnings, then infos; in time order within each.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if !findings.is_empty() {
+        let _ = writeln!(out, "  {}", c.p.bold("Findings"));
+        for f in findings {
+            finding_block(c, f, out);
+        }
+    }
+}
+
+/// Tenant, app, user and regions of a flow, as far as they are known.
+fn who_of(c: &Ctx, flow: &Flow) -> Vec<String> {
+    let mut who = Vec::new();
+    if let Some(t) = &flow.tenant {
+        who.push(format!("tenant {}", c.safe(t)));
+    }
+    if let Some(app) = &flow.client_id {
+        who.push(format!("app {}", c.safe(app)));
+    }
+    if let Some(u) = &flow.user {
+        who.push(format!("user {}", terminal_safe(&c.r.user(u))));
+    }
+    if !flow.regions.is_empty() {
+        who.push(format!("region {}", c.safe(&flow.regions.join(", "))));
+    }
+    who
+}
+
+/// The MFA attempts of a flow, one line each.
+fn mfa_block(c: &Ctx, flow: &Flow, out: &mut String) {
     if !flow.mfa.is_empty() {
         let _ = writeln!(out, "  {}", c.p.bold("MFA"));
         for (n, m) in flow.mfa.iter().enumerate() {
@@ -257,15 +277,6 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
                     .map(|v| format!(" [{}]", c.safe(v)))
                     .unwrap_or_default()
             );
-        }
-    }
-    let mut findings = c.findings_of(Some(flow.id)).to_vec();
-    // Errors first, then warnings, then infos; in time order within each.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    if !findings.is_empty() {
-        let _ = writeln!(out, "  {}", c.p.bold("Findings"));
-        for f in findings {
-            finding_block(c, f, out);
         }
     }
 }

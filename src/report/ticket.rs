@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::redact::Redactor;
+use super::shown::Redactor;
 use super::time::rfc3339;
 use super::verdict::{self, Verdict};
 use crate::findings::{human_duration, Finding, Severity};

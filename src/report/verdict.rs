@@ -16,7 +16,7 @@ use crate::findings::{Finding, FindingKind, Severity};
 use crate::identity::{Flow, Outcome};
 use crate::session::Session;
 
-use super::redact::Redactor;
+use super::shown::Redactor;
 use super::time::rfc3339;
 
 /// How a trace or a flow ended.
