@@ -76,11 +76,12 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::meta::{snake, Meta};
+use super::meta::Meta;
 use super::TraceError;
 use crate::findings::Finding;
 use crate::identity::{Flow, Step};
 use crate::report::shown::Redactor;
+use crate::report::snake_name as snake;
 use crate::session::Session;
 
 /// The version in every row's `schema_version`.

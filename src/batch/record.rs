@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::member::{self, Member};
-use super::meta::{snake, Meta};
+use super::meta::Meta;
 use super::plan::{ArchiveKind, Plan, Trace, TraceSource, ZipOf};
 use super::schedule::Loaded;
 use super::{Config, ErrorKind, OutputFormat, TraceError};
@@ -16,6 +16,7 @@ use crate::capture::{self, Format, InputSummary, NoProgress, Source};
 use crate::findings::Severity;
 use crate::http::Exchange;
 use crate::identity;
+use crate::report::snake_name as snake;
 use crate::session::{self, InputReport, Session};
 
 /// The result for one trace.

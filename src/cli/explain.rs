@@ -209,10 +209,7 @@ fn text(code: u32) -> String {
 
 /// What kind of code it is, in words.
 fn flags(c: &CodeInfo) -> Vec<String> {
-    let category = serde_json::to_value(c.category)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let category = crate::report::snake_name(&c.category);
     let mut kind = vec![format!("category: {category}")];
     // `retry_helps` is defined in the catalogue: the same request, unchanged, later.
     kind.push(if c.retry_helps {

@@ -196,17 +196,11 @@ fn page_data(c: &Ctx) -> serde_json::Value {
 }
 
 fn kind_name(f: &Flow) -> String {
-    serde_json::to_value(f.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    crate::report::snake_name(&f.kind)
 }
 
 fn outcome_name(f: &Flow) -> String {
-    serde_json::to_value(f.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    crate::report::snake_name(&f.outcome)
 }
 
 fn header(c: &Ctx, out: &mut String) {
@@ -546,10 +540,7 @@ fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String)
     let first = polls.first().map_or(m.started_us, |s| s.started_us);
     let last = polls.last().map_or(m.ended_us, |s| step_end(s));
     let window_end = m.started_us + m.judged_window_ms * 1000;
-    let result = serde_json::to_value(m.result)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let result = crate::report::snake_name(&m.result);
     let window = match m.window_ms {
         Some(w) => format!("{} window announced", human_duration(w as f64)),
         None => format!(

@@ -166,10 +166,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     let title = format!(
         "Sign-in flow {} · {} · ",
         flow.id + 1,
-        serde_json::to_value(flow.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+        crate::report::snake_name(&flow.kind)
     );
     let _ = writeln!(
         out,
@@ -255,10 +252,7 @@ fn mfa_block(c: &Ctx, flow: &Flow, out: &mut String) {
                     human_duration(m.judged_window_ms as f64)
                 ),
             };
-            let result = serde_json::to_value(m.result)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let result = crate::report::snake_name(&m.result);
             let result = if m.result == MfaResult::Approved {
                 c.p.paint("32", &result)
             } else {
