@@ -996,3 +996,33 @@ fn an_unreadable_key_log_is_a_warning_on_captures() {
         );
     }
 }
+
+/// A path on the command line that does not exist stops the run (exit 2, named);
+/// a folder without traces says so.
+#[test]
+fn missing_paths_fail_and_empty_folders_say_so() {
+    let out = assert_cmd::Command::cargo_bin("aadtrace")
+        .unwrap()
+        .args(["batch", "/no/such/folder"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/no/such/folder: no such file or folder"),
+        "{err}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("notes.txt"), "not a trace").unwrap();
+    let out = assert_cmd::Command::cargo_bin("aadtrace")
+        .unwrap()
+        .arg("batch")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no traces found"), "{err}");
+}

@@ -216,6 +216,14 @@ pub(crate) struct Config {
 /// that cannot be read is a result, not an error.
 pub fn command(request: &Request) -> Result<Summary, String> {
     let started = Instant::now();
+    // A path given on the command line that does not exist is a mistake to
+    // stop at; a missing file named by a manifest is one error result among many.
+    if let Some(missing) = request.inputs.iter().find(|i| !Path::new(i).exists()) {
+        return Err(format!(
+            "{}: no such file or folder",
+            crate::report::shown::terminal_safe(missing)
+        ));
+    }
     let mut inputs = request.inputs.clone();
     if let Some(manifest) = &request.manifest {
         inputs.extend(read_manifest(manifest)?);
@@ -240,6 +248,16 @@ pub fn command(request: &Request) -> Result<Summary, String> {
             memory: if request.list { 0 } else { budget },
         },
     );
+    if plan.traces.is_empty() && !request.quiet {
+        eprintln!(
+            "aadtrace batch: no traces found (looked for {}; --glob changes what is taken)",
+            if request.globs.is_empty() {
+                "*.har, *.har.gz, *.saz, *.pcap, *.pcapng, *.cap, *.json and archives".to_string()
+            } else {
+                request.globs.join(", ")
+            }
+        );
+    }
     if request.list {
         list(&plan);
         return Ok(Summary::default());
