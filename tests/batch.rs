@@ -1026,3 +1026,26 @@ fn missing_paths_fail_and_empty_folders_say_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no traces found"), "{err}");
 }
+
+/// The closing summary ranks the codes of failures; expected interrupts (50058 on
+/// the first page, 70016 while a device code waits) are listed apart.
+#[test]
+fn summary_ranks_failures_and_lists_expected_codes_apart() {
+    let out = assert_cmd::Command::cargo_bin("aadtrace")
+        .unwrap()
+        .args(["batch", concat!(env!("CARGO_MANIFEST_DIR"), "/captures")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let ranked = err
+        .split("Top AADSTS codes (findings, traces):")
+        .nth(1)
+        .and_then(|t| t.split("\n\n").next())
+        .unwrap_or_else(|| panic!("no ranking: {err}"));
+    assert!(ranked.contains("AADSTS500121"), "{ranked}");
+    assert!(!ranked.contains("AADSTS50058"), "{ranked}");
+    assert!(
+        err.contains("Expected on the way (info, not failures): 50058 ×"),
+        "{err}"
+    );
+}

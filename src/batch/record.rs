@@ -45,8 +45,10 @@ pub struct Stats {
     pub incomplete: usize,
     pub findings: [usize; 3],
     pub worst: Option<Severity>,
-    /// One per finding with an AADSTS code: the code and the tenant.
+    /// One per warning or error finding with an AADSTS code: the code and the tenant.
     pub codes: Vec<(u32, Option<String>)>,
+    /// One per `info` finding with an AADSTS code (expected interrupts).
+    pub info_codes: Vec<u32>,
     /// One per MFA attempt: the result and how long it waited.
     pub mfa: Vec<(String, f64)>,
 }
@@ -63,7 +65,8 @@ impl Record {
                 .as_ref()
                 .map_or(0, super::parquet::Rows::held_bytes);
         }
-        n += self.stats.codes.len() * 48 + self.stats.mfa.len() * 32;
+        n +=
+            (self.stats.codes.len() + self.stats.info_codes.len()) * 48 + self.stats.mfa.len() * 32;
         n as u64
     }
 }
@@ -302,9 +305,16 @@ fn stats(session: &Session) -> Stats {
         incomplete: summary.incomplete,
         findings: [summary.infos, summary.warnings, summary.errors],
         worst: crate::findings::worst(&session.findings),
+        info_codes: session
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
+            .filter_map(|f| f.code)
+            .collect(),
         codes: session
             .findings
             .iter()
+            .filter(|f| f.severity != Severity::Info)
             .filter_map(|f| {
                 f.code
                     .map(|c| (c, f.tenant.clone().or_else(|| flow_tenant(f.flow))))

@@ -1,5 +1,6 @@
-//! The closing summary of a batch: totals, the AADSTS codes seen (overall and by
-//! tenant), MFA results and wait-time percentiles, and the traces that could not be
+//! The closing summary of a batch: totals, the AADSTS codes of warnings and errors
+//! ranked overall and by tenant (codes of `info` findings, expected interrupts,
+//! listed apart), MFA results and wait-time percentiles, and the traces that could not be
 //! read, with why.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +38,8 @@ pub struct Summary {
     pub failures: Vec<(String, TraceError)>,
     /// AADSTS code → (findings, traces).
     pub codes: BTreeMap<u32, (usize, usize)>,
+    /// AADSTS codes of `info` findings (expected interrupts): findings per code.
+    pub info_codes: BTreeMap<u32, usize>,
     /// Tenant → code → findings.
     pub by_tenant: BTreeMap<String, BTreeMap<u32, usize>>,
     pub mfa_results: BTreeMap<String, usize>,
@@ -69,6 +72,9 @@ impl Summary {
             *total += n;
         }
         self.worst = self.worst.max(s.worst);
+        for code in &s.info_codes {
+            *self.info_codes.entry(*code).or_default() += 1;
+        }
         let mut seen = BTreeSet::new();
         for (code, tenant) in &s.codes {
             let entry = self.codes.entry(*code).or_default();
@@ -175,6 +181,26 @@ impl Summary {
                 let _ = writeln!(out, "  … and {} more tenants", tenants.len() - TOP);
             }
         }
+        self.render_info_codes(out);
+    }
+
+    /// Codes that were only expected interrupts (`info`), apart from the ranking.
+    fn render_info_codes(&self, out: &mut String) {
+        if self.info_codes.is_empty() {
+            return;
+        }
+        let mut codes: Vec<_> = self.info_codes.iter().collect();
+        codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let listed: Vec<String> = codes
+            .iter()
+            .take(TOP)
+            .map(|(c, n)| format!("{c} ×{n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nExpected on the way (info, not failures): {}",
+            listed.join(", ")
+        );
     }
 
     /// MFA attempts: results and waiting-time percentiles.
