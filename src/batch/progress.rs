@@ -1,5 +1,7 @@
 //! The batch progress bar on standard error: traces done of the total, bytes,
-//! throughput, ETA and errors so far. Drawn only on a terminal and without
+//! throughput, ETA and errors so far. The ETA comes from bytes done over bytes
+//! in total, not traces: one large capture among many small HARs would
+//! otherwise make it wrong by minutes. Drawn only on a terminal and without
 //! `--quiet`; updated by the thread that receives results.
 
 use std::cell::Cell;
@@ -27,7 +29,7 @@ impl Bar {
                 Some(plan.traces.len() as u64),
                 ProgressDrawTarget::stderr_with_hz(8),
             );
-            let template = "{spinner} {pos}/{len} traces [{wide_bar}] {msg} · ETA {eta}";
+            let template = "{spinner} {pos}/{len} traces [{wide_bar}] {msg}";
             if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style.progress_chars("=> "));
             }
@@ -52,8 +54,11 @@ impl Bar {
         let Some(bar) = &self.bar else { return };
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let done = self.done_bytes.get();
+        let eta = eta(done, self.total_bytes, secs)
+            .map(|s| format!(" · ETA {}", crate::findings::human_duration(s * 1000.0)))
+            .unwrap_or_default();
         bar.set_message(format!(
-            "{}/{} · {}/s · {} errors",
+            "{}/{} · {}/s · {} errors{eta}",
             bytes(done),
             bytes(self.total_bytes),
             bytes((done as f64 / secs) as u64),
@@ -66,5 +71,27 @@ impl Bar {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Seconds left at the byte rate so far; `None` before any byte is done.
+fn eta(done: u64, total: u64, elapsed_secs: f64) -> Option<f64> {
+    if done == 0 || elapsed_secs <= 0.0 {
+        return None;
+    }
+    let rate = done as f64 / elapsed_secs;
+    Some(total.saturating_sub(done) as f64 / rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eta;
+
+    #[test]
+    fn eta_follows_bytes_not_traces() {
+        // 100 MB of 400 MB in 10 s: 30 s left, however many traces that is.
+        assert_eq!(eta(100, 400, 10.0), Some(30.0));
+        assert_eq!(eta(400, 400, 12.0), Some(0.0));
+        assert_eq!(eta(0, 400, 1.0), None);
     }
 }
