@@ -415,6 +415,19 @@ fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
     out.push_str("</dl>\n");
 }
 
+/// A status badge coloured by what the findings about the step say, not by
+/// the raw status: a 401 or 400 that only `info` findings judge (a Seamless SSO
+/// probe, `authorization_pending` while a device code waits) is blue, not red.
+fn badge_class(status: Option<u16>, findings: &[&Finding]) -> String {
+    let failed = !matches!(status, Some(s) if (200..400).contains(&s));
+    let expected = !findings.is_empty() && findings.iter().all(|f| f.severity == Severity::Info);
+    if failed && expected {
+        "s-info".to_string()
+    } else {
+        status_class(status)
+    }
+}
+
 fn status_class(status: Option<u16>) -> String {
     match status {
         Some(s) if s > 0 => format!("s{}", s / 100),
@@ -449,8 +462,8 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
         .filter(|&st| st > 0)
         .map(|st| st.to_string())
         .unwrap_or_else(|| "—".into());
-    let cls = status_class(s.status);
     let findings = c.findings_of_step(s.id);
+    let cls = badge_class(s.status, findings);
     let _ = write!(
         out,
         "<details class=\"row\" id=\"step-{id}\"><summary><span class=\"num\">{id}</span><span class=\"t\">+{t:.3}s</span><span class=\"step\" title=\"{label}\">{label}{page}</span><span class=\"status {cls}\">{status}</span><span class=\"dur\">{dur}</span><span class=\"track\"><span class=\"bar {cls}\" style=\"{style}\"></span></span>{marks}</summary>",
