@@ -1,6 +1,7 @@
 //! `aadtrace redact`: a copy of a trace that is safe to share, in the same format.
 //!
-//! Everything `identity-wire.md` §6 lists is masked (passwords, OTPs, codes,
+//! Everything the secret policy lists ([`crate::secrets`], the README's "Secret
+//! policy") is masked (passwords, OTPs, codes,
 //! tokens, client secrets and assertions, flow tokens and canaries, SAML results,
 //! cookies, `Authorization`); user names and personal JWT claims become stable
 //! pseudonyms; correlation and request ids, time stamps, AADSTS codes, tenant and

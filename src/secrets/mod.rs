@@ -5,7 +5,8 @@
 //! * Names: URL, form, multipart, JSON and markup fields whose values are secrets
 //!   ([`param_kind`]), fields that name a person ([`is_personal_param`],
 //!   [`is_personal_key`]), headers ([`header_rule`]) and cookies
-//!   ([`cookie_is_kept`]). identity-wire.md §6 is the source of the lists.
+//!   ([`cookie_is_kept`]). The lists follow what Entra ID, Microsoft-account and
+//!   AD FS sign-ins carry; the README's "Secret policy" names them for users.
 //! * Shapes: JWTs anywhere, URL userinfo, path parameters (`;jsessionid=`),
 //!   `name=value`, `name: value` and `"name":"value"` pairs in free text, nested
 //!   and percent-encoded (also twice) values ([`scan`]).

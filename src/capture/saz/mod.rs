@@ -4,8 +4,8 @@
 //! - Telerik, "Fiddler Classic: Session Archive Zip (SAZ) format" and the FiddlerCore
 //!   API reference for `Fiddler.SessionFlags` (the `BitFlags` attribute) and
 //!   `Fiddler.SessionTimers`.
-//! - `shared/corpus/SOURCES.md` §"Fiddler session archive (.saz)" and
-//!   `shared/docs/dependencies.md` §3.8.
+//! - The public SAZ archives of Fiddler, fluxzy and node-saz-parser that the
+//!   corpus tests read (`tests/saz.rs`).
 //! - PKWARE APPNOTE.TXT (the zip container, ZipCrypto), WinZip "AES Encryption
 //!   Information: Encryption Specification AE-1 and AE-2" (AES entries); both are
 //!   handled by the `zip` crate.
