@@ -637,6 +637,36 @@ pub fn jwts(m: &mut dyn Masking, text: &str) -> String {
     out
 }
 
+/// Whether `local@domain` is shaped like an address (RFC 5322 §3.4.1 dot-atoms,
+/// RFC 1035 labels): no leading, trailing or doubled dot in either part, a
+/// letter or digit in the local part, a domain of two labels or more that start
+/// and end with a letter or digit, and an alphabetic top-level label that is no
+/// file ending. Tracking strings such as `%.@.null` and `logo@2x.png` are not.
+fn is_address(local: &str, domain: &str) -> bool {
+    let dot_atom =
+        |s: &str| !s.is_empty() && !s.starts_with('.') && !s.ends_with('.') && !s.contains("..");
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        let b = l.as_bytes();
+        !b.is_empty() && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric()
+    };
+    dot_atom(local)
+        && local.bytes().any(|b| b.is_ascii_alphanumeric())
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels.last().is_some_and(|t| {
+            t.len() >= 2
+                && t.bytes().all(|b| b.is_ascii_alphabetic())
+                && !FILE_EXTENSIONS.iter().any(|e| t.eq_ignore_ascii_case(e))
+        })
+}
+
+/// File name endings that follow an `@` in asset names (`logo@2x.png`) and are
+/// no top-level domains.
+const FILE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "js", "css", "woff", "woff2", "map",
+];
+
 /// E-mail addresses (also `%40`-encoded) replaced as user names.
 pub fn emails(m: &mut dyn Masking, text: &str) -> String {
     if !text.contains('@') && !text.contains("%40") {
@@ -661,6 +691,10 @@ pub fn emails(m: &mut dyn Masking, text: &str) -> String {
         while start > last && local_ok(bytes[start - 1]) {
             start -= 1;
         }
+        // A sentence's or path's dot before the address is not part of it.
+        while start < i && bytes[start] == b'.' {
+            start += 1;
+        }
         let mut end = i + at_len;
         while end < bytes.len() && domain_ok(bytes[end]) {
             end += 1;
@@ -670,15 +704,9 @@ pub fn emails(m: &mut dyn Masking, text: &str) -> String {
         }
         let local = &text[start..i];
         let domain = &text[i + at_len..end];
-        let tld_ok = domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
         // A password already replaced before a URL's `@host` is no address.
-        if local.is_empty()
+        if !is_address(local, domain)
             || local.starts_with("redacted-")
-            || !domain.contains('.')
-            || !tld_ok
             || domain.eq_ignore_ascii_case("pseudonym.invalid")
         {
             i += at_len;
@@ -817,6 +845,19 @@ mod tests {
         fn replaced(&self) -> u64 {
             self.0
         }
+    }
+
+    /// Addresses are masked; tracking strings and format patterns that hold an
+    /// `@` are not taken for them.
+    #[test]
+    fn only_address_shaped_text_is_an_email() {
+        let mut m = Marks(0);
+        let text = "to adele.vance@contoso.example and b%40fabrikam.co.uk; not %.@.null, a@b, x@.com, .a@b.com, @@x.io, __utmz=1.2.@3.4, v1@2x.png";
+        let out = emails(&mut m, text);
+        assert_eq!(
+            out,
+            "to <user> and <user>; not %.@.null, a@b, x@.com, .<user>, @@x.io, __utmz=1.2.@3.4, v1@2x.png"
+        );
     }
 
     fn jwt_like() -> String {
