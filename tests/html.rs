@@ -49,6 +49,26 @@ fn golden_structure() {
     }
 }
 
+/// Every step link of every sample's page lands on a row that is drawn.
+#[test]
+fn step_links_land_on_drawn_rows() {
+    for entry in std::fs::read_dir("captures").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "har") {
+            continue;
+        }
+        let page = html::render(&run(&path), &Redactor::new(true));
+        for link in page.split("href=\"#step-").skip(1) {
+            let id = link.split('"').next().unwrap();
+            assert!(
+                page.contains(&format!("id=\"step-{id}\"")),
+                "{}: a link to step {id} lands nowhere",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn self_contained_and_redacted() {
     for entry in std::fs::read_dir("captures").unwrap() {

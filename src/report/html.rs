@@ -649,7 +649,21 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
             .exchanges
             .iter()
             .take(8)
-            .map(|x| format!("<a href=\"#step-{x}\">{x}</a>"))
+            .map(|&x| {
+                // Only steps of a flow have a row to land on.
+                if c.session
+                    .analysis
+                    .flow_of_step
+                    .get(x)
+                    .copied()
+                    .flatten()
+                    .is_some()
+                {
+                    format!("<a href=\"#step-{x}\">{x}</a>")
+                } else {
+                    format!("<span title=\"not part of a sign-in flow\">{x}</span>")
+                }
+            })
             .collect();
         let more = if f.exchanges.len() > 8 {
             format!(" … (+{})", f.exchanges.len() - 8)
