@@ -466,10 +466,18 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
     let cls = badge_class(s.status, findings);
     let _ = write!(
         out,
-        "<details class=\"row\" id=\"step-{id}\"><summary><span class=\"num\">{id}</span><span class=\"t\">+{t:.3}s</span><span class=\"step\" title=\"{label}\">{label}{page}</span><span class=\"status {cls}\">{status}</span><span class=\"dur\">{dur}</span><span class=\"track\"><span class=\"bar {cls}\" style=\"{style}\"></span></span>{marks}</summary>",
+        "<details class=\"row\" id=\"step-{id}\"><summary><span class=\"num\">{id}</span><span class=\"t\">+{t:.3}s</span><span class=\"step\" title=\"{label} · {host}\">{label}{page}{on_host}</span><span class=\"status {cls}\">{status}</span><span class=\"dur\">{dur}</span><span class=\"track\"><span class=\"bar {cls}\" style=\"{style}\"></span></span>{marks}</summary>",
         id = s.id,
         t = (s.started_us - flow_start) as f64 / 1e6,
         label = c.t(&label),
+        host = c.t(&s.host),
+        // Rows name their host when the label names an endpoint: two AD FS
+        // servers' `GET adfs` rows must be told apart.
+        on_host = if label.contains(&s.host) {
+            String::new()
+        } else {
+            format!(" <span class=\"muted host\">{}</span>", c.t(&s.host))
+        },
         page = s
             .page
             .as_deref()
