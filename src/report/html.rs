@@ -299,6 +299,18 @@ impl Axis {
     }
 }
 
+/// A round tick interval (1, 2 or 5 times a power of ten, in µs) that puts
+/// three to seven ticks on a span of `span_us`.
+fn tick_step(span_us: f64) -> f64 {
+    let rough = (span_us / 6.0).max(1.0);
+    let power = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&step| span_us / step <= 6.0)
+        .unwrap_or(10.0 * power)
+}
+
 fn step_end(s: &Step) -> i64 {
     s.started_us + s.duration_ms.map_or(0, |d| (d * 1000.0) as i64)
 }
@@ -333,17 +345,38 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         )
         .max()
         .unwrap_or(flow.ended_us)
-        .max(flow.ended_us);
+        .max(flow.ended_us)
+        // An MFA window still open when the recording stopped is drawn up to
+        // the trace's end, not past it.
+        .min(c.session.analysis.trace_end_us.max(flow.ended_us));
     let axis = Axis {
         start: flow.started_us,
         span: ((end - flow.started_us) as f64).max(1000.0),
     };
-    out.push_str("<h3>Timeline</h3>\n<div class=\"waterfall\">\n");
+    let step_us = tick_step(axis.span);
     let _ = writeln!(
         out,
-        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\"><span>0 s</span><span>{}</span><span>{}</span></span><span class=\"marks\">findings</span></div>",
-        escape(&human_duration(axis.span / 2000.0)),
-        escape(&human_duration(axis.span / 1000.0))
+        "<h3>Timeline</h3>\n<div class=\"waterfall\" style=\"--tick:{:.3}%\">",
+        step_us / axis.span * 100.0
+    );
+    let ticks: String = (0..)
+        .map(|k| k as f64 * step_us)
+        .take_while(|&t| t <= axis.span + 1.0)
+        .map(|t| {
+            format!(
+                "<span style=\"left:{:.2}%\">{}</span>",
+                t / axis.span * 100.0,
+                if t == 0.0 {
+                    "0".to_string()
+                } else {
+                    escape(&human_duration(t / 1000.0))
+                }
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
     );
     // Each SAS poll's first attempt, looked up rather than searched per step.
     let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
@@ -741,6 +774,18 @@ fn footer(c: &Ctx, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_fall_on_round_values() {
+        // 96.6 s: every 20 s; 6 ms: every 1 ms; 71 s: every 20 s.
+        assert_eq!(tick_step(96_600_000.0), 20_000_000.0);
+        assert_eq!(tick_step(6_000.0), 1_000.0);
+        assert_eq!(tick_step(71_000_000.0), 20_000_000.0);
+        for span in [1_000.0, 37_000.0, 999_999.0, 3_600_000_000.0] {
+            let n = span / tick_step(span);
+            assert!((2.0..=6.0).contains(&n), "{span}: {n} ticks");
+        }
+    }
 
     #[test]
     fn escaping() {
