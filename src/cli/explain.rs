@@ -104,15 +104,7 @@ pub fn run(args: &ExplainArgs) -> ExitCode {
 }
 
 fn print(report: &str, code: ExitCode) -> ExitCode {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("aadtrace: cannot write to standard output: {e}");
-            ExitCode::ToolFailed
-        }
-        _ => code,
-    }
+    super::print(report.as_bytes(), code)
 }
 
 /// The codes of every argument, in order and once each, and the arguments that

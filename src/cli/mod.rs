@@ -79,13 +79,19 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "aadtrace", &mut out);
+    print(&out, ExitCode::Clean)
+}
+
+/// Writes `bytes` to standard output and answers `code`; a reader that stopped
+/// early (`| head`) is no failure, any other write error is.
+fn print(bytes: &[u8], code: ExitCode) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(&out).and_then(|_| stdout.flush()) {
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             eprintln!("aadtrace: cannot write to standard output: {e}");
             ExitCode::ToolFailed
         }
-        _ => ExitCode::Clean,
+        _ => code,
     }
 }
 
