@@ -1,8 +1,7 @@
 //! Byte-level packet writing: Ethernet/IPv4/TCP frames of a scripted TCP connection,
 //! and the pcap, pcapng and Network Monitor 2.3 file formats around them.
 //!
-//! This file depends on `std` only, so the benchmarks include it too
-//! (`#[path = "../examples/make_samples/packet_writer.rs"]`). Formats, as written here:
+//! Formats, as written here:
 //!
 //! * Ethernet II (IEEE 802.3 §3.2.6 with an EtherType), IPv4 (RFC 791; header
 //!   checksum RFC 1071), TCP (RFC 9293; checksum over the RFC 9293 §3.1 pseudo-header).

@@ -4,8 +4,7 @@
 //! rustls's `KeyLog` in the NSS key-log format.
 //!
 //! Shared by the sample generator (`captures/*-tls*.pcapng`), the tests
-//! (`tests/tls_capture.rs`) and the benchmarks (`benches/tls.rs`), which include this
-//! file with `#[path]`; it needs `crate::packet_writer` beside it.
+//! (`tests/it/tls_capture.rs`) and the benchmarks (`benches/tls.rs`).
 //!
 //! **Deterministic.** The same conversations and seed always give the same bytes, so
 //! the committed samples can be compared byte for byte with a fresh run. rustls takes

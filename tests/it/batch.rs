@@ -4,11 +4,11 @@
 //! them, in nested folders and inside a zip, a plain tar and a tar.gz, with
 //! truncated traces, garbage and empty files among them. The archive is built once
 //! per test run under `CARGO_TARGET_TMPDIR` from the samples in `captures/` and the
-//! writers in `tests/support/` and `examples/make_samples/`.
+//! writers in `tests/it/support/` and the `aadtrace-samples` crate (`samples/`).
 
 use crate::support;
 use crate::support::tls_conversations;
-use crate::tls_writer;
+use aadtrace_samples::tls_writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -109,7 +109,7 @@ const TLS_HAR: &str = "mfa-timeout-then-success";
 /// An encrypted pcapng of the `TLS_HAR` sign-in and its key log: TLS 1.3 with
 /// HTTP/2, or TLS 1.2 with HTTP/1.1.
 fn encrypted(tls13: bool) -> (Vec<u8>, String) {
-    use rustls::crypto::ring::cipher_suite as suites;
+    use aadtrace_samples::rustls::crypto::ring::cipher_suite as suites;
     let tls = if tls13 {
         tls_writer::Tls {
             tls13: true,

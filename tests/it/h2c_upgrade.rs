@@ -3,7 +3,7 @@
 //! request with its real HTTP/2 response on stream 1 (the 101 is no exchange), and
 //! the request the client sends on stream 3 after its preface.
 
-use crate::packet_writer;
+use aadtrace_samples::packet_writer;
 
 use aadtrace::capture::{read_source, NoProgress, Source};
 use aadtrace::http::Body;

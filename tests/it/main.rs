@@ -6,14 +6,6 @@
 
 mod support;
 
-// The sample writers of `examples/make_samples`, shared with the benches.
-#[path = "../../examples/make_samples/packet_writer.rs"]
-#[allow(dead_code)]
-mod packet_writer;
-#[path = "../../examples/make_samples/tls_writer.rs"]
-#[allow(dead_code)]
-mod tls_writer;
-
 mod batch;
 mod cli;
 mod golden;

@@ -1,4 +1,4 @@
-//! Captures made by the project (examples/make_samples/tls_writer.rs): the exchanges
+//! Captures made by the project (samples/src/tls_writer.rs): the exchanges
 //! of a recorded sign-in (a HAR) travel over real rustls TLS 1.2 and 1.3 connections
 //! in memory, framed as Ethernet/IPv4/TCP. Decrypting the capture with the key log
 //! (as a file, or as a Decryption Secrets Block in pcapng) must give the same flows
@@ -6,7 +6,7 @@
 //! whichever container carries the packets: pcapng, classic pcap or NetMon 2.3.
 
 use crate::support::tls_conversations;
-use crate::tls_writer;
+use aadtrace_samples::tls_writer;
 
 use std::path::Path;
 
@@ -134,13 +134,13 @@ fn check(tls: Tls, h2: bool, container: Container) {
 
 const TLS13_AES128: Tls = Tls {
     tls13: true,
-    suite: rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+    suite: aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
     alpn: b"h2",
 };
 
 const TLS12_AES256_HTTP11: Tls = Tls {
     tls13: false,
-    suite: rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    suite: aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
     alpn: b"http/1.1",
 };
 
@@ -174,7 +174,8 @@ fn tls13_chacha20_http11_dsb() {
     check(
         Tls {
             tls13: true,
-            suite: rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+            suite:
+                aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
             alpn: b"http/1.1",
         },
         false,
@@ -193,7 +194,7 @@ fn tls12_ecdsa_chacha20_h2_dsb() {
         Tls {
             tls13: false,
             suite:
-                rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
             alpn: b"h2",
         },
         true,

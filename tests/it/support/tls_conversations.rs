@@ -1,5 +1,5 @@
 //! The exchanges of a recorded sign-in (a HAR) as conversations for the TLS
-//! capture writer (`examples/make_samples/tls_writer.rs`), shared by the tests that
+//! capture writer (`samples/src/tls_writer.rs`), shared by the tests that
 //! need an encrypted capture of a known sign-in. A test that uses it declares the
 //! `packet_writer` and `tls_writer` modules at its root.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 
 use aadtrace::capture::{har, NoProgress};
 
-use crate::tls_writer::{h2_message, Conversation};
+use aadtrace_samples::tls_writer::{h2_message, Conversation};
 
 /// Hop-by-hop and framing headers the re-encoding replaces.
 fn skip(name: &str) -> bool {
