@@ -350,7 +350,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
 const PARSED_VALUE: usize = 64;
 
 /// Why a value is not parsed.
-enum Left {
+pub(super) enum Left {
     /// Too large to hold parsed: how large.
     TooLarge(String),
     Unparsed(serde_json::Error),
@@ -373,7 +373,7 @@ fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
 }
 
 /// Parses a raw value when its parsed form stays within the entry cap.
-fn parse_capped(raw: &str) -> Result<Value, Left> {
+pub(super) fn parse_capped(raw: &str) -> Result<Value, Left> {
     // Bodies count too: the JSON in them is parsed as well, to be redacted.
     let values = raw
         .bytes()

@@ -31,6 +31,7 @@
 pub mod exchanges;
 pub mod har;
 pub mod mask;
+pub mod netlog;
 pub mod saz;
 pub mod text;
 
@@ -63,8 +64,9 @@ pub trait TraceRewriter {
 pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
     match format {
         Format::Har => Some(&har::Har),
+        Format::Netlog => Some(&netlog::NetLog),
         // Packets cannot be redacted in place: their exchanges become a HAR.
-        Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => Some(&exchanges::AsHar),
+        Format::Pcap | Format::Pcapng | Format::Netmon => Some(&exchanges::AsHar),
         Format::Saz => Some(&saz::Saz),
     }
 }

@@ -174,7 +174,7 @@ fn message(m: &mut Masker, data: &[u8], request: bool) -> Vec<u8> {
 }
 
 /// `METHOD URL VERSION` with the URL redacted.
-fn request_line(m: &mut Masker, line: &str) -> String {
+pub(super) fn request_line(m: &mut Masker, line: &str) -> String {
     let mut parts = line.splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(method), Some(url), rest) => {
@@ -226,7 +226,7 @@ fn redact_body(m: &mut Masker, headers: &mut Vec<(String, String)>, raw: &[u8]) 
 }
 
 /// Mostly printable bytes: text in an unknown or broken encoding.
-fn looks_textual(bytes: &[u8]) -> bool {
+pub(super) fn looks_textual(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(512)];
     let printable = sample
         .iter()
