@@ -765,3 +765,221 @@ fn a_member_too_large_to_parse_is_refused() {
     );
     assert!(!copy.exists());
 }
+
+/// Events as Chrome writes them that the sample writer does not make: a cookie
+/// event with its value, a `[name, value]` header list, old `hex_encoded_bytes`,
+/// TLS records on a raw socket, a request URL in a cache key, and secrets in
+/// `polledData` and `clientInfo`. Each is redacted in place, the rest kept.
+#[test]
+fn netlog_events_of_every_kind_are_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let hex: String =
+        b"POST /token HTTP/1.1\r\nContent-Length: 29\r\n\r\nrefresh_token=RtSecretValue99"
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let netlog = serde_json::json!({
+        "constants": {
+            "clientInfo": {"name": "Google Chrome", "command_line": "chrome.exe https://app.example/start?client_secret=CmdLineSecret77"},
+            "logCaptureMode": "Everything",
+            "logEventPhase": {"PHASE_BEGIN": 1, "PHASE_END": 2, "PHASE_NONE": 0},
+            "logEventTypes": {"URL_REQUEST_START_JOB": 2, "COOKIE_STORE_COOKIE_ADDED": 3,
+                "HTTP_TRANSACTION_HTTP2_SEND_REQUEST_HEADERS": 4, "SOCKET_BYTES_SENT": 5,
+                "HTTP_CACHE_GET_BACKEND": 6, "SSL_SOCKET_BYTES_SENT": 7},
+            "logSourceType": {"URL_REQUEST": 1, "SOCKET": 2, "COOKIE_STORE": 3},
+            "timeTickOffset": "1700000000000",
+        },
+        "events": [
+            {"time": "10", "type": 2, "phase": 1, "source": {"id": 1, "type": 1},
+             "params": {"method": "GET", "url": "https://login.microsoftonline.com/common/oauth2/authorize?code=UrlCodeSecret55&client_id=abc"}},
+            {"time": "11", "type": 3, "phase": 0, "source": {"id": 9, "type": 3},
+             "params": {"name": "ESTSAUTH", "value": "CookieValueSecret66", "domain": ".login.microsoftonline.com"}},
+            {"time": "12", "type": 4, "phase": 0, "source": {"id": 1, "type": 1},
+             "params": {"headers": [[":path", "/x?access_token=PairTokenSecret44"], ["authorization", "Bearer PairBearerSecret33"]]}},
+            {"time": "13", "type": 5, "phase": 0, "source": {"id": 4, "type": 2},
+             "params": {"byte_count": 6, "bytes": "FgMBAAH/"}},
+            {"time": "14", "type": 7, "phase": 0, "source": {"id": 4, "type": 2},
+             "params": {"byte_count": 72, "hex_encoded_bytes": hex}},
+            {"time": "15", "type": 6, "phase": 0, "source": {"id": 1, "type": 1},
+             "params": {"key": "1/0/https://app.example/cb?code=CacheKeySecret22"}},
+        ],
+        "polledData": {"urlRequests": [{"url": "https://app.example/cb#id_token=PolledTokenSecret11"}]},
+    });
+    let input = dir.path().join("kinds.json");
+    std::fs::write(&input, serde_json::to_vec(&netlog).unwrap()).unwrap();
+    let out = dir.path().join("copy.json");
+    let run = redact(input.to_str().unwrap(), &out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let copy: Value = serde_json::from_str(&text).unwrap();
+    let haystack = format!("{text}\n{}", netlog_bytes(&copy));
+    for secret in [
+        "CmdLineSecret77",
+        "UrlCodeSecret55",
+        "CookieValueSecret66",
+        "PairTokenSecret44",
+        "PairBearerSecret33",
+        "RtSecretValue99",
+        "CacheKeySecret22",
+        "PolledTokenSecret11",
+    ] {
+        assert!(!haystack.contains(secret), "{secret} survived: {text}");
+    }
+    let events = copy["events"].as_array().unwrap();
+    assert_eq!(events.len(), 6);
+    assert_eq!(
+        copy["constants"]["logEventTypes"],
+        netlog["constants"]["logEventTypes"]
+    );
+    assert_eq!(events[1]["params"]["name"], "ESTSAUTH");
+    assert_eq!(
+        events[2]["params"]["headers"][1][1]
+            .as_str()
+            .map(|v| v.starts_with("Bearer ")),
+        Some(true)
+    );
+    // TLS records are not shared; the old hex form stays hex, now redacted.
+    assert_eq!(events[3]["params"]["bytes"], "");
+    assert_eq!(events[3]["params"]["byte_count"], 0);
+    let hex = events[4]["params"]["hex_encoded_bytes"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let sent = String::from_utf8(bytes).unwrap();
+    assert!(sent.starts_with("POST /token HTTP/1.1\r\n"), "{sent}");
+    assert!(
+        sent.contains("refresh_token=") && !sent.contains("RtSecretValue99"),
+        "{sent}"
+    );
+    assert_eq!(events[4]["params"]["byte_count"], sent.len());
+}
+
+/// Hostile NetLogs: a huge string, deep nesting, and a file cut anywhere give
+/// a redacted copy or an error that names the file, never a panic; nothing is
+/// written on an error.
+#[test]
+fn hostile_netlogs_are_redacted_or_refused() {
+    use support::netlog_writer::{write_netlog, Mode, NetLogOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let exchanges = support::load_har(std::path::Path::new("captures/clean-signin.har"));
+    let options = NetLogOptions {
+        mode: Mode::Everything,
+        dict_headers: false,
+        unterminated: false,
+    };
+    let whole = String::from_utf8(write_netlog(&exchanges, options)).unwrap();
+    let events_at = whole.find("\"events\"").unwrap();
+    let check = |name: &str, bytes: &[u8]| -> (Option<i32>, String, Option<Value>) {
+        let input = dir.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let out = dir.path().join(format!("{name}.copy"));
+        let run = redact(input.to_str().unwrap(), &out);
+        let err = String::from_utf8_lossy(&run.stderr).into_owned();
+        match run.status.code() {
+            Some(0) => {
+                let copy = serde_json::from_slice(&std::fs::read(&out).unwrap())
+                    .unwrap_or_else(|e| panic!("{name}: the copy is not JSON: {e}"));
+                (Some(0), err, Some(copy))
+            }
+            Some(2) => {
+                assert!(
+                    err.contains(name),
+                    "{name}: the error names the file: {err}"
+                );
+                assert!(!out.exists(), "{name}: nothing is written on an error");
+                (Some(2), err, None)
+            }
+            other => panic!("{name}: exit {other:?}: {err}"),
+        }
+    };
+
+    // Cut anywhere: before the events it is refused, after it the copy is closed.
+    for (i, cut) in (40..whole.len()).step_by(whole.len() / 23).enumerate() {
+        let (code, err, copy) = check(&format!("cut{i}.json"), &whole.as_bytes()[..cut]);
+        if cut > events_at + 12 {
+            assert_eq!(code, Some(0), "cut at {cut}: {err}");
+            let copy = copy.unwrap();
+            assert!(copy["constants"].is_object() && copy["events"].is_array());
+            assert!(err.contains("without closing"), "cut at {cut}: {err}");
+        } else {
+            assert_eq!(code, Some(2), "cut at {cut}: {err}");
+        }
+    }
+
+    // A huge string is redacted like any other.
+    let huge = format!("{} password=Hunter2Secret!", "a".repeat(4 << 20));
+    let doc = whole.replacen(
+        "\"events\": [\n",
+        &format!("\"events\": [\n{{\"time\":\"1\",\"type\":1,\"phase\":0,\"source\":{{\"id\":999,\"type\":1}},\"params\":{{\"text\":\"{huge}\"}}}},\n"),
+        1,
+    );
+    let (code, err, copy) = check("huge.json", doc.as_bytes());
+    assert_eq!(code, Some(0), "{err}");
+    let copy = copy.unwrap();
+    assert!(!copy.to_string().contains("Hunter2Secret!"));
+    let events: Value = serde_json::from_str(&whole).unwrap();
+    assert_eq!(
+        copy["events"].as_array().unwrap().len(),
+        events["events"].as_array().unwrap().len() + 1
+    );
+
+    // Deep nesting: the event is left out (named on the receipt) or refused.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let doc = whole.replacen(
+        "\"events\": [\n",
+        &format!("\"events\": [\n{{\"time\":\"1\",\"type\":1,\"phase\":0,\"source\":{{\"id\":999,\"type\":1}},\"params\":{{\"deep\":{deep}}}}},\n"),
+        1,
+    );
+    let (code, err, _) = check("deep.json", doc.as_bytes());
+    if code == Some(0) {
+        assert!(err.contains("event 0"), "{err}");
+    }
+
+    // JSON that only looks like a NetLog.
+    for (i, doc) in [
+        r#"{"constants": 5, "events": {}}"#,
+        r#"{"constants": {}, "events": [1, "x", null, {"type": "y"}]}"#,
+        r#"{"constants": {"logEventTypes": []}}"#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        check(&format!("odd{i}.json"), doc.as_bytes());
+    }
+}
+
+/// A gzip'd NetLog on standard input is redacted as it inflates, into the
+/// same copy as the plain file gives (pseudonyms aside).
+#[test]
+fn gzip_netlog_on_stdin_round_trips() {
+    use support::netlog_writer::{write_netlog, Mode, NetLogOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let exchanges = support::load_har(std::path::Path::new(
+        "captures/mfa-timeout-then-success.har",
+    ));
+    let options = NetLogOptions {
+        mode: Mode::Everything,
+        dict_headers: false,
+        unterminated: false,
+    };
+    let netlog = write_netlog(&exchanges, options);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &netlog).unwrap();
+    let output = dir.path().join("copy.json.gz");
+    let out = Command::cargo_bin("aadtrace")
+        .unwrap()
+        .args(["redact", "-", "-o"])
+        .arg(&output)
+        .write_stdin(gz.finish().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let plain = dir.path().join("plain.json");
+    std::fs::write(&plain, &netlog).unwrap();
+    assert_eq!(shape(&analyse(&plain)), shape(&analyse(&output)));
+}

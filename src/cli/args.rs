@@ -180,7 +180,8 @@ pub enum ExplainFormat {
 
 #[derive(Debug, Args)]
 pub struct RedactArgs {
-    /// The trace to redact (`-` for standard input). HAR today (also .har.gz).
+    /// The trace to redact (`-` for standard input). A HAR, SAZ or NetLog (also
+    /// gzip'd) is written in its own format.
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Where to write the redacted copy (`-` for standard output; a name ending in

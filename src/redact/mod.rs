@@ -14,13 +14,15 @@
 //! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
 //! * [`har`]: the HAR rewriter, streaming one entry at a time.
 //! * [`saz`]: Fiddler archives, rewritten member by member.
-//! * [`exchanges`]: captures and NetLogs, written as a HAR of their exchanges
-//!   and then redacted as HAR.
+//! * [`netlog`]: Chromium NetLogs, rewritten event by event, their logged bytes
+//!   redacted per stream.
+//! * [`exchanges`]: packet captures, written as a HAR of their exchanges and
+//!   then redacted as HAR.
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
-//! sniffed format. SAZ (rewritten in place) and packet captures (written as a HAR
-//! of their decrypted exchanges, since packets cannot be redacted in place) come
-//! with their readers.
+//! sniffed format. SAZ and NetLog (rewritten in place) and packet captures
+//! (written as a HAR of their decrypted exchanges, since packets cannot be
+//! redacted in place) come with their readers.
 //!
 //! The file is read twice: the first pass learns every secret and user name (so
 //! the sweep also catches a value in an entry before the one that reveals what

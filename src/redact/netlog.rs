@@ -70,6 +70,12 @@ impl TraceRewriter for NetLog {
     ) -> Result<Written, RewriteError> {
         let mut gather = Gather::default();
         walk(input, &mut gather, masker)?;
+        let over_budget = gather.over_budget.then(|| {
+            format!(
+                "the logged bytes ({} MiB) are more than the memory budget (--max-memory): every logged byte was left out of the copy",
+                gather.held >> 20
+            )
+        });
         let streams = gather.redact(masker);
         let mut writer = Writer {
             out,
@@ -88,6 +94,7 @@ impl TraceRewriter for NetLog {
             return Err(RewriteError::Write(e));
         }
         let mut warnings = writer.warnings;
+        warnings.extend(over_budget);
         if let Ending::Cut(why) = ending {
             warnings.push(format!(
                 "{why}; the copy holds the {} events before it and is closed",
@@ -970,7 +977,12 @@ fn walk(input: &Input, parts: &mut dyn Parts, masker: &mut Masker) -> Result<End
                 "the NetLog stops without closing (the browser did not finish writing it)"
                     .to_string()
             } else {
-                format!("malformed JSON ({e})")
+                // serde's message without its own place, which follows.
+                let message = e.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(m, _)| m);
+                format!("malformed JSON ({message})")
             };
             Ok(Ending::Cut(format!(
                 "{what} at line {} column {}",
