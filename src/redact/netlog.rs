@@ -143,12 +143,18 @@ type StreamKey = (u64, u64, u32);
 #[derive(Default)]
 struct Tracker {
     names: HashMap<u64, String>,
+    phase_begin: u64,
     hop: HashMap<u64, u32>,
     content: HashMap<u64, (String, String)>,
 }
 
 impl Tracker {
     fn constants(&mut self, c: &Value) {
+        self.phase_begin = c
+            .get("logEventPhase")
+            .and_then(|p| p.get("PHASE_BEGIN"))
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
         if let Some(Value::Object(types)) = c.get("logEventTypes") {
             for (name, n) in types {
                 if let Some(n) = n.as_u64() {
@@ -173,7 +179,9 @@ impl Tracker {
         let params = ev.get("params");
         let name = self.name(ev).to_string();
         match name.as_str() {
-            "URL_REQUEST_START_JOB" if ev.get("phase").and_then(Value::as_u64) == Some(1) => {
+            "URL_REQUEST_START_JOB"
+                if ev.get("phase").and_then(Value::as_u64) == Some(self.phase_begin) =>
+            {
                 *self.hop.entry(source).or_default() += 1;
                 self.content.remove(&source);
             }
@@ -1152,6 +1160,32 @@ mod tests {
             !out.to_ascii_lowercase().contains("transfer-encoding"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn http1_responses_are_decoded_and_redacted() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(br#"{"access_token":"GzippedTokenValue42","token_type":"Bearer"}"#)
+            .unwrap();
+        let body = gz.finish().unwrap();
+        let mut received = format!(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: ESTSAUTH=SetCookieSecret9; path=/\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        received.extend(body);
+        received.extend(b"HTTP/1.1 204 No Content\r\n\r\n");
+        let mut m = Masker::new();
+        let out = String::from_utf8(socket(&mut m, &received)).unwrap();
+        assert!(!out.contains("GzippedTokenValue42"), "{out}");
+        assert!(!out.contains("SetCookieSecret9"), "{out}");
+        assert!(out.contains("\"token_type\":\"Bearer\""), "{out}");
+        assert!(
+            !out.to_ascii_lowercase().contains("content-encoding"),
+            "{out}"
+        );
+        assert!(out.ends_with("HTTP/1.1 204 No Content\r\n\r\n"), "{out}");
     }
 
     #[test]
