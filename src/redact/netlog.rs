@@ -381,10 +381,16 @@ fn socket(m: &mut Masker, data: &[u8]) -> Vec<u8> {
     if data.starts_with(h2::PREFACE) || starts_with_settings(data) {
         return h2_frames(m, data);
     }
-    if looks_like_http1(data) {
-        return h1_messages(m, data);
+    match http1_start(data) {
+        // A log that began mid-connection starts inside a message: what comes
+        // before the first start line is redacted as loose bytes.
+        Some(at) => {
+            let mut out = loose(m, &data[..at]);
+            out.extend(h1_messages(m, &data[at..]));
+            out
+        }
+        None => loose(m, data),
     }
-    loose(m, data)
 }
 
 /// A TLS record header (RFC 8446 §5.1): content type 20–23, version 3.x.
@@ -398,10 +404,23 @@ fn starts_with_settings(data: &[u8]) -> bool {
         .is_some_and(|h| h.kind == Kind::Settings && h.stream == 0 && h.len % 6 == 0)
 }
 
-fn looks_like_http1(data: &[u8]) -> bool {
-    let line_end = memchr::memchr(b'\n', data).unwrap_or(data.len());
-    let line = &data[..line_end];
-    line.starts_with(b"HTTP/1.") || memchr::memmem::find(line, b" HTTP/1.").is_some()
+/// Where the first HTTP/1.x request or status line starts (RFC 9112 §3, §4):
+/// `HTTP/1.x` opening a line, or ending `METHOD target ` (capitals, a space, a
+/// target without spaces, a space).
+fn http1_start(data: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(data, b"HTTP/1.").find_map(|at| {
+        let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |nl| nl + 1);
+        if at == start {
+            return Some(start);
+        }
+        let before = data[start..at].strip_suffix(b" ")?;
+        let (method, target) = before.split_at(before.iter().position(|&b| b == b' ')?);
+        let request = !method.is_empty()
+            && method.iter().all(u8::is_ascii_uppercase)
+            && target.len() > 1
+            && !target[1..].contains(&b' ');
+        request.then_some(start)
+    })
 }
 
 /// HTTP/1.1 messages one after another (RFC 9112 §6.3 framing), each redacted.
@@ -1186,6 +1205,19 @@ mod tests {
             "{out}"
         );
         assert!(out.ends_with("HTTP/1.1 204 No Content\r\n\r\n"), "{out}");
+    }
+
+    #[test]
+    fn a_connection_logged_from_its_middle_is_read_from_its_first_start_line() {
+        let sent = b"d=1&password=TailOfBody77\r\nGET /a?code=MidCode1234 HTTP/1.1\r\nCookie: x=CookieMid5678\r\n\r\n";
+        assert_eq!(http1_start(sent), Some(27));
+        assert_eq!(http1_start(b"no start line HTTP/1.1 here"), None);
+        let mut m = Masker::new();
+        let out = String::from_utf8(socket(&mut m, sent)).unwrap();
+        for secret in ["TailOfBody77", "MidCode1234", "CookieMid5678"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("GET /a?code="), "{out}");
     }
 
     #[test]
