@@ -802,6 +802,8 @@ fn netlog_events_of_every_kind_are_redacted() {
              "params": {"byte_count": 72, "hex_encoded_bytes": hex}},
             {"time": "15", "type": 6, "phase": 0, "source": {"id": 1, "type": 1},
              "params": {"key": "1/0/https://app.example/cb?code=CacheKeySecret22"}},
+            {"time": "16", "type": 7, "phase": 0,
+             "params": {"byte_count": 21, "bytes": "U291cmNlbGVzc1NlY3JldDAw"}},
         ],
         "polledData": {"urlRequests": [{"url": "https://app.example/cb#id_token=PolledTokenSecret11"}]},
     });
@@ -830,7 +832,10 @@ fn netlog_events_of_every_kind_are_redacted() {
         assert!(!haystack.contains(secret), "{secret} survived: {text}");
     }
     let events = copy["events"].as_array().unwrap();
-    assert_eq!(events.len(), 6);
+    assert_eq!(events.len(), 7);
+    // Bytes of an event without a source belong to no stream: none are kept.
+    assert_eq!(events[6]["params"]["bytes"], "");
+    assert_eq!(events[6]["params"]["byte_count"], 0);
     assert_eq!(
         copy["constants"]["logEventTypes"],
         netlog["constants"]["logEventTypes"]

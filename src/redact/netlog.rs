@@ -822,6 +822,13 @@ fn params(m: &mut Masker, event: &str, value: &mut Value, bytes: Option<Vec<u8>>
         text::json_value(m, value, None);
         return sweep(m, value);
     };
+    // Bytes no stream claimed (an event without a source id) are none.
+    let logs_bytes = map.contains_key("bytes") || map.contains_key("hex_encoded_bytes");
+    let bytes = if logs_bytes {
+        Some(bytes.unwrap_or_default())
+    } else {
+        bytes
+    };
     let cookie = event
         .contains("COOKIE")
         .then(|| map.get("name").and_then(Value::as_str).map(str::to_string))
