@@ -428,7 +428,7 @@ fn scrub(m: &mut Masker, value: &mut Value) {
 
 /// The final safety net: every string of the value, swept for originals the
 /// structural passes replaced elsewhere in the file.
-fn sweep(m: &mut Masker, value: &mut Value) {
+pub(super) fn sweep(m: &mut Masker, value: &mut Value) {
     match value {
         Value::String(s) => {
             if let Some(new) = m.sweep(s) {
@@ -474,7 +474,7 @@ fn response(m: &mut Masker, value: &mut Value) {
     }
 }
 
-fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
+pub(super) fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
     if let Value::String(s) = v {
         let new = f(s);
         if new != *s {

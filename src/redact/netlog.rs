@@ -50,8 +50,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::har::{self, Left, RewriteError};
-use super::{saz, text, Input, Masker, TraceRewriter, Written};
+use super::har::{self, map_str, sweep, Left, RewriteError};
+use super::saz::{self, Binary, UNINSPECTED};
+use super::{text, Input, Masker, TraceRewriter, Written};
 use crate::capture::netlog::{is_stripped, param_bytes, HopCounter};
 use crate::http::h2::frame::{self, Flags, Kind};
 use crate::http::message::{self, Dechunked};
@@ -107,10 +108,6 @@ impl TraceRewriter for NetLog {
         })
     }
 }
-
-/// What replaces a body that is not text or does not decode.
-const UNINSPECTED: &str =
-    "[body removed by aadtrace redact: it is not text that could be inspected]";
 
 /// How the document ended.
 enum Ending {
@@ -459,7 +456,7 @@ fn h1_messages(m: &mut Masker, data: &[u8]) -> Vec<u8> {
         let end = body_at + length;
         out.extend(h1_message(
             m,
-            &rest[..head_len],
+            &rest[..body_at],
             &rest[body_at..end],
             request,
         ));
@@ -474,60 +471,21 @@ fn no_body(status_line: &str) -> bool {
     code.starts_with('1') || code == "204" || code == "304"
 }
 
-/// One HTTP/1.1 message: the request line's URL, each header by the header
-/// policy, the body de-chunked, decoded and redacted (stored with its
-/// `Content-Length`, without the codings), the head swept.
-fn h1_message(m: &mut Masker, head: &[u8], raw_body: &[u8], request: bool) -> Vec<u8> {
-    let (line, mut fields) = message::parse_head(head);
-    let line = if request {
-        saz::request_line(m, &line)
-    } else {
-        text::free_text(m, &line)
-    };
-    let body = if raw_body.is_empty() {
-        Vec::new()
-    } else {
-        let bytes = match message::dechunk(raw_body) {
-            Dechunked::Complete(b, _) | Dechunked::Cut(b)
-                if message::is_chunked(
-                    fields
-                        .iter()
-                        .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
-                        .map(|(_, v)| v.as_str()),
-                ) =>
-            {
-                b
-            }
-            _ => raw_body.to_vec(),
-        };
-        let bytes = match message::field(&fields, "content-encoding") {
-            Some(codings) => content::decode(codings, bytes, content::MAX_DECODED).0,
-            None => bytes,
-        };
-        let mime = message::field(&fields, "content-type")
-            .unwrap_or("")
-            .to_string();
-        body(m, &bytes, &mime)
-    };
-    let framing = ["transfer-encoding", "content-encoding", "content-length"];
-    let had_length = fields
-        .iter()
-        .any(|(n, _)| framing.iter().any(|f| n.eq_ignore_ascii_case(f)));
-    fields.retain(|(n, _)| !framing.iter().any(|f| n.eq_ignore_ascii_case(f)));
-    if had_length || !body.is_empty() {
-        fields.push(("Content-Length".into(), body.len().to_string()));
+/// One HTTP/1.1 message, redacted as the SAZ rewriter redacts one (request
+/// line, header policy, body de-chunked, decoded and stored with its
+/// `Content-Length`), except that a binary body is replaced; then its head is
+/// swept.
+fn h1_message(m: &mut Masker, head: &[u8], body: &[u8], request: bool) -> Vec<u8> {
+    let mut data = Vec::with_capacity(head.len() + body.len() + 2);
+    data.extend_from_slice(head);
+    data.extend_from_slice(body);
+    let mut out = saz::message_with(m, &data, request, Binary::Replace);
+    let head_len = message::head_end(&out).map_or(out.len(), |(_, body_at)| body_at);
+    if let Ok(head) = std::str::from_utf8(&out[..head_len]) {
+        if let Some(swept) = m.sweep(head) {
+            out.splice(..head_len, swept.into_bytes());
+        }
     }
-    let mut head = line;
-    head.push_str("\r\n");
-    for (name, value) in &fields {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(&header_value(m, name, value));
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    let mut out = m.sweep(&head).unwrap_or(head).into_bytes();
-    out.extend(body);
     out
 }
 
@@ -802,20 +760,6 @@ fn plain(m: &mut Masker, value: &mut Value) {
     }
 }
 
-/// Every string swept for originals learned anywhere in the file.
-fn sweep(m: &mut Masker, value: &mut Value) {
-    match value {
-        Value::String(s) => {
-            if let Some(new) = m.sweep(s) {
-                *s = new;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| sweep(m, v)),
-        Value::Object(map) => map.values_mut().for_each(|v| sweep(m, v)),
-        _ => {}
-    }
-}
-
 /// An event's params; `bytes` is this event's share of its redacted stream.
 fn params(m: &mut Masker, event: &str, value: &mut Value, bytes: Option<Vec<u8>>) {
     let Value::Object(map) = value else {
@@ -876,15 +820,6 @@ fn encode(bytes: &[u8], hex: bool) -> String {
         bytes.iter().map(|b| format!("{b:02X}")).collect()
     } else {
         STANDARD.encode(bytes)
-    }
-}
-
-fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
-    if let Value::String(s) = v {
-        let new = f(s);
-        if new != *s {
-            *s = new;
-        }
     }
 }
 
