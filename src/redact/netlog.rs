@@ -21,8 +21,10 @@
 //!   the same events in proportion (each `byte_count` follows its new bytes).
 //!   Response bodies are redacted by their `Content-Type` like HAR bodies (a
 //!   `Content-Encoding`d `URL_REQUEST_JOB_BYTES_READ` is stored decoded); socket
-//!   plaintext as HTTP/1.1 messages (request line, header policy, de-chunked and
-//!   decoded bodies with `Content-Length` set) or HTTP/2 frames (DATA of each
+//!   plaintext as HTTP/1.1 messages as the SAZ rewriter redacts them (request
+//!   line, header policy, de-chunked and decoded bodies with `Content-Length`
+//!   set; a log begun mid-connection from its first start line) or HTTP/2
+//!   frames (DATA of each
 //!   stream redacted as a body; HPACK header blocks, which cannot be read without
 //!   the connection's table, emptied; GOAWAY debug data dropped). Bytes that
 //!   cannot be inspected are never shared unread: TLS records and other binary
@@ -73,7 +75,7 @@ impl TraceRewriter for NetLog {
         walk(input, &mut gather, masker)?;
         let over_budget = gather.over_budget.then(|| {
             format!(
-                "the logged bytes ({} MiB) are more than the memory budget (--max-memory): every logged byte was left out of the copy",
+                "the logged bytes ({} MiB) are more than the run's memory budget: every logged byte was left out of the copy",
                 gather.held >> 20
             )
         });

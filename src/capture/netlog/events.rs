@@ -74,7 +74,7 @@ impl Ids {
 /// Counts the exchanges the reader makes of a NetLog, one event at a time, for
 /// writers that pass events on without reading them (`redact`): one per
 /// `URL_REQUEST_START_JOB` begin of a `URL_REQUEST` source whose time, type and
-/// source read as [`NetLog::event`] reads them.
+/// source read as the reader (`NetLog::event`) reads them.
 pub struct HopCounter {
     ids: Ids,
     /// Exchanges so far.
