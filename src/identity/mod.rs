@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod config;
+pub mod detail;
 pub mod endpoints;
 pub mod flows;
 pub mod jwt;

@@ -148,6 +148,8 @@ pub struct Step {
     pub body_omitted: bool,
     /// Cookie or Authorization headers were present in the request.
     pub had_credentials_header: bool,
+    /// The request and response as recorded, for reports that show them.
+    pub detail: Option<Box<super::detail::Detail>>,
 }
 
 impl Step {
@@ -194,6 +196,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
         role: Some(recognised.role),
         endpoint: recognised.endpoint.map(|e| e.name()),
         noise: recognised.noise,
+        detail: Some(Box::new(super::detail::of(ex))),
         ..Step::default()
     };
     if step.noise {

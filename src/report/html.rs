@@ -26,6 +26,10 @@ use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaAttempt, Step};
 use crate::session::Session;
 
+mod exchange;
+mod requests;
+mod sequence;
+
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/report.js");
 /// Longest URL shown whole: a trace can hold URLs of hundreds of megabytes, which
@@ -168,6 +172,7 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
         }
         out.push_str("</div>\n</section>\n");
     }
+    requests::write(&c, &mut out);
     out.push_str("</main>\n");
     footer(&c, &mut out);
     let _ = write!(
@@ -378,27 +383,15 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out,
         "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
     );
-    // Each SAS poll's first attempt, looked up rather than searched per step.
-    let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
-    for m in &flow.mfa {
-        for &i in &m.steps {
-            if steps[i].endpoint == Some("sas_end_auth") {
-                attempt_of_poll.entry(i).or_insert(m);
-            }
+    let hops = hops(c, flow);
+    for hop in &hops {
+        match hop {
+            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
         }
-    }
-    let mut polls_done = std::collections::HashSet::new();
-    for &i in &flow.steps {
-        let step = &steps[i];
-        if let Some(&attempt) = attempt_of_poll.get(&step.id) {
-            if polls_done.insert(attempt.started_us) {
-                mfa_band(c, flow, attempt, &axis, out);
-            }
-            continue;
-        }
-        step_row(c, step, flow.started_us, &axis, out);
     }
     out.push_str("</div>\n");
+    sequence::write(c, flow, &hops, out);
 
     let findings = c.findings_of(Some(flow.id));
     if !findings.is_empty() {
@@ -409,6 +402,51 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out.push_str("</div>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// One row of a flow's waterfall and one arrow of its sequence diagram: a
+/// step, or an MFA attempt's polls folded into one.
+pub(crate) enum Hop<'a> {
+    Step(&'a Step),
+    Mfa {
+        attempt: &'a MfaAttempt,
+        polls: Vec<&'a Step>,
+    },
+}
+
+/// The hops of `flow` in order: each SAS poll run is folded into its attempt,
+/// drawn where its first poll falls.
+fn hops<'a>(c: &Ctx<'a>, flow: &'a Flow) -> Vec<Hop<'a>> {
+    let steps = &c.session.analysis.steps;
+    // Each SAS poll's first attempt, looked up rather than searched per step.
+    let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
+    for m in &flow.mfa {
+        for &i in &m.steps {
+            if steps[i].endpoint == Some("sas_end_auth") {
+                attempt_of_poll.entry(i).or_insert(m);
+            }
+        }
+    }
+    let mut polls_done = std::collections::HashSet::new();
+    let mut hops = Vec::new();
+    for &i in &flow.steps {
+        let step = &steps[i];
+        match attempt_of_poll.get(&step.id) {
+            Some(&attempt) => {
+                if polls_done.insert(attempt.started_us) {
+                    let polls = attempt
+                        .steps
+                        .iter()
+                        .map(|&i| &steps[i])
+                        .filter(|s| s.endpoint == Some("sas_end_auth"))
+                        .collect();
+                    hops.push(Hop::Mfa { attempt, polls });
+                }
+            }
+            None => hops.push(Hop::Step(step)),
+        }
+    }
+    hops
 }
 
 fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
@@ -580,7 +618,9 @@ fn step_detail(c: &Ctx, s: &Step, out: &mut String) {
     if s.issued {
         row("Issued", "a code or token".into());
     }
-    out.push_str("</dl></div></details>\n");
+    out.push_str("</dl>");
+    exchange::write(c, s, out);
+    out.push_str("</div></details>\n");
 }
 
 fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String) {
