@@ -4,18 +4,20 @@
 //! reports' job, like every other string of a [`Step`](super::Step).
 //!
 //! Bounded: a header value or body larger than the caps below is not kept
-//! (only its size is), and HTML, scripts and binary bodies are never kept, so a
-//! trace of any size still fits in memory. Bodies are cut by the report only
+//! (only its size is); HTML, scripts and binary bodies are never kept, nor the
+//! response bodies of hosts that are not identity services (an app's API can
+//! answer thousands of large JSON documents), so what a trace adds per
+//! exchange stays small next to what the exchange itself was. Bodies are cut by the report only
 //! after redaction, so a secret is never split into a part the scanners miss.
 
 use crate::http::{Body, Exchange, Headers};
 
 /// Largest header value kept.
-const MAX_HEADER: usize = 16 << 10;
+const MAX_HEADER: usize = 8 << 10;
 /// Most headers kept per message.
-const MAX_HEADERS: usize = 200;
+const MAX_HEADERS: usize = 100;
 /// Largest form or JSON body kept.
-const MAX_BODY: usize = 256 << 10;
+const MAX_BODY: usize = 64 << 10;
 
 /// A recorded body: its media type and text, or why it is not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +39,9 @@ pub struct Detail {
     pub response_body: Option<BodyText>,
 }
 
-/// What a report may show of `ex`.
-pub fn of(ex: &Exchange<'_>) -> Detail {
+/// What a report may show of `ex`; `identity_host` says whether its response
+/// body may be kept.
+pub fn of(ex: &Exchange<'_>, identity_host: bool) -> Detail {
     let req = &ex.request;
     let mut d = Detail {
         request_headers: headers(&req.headers),
@@ -48,7 +51,15 @@ pub fn of(ex: &Exchange<'_>) -> Detail {
     if let Some(resp) = &ex.response {
         d.reason = resp.reason.chars().take(200).collect();
         d.response_headers = headers(&resp.headers);
-        d.response_body = body(&resp.body, resp.body_mime.as_deref(), &resp.headers);
+        d.response_body = if identity_host {
+            body(&resp.body, resp.body_mime.as_deref(), &resp.headers)
+        } else {
+            let bytes = recorded_len(&resp.body);
+            (bytes > 0).then(|| BodyText::NotKept {
+                bytes,
+                mime: mime_of(resp.body_mime.as_deref(), &resp.headers),
+            })
+        };
     }
     d
 }
@@ -82,12 +93,7 @@ fn body(b: &Body<'_>, mime: Option<&str>, h: &Headers<'_>) -> Option<BodyText> {
     if len == 0 {
         return None;
     }
-    let mime = mime
-        .or_else(|| h.get("content-type"))
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect::<String>();
+    let mime = mime_of(mime, h);
     let not_kept = || BodyText::NotKept {
         bytes: len,
         mime: mime.clone(),
@@ -111,6 +117,15 @@ fn body(b: &Body<'_>, mime: Option<&str>, h: &Headers<'_>) -> Option<BodyText> {
         mime: mime.clone(),
         text: text.into_owned(),
     })
+}
+
+/// The media type as recorded (the container's, else `Content-Type`), short.
+fn mime_of(mime: Option<&str>, h: &Headers<'_>) -> String {
+    mime.or_else(|| h.get("content-type"))
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// `a=b&c=d` without spaces or markup.
@@ -145,7 +160,7 @@ mod tests {
             }),
             ..Exchange::default()
         };
-        let d = of(&ex);
+        let d = of(&ex, true);
         assert!(
             matches!(&d.request_body, Some(BodyText::Kept { text, .. }) if text == "login=a&passwd=b")
         );

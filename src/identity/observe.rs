@@ -196,7 +196,10 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
         role: Some(recognised.role),
         endpoint: recognised.endpoint.map(|e| e.name()),
         noise: recognised.noise,
-        detail: Some(Box::new(super::detail::of(ex))),
+        detail: Some(Box::new(super::detail::of(
+            ex,
+            !matches!(recognised.role, HostRole::Other | HostRole::Noise),
+        ))),
         ..Step::default()
     };
     if step.noise {

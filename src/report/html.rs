@@ -1,7 +1,10 @@
 //! The HTML report: one self-contained page (no external scripts, fonts or
 //! requests) with a waterfall per sign-in flow, MFA polling drawn as a band
 //! against its window, findings beside the step they concern, and the
-//! support-ticket block of each finding.
+//! support-ticket block of each finding. Each step row expands to its request
+//! and response (`html/exchange.rs`), each flow has a sequence diagram
+//! (`html/sequence.rs`), and the page ends with every request of the trace in
+//! one table (`html/requests.rs`).
 //!
 //! Readable without JavaScript (`<details>` expand, anchors link findings and
 //! steps); with it, a small inline script filters by severity and flow.

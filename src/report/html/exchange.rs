@@ -248,19 +248,18 @@ fn cap(text: String) -> String {
 }
 
 fn body(c: &Ctx, what: &str, b: &BodyText, out: &mut String) {
-    let (mime, text) =
-        match b {
-            BodyText::NotKept { bytes, mime } => {
-                let body =
+    let (mime, text) = match b {
+        BodyText::NotKept { bytes, mime } => {
+            let body =
                     format!(
-                "<p class=\"muted\">{bytes} bytes{}; only form and JSON bodies are kept.</p>",
+                "<p class=\"muted\">{bytes} bytes{}; only form and JSON bodies up to 64 KB (responses: of identity services) are kept.</p>",
                 if mime.is_empty() { String::new() } else { format!(" of {}", c.t(mime)) }
             );
-                part(out, "body", &format!("{what} (not shown)"), &body);
-                return;
-            }
-            BodyText::Kept { mime, text } => (mime, text),
-        };
+            part(out, "body", &format!("{what} (not shown)"), &body);
+            return;
+        }
+        BodyText::Kept { mime, text } => (mime, text),
+    };
     let trimmed = text.trim_start();
     let json = (trimmed.starts_with('{') || trimmed.starts_with('['))
         .then(|| serde_json::from_str::<serde_json::Value>(trimmed).ok())
