@@ -125,11 +125,7 @@ impl<'a> Ctx<'a> {
         if s.len() <= MAX_URL {
             return escape(&terminal_safe(&self.r.url(s)));
         }
-        let mut cut = MAX_URL;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let shown = escape(&terminal_safe(&self.r.url(&s[..cut])));
+        let shown = escape(&terminal_safe(&self.r.url(url_head(s))));
         format!("{shown}… ({} bytes in all)", s.len())
     }
     fn user(&self, s: &str) -> String {
@@ -138,6 +134,16 @@ impl<'a> Ctx<'a> {
     fn findings_of_step(&self, step: usize) -> &[&'a Finding] {
         self.by_step.get(&step).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The first [`MAX_URL`] bytes of a URL (all of a shorter one), cut at a
+/// character boundary: what the page redacts and shows of it.
+fn url_head(s: &str) -> &str {
+    let mut cut = MAX_URL.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
 }
 
 /// Renders the whole page.

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, Ctx};
+use super::{escape, Ctx, MAX_URL};
 use crate::findings::human_duration;
 use crate::http::{form, split_url};
 use crate::identity::detail::{BodyText, Detail};
@@ -89,6 +89,10 @@ fn pair_rows(c: &Ctx, raw: &str) -> Vec<Vec<String>> {
 }
 
 fn query_table(c: &Ctx, s: &Step, out: &mut String) {
+    if s.url.len() > MAX_URL {
+        // Not split into a table: the URL row says how long it is.
+        return;
+    }
     let parts = split_url(&s.url);
     for (what, raw) in [
         ("Query parameters", parts.query),

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{badge_class, escape, exchange, marks, Ctx};
+use super::{badge_class, escape, exchange, marks, url_head, Ctx};
 use crate::findings::Severity;
 use crate::identity::Step;
 use crate::report::time::time_of_day;
@@ -48,7 +48,8 @@ const MAX_TARGET: usize = 96;
 /// The redacted URL without scheme and host (the host has its own column),
 /// cut to [`MAX_TARGET`] characters after redaction.
 fn short_target(c: &Ctx, s: &Step) -> String {
-    let url = c.r.url(&s.url);
+    // A huge URL is cut before it is redacted, as everywhere on the page.
+    let url = c.r.url(url_head(&s.url));
     let target = url.split_once("://").map_or(url.as_ref(), |(_, rest)| {
         rest.find('/').map_or("/", |i| &rest[i..])
     });
