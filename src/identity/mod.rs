@@ -17,7 +17,7 @@ pub mod service_codes;
 
 pub use flows::{Flow, FlowKind, Outcome};
 pub use mfa::{MfaAttempt, MfaResult};
-pub use observe::{observe, Step};
+pub use observe::{observe, observe_detailed, Step};
 
 /// Tunable thresholds of the identity analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]
