@@ -1,14 +1,13 @@
 //! One sign-in flow of 200,000 steps (issue #16 item 7): grouping, MFA
 //! attempts, findings and the three reports must stay linear in the size of a
-//! flow. Each shape of `examples/make_samples/one_flow.rs` stresses a part that
+//! flow. Each shape of `samples/src/one_flow.rs` stresses a part that
 //! once was quadratic (background steps joining by `Referer`, a correlation id
 //! per step, a failure per step, MFA prompt after prompt, one long MFA attempt).
 //! The HAR is generated in memory; nothing is written. Figures: `benches/README.md`.
 
-#[path = "../examples/make_samples/one_flow.rs"]
-mod one_flow;
+use aadtrace_samples::one_flow;
 
-use aadtrace::capture::{har, Format, NoProgress};
+use aadtrace::capture::{har, Format, ReadCtx};
 use aadtrace::identity;
 use aadtrace::report::{html, json, shown::Redactor, text};
 use aadtrace::session::{self, InputReport, Session, SessionOptions};
@@ -29,7 +28,7 @@ fn har_of(shape: &str) -> Vec<u8> {
 /// in `analyze.rs`).
 fn analyse(data: &[u8]) -> Session {
     let mut steps = Vec::new();
-    let summary = har::read_slice(data, "one-flow.har", 0, &NoProgress, &mut |ex| {
+    let summary = har::read_slice(data, &ReadCtx::new("one-flow.har"), &mut |ex| {
         steps.push(identity::observe(0, &ex))
     })
     .expect("the generated HAR reads");

@@ -1,5 +1,5 @@
-//! Traces that cannot be rewritten in place (packet captures, NetLogs): their
-//! exchanges are written as a HAR 1.2 document, which the HAR rewriter then
+//! Any trace written as a HAR of its exchanges (`redact --to har`; the only way
+//! for captures whose HTTP was decrypted from TLS), which the HAR rewriter then
 //! redacts. The copy keeps every request and response aadtrace read, with
 //! headers, bodies (text, or base64 for binary) and timings.
 
@@ -13,10 +13,10 @@ use super::{Input, Masker, TraceRewriter, Written};
 use std::sync::Arc;
 
 use crate::capture::keylog::KeyLog;
-use crate::capture::{self, Format, InputSummary, NoProgress};
+use crate::capture::{self, Format, InputSummary};
 use crate::http::{Body, Exchange, Headers};
 
-/// The rewriter for captures and NetLogs: exchanges → HAR → redacted HAR.
+/// The `--to har` rewriter: exchanges → HAR → redacted HAR.
 pub struct AsHar;
 
 impl TraceRewriter for AsHar {
@@ -43,11 +43,12 @@ pub fn to_har(
     keys: Option<Arc<KeyLog>>,
 ) -> Result<(Vec<u8>, InputSummary), RewriteError> {
     let mut entries = Vec::new();
-    let (format, summary) =
-        capture::read_bytes_keyed(input, "input", 0, keys, &NoProgress, &mut |ex| {
-            entries.push(entry(&ex))
-        })
-        .map_err(|e| RewriteError::Malformed(e.to_string()))?;
+    let (format, summary) = capture::read_bytes(
+        input,
+        &capture::ReadCtx::new("input").keys(keys),
+        &mut |ex| entries.push(entry(&ex)),
+    )
+    .map_err(|e| RewriteError::Malformed(e.to_string()))?;
     let doc = json!({
         "log": {
             "version": "1.2",

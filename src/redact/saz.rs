@@ -25,7 +25,7 @@ pub struct Saz;
 const MAX_MEMBER: u64 = 256 << 20;
 
 /// What replaces a text body that could not be decoded for inspection.
-const UNINSPECTED: &str =
+pub(super) const UNINSPECTED: &str =
     "[body removed by aadtrace redact: it could not be decoded for inspection]";
 
 impl TraceRewriter for Saz {
@@ -133,8 +133,22 @@ fn metadata(m: &mut Masker, data: Vec<u8>) -> Vec<u8> {
     }
 }
 
+/// What becomes of a body that is not UTF-8 text and not shaped like text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Binary {
+    /// Kept as it is (media in a SAZ).
+    Keep,
+    /// Replaced by [`UNINSPECTED`]: never shared unread (NetLog bytes).
+    Replace,
+}
+
 /// One raw HTTP message (RFC 9112 §2.1), redacted.
 fn message(m: &mut Masker, data: &[u8], request: bool) -> Vec<u8> {
+    message_with(m, data, request, Binary::Keep)
+}
+
+/// One raw HTTP message, redacted, with `binary` bodies kept or replaced.
+pub(super) fn message_with(m: &mut Masker, data: &[u8], request: bool, binary: Binary) -> Vec<u8> {
     let (head_end, sep_len) = match memchr::memmem::find(data, b"\r\n\r\n") {
         Some(i) => (i, 4),
         None => match memchr::memmem::find(data, b"\n\n") {
@@ -157,7 +171,7 @@ fn message(m: &mut Masker, data: &[u8], request: bool) -> Vec<u8> {
     } else {
         first.to_string()
     };
-    let body = redact_body(m, &mut headers, body);
+    let body = redact_body(m, &mut headers, body, binary);
     let mut out = String::with_capacity(data.len());
     out.push_str(&first);
     out.push_str("\r\n");
@@ -174,7 +188,7 @@ fn message(m: &mut Masker, data: &[u8], request: bool) -> Vec<u8> {
 }
 
 /// `METHOD URL VERSION` with the URL redacted.
-fn request_line(m: &mut Masker, line: &str) -> String {
+pub(super) fn request_line(m: &mut Masker, line: &str) -> String {
     let mut parts = line.splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(method), Some(url), rest) => {
@@ -190,7 +204,12 @@ fn request_line(m: &mut Masker, line: &str) -> String {
 
 /// The body, decoded where needed and redacted by its MIME type; the headers
 /// follow what is stored.
-fn redact_body(m: &mut Masker, headers: &mut Vec<(String, String)>, raw: &[u8]) -> Vec<u8> {
+fn redact_body(
+    m: &mut Masker,
+    headers: &mut Vec<(String, String)>,
+    raw: &[u8],
+    binary: Binary,
+) -> Vec<u8> {
     if raw.is_empty() {
         return Vec::new();
     }
@@ -215,7 +234,11 @@ fn redact_body(m: &mut Masker, headers: &mut Vec<(String, String)>, raw: &[u8]) 
             let redacted = har::body(m, text, &mime);
             m.sweep(&redacted).unwrap_or(redacted).into_bytes()
         }
-        Err(_) if har::textual(&mime) || mime.is_empty() && looks_textual(&bytes) => {
+        Err(_)
+            if binary == Binary::Replace
+                || har::textual(&mime)
+                || mime.is_empty() && looks_textual(&bytes) =>
+        {
             UNINSPECTED.as_bytes().to_vec()
         }
         Err(_) => bytes,
