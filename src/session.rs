@@ -33,6 +33,9 @@ pub struct Session {
 pub struct SessionOptions {
     pub identity: IdentityOptions,
     pub findings: FindingOptions,
+    /// Keep each step's recorded headers and bodies ([`identity::observe_detailed`]),
+    /// for the HTML page.
+    pub detail: bool,
 }
 
 /// Observes every exchange of `sources` and judges the result. `on_exchange` is
@@ -63,7 +66,13 @@ pub fn run_with(
     let mut steps = Vec::new();
     let mut inputs = Vec::new();
     // Step ids are assigned when the analysis orders the steps by time.
-    let observe = |ex: crate::http::Exchange<'_>| identity::observe(0, &ex);
+    let observe = |ex: crate::http::Exchange<'_>| {
+        if options.detail {
+            identity::observe_detailed(0, &ex)
+        } else {
+            identity::observe(0, &ex)
+        }
+    };
     for (index, source) in sources.iter().enumerate() {
         let (format, summary, observed) =
             capture::read_source_mapped_with(source, index, read, progress, on_exchange, &observe)?;

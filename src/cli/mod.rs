@@ -121,6 +121,7 @@ fn batch(args: &args::BatchArgs) -> ExitCode {
                 skew_seconds: i64::from(args.skew_seconds),
                 ..FindingOptions::default()
             },
+            detail: false,
         },
         redact: !args.unsafe_show_secrets,
     };
@@ -300,6 +301,8 @@ fn session_options(args: &AnalyzeArgs) -> SessionOptions {
             skew_seconds: i64::from(args.skew_seconds),
             ..FindingOptions::default()
         },
+        // Only the HTML page shows each request's headers and bodies.
+        detail: matches!(args.format, ReportFormat::Html) && !args.ticket,
     }
 }
 

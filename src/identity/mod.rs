@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod config;
+pub mod detail;
 pub mod endpoints;
 pub mod flows;
 pub mod jwt;
@@ -16,7 +17,7 @@ pub mod service_codes;
 
 pub use flows::{Flow, FlowKind, Outcome};
 pub use mfa::{MfaAttempt, MfaResult};
-pub use observe::{observe, Step};
+pub use observe::{observe, observe_detailed, Step};
 
 /// Tunable thresholds of the identity analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]

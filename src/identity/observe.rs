@@ -148,6 +148,9 @@ pub struct Step {
     pub body_omitted: bool,
     /// Cookie or Authorization headers were present in the request.
     pub had_credentials_header: bool,
+    /// The request and response as recorded, kept by [`observe_detailed`]
+    /// for reports that show them.
+    pub detail: Option<Box<super::detail::Detail>>,
 }
 
 impl Step {
@@ -169,6 +172,16 @@ impl crate::http::Renumber for Step {
     fn renumber(&mut self, offset: u64) {
         self.origin_index += offset;
     }
+}
+
+/// [`observe`], keeping the recorded request and response too
+/// ([`Step::detail`]) for a report that shows them (the HTML page); other
+/// outputs do without, and so without the memory it takes.
+pub fn observe_detailed(id: usize, ex: &Exchange<'_>) -> Step {
+    let mut step = observe(id, ex);
+    let identity_host = !matches!(step.role, None | Some(HostRole::Other | HostRole::Noise));
+    step.detail = Some(Box::new(super::detail::of(ex, identity_host)));
+    step
 }
 
 /// Builds the facts of `ex`, which will be known as exchange `id`.

@@ -1,7 +1,10 @@
 //! The HTML report: one self-contained page (no external scripts, fonts or
 //! requests) with a waterfall per sign-in flow, MFA polling drawn as a band
 //! against its window, findings beside the step they concern, and the
-//! support-ticket block of each finding.
+//! support-ticket block of each finding. Each step row expands to its request
+//! and response (`html/exchange.rs`), each flow has a sequence diagram
+//! (`html/sequence.rs`), and the page ends with every request of the trace in
+//! one table (`html/requests.rs`).
 //!
 //! Readable without JavaScript (`<details>` expand, anchors link findings and
 //! steps); with it, a small inline script filters by severity and flow.
@@ -25,6 +28,10 @@ use super::time::{rfc3339, time_of_day};
 use crate::findings::{human_duration, Finding, Severity};
 use crate::identity::{Flow, MfaAttempt, Step};
 use crate::session::Session;
+
+mod exchange;
+mod requests;
+mod sequence;
 
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -118,11 +125,7 @@ impl<'a> Ctx<'a> {
         if s.len() <= MAX_URL {
             return escape(&terminal_safe(&self.r.url(s)));
         }
-        let mut cut = MAX_URL;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let shown = escape(&terminal_safe(&self.r.url(&s[..cut])));
+        let shown = escape(&terminal_safe(&self.r.url(url_head(s))));
         format!("{shown}… ({} bytes in all)", s.len())
     }
     fn user(&self, s: &str) -> String {
@@ -131,6 +134,16 @@ impl<'a> Ctx<'a> {
     fn findings_of_step(&self, step: usize) -> &[&'a Finding] {
         self.by_step.get(&step).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The first [`MAX_URL`] bytes of a URL (all of a shorter one), cut at a
+/// character boundary: what the page redacts and shows of it.
+fn url_head(s: &str) -> &str {
+    let mut cut = MAX_URL.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
 }
 
 /// Renders the whole page.
@@ -168,6 +181,7 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
         }
         out.push_str("</div>\n</section>\n");
     }
+    requests::write(&c, &mut out);
     out.push_str("</main>\n");
     footer(&c, &mut out);
     let _ = write!(
@@ -378,27 +392,15 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out,
         "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
     );
-    // Each SAS poll's first attempt, looked up rather than searched per step.
-    let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
-    for m in &flow.mfa {
-        for &i in &m.steps {
-            if steps[i].endpoint == Some("sas_end_auth") {
-                attempt_of_poll.entry(i).or_insert(m);
-            }
+    let hops = hops(c, flow);
+    for hop in &hops {
+        match hop {
+            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
         }
-    }
-    let mut polls_done = std::collections::HashSet::new();
-    for &i in &flow.steps {
-        let step = &steps[i];
-        if let Some(&attempt) = attempt_of_poll.get(&step.id) {
-            if polls_done.insert(attempt.started_us) {
-                mfa_band(c, flow, attempt, &axis, out);
-            }
-            continue;
-        }
-        step_row(c, step, flow.started_us, &axis, out);
     }
     out.push_str("</div>\n");
+    sequence::write(c, flow, &hops, out);
 
     let findings = c.findings_of(Some(flow.id));
     if !findings.is_empty() {
@@ -409,6 +411,51 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out.push_str("</div>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// One row of a flow's waterfall and one arrow of its sequence diagram: a
+/// step, or an MFA attempt's polls folded into one.
+pub(crate) enum Hop<'a> {
+    Step(&'a Step),
+    Mfa {
+        attempt: &'a MfaAttempt,
+        polls: Vec<&'a Step>,
+    },
+}
+
+/// The hops of `flow` in order: each SAS poll run is folded into its attempt,
+/// drawn where its first poll falls.
+fn hops<'a>(c: &Ctx<'a>, flow: &'a Flow) -> Vec<Hop<'a>> {
+    let steps = &c.session.analysis.steps;
+    // Each SAS poll's first attempt, looked up rather than searched per step.
+    let mut attempt_of_poll: HashMap<usize, &MfaAttempt> = HashMap::new();
+    for m in &flow.mfa {
+        for &i in &m.steps {
+            if steps[i].endpoint == Some("sas_end_auth") {
+                attempt_of_poll.entry(i).or_insert(m);
+            }
+        }
+    }
+    let mut polls_done = std::collections::HashSet::new();
+    let mut hops = Vec::new();
+    for &i in &flow.steps {
+        let step = &steps[i];
+        match attempt_of_poll.get(&step.id) {
+            Some(&attempt) => {
+                if polls_done.insert(attempt.started_us) {
+                    let polls = attempt
+                        .steps
+                        .iter()
+                        .map(|&i| &steps[i])
+                        .filter(|s| s.endpoint == Some("sas_end_auth"))
+                        .collect();
+                    hops.push(Hop::Mfa { attempt, polls });
+                }
+            }
+            None => hops.push(Hop::Step(step)),
+        }
+    }
+    hops
 }
 
 fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
@@ -580,7 +627,9 @@ fn step_detail(c: &Ctx, s: &Step, out: &mut String) {
     if s.issued {
         row("Issued", "a code or token".into());
     }
-    out.push_str("</dl></div></details>\n");
+    out.push_str("</dl>");
+    exchange::write(c, s, out);
+    out.push_str("</div></details>\n");
 }
 
 fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String) {

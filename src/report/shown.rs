@@ -102,6 +102,136 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// A header value, redacted by the header's rule ([`header_rule`], the same
+    /// policy `aadtrace redact` applies): credentials and secret cookies
+    /// masked with their scheme, names and attributes kept; URLs and free text
+    /// scanned.
+    pub fn header(&self, name: &str, value: &str) -> String {
+        if !self.enabled {
+            return value.to_string();
+        }
+        let mut m = ReportMask(0);
+        match header_rule(name) {
+            HeaderRule::Authorization => credential(value),
+            HeaderRule::Cookie => value
+                .split(';')
+                .map(|part| self.cookie_pair(part))
+                .collect::<Vec<_>>()
+                .join(";"),
+            HeaderRule::SetCookie => value
+                .split('\n')
+                .map(|line| match line.find(';') {
+                    Some(i) => format!("{}{}", self.cookie_pair(&line[..i]), self.text(&line[i..])),
+                    None => self.cookie_pair(line),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            HeaderRule::Secret(_) => MASK.to_string(),
+            HeaderRule::AnchorMailbox => match value.split_once(':') {
+                Some((prefix, rest)) if prefix.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                    format!("{prefix}:{}", m.user(rest))
+                }
+                _ => m.user(value),
+            },
+            HeaderRule::Url => self.url(value).into_owned(),
+            HeaderRule::Challenge => {
+                let scheme = value.split_whitespace().next().unwrap_or("");
+                if ["negotiate", "ntlm", "kerberos"].contains(&scheme.to_ascii_lowercase().as_str())
+                {
+                    credential(value)
+                } else {
+                    self.text(value).into_owned()
+                }
+            }
+            HeaderRule::IpAddress | HeaderRule::Text => self.text(value).into_owned(),
+        }
+    }
+
+    /// One `name=value` cookie: the value masked unless the cookie is a kept
+    /// routing hint ([`cookie_is_kept`]).
+    fn cookie_pair(&self, part: &str) -> String {
+        let trimmed = part.trim_start();
+        let lead = &part[..part.len() - trimmed.len()];
+        match trimmed.split_once('=') {
+            Some((name, _)) if !cookie_is_kept(name) => format!("{lead}{name}={MASK}"),
+            Some(_) => part.to_string(),
+            // A cookie without `=` is a value alone.
+            None if trimmed.is_empty() => part.to_string(),
+            None => format!("{lead}{MASK}"),
+        }
+    }
+
+    /// The value of a form, query or JSON field named `name`: masked when the
+    /// name says secret ([`param_kind`]), shortened when it names a person,
+    /// scanned as free text otherwise.
+    pub fn field(&self, name: &str, value: &str) -> String {
+        if !self.enabled {
+            return value.to_string();
+        }
+        if param_kind(name).is_some() {
+            MASK.to_string()
+        } else if is_personal_key(name) {
+            self.user(value)
+        } else {
+            self.text(value).into_owned()
+        }
+    }
+
+    /// A JSON value with every string redacted as [`Redactor::field`] of the
+    /// key it sits under (array items under their array's key).
+    pub fn json(&self, value: &serde_json::Value) -> serde_json::Value {
+        self.json_under("", value, 0)
+    }
+
+    fn json_under(&self, key: &str, value: &serde_json::Value, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            // Past a sane depth a value is shown as masked rather than walked.
+            _ if depth > 64 && self.enabled => Value::String(MASK.into()),
+            Value::String(s) => Value::String(self.field(key, s)),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.json_under(key, v, depth + 1))
+                    .collect(),
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            // A secret number (a one-time code) is masked too.
+                            Value::Number(_) if self.enabled && param_kind(k).is_some() => {
+                                Value::String(MASK.into())
+                            }
+                            v => self.json_under(k, v, depth + 1),
+                        };
+                        (self.text(k).into_owned(), v)
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `Scheme credential` with the credential masked; a bare short scheme
+/// (`Negotiate`) carries nothing and is kept.
+fn credential(value: &str) -> String {
+    match value.trim().split_once(' ') {
+        Some((scheme, cred)) if !cred.trim().is_empty() => format!("{scheme} {MASK}"),
+        Some(_) => value.to_string(),
+        None => {
+            let v = value.trim();
+            if v.len() < 16 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+                value.to_string()
+            } else {
+                MASK.to_string()
+            }
+        }
+    }
+}
+
 /// `adele.vance@contoso.example` → `a…@contoso.example`; `adele` → `a…`.
 pub fn mask_user(user: &str) -> String {
     let user = user.trim();
@@ -172,6 +302,41 @@ mod tests {
             r.text("The user (adele@contoso.example) has token eyJa.eyJb.sig."),
             "The user (a…@contoso.example) has token [redacted]."
         );
+    }
+
+    #[test]
+    fn headers_fields_and_json() {
+        let r = Redactor::new(true);
+        assert_eq!(
+            r.header("Authorization", "Bearer eyJa.eyJb.c"),
+            "Bearer [redacted]"
+        );
+        assert_eq!(
+            r.header("Cookie", "ESTSAUTH=s3cret; x-ms-gateway-slice=estsfd"),
+            "ESTSAUTH=[redacted]; x-ms-gateway-slice=estsfd"
+        );
+        assert_eq!(
+            r.header(
+                "Set-Cookie",
+                "ESTSAUTH=s3cret; path=/; secure; HttpOnly; SameSite=None"
+            ),
+            "ESTSAUTH=[redacted]; path=/; secure; HttpOnly; SameSite=None"
+        );
+        assert_eq!(r.field("passwd", "Sample-Passw0rd!"), MASK);
+        assert_eq!(
+            r.field("login", "adele@contoso.example"),
+            "a…@contoso.example"
+        );
+        let j = serde_json::json!({"password": "x", "otc": 123456, "list": [{"refresh_token": "rt"}], "ok": "y"});
+        let out = r.json(&j).to_string();
+        assert!(
+            !out.contains("\"x\"") && !out.contains("123456") && !out.contains("\"rt\""),
+            "{out}"
+        );
+        assert!(out.contains("\"ok\":\"y\""), "{out}");
+        let off = Redactor::new(false);
+        assert_eq!(off.header("Cookie", "ESTSAUTH=s3cret"), "ESTSAUTH=s3cret");
+        assert_eq!(off.json(&j), j);
     }
 
     #[test]

@@ -15,7 +15,10 @@ use serde_json::{json, Value};
 fn run(path: &Path) -> Session {
     session::run(
         &[Source::File(path.to_path_buf())],
-        &SessionOptions::default(),
+        &SessionOptions {
+            detail: true,
+            ..SessionOptions::default()
+        },
         &NoProgress,
         &|| {},
     )

@@ -13,6 +13,8 @@ mod h2c_upgrade;
 mod har_corpus;
 mod hostile;
 mod html;
+mod html_browser;
+mod html_detail;
 mod netlog;
 mod netmon_etw;
 mod pcap_readers;

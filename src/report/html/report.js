@@ -69,3 +69,112 @@
   apply();
   root.setAttribute("data-js", "ready");
 })();
+(function () {
+  "use strict";
+  // A link to a step opens its row (and the band or table row around it).
+  function reveal(id) {
+    var target = document.getElementById(id);
+    if (!target) {
+      return;
+    }
+    for (var el = target; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") {
+        el.open = true;
+      }
+      if (el.hidden) {
+        el.hidden = false;
+      }
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest("a[href^='#step-'], a[href^='#mfa-']") : null;
+    if (a) {
+      reveal(a.getAttribute("href").slice(1));
+    }
+  });
+  if (location.hash) {
+    reveal(location.hash.slice(1));
+  }
+
+  // All requests: filters, search and sorting.
+  var table = document.getElementById("req-table");
+  if (!table) {
+    return;
+  }
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var host = document.getElementById("req-host");
+  var status = document.getElementById("req-status");
+  var sev = document.getElementById("req-sev");
+  var search = document.getElementById("req-search");
+  var count = document.getElementById("req-count");
+  var hosts = {};
+  rows.forEach(function (r) {
+    hosts[r.getAttribute("data-host")] = (hosts[r.getAttribute("data-host")] || 0) + 1;
+  });
+  Object.keys(hosts).sort().forEach(function (h) {
+    var opt = document.createElement("option");
+    opt.value = h;
+    opt.textContent = h + " (" + hosts[h] + ")";
+    host.appendChild(opt);
+  });
+  function filter() {
+    var q = search.value.trim().toLowerCase();
+    var shown = 0;
+    rows.forEach(function (r) {
+      var st = r.getAttribute("data-status");
+      var sv = r.getAttribute("data-sev");
+      var ok =
+        (!host.value || r.getAttribute("data-host") === host.value) &&
+        (!status.value || (status.value === "0" ? st === "0" : st.charAt(0) === status.value && st !== "0")) &&
+        (!sev.value || (sev.value === "some" ? sv !== "none" : sv === sev.value)) &&
+        (!q || (r.textContent + " " + r.getAttribute("data-ids")).toLowerCase().indexOf(q) >= 0);
+      r.hidden = !ok;
+      if (ok) {
+        shown += 1;
+      }
+    });
+    count.textContent = shown + " of " + rows.length + " shown";
+  }
+  [host, status, sev].forEach(function (el) {
+    el.addEventListener("change", filter);
+  });
+  search.addEventListener("input", filter);
+  var heads = table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads, function (th, col) {
+    if (!th.hasAttribute("data-sort")) {
+      return;
+    }
+    th.tabIndex = 0;
+    function sort() {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(heads, function (h) {
+        h.removeAttribute("aria-sort");
+      });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var numeric = th.getAttribute("data-sort") === "num";
+      var key = function (r) {
+        var t = r.cells[col].textContent.trim();
+        return numeric ? parseFloat(t) || 0 : t.toLowerCase();
+      };
+      rows.sort(function (a, b) {
+        var x = key(a);
+        var y = key(b);
+        var d = x < y ? -1 : x > y ? 1 : 0;
+        return asc ? d : -d;
+      });
+      rows.forEach(function (r) {
+        body.appendChild(r);
+      });
+    }
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        sort();
+      }
+    });
+  });
+  document.getElementById("req-controls").hidden = false;
+  filter();
+})();
