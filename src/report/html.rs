@@ -330,7 +330,6 @@ fn step_end(s: &Step) -> i64 {
 }
 
 fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
-    let steps = &c.session.analysis.steps;
     let outcome = outcome_name(flow);
     let _ = writeln!(
         out,
@@ -346,7 +345,32 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         )),
     );
     meta(c, flow, out);
+    let axis = flow_axis(c, flow);
+    timeline_head(&axis, out);
+    let hops = hops(c, flow);
+    for hop in &hops {
+        match hop {
+            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
+        }
+    }
+    out.push_str("</div>\n");
+    sequence::write(c, flow, &hops, out);
 
+    let findings = c.findings_of(Some(flow.id));
+    if !findings.is_empty() {
+        out.push_str("<h3>Findings</h3>\n<div class=\"findings\">\n");
+        for f in findings {
+            finding_block(c, f, out);
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+/// A flow's time axis: its steps and every MFA window, up to the trace's end.
+fn flow_axis(c: &Ctx, flow: &Flow) -> Axis {
+    let steps = &c.session.analysis.steps;
     // The axis covers the steps and every MFA window.
     let end = flow
         .steps
@@ -363,10 +387,14 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         // An MFA window still open when the recording stopped is drawn up to
         // the trace's end, not past it.
         .min(c.session.analysis.trace_end_us.max(flow.ended_us));
-    let axis = Axis {
+    Axis {
         start: flow.started_us,
         span: ((end - flow.started_us) as f64).max(1000.0),
-    };
+    }
+}
+
+/// The waterfall's opening and its axis row, ticks on round values.
+fn timeline_head(axis: &Axis, out: &mut String) {
     let step_us = tick_step(axis.span);
     let _ = writeln!(
         out,
@@ -392,25 +420,6 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         out,
         "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
     );
-    let hops = hops(c, flow);
-    for hop in &hops {
-        match hop {
-            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
-            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
-        }
-    }
-    out.push_str("</div>\n");
-    sequence::write(c, flow, &hops, out);
-
-    let findings = c.findings_of(Some(flow.id));
-    if !findings.is_empty() {
-        out.push_str("<h3>Findings</h3>\n<div class=\"findings\">\n");
-        for f in findings {
-            finding_block(c, f, out);
-        }
-        out.push_str("</div>\n");
-    }
-    out.push_str("</section>\n");
 }
 
 /// One row of a flow's waterfall and one arrow of its sequence diagram: a
