@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capture::{self, Format, Source};
 pub use har::RewriteError;
-pub use mask::Masker;
+pub use mask::{Masker, PlaceCount};
 
 /// Rewrites one trace format. Implementations stream: they must not hold the
 /// whole trace's parsed form in memory.
@@ -117,10 +117,28 @@ pub struct Receipt {
     /// `authorization`, `user_name`, `jwt_personal_claim`, …).
     pub masked: BTreeMap<&'static str, u64>,
     pub total: u64,
+    /// Where values were masked: per place (`entry 12`, `session 7`), field and
+    /// kind, a count; never a value. At most [`mask::MAX_PLACES`] rows.
+    pub places: Vec<PlaceCount>,
+    /// Rows past the cap, not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub places_omitted: Option<Omitted>,
     /// What was left out of the copy, and why.
     pub warnings: Vec<String>,
     pub note: &'static str,
 }
+
+/// Places the receipt does not list (past its cap).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Omitted {
+    /// Rows of (place, field, kind) not listed.
+    pub places: usize,
+    /// The values they counted.
+    pub values: u64,
+}
+
+/// Places the text receipt shows before it refers to `--receipt`.
+const PLACES_SHOWN: usize = 5;
 
 const NOTE: &str = "pseudonyms are keyed hashes with a key drawn for this run: stable within this file, unrelated across files";
 
@@ -141,10 +159,38 @@ impl Receipt {
         for (kind, n) in &self.masked {
             s.push_str(&format!("  {kind:<20} {n}\n"));
         }
+        s.push_str(&self.places_text());
         for warning in &self.warnings {
             s.push_str(&format!("  warning: {warning}\n"));
         }
         s.push_str(&format!("  note: {NOTE}\n"));
+        s
+    }
+
+    /// The first few places, then how many more the JSON receipt lists.
+    fn places_text(&self) -> String {
+        if self.places.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("  where:\n");
+        for p in self.places.iter().take(PLACES_SHOWN) {
+            s.push_str(&format!(
+                "    {}, {}: {} {}\n",
+                p.place, p.field, p.count, p.kind
+            ));
+        }
+        let omitted = self.places_omitted.as_ref().map_or(0, |o| o.places);
+        let more = self.places.len().saturating_sub(PLACES_SHOWN) + omitted;
+        if more > 0 {
+            let lists = if omitted == 0 {
+                "them all".to_string()
+            } else {
+                format!("the first {}", mask::MAX_PLACES)
+            };
+            s.push_str(&format!(
+                "    … {more} more; --receipt FILE lists {lists}\n"
+            ));
+        }
         s
     }
 }
@@ -246,6 +292,11 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
         exchanges: written.exchanges,
         total: masked.values().sum(),
         masked,
+        places: masker.places().to_vec(),
+        places_omitted: match masker.places_omitted() {
+            (0, _) => None,
+            (places, values) => Some(Omitted { places, values }),
+        },
         warnings: written.warnings,
         note: NOTE,
     })
