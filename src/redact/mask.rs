@@ -116,6 +116,11 @@ impl Masker {
         self.set_field(field);
     }
 
+    /// The current place (for a warning that names it).
+    pub fn place(&self) -> &str {
+        &self.places.place
+    }
+
     /// Names the field whose values are masked next, in the same place.
     pub fn set_field(&mut self, field: &str) {
         if self.places.field != field {
@@ -581,5 +586,67 @@ mod tests {
             .unwrap();
         assert!(!swept.contains("Adele Vance"), "{swept}");
         assert!(!swept.contains("c2lnbmF0dXJl"), "{swept}");
+    }
+
+    #[test]
+    fn places_count_what_the_totals_count() {
+        let mut m = Masker::new();
+        m.set_place("entry 0", "request.url");
+        m.secret(SecretKind::Code, "0.AQ-code-value-123");
+        m.secret(SecretKind::Code, "0.AQ-code-value-456");
+        m.set_field("request.postData");
+        m.secret(SecretKind::Password, "hunter2!");
+        m.set_place("entry 1", "response.content");
+        m.sweep("the code 0.AQ-code-value-123 again");
+        m.set_place("entry 0", "request.url");
+        m.user("adele@contoso.example");
+        let rows: Vec<(&str, &str, &str, u64)> = m
+            .places()
+            .iter()
+            .map(|p| (p.place.as_str(), p.field.as_str(), p.kind, p.count))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("entry 0", "request.url", "code", 2),
+                ("entry 0", "request.postData", "password", 1),
+                ("entry 1", "response.content", "code", 1),
+                ("entry 0", "request.url", "user_name", 1),
+            ]
+        );
+        assert_eq!(rows.iter().map(|r| r.3).sum::<u64>(), m.total());
+        m.reset_counts();
+        assert!(m.places().is_empty());
+    }
+
+    #[test]
+    fn places_past_the_cap_are_counted_not_listed() {
+        let mut m = Masker::new();
+        for i in 0..MAX_PLACES + 3 {
+            m.set_place(&format!("entry {i}"), "request.url");
+            m.secret(SecretKind::Cookie, &format!("cookie-value-{i}"));
+            m.secret(SecretKind::Cookie, &format!("cookie-other-{i}"));
+        }
+        assert_eq!(m.places().len(), MAX_PLACES);
+        assert_eq!(m.places_omitted(), (3, 6));
+        assert_eq!(m.total(), 2 * (MAX_PLACES as u64 + 3));
+    }
+
+    #[test]
+    fn field_names_that_are_secrets_are_withheld() {
+        let mut m = Masker::new();
+        m.secret(SecretKind::Token, "abcdefghijklmnop");
+        assert_eq!(
+            m.field_name("request.headers.", "Cookie"),
+            "request.headers.Cookie"
+        );
+        assert_eq!(
+            m.field_name("request.queryString.", "abcdefghijklmnop"),
+            "request.queryString.(name withheld)"
+        );
+        assert_eq!(
+            m.field_name("request.headers.", "a name with spaces"),
+            "request.headers.(name withheld)"
+        );
     }
 }
