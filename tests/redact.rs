@@ -743,6 +743,19 @@ fn receipts_list_places_never_values() {
             .any(|p| p["field"] == "request.headers.cookie" && p["kind"] == "cookie"),
         "{receipt}"
     );
+    // docs/json.md names every field of the receipt and of a place.
+    let docs = std::fs::read_to_string("docs/json.md").unwrap();
+    let fields = receipt
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(rows[0].as_object().unwrap().keys());
+    for field in fields.chain(["places_omitted".to_string()].iter()) {
+        assert!(
+            docs.contains(&format!("`{field}`")),
+            "docs/json.md does not name {field}"
+        );
+    }
     let out = redact(input, &dir.path().join("text.har"));
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("  where:\n    entry "), "{text}");

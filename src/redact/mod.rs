@@ -18,7 +18,8 @@
 //!   and then redacted as HAR.
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
-//! sniffed format. SAZ (rewritten in place) and packet captures (written as a HAR
+//! sniffed format. A rewriter names the place and field it is working on with
+//! [`Masker::set_place`] (see [`mask`]), which gives the receipt its `places`. SAZ (rewritten in place) and packet captures (written as a HAR
 //! of their decrypted exchanges, since packets cannot be redacted in place) come
 //! with their readers.
 //!

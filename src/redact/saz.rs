@@ -243,53 +243,21 @@ struct Line {
 /// One raw HTTP message (RFC 9112 §2.1), redacted; `None` when nothing in it
 /// changed (the member is then copied as it was).
 fn message(m: &mut Masker, data: &[u8], side: Side, warnings: &mut Vec<String>) -> Option<Vec<u8>> {
-    let (head_end, sep_len) = match memchr::memmem::find(data, b"\r\n\r\n") {
-        Some(i) => (i, 4),
-        None => match memchr::memmem::find(data, b"\n\n") {
-            Some(i) => (i, 2),
-            None => (data.len(), 0),
-        },
-    };
-    let head = String::from_utf8_lossy(&data[..head_end]);
-    let raw_body = &data[(head_end + sep_len).min(data.len())..];
-    let mut lines = head.lines();
-    let first = lines.next().unwrap_or("");
-    let mut headers: Vec<Line> = lines
-        .filter_map(|l| {
-            l.split_once(':').map(|(n, v)| Line {
-                name: n.to_string(),
-                value: v.trim().to_string(),
-                original: l.to_string(),
-            })
-        })
-        .collect();
-    m.set_field(&format!("{} line", side.name()));
-    let new_first = match side {
-        Side::Request => request_line(m, first),
-        Side::Response => first.to_string(),
-    };
-    let mut changed = new_first != first;
-    for line in &mut headers {
-        m.set_field(&m.field_name(&format!("{} header ", side.name()), &line.name));
-        let value = har::header_value(m, &line.name, &line.value);
-        if value != line.value {
-            line.original = format!("{}: {value}", line.name);
-            line.value = value;
-            changed = true;
-        }
-    }
+    let (first, mut headers, raw_body) = parse(data);
+    let (new_first, head_changed) = redact_head(m, &first, &mut headers, side);
     m.set_field(&format!("{} body", side.name()));
     let mut uninspected = false;
     let body = redact_body(m, &headers, raw_body, side, &mut uninspected);
+    let place = m.place();
+    let side = side.name();
     if uninspected {
         warnings.push(format!(
-            "{}: the {} body could not be decoded for inspection; the copy holds a notice instead",
-            m.place(),
-            side.name()
+            "{place}: the {side} body could not be decoded for inspection; \
+             the copy holds a notice instead"
         ));
     }
     let body = match body {
-        Body::Same if !changed => return None,
+        Body::Same if !head_changed => return None,
         Body::Same => raw_body.to_vec(),
         Body::Framed(bytes) => {
             set_length(&mut headers, bytes.len(), false);
@@ -299,36 +267,90 @@ fn message(m: &mut Masker, data: &[u8], side: Side, warnings: &mut Vec<String>) 
             // A notice is no decoded body: the warning above said what it is.
             if !uninspected {
                 warnings.push(format!(
-                "{}: the {} body {why}; the copy stores it decoded, without its Content-Encoding and Transfer-Encoding",
-                m.place(),
-                side.name()
+                    "{place}: the {side} body {why}; the copy stores it decoded, \
+                     without its Content-Encoding and Transfer-Encoding"
                 ));
             }
-            headers.retain(|l| {
-                !l.name.eq_ignore_ascii_case("transfer-encoding")
-                    && !l.name.eq_ignore_ascii_case("content-encoding")
-            });
+            headers
+                .retain(|l| !is_named(l, "transfer-encoding") && !is_named(l, "content-encoding"));
             set_length(&mut headers, bytes.len(), true);
             bytes
         }
     };
-    let mut out = String::with_capacity(data.len());
-    out.push_str(&new_first);
-    out.push_str("\r\n");
-    for line in &headers {
-        out.push_str(&line.original);
-        out.push_str("\r\n");
+    Some(write(&new_first, &headers, &body))
+}
+
+/// A message's first line, header lines and body. Lines without a colon are
+/// left out, as before aadtrace wrote byte-for-byte copies.
+fn parse(data: &[u8]) -> (String, Vec<Line>, &[u8]) {
+    let (head_end, sep_len) = match memchr::memmem::find(data, b"\r\n\r\n") {
+        Some(i) => (i, 4),
+        None => match memchr::memmem::find(data, b"\n\n") {
+            Some(i) => (i, 2),
+            None => (data.len(), 0),
+        },
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]);
+    let body = &data[(head_end + sep_len).min(data.len())..];
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or("").to_string();
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(':').map(|(n, v)| Line {
+                name: n.to_string(),
+                value: v.trim().to_string(),
+                original: l.to_string(),
+            })
+        })
+        .collect();
+    (first, headers, body)
+}
+
+/// The request line and header values, masked; whether any changed. A
+/// changed header's line is written anew, the others as they were.
+fn redact_head(m: &mut Masker, first: &str, headers: &mut [Line], side: Side) -> (String, bool) {
+    m.set_field(&format!("{} line", side.name()));
+    let new_first = match side {
+        Side::Request => request_line(m, first),
+        Side::Response => first.to_string(),
+    };
+    let mut changed = new_first != first;
+    let prefix = format!("{} header ", side.name());
+    for line in headers {
+        m.set_field(&m.field_name(&prefix, line.name.trim()));
+        let value = har::header_value(m, &line.name, &line.value);
+        if value != line.value {
+            line.original = format!("{}: {value}", line.name);
+            line.value = value;
+            changed = true;
+        }
     }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&body);
-    Some(bytes)
+    (new_first, changed)
+}
+
+/// The message's bytes: head lines with CRLF, an empty line, the body.
+fn write(first: &str, headers: &[Line], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64 * (headers.len() + 1));
+    out.extend_from_slice(first.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for line in headers {
+        out.extend_from_slice(line.original.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Whether the header line is `name` (case-insensitive).
+fn is_named(line: &Line, name: &str) -> bool {
+    line.name.trim().eq_ignore_ascii_case(name)
 }
 
 /// Sets `Content-Length` to `len` where the message had one (in its place), or
 /// adds it when `always`.
 fn set_length(headers: &mut Vec<Line>, len: usize, always: bool) {
-    let is_length = |l: &Line| l.name.trim().eq_ignore_ascii_case("content-length");
+    let is_length = |l: &Line| is_named(l, "content-length");
     match headers.iter().position(is_length) {
         Some(at) => {
             let name = headers[at].name.clone();
@@ -621,7 +643,7 @@ fn frame(opened: &Opened, trailers: Option<(Vec<String>, bool)>, encoded: Vec<u8
 fn field<'l>(headers: &'l [Line], name: &str) -> Option<&'l str> {
     headers
         .iter()
-        .find(|l| l.name.trim().eq_ignore_ascii_case(name))
+        .find(|l| is_named(l, name))
         .map(|l| l.value.as_str())
 }
 
