@@ -547,11 +547,15 @@ fn is_zlib(data: &[u8]) -> bool {
         && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
 }
 
+/// Trailer sections longer than this are not looked for (they are left out).
+const MAX_TRAILERS: usize = 64 << 10;
+
 /// The trailer lines of a complete chunked body (RFC 9112 §7.1.2): the field
 /// lines after the last chunk, found from the end (field lines hold a colon,
-/// the last-chunk line `0[;ext]` none).
+/// the last-chunk line `0[;ext]` none), within its last [`MAX_TRAILERS`] bytes.
 fn trailers(chunked: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(chunked);
+    let tail = &chunked[chunked.len().saturating_sub(MAX_TRAILERS)..];
+    let text = String::from_utf8_lossy(tail);
     let mut lines: Vec<&str> = text.lines().collect();
     while lines.last().is_some_and(|l| l.trim().is_empty()) {
         lines.pop();
@@ -560,15 +564,15 @@ fn trailers(chunked: &[u8]) -> Vec<String> {
     while let Some(line) = lines.pop() {
         let size = line.split(';').next().unwrap_or("").trim();
         if !size.is_empty() && size.bytes().all(|b| b == b'0') {
-            break;
+            out.reverse();
+            return out;
         }
         if !line.contains(':') {
-            return Vec::new();
+            break;
         }
         out.push(line.to_string());
     }
-    out.reverse();
-    out
+    Vec::new()
 }
 
 /// Applies `codings` (in the order they were first applied) to `content`, and
@@ -655,4 +659,27 @@ fn looks_textual(bytes: &[u8]) -> bool {
         .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
         .count();
     printable * 10 >= sample.len() * 9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailers_are_the_field_lines_after_the_last_chunk() {
+        let body = b"5\r\nhello\r\n0;ext=1\r\nServer-Timing: a\r\nX-Trace: b\r\n\r\n";
+        assert_eq!(trailers(body), ["Server-Timing: a", "X-Trace: b"]);
+        assert!(trailers(b"5\r\nhello\r\n0\r\n\r\n").is_empty());
+        // No last chunk in reach: no trailers, never data lines taken for them.
+        assert!(trailers(b"a: b\r\nc: d\r\n\r\n").is_empty());
+    }
+
+    #[test]
+    fn places_are_fiddlers_session_numbers() {
+        assert_eq!(place_of("raw/07_c.txt"), "session 7");
+        assert_eq!(place_of("raw/120_s.txt"), "session 120");
+        assert_eq!(place_of("_index.htm"), "archive");
+        assert_eq!(member_field("raw/3_w.txt"), "websocket messages");
+        assert_eq!(member_field("raw/a b.txt"), "member (name withheld)");
+    }
 }
