@@ -675,6 +675,34 @@ mod tests {
     }
 
     #[test]
+    fn every_coding_encodes_back() {
+        let mut noise = Vec::new();
+        let mut x: u32 = 1;
+        for _ in 0..300_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            noise.push((x >> 16) as u8);
+        }
+        for data in [&b""[..], b"a", b"{\"access_token\":\"redacted\"}", &noise] {
+            for (coding, name) in [
+                (Coding::Gzip, "gzip"),
+                (Coding::Zlib, "deflate"),
+                (Coding::RawDeflate, "deflate"),
+                (Coding::Zstd, "zstd"),
+            ] {
+                let codings = [(coding, name.to_string())];
+                let encoded = encode(&codings, data).unwrap_or_else(|e| panic!("{name}: {e}"));
+                if !data.is_empty() {
+                    assert_ne!(encoded, data, "{name}");
+                }
+            }
+        }
+        let gzip_twice = [(Coding::Gzip, "gzip".into()), (Coding::Gzip, "gzip".into())];
+        assert!(encode(&gzip_twice, b"twice").is_ok());
+        let br = [(Coding::NoEncoder, "br".to_string())];
+        assert!(encode(&br, b"x").unwrap_err().contains("br"));
+    }
+
+    #[test]
     fn places_are_fiddlers_session_numbers() {
         assert_eq!(place_of("raw/07_c.txt"), "session 7");
         assert_eq!(place_of("raw/120_s.txt"), "session 120");
