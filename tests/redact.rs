@@ -795,6 +795,7 @@ mod saz_wire {
     pub const REFRESH: &str = "0.AAAA-refresh-token-value-1234567890";
     pub const COOKIE: &str = "ESTSAUTH=esctx-cookie-value-1234567890";
     pub const CODE: &str = "0.AQ-authorization-code-value-987654321";
+    pub const COMMENT: &str = "Fiddler (v5.0.20253.3311) Session Archive.";
 
     pub fn gzip(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -886,6 +887,7 @@ mod saz_wire {
             ),
         ];
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.set_comment(COMMENT).unwrap();
         let mut k = 0;
         for (n, (c, s)) in sessions.iter().enumerate() {
             let n = n + 1;
@@ -960,6 +962,9 @@ fn saz_bodies_keep_their_codings_and_untouched_members_their_bytes() {
             .collect::<Vec<_>>()
     };
     assert_eq!(layout(&before), layout(&after));
+    let copy = std::fs::read(&output).unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(&copy[..])).unwrap();
+    assert_eq!(archive.comment(), COMMENT.as_bytes());
     let member = |m: &[(String, zip::CompressionMethod, Vec<u8>)], name: &str| {
         m.iter().find(|(n, _, _)| n == name).unwrap().2.clone()
     };

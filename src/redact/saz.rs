@@ -9,7 +9,7 @@
 //! travel.
 //!
 //! The copy shows what was on the wire. Members keep their names, order,
-//! compression method and times; a member with nothing to mask is copied byte
+//! compression method and times, the archive its comment; a member with nothing to mask is copied byte
 //! for byte (its compressed bytes, unless it was encrypted). A body that needs
 //! masking is de-chunked and decoded (`http::message`, `http::content`), masked,
 //! and encoded again with the codings that had actually been applied (gzip,
@@ -22,7 +22,8 @@
 //! body that cannot be inspected at all is replaced by a notice rather than
 //! shared unread. Places on the receipt are `session N` (Fiddler's number) with
 //! the fields `request line`, `request header NAME`, `request body`,
-//! `response body`, `response trailer NAME`, `metadata` and `member NAME`.
+//! `response body`, `response trailer NAME`, `metadata`, `websocket messages`
+//! and `member NAME`, or `archive` for other members and the comment.
 
 use std::io::{Cursor, Read, Write};
 
@@ -77,6 +78,13 @@ impl TraceRewriter for Saz {
             };
             write_member(&mut writer, &mut archive, index, &member, redacted)?;
         }
+        // Fiddler names itself in the archive comment (the reader's `producer`).
+        masker.set_place("archive", "comment");
+        let comment = archive.comment().to_vec();
+        let comment = metadata(masker, &comment).unwrap_or(comment);
+        writer
+            .set_raw_comment(comment.into_boxed_slice())
+            .map_err(|e| malformed(format!("cannot keep the archive comment ({e})")))?;
         writer
             .finish()
             .map_err(|e| malformed(format!("cannot finish the archive ({e})")))?;
@@ -208,8 +216,9 @@ fn swept(m: &mut Masker, data: &[u8]) -> Option<Vec<u8>> {
     m.sweep(text).map(String::into_bytes)
 }
 
-/// Session metadata: its flags are free text (`ui-comments` holds whatever the
-/// user typed in Fiddler), so they are scanned like a HAR `comment`, then swept.
+/// Free text written by a person or a tool: session metadata (`ui-comments`
+/// holds whatever the user typed in Fiddler) and the archive comment, scanned
+/// like a HAR `comment`, then swept. `None` when nothing changed.
 fn metadata(m: &mut Masker, data: &[u8]) -> Option<Vec<u8>> {
     let xml = std::str::from_utf8(data).ok()?;
     let scanned = text::free_text(m, xml);
