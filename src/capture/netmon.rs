@@ -36,7 +36,7 @@ use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Header {
     minor: u8,
     media: u16,
@@ -122,6 +122,8 @@ struct State<'p> {
     /// Damage met while reading frames, in file order.
     tally: Tally,
     progress: &'p dyn Progress,
+    /// Sees every packet frame, with its offset ([`frames`]).
+    tap: Option<&'p mut dyn FnMut(&Frame<'_>)>,
 }
 
 impl<'p> State<'p> {
@@ -140,11 +142,13 @@ impl<'p> State<'p> {
             input,
             tally: Tally::new(),
             progress,
+            tap: None,
         }
     }
 
-    /// One frame record: `rec` holds the 16-byte header, data and trailer.
-    fn record(&mut self, rec: &[u8], sink: &mut dyn FnMut(Exchange<'_>)) {
+    /// One frame record at offset `at`: `rec` holds the 16-byte header, data and
+    /// trailer.
+    fn record(&mut self, rec: &[u8], at: u64, sink: &mut dyn FnMut(Exchange<'_>)) {
         let delta = u64_at(rec, 0) as i64;
         let orig = u32_at(rec, 8);
         let incl = u32_at(rec, 12) as usize;
@@ -172,7 +176,11 @@ impl<'p> State<'p> {
                     interface: 0,
                     orig_len: orig,
                     data,
+                    offset: at + 16,
                 };
+                if let Some(tap) = self.tap.as_mut() {
+                    tap(&frame);
+                }
                 self.pipeline.frame(&frame, sink);
             }
             None if media == 0xFFE0 => {
@@ -208,11 +216,35 @@ impl<'p> State<'p> {
 /// Reads a NetMon file through its frame table, decrypting TLS with `keys`
 /// (from `--keylog`).
 pub fn read<F: Read + Seek>(
-    mut file: F,
+    file: F,
     name: &str,
     input_index: usize,
     keys: Option<Arc<KeyLog>>,
     progress: &dyn Progress,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let st = State::new(Header::default(), input_index, keys, progress);
+    read_table(file, name, st, sink)
+}
+
+/// Reads the packet frames of a NetMon file held in memory, calling `on_frame`
+/// for each (with its offset in `bytes`); the exchanges are read too and
+/// their summary returned, so that a caller learns what the frames carried.
+pub fn frames(
+    bytes: &[u8],
+    name: &str,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+) -> Result<InputSummary, CaptureError> {
+    let mut st = State::new(Header::default(), 0, None, &super::NoProgress);
+    st.tap = Some(on_frame);
+    read_table(std::io::Cursor::new(bytes), name, st, &mut |_| {})
+}
+
+/// Reads a file through its frame table into `st`, whose header is read here.
+fn read_table<F: Read + Seek>(
+    mut file: F,
+    name: &str,
+    mut st: State<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
     let io = |source| io_error(name, source);
@@ -221,7 +253,7 @@ pub fn read<F: Read + Seek>(
     let mut h = [0u8; 64];
     let n = read_full(&mut file, &mut h).map_err(io)?;
     let hdr = parse_header(&h[..n], name)?;
-    let mut st = State::new(hdr, input_index, keys, progress);
+    st.hdr = hdr;
     if hdr.table_len % 4 != 0 || hdr.table_off as u64 + hdr.table_len as u64 > len {
         st.tally.push(
             WarningCode::CaptureTruncated,
@@ -239,10 +271,10 @@ pub fn read<F: Read + Seek>(
     for i in 0..(hdr.table_len / 4) as u64 {
         match st.table_frame(&mut file, name, len, i, &mut rec)? {
             Next::Frame(off) => {
-                st.record(&rec, sink);
+                st.record(&rec, off, sink);
                 st.report.bytes = off + rec.len() as u64;
                 if i % 4096 == 0 {
-                    progress.advance_to(st.report.bytes);
+                    st.progress.advance_to(st.report.bytes);
                 }
             }
             Next::Skip => {}
@@ -392,8 +424,8 @@ fn read_sequential<R: Read>(
             );
             break;
         }
+        st.record(&rec, pos, sink);
         pos += rec.len() as u64;
-        st.record(&rec, sink);
         st.report.bytes = pos;
     }
     Ok(st.finish(sink))

@@ -42,6 +42,9 @@ pub struct Frame<'a> {
     /// Length of the packet on the wire (may exceed `data.len()` when cut by snaplen).
     pub orig_len: u32,
     pub data: &'a [u8],
+    /// Where `data` starts in the (decompressed) input: lets a writer patch the
+    /// frame's bytes in place (`aadtrace redact` of a cleartext capture).
+    pub offset: u64,
 }
 
 /// What a frame reader learned besides its frames.
@@ -246,6 +249,7 @@ fn read_legacy<R: Read>(
     let mut snaplen = 0u32;
     let mut walk = Walk::default();
     loop {
+        let at = reader.consumed() as u64;
         match reader.next() {
             Ok((offset, block)) => {
                 match block {
@@ -269,6 +273,8 @@ fn read_legacy<R: Read>(
                             interface: 0,
                             orig_len: b.origlen,
                             data: &b.data[..caplen],
+                            // A record header is 16 bytes (pcap(5), "Packet Header").
+                            offset: at + 16,
                         };
                         on_frame(&frame);
                     }
@@ -347,6 +353,8 @@ struct NgOut<'r, 'f> {
     on_frame: &'r mut dyn FnMut(&Frame<'_>),
     on_secrets: &'r mut dyn FnMut(&str),
     report: &'f mut FrameReport,
+    /// Offset of the block being read in the input.
+    block_at: u64,
 }
 
 impl NgState {
@@ -376,9 +384,12 @@ impl NgState {
             }
             Block::EnhancedPacket(epb) => {
                 let ts = Some((epb.ts_high, epb.ts_low));
-                self.emit(epb.if_id, ts, epb.packet_data(), epb.origlen, out);
+                // Offsets of packet data in its block: RFC 9800 §4.3 (EPB, 28
+                // bytes of fields first), §4.4 (SPB, 12) and appendix A (the
+                // obsolete Packet Block, 28).
+                self.emit(epb.if_id, ts, epb.packet_data(), epb.origlen, 28, out);
             }
-            Block::SimplePacket(spb) => self.emit(0, None, spb.packet_data(), spb.origlen, out),
+            Block::SimplePacket(spb) => self.emit(0, None, spb.packet_data(), spb.origlen, 12, out),
             Block::DecryptionSecrets(dsb)
                 if dsb.secrets_type == pcap_parser::pcapng::SecretsType::TlsKeyLog =>
             {
@@ -390,7 +401,7 @@ impl NgState {
                 // Obsolete Packet Block (pcapng draft, appendix): u16 interface,
                 // u16 drops, u32 ts high, u32 ts low, u32 caplen, u32 len, data.
                 if let Some(p) = legacy_packet_block(u.data, self.big_endian) {
-                    self.emit(p.0, Some((p.1, p.2)), p.4, p.3, out);
+                    self.emit(p.0, Some((p.1, p.2)), p.4, p.3, 28, out);
                 }
             }
             _ => {}
@@ -405,6 +416,7 @@ impl NgState {
         ts: Option<(u32, u32)>,
         data: &[u8],
         orig_len: u32,
+        data_in_block: u64,
         out: &mut NgOut<'_, '_>,
     ) {
         let Some(iface) = self.ifaces.get(iface_id as usize).copied() else {
@@ -431,6 +443,7 @@ impl NgState {
             interface: iface.global,
             orig_len,
             data,
+            offset: out.block_at + data_in_block,
         });
     }
 }
@@ -460,6 +473,7 @@ fn read_ng<R: Read>(
         on_frame,
         on_secrets,
         report,
+        block_at: 0,
     };
     loop {
         // Every pcapng block is at least 12 bytes (type, length, length). pcap-parser
@@ -476,6 +490,7 @@ fn read_ng<R: Read>(
             ));
             break;
         }
+        out.block_at = reader.consumed() as u64;
         match reader.next() {
             Ok((offset, block)) => {
                 if let PcapBlockOwned::NG(block) = block {

@@ -179,8 +179,24 @@ pub enum ExplainFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = concat!(
+        "Formats: the copy is written in the input's own format: HAR → HAR, Fiddler SAZ → SAZ, ",
+        "a cleartext pcap/pcapng/Network Monitor capture → the same capture with each masked value ",
+        "overwritten in place at its length (frames, lengths and TCP sequence numbers unchanged; ",
+        "TCP checksums left stale). A capture whose HTTP was decrypted from TLS is written only as a ",
+        "HAR of its exchanges (--to har); one whose HTTP is encrypted with no key log is refused. ",
+        "NetLog → HAR. Key logs beside a capture are found as for `analyze`.\n\n",
+        "Examples:\n",
+        "  aadtrace redact trace.har -o trace.redacted.har\n",
+        "  aadtrace redact session.saz -o shared.saz --receipt receipt.json\n",
+        "  aadtrace redact capture.pcapng -o shared.pcapng\n",
+        "  aadtrace redact capture.pcapng --keylog capture.keylog --to har -o shared.har"
+    )
+)]
 pub struct RedactArgs {
-    /// The trace to redact (`-` for standard input). HAR today (also .har.gz).
+    /// The trace to redact (`-` for standard input): HAR (also .har.gz), Fiddler
+    /// .saz, pcap/pcapng/Network Monitor .cap (also gzip'd), Chromium NetLog.
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Where to write the redacted copy (`-` for standard output; a name ending in
@@ -191,6 +207,23 @@ pub struct RedactArgs {
     /// printing it to standard error.
     #[arg(long, value_name = "FILE")]
     pub receipt: Option<PathBuf>,
+    /// Write this format instead of the input's own (`har`: the exchanges as a
+    /// HAR; needed for TLS captures decrypted with a key log).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub to: Option<RedactTo>,
+    /// NSS key log for TLS decryption of packet captures (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// Password of an encrypted Fiddler archive (`.saz`); also read from
+    /// AADTRACE_SAZ_PASSWORD. The copy is written unencrypted.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+/// What `redact --to` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedactTo {
+    Har,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -137,9 +137,21 @@ fn redact(args: &RedactArgs) -> ExitCode {
     if let Err(code) = refuse_input_as_output(&args.output, std::slice::from_ref(&args.file)) {
         return code;
     }
+    if let Some(password) = &args.password {
+        // Set before any thread starts; the SAZ reader looks it up when it needs it.
+        std::env::set_var(crate::capture::SAZ_PASSWORD_ENV, password);
+    }
     let source = Source::from_arg(&args.file);
     let target = crate::redact::Target::from_arg(&args.output);
-    let receipt = match crate::redact::redact(&source, &target) {
+    let options = crate::redact::RedactOptions {
+        read: crate::capture::ReadOptions {
+            keylogs: keylogs_beside(&args.keylog, std::slice::from_ref(&args.file)),
+        },
+        to: args
+            .to
+            .map(|args::RedactTo::Har| crate::capture::Format::Har),
+    };
+    let receipt = match crate::redact::redact(&source, &target, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("aadtrace: {}", terminal_safe(&e.to_string()));
@@ -219,9 +231,13 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
 /// `--keylog` files, then the key logs found beside the traces by the names
 /// `batch` looks for (`capture.keylog` beside `capture.pcapng`…), each once.
 fn keylogs_for(args: &AnalyzeArgs) -> Vec<std::path::PathBuf> {
-    let mut out = args.keylog.clone();
-    let found = args
-        .files
+    keylogs_beside(&args.keylog, &args.files)
+}
+
+/// `given` key logs, then those found beside `files`, each once.
+fn keylogs_beside(given: &[std::path::PathBuf], files: &[String]) -> Vec<std::path::PathBuf> {
+    let mut out = given.to_vec();
+    let found = files
         .iter()
         .filter(|f| f.as_str() != "-")
         .filter_map(|f| crate::capture::keylog::beside(std::path::Path::new(f)));

@@ -158,29 +158,56 @@ pub enum Dechunked {
 /// extensions are skipped; the trailer section is read up to its empty line and
 /// anything after it is left to the caller.
 pub fn dechunk(raw: &[u8]) -> Dechunked {
-    let mut out = Vec::new();
+    let join = |spans: &[std::ops::Range<usize>]| {
+        let mut out = Vec::with_capacity(spans.iter().map(|r| r.len()).sum());
+        for span in spans {
+            out.extend_from_slice(&raw[span.clone()]);
+        }
+        out
+    };
+    match chunk_spans(raw) {
+        ChunkSpans::Complete(spans, end) => Dechunked::Complete(join(&spans), end),
+        ChunkSpans::Cut(spans) => Dechunked::Cut(join(&spans)),
+        ChunkSpans::No => Dechunked::No,
+    }
+}
+
+/// Where the data of a chunked body lies in its raw bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChunkSpans {
+    /// A complete chunked body: its data ranges, and the bytes it took with its
+    /// trailer section.
+    Complete(Vec<std::ops::Range<usize>>, usize),
+    /// The bytes start like a chunked body but stop early: the ranges so far.
+    Cut(Vec<std::ops::Range<usize>>),
+    /// Not chunked.
+    No,
+}
+
+/// The data ranges of a body in the chunked transfer coding (RFC 9112 §7.1), so
+/// that a writer can change chunk data in place; [`dechunk`] joins them.
+pub fn chunk_spans(raw: &[u8]) -> ChunkSpans {
+    let mut spans = Vec::new();
     let mut pos = 0usize;
-    let mut chunks = 0usize;
     loop {
         let Some((size, next)) = chunk_size(raw, pos) else {
-            return cut_or_no(out, chunks);
+            return cut_or_no(spans);
         };
         pos = next;
         if size == 0 {
-            return Dechunked::Complete(out, pos + trailer_len(&raw[pos..]));
+            return ChunkSpans::Complete(spans, pos + trailer_len(&raw[pos..]));
         }
         let end = pos.saturating_add(size);
         if end > raw.len() {
-            out.extend_from_slice(&raw[pos..]);
-            return Dechunked::Cut(out);
+            spans.push(pos..raw.len());
+            return ChunkSpans::Cut(spans);
         }
-        out.extend_from_slice(&raw[pos..end]);
-        chunks += 1;
+        spans.push(pos..end);
         pos = end;
         match line_end(&raw[pos..]) {
             Some(n) => pos += n,
-            None if pos == raw.len() => return Dechunked::Cut(out),
-            None => return Dechunked::No,
+            None if pos == raw.len() => return ChunkSpans::Cut(spans),
+            None => return ChunkSpans::No,
         }
     }
 }
@@ -227,11 +254,11 @@ fn trailer_len(b: &[u8]) -> usize {
     b.len()
 }
 
-fn cut_or_no(out: Vec<u8>, chunks: usize) -> Dechunked {
-    if chunks > 0 {
-        Dechunked::Cut(out)
+fn cut_or_no(spans: Vec<std::ops::Range<usize>>) -> ChunkSpans {
+    if spans.is_empty() {
+        ChunkSpans::No
     } else {
-        Dechunked::No
+        ChunkSpans::Cut(spans)
     }
 }
 

@@ -10,7 +10,10 @@ use serde_json::{json, Map, Value};
 
 use super::har::{self, RewriteError};
 use super::{Input, Masker, TraceRewriter, Written};
-use crate::capture::{self, Format, NoProgress};
+use std::sync::Arc;
+
+use crate::capture::keylog::KeyLog;
+use crate::capture::{self, Format, InputSummary, NoProgress};
 use crate::http::{Body, Exchange, Headers};
 
 /// The rewriter for captures and NetLogs: exchanges → HAR → redacted HAR.
@@ -24,7 +27,7 @@ impl TraceRewriter for AsHar {
         masker: &mut Masker,
     ) -> Result<Written, RewriteError> {
         // The capture reader inflates a gzip'd capture as it reads it.
-        let har = to_har(input.raw())?;
+        let (har, _) = to_har(input.raw(), input.keys())?;
         har::rewrite_bytes(&har, out, masker)
     }
 
@@ -33,11 +36,15 @@ impl TraceRewriter for AsHar {
     }
 }
 
-/// The exchanges of `input` (any readable format) as HAR bytes.
-pub fn to_har(input: &[u8]) -> Result<Vec<u8>, RewriteError> {
+/// The exchanges of `input` (any readable format, TLS decrypted with `keys`) as
+/// HAR bytes, and what the reader learned.
+pub fn to_har(
+    input: &[u8],
+    keys: Option<Arc<KeyLog>>,
+) -> Result<(Vec<u8>, InputSummary), RewriteError> {
     let mut entries = Vec::new();
     let (format, summary) =
-        capture::read_reader(Box::new(input), "input", 0, &NoProgress, &mut |ex| {
+        capture::read_bytes_keyed(input, "input", 0, keys, &NoProgress, &mut |ex| {
             entries.push(entry(&ex))
         })
         .map_err(|e| RewriteError::Malformed(e.to_string()))?;
@@ -50,7 +57,9 @@ pub fn to_har(input: &[u8]) -> Result<Vec<u8>, RewriteError> {
             "entries": entries,
         }
     });
-    serde_json::to_vec_pretty(&doc).map_err(|e| RewriteError::Malformed(e.to_string()))
+    let har =
+        serde_json::to_vec_pretty(&doc).map_err(|e| RewriteError::Malformed(e.to_string()))?;
+    Ok((har, summary))
 }
 
 fn entry(ex: &Exchange<'_>) -> Value {

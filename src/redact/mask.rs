@@ -84,6 +84,9 @@ pub struct Masker {
     /// Display names (with spaces, so the token sweep cannot see them).
     phrases: Vec<(String, String)>,
     places: Places,
+    /// Originals masked since [`Masker::start_journal`], for writers that
+    /// mask in place ([`super::packets`]).
+    journal: Option<Vec<(String, SecretKind)>>,
 }
 
 impl Default for Masker {
@@ -102,6 +105,7 @@ impl Masker {
             registry_bytes: 0,
             phrases: Vec::new(),
             places: Places::default(),
+            journal: None,
         }
     }
 
@@ -170,7 +174,10 @@ impl Masker {
     /// the learning pass and the writing pass.
     pub fn reset_counts(&mut self) {
         self.counts.clear();
+        // A new count names no place until a rewriter sets one again.
         let places = &mut self.places;
+        places.place.clear();
+        places.field.clear();
         places.rows.clear();
         places.index.clear();
         places.current.clear();
@@ -249,10 +256,11 @@ impl Masker {
     /// for values that link nothing). Empty and already-masked values are returned
     /// as they are.
     pub fn secret(&mut self, kind: SecretKind, value: &str) -> String {
-        if value.trim().is_empty() || is_masked(value) {
+        if value.trim().is_empty() || is_masked(value) || is_error_number(kind, value) {
             return value.to_string();
         }
         self.count(kind);
+        self.note(value, kind);
         let out = match kind {
             SecretKind::Password | SecretKind::Otp => format!("redacted-{}", kind.name()),
             _ if jwt::decode(value).is_some() => self.jwt_body(value),
@@ -275,6 +283,7 @@ impl Masker {
             return token.to_string();
         }
         self.count(SecretKind::Token);
+        self.note(token, SecretKind::Token);
         let out = self.jwt_body(token);
         self.remember(token, &out, SecretKind::Token);
         out
@@ -354,6 +363,7 @@ impl Masker {
             return value.to_string();
         }
         self.count(SecretKind::UserName);
+        self.note(value, SecretKind::UserName);
         self.user_pseudonym(value)
     }
 
@@ -378,6 +388,7 @@ impl Masker {
             return value.to_string();
         }
         self.count(SecretKind::IpAddress);
+        self.note(value, SecretKind::IpAddress);
         ip_pseudonym(self.digest("ip", value.trim()))
     }
 
@@ -408,6 +419,7 @@ impl Masker {
             if let Some(to) = self.lookup(run) {
                 out.push_str(&text[last..start]);
                 out.push_str(&to.0);
+                self.note(run, to.1);
                 hits.push(to.1);
                 last = start + run.len();
             } else if run.contains('/') || run.contains('%') {
@@ -415,6 +427,7 @@ impl Masker {
                     if let Some(to) = self.lookup(piece) {
                         out.push_str(&text[last..start + at]);
                         out.push_str(&to.0);
+                        self.note(piece, to.1);
                         hits.push(to.1);
                         last = start + at + piece.len();
                     }
@@ -427,18 +440,51 @@ impl Masker {
             out.push_str(&text[last..]);
             Some(out)
         };
+        let mut phrases_hit = Vec::new();
         for (phrase, to) in &self.phrases {
             let current = result.as_deref().unwrap_or(text);
             if current.contains(phrase.as_str()) {
                 let n = current.matches(phrase.as_str()).count();
                 result = Some(current.replace(phrase.as_str(), to));
                 hits.extend(std::iter::repeat_n(SecretKind::JwtPersonalClaim, n));
+                phrases_hit.push(phrase.clone());
             }
+        }
+        for phrase in phrases_hit {
+            self.note(&phrase, SecretKind::JwtPersonalClaim);
         }
         for kind in hits {
             self.count(kind);
         }
         result
+    }
+
+    /// Starts recording every original masked or swept from now on (a fresh
+    /// journal each time).
+    pub fn start_journal(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// The originals recorded since [`Masker::start_journal`]; recording stops.
+    pub fn take_journal(&mut self) -> Vec<(String, SecretKind)> {
+        self.journal.take().unwrap_or_default()
+    }
+
+    fn note(&mut self, original: &str, kind: SecretKind) {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.push((original.to_string(), kind));
+        }
+    }
+
+    /// A keyed hash of `value` (this run's key): what in-place writers derive
+    /// their same-length pseudonyms from.
+    pub fn keyed(&self, domain: &str, value: &str) -> u64 {
+        self.digest(domain, value)
+    }
+
+    /// Counts one replacement made by a writer outside this type.
+    pub fn tally(&mut self, kind: SecretKind) {
+        self.count(kind);
     }
 
     fn lookup(&self, run: &str) -> Option<(String, SecretKind)> {
@@ -513,6 +559,13 @@ fn pieces(run: &str) -> Vec<(usize, &str)> {
 /// Bytes that can belong to a secret, a user name or an encoded form of either.
 fn is_run_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_.~+/*!$@%".contains(&b)
+}
+
+/// A `code` that is a short number is an error number (`/error?code=50076` in
+/// an `error_uri`, `x-ms-clitelem`), never an authorization code, which is long
+/// and not numeric: it is what a support case needs, and is kept.
+fn is_error_number(kind: SecretKind, value: &str) -> bool {
+    kind == SecretKind::Code && value.len() <= 10 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// True for values that are already one of our replacements.

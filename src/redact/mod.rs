@@ -14,14 +14,15 @@
 //! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
 //! * [`har`]: the HAR rewriter, streaming one entry at a time.
 //! * [`saz`]: Fiddler archives, rewritten member by member.
-//! * [`exchanges`]: captures and NetLogs, written as a HAR of their exchanges
-//!   and then redacted as HAR.
+//! * [`packets`]: cleartext pcap/pcapng/NetMon captures, masked in place with
+//!   same-length replacements ([`fixed`]).
+//! * [`exchanges`]: any trace written as a HAR of its exchanges (`--to har`;
+//!   NetLogs, and captures decrypted from TLS) and then redacted as HAR.
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
-//! sniffed format. A rewriter names the place and field it is working on with
-//! [`Masker::set_place`] (see [`mask`]), which gives the receipt its `places`. SAZ (rewritten in place) and packet captures (written as a HAR
-//! of their decrypted exchanges, since packets cannot be redacted in place) come
-//! with their readers.
+//! sniffed format and the format asked for (`--to`): the input's own by
+//! default. A rewriter names the place and field it is working on with
+//! [`Masker::set_place`] (see [`mask`]), which gives the receipt its `places`.
 //!
 //! The file is read twice: the first pass learns every secret and user name (so
 //! the sweep also catches a value in an entry before the one that reveals what
@@ -30,8 +31,10 @@
 //! (a zip, a JSONP wrapper), within the run's budget.
 
 pub mod exchanges;
+pub mod fixed;
 pub mod har;
 pub mod mask;
+pub mod packets;
 pub mod saz;
 pub mod text;
 
@@ -60,14 +63,26 @@ pub trait TraceRewriter {
     }
 }
 
-/// The rewriter for a sniffed input format, if there is one yet.
-pub fn rewriter_for(format: Format) -> Option<&'static dyn TraceRewriter> {
-    match format {
-        Format::Har => Some(&har::Har),
-        // Packets cannot be redacted in place: their exchanges become a HAR.
-        Format::Pcap | Format::Pcapng | Format::Netmon | Format::Netlog => Some(&exchanges::AsHar),
-        Format::Saz => Some(&saz::Saz),
+/// The rewriter for a sniffed input format, writing `to` (its own format when
+/// `None`), if there is one.
+pub fn rewriter_for(format: Format, to: Option<Format>) -> Option<&'static dyn TraceRewriter> {
+    match (format, to) {
+        (Format::Har, None | Some(Format::Har)) => Some(&har::Har),
+        (_, Some(Format::Har)) => Some(&exchanges::AsHar),
+        (Format::Pcap | Format::Pcapng | Format::Netmon, None) => Some(&packets::InPlace),
+        (Format::Netlog, None) => Some(&exchanges::AsHar),
+        (Format::Saz, None) => Some(&saz::Saz),
+        _ => None,
     }
+}
+
+/// How `redact` reads and writes, beyond the input and the output.
+#[derive(Debug, Clone, Default)]
+pub struct RedactOptions {
+    /// TLS key logs for packet captures (`--keylog`, and those found beside).
+    pub read: capture::ReadOptions,
+    /// The format to write (`--to`); the input's own when `None`.
+    pub to: Option<Format>,
 }
 
 /// What a rewrite wrote.
@@ -94,8 +109,14 @@ pub enum RedactError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: redaction of {format} traces is not available yet")]
-    NotAvailable { path: String, format: Format },
+    #[error(
+        "{path}: a {format} trace cannot be redacted to {to}; --to har writes any trace as a HAR"
+    )]
+    NotAvailable {
+        path: String,
+        format: Format,
+        to: Format,
+    },
     #[error(transparent)]
     Capture(#[from] capture::CaptureError),
     #[error("{path}: {detail}; nothing was written")]
@@ -169,19 +190,26 @@ impl Receipt {
     }
 
     /// The first few places, then how many more the JSON receipt lists.
+    /// Rows without a place (a rewriter that names none) are left to the JSON.
     fn places_text(&self) -> String {
-        if self.places.is_empty() {
+        let named: Vec<&PlaceCount> = self
+            .places
+            .iter()
+            .filter(|p| !(p.place.is_empty() && p.field.is_empty()))
+            .collect();
+        if named.is_empty() {
             return String::new();
         }
         let mut s = String::from("  where:\n");
-        for p in self.places.iter().take(PLACES_SHOWN) {
-            s.push_str(&format!(
-                "    {}, {}: {} {}\n",
-                p.place, p.field, p.count, p.kind
-            ));
+        for p in named.iter().take(PLACES_SHOWN) {
+            let place = match p.field.as_str() {
+                "" => p.place.clone(),
+                field => format!("{}, {field}", p.place),
+            };
+            s.push_str(&format!("    {place}: {} {}\n", p.count, p.kind));
         }
         let omitted = self.places_omitted.as_ref().map_or(0, |o| o.places);
-        let more = self.places.len().saturating_sub(PLACES_SHOWN) + omitted;
+        let more = named.len().saturating_sub(PLACES_SHOWN) + omitted;
         if more > 0 {
             let lists = if omitted == 0 {
                 "them all".to_string()
@@ -222,7 +250,11 @@ impl Target {
 
 /// Redacts `source` into `target`. A target ending in `.gz` is gzip-compressed.
 /// The output appears only when the whole rewrite succeeded.
-pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> {
+pub fn redact(
+    source: &Source,
+    target: &Target,
+    options: &RedactOptions,
+) -> Result<Receipt, RedactError> {
     let name = source.display_name();
     if let (Source::File(input), Target::File(output)) = (source, target) {
         if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
@@ -231,7 +263,8 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
             }
         }
     }
-    let input = load(source, &name)?;
+    let mut input = load(source, &name)?;
+    input.keys = options.read.load_keys()?;
     let head = input.head().map_err(|e| RedactError::Read {
         path: name.clone(),
         source: e,
@@ -248,9 +281,10 @@ pub fn redact(source: &Source, target: &Target) -> Result<Receipt, RedactError> 
                 .join(" ")
         ),
     })?;
-    let rewriter = rewriter_for(format).ok_or(RedactError::NotAvailable {
+    let rewriter = rewriter_for(format, options.to).ok_or(RedactError::NotAvailable {
         path: name.clone(),
         format,
+        to: options.to.unwrap_or(format),
     })?;
     let mut masker = Masker::new();
     // Pass 1: learn every secret and user name of the file.
@@ -326,12 +360,28 @@ impl std::ops::Deref for Loaded {
 pub struct Input {
     raw: Loaded,
     gzip: bool,
+    /// TLS keys for a packet capture.
+    keys: Option<std::sync::Arc<capture::keylog::KeyLog>>,
 }
 
 impl Input {
+    /// An input held in memory, not compressed (tests and fuzzing).
+    pub fn from_bytes(bytes: Vec<u8>) -> Input {
+        Input {
+            raw: Loaded::Owned(bytes),
+            gzip: false,
+            keys: None,
+        }
+    }
+
     /// The input's bytes as they are stored (gzip'd or not).
     pub fn raw(&self) -> &[u8] {
         &self.raw
+    }
+
+    /// The TLS keys given for the input, if any.
+    pub fn keys(&self) -> Option<std::sync::Arc<capture::keylog::KeyLog>> {
+        self.keys.clone()
     }
 
     /// The bytes, when they are not compressed.
@@ -400,7 +450,11 @@ fn load(source: &Source, name: &str) -> Result<Input, RedactError> {
         .into());
     }
     let gzip = raw.starts_with(&[0x1f, 0x8b]);
-    Ok(Input { raw, gzip })
+    Ok(Input {
+        raw,
+        gzip,
+        keys: None,
+    })
 }
 
 /// Runs `write` against the target: a temporary file renamed into place on

@@ -11,6 +11,7 @@ use aadtrace::http::{Body, Exchange, Header, Headers, Request, Response};
 use aadtrace::session::{self, Session, SessionOptions};
 
 pub mod netlog_writer;
+pub mod redaction;
 pub mod saz_writer;
 
 pub fn samples() -> Vec<PathBuf> {
