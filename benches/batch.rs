@@ -155,7 +155,7 @@ fn mixed_archive(bencher: Bencher, jobs: usize) {
         .bench(|| batch::command(&req).unwrap().traces);
 }
 
-/// The test archive (made by `tests/batch.rs`): every format, archives included.
+/// The test archive (made by `tests/it/batch.rs`): every format, archives included.
 #[divan::bench(args = [1, 2], sample_count = 5)]
 fn test_archive(bencher: Bencher, jobs: usize) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-archive");

@@ -9,9 +9,7 @@
 #[path = "support/gen.rs"]
 #[allow(dead_code)]
 mod gen;
-#[path = "../examples/make_samples/packet_writer.rs"]
-#[allow(dead_code)]
-mod packet_writer;
+use aadtrace_samples::packet_writer;
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,11 @@
 //! One sign-in flow of 200,000 steps (issue #16 item 7): grouping, MFA
 //! attempts, findings and the three reports must stay linear in the size of a
-//! flow. Each shape of `examples/make_samples/one_flow.rs` stresses a part that
+//! flow. Each shape of `samples/src/one_flow.rs` stresses a part that
 //! once was quadratic (background steps joining by `Referer`, a correlation id
 //! per step, a failure per step, MFA prompt after prompt, one long MFA attempt).
 //! The HAR is generated in memory; nothing is written. Figures: `benches/README.md`.
 
-#[path = "../examples/make_samples/one_flow.rs"]
-mod one_flow;
+use aadtrace_samples::one_flow;
 
 use aadtrace::capture::{har, Format, NoProgress};
 use aadtrace::identity;

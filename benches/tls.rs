@@ -1,7 +1,7 @@
 //! Decrypted-HTTPS throughput: read + TCP reassembly + TLS decryption + HTTP/2 and
 //! HTTP/1.1 on a generated ~300 MB pcapng with its key log (`bench-data/tls.pcapng`,
 //! `bench-data/tls.keylog`, written here when missing with the rustls generator of
-//! `examples/make_samples/tls_writer.rs`). Figures: `benches/README.md`.
+//! `samples/src/tls_writer.rs`). Figures: `benches/README.md`.
 //!
 //! The capture: rounds of 64 connections opened within 50 ms of each other, their
 //! segments interleaved in time as a busy link carries them; half are TLS 1.3
@@ -14,12 +14,7 @@
 #[path = "support/gen.rs"]
 #[allow(dead_code)]
 mod gen;
-#[path = "../examples/make_samples/packet_writer.rs"]
-#[allow(dead_code)]
-mod packet_writer;
-#[path = "../examples/make_samples/tls_writer.rs"]
-#[allow(dead_code)]
-mod tls_writer;
+use aadtrace_samples::{packet_writer, tls_writer};
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -54,12 +49,12 @@ pub fn bench_files() -> (PathBuf, PathBuf) {
 
 const TLS13: Tls = Tls {
     tls13: true,
-    suite: rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+    suite: aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
     alpn: b"h2",
 };
 const TLS12: Tls = Tls {
     tls13: false,
-    suite: rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    suite: aadtrace_samples::rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     alpn: b"http/1.1",
 };
 

@@ -11,19 +11,11 @@
 //!     --flow-out bench-data/flow-errors-200k.har        # one huge flow (one_flow.rs)
 //! ```
 
-mod assets;
-mod bench;
-mod browser;
-mod capture_writer;
-mod ests;
-mod har_writer;
-mod model;
-mod one_flow;
-mod packet_writer;
-mod scenarios;
-mod tls_samples;
-mod tls_writer;
-mod util;
+//!
+//! A thin command over the `aadtrace-samples` workspace crate (`samples/`), which
+//! the tests and benchmarks use too.
+
+use aadtrace_samples::{bench, capture_writer, har_writer, one_flow, scenarios, tls_samples};
 
 use std::fs::File;
 use std::io::BufWriter;

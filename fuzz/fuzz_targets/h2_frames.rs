@@ -3,6 +3,7 @@
 #![no_main]
 
 use aadtrace::http::h2::{Connection, PREFACE};
+use aadtrace::stream::Dir;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         match ctl >> 6 {
             0 | 1 => c.client_data(chunk, frame, frame as i64),
             2 => c.server_data(chunk, frame, frame as i64),
-            _ => c.gap(ctl & 1 == 0, 3),
+            _ => c.gap(Dir::from_index(usize::from(ctl & 1)), 3),
         }
         let _ = c.take_done();
         let _ = c.oldest_open();

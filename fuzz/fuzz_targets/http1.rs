@@ -5,6 +5,7 @@
 #![no_main]
 
 use aadtrace::http::h1::Connection;
+use aadtrace::stream::Dir;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,11 +30,11 @@ fuzz_target!(|data: &[u8]| {
                 tail
             }
             2 => {
-                c.gap(to_server, len as u64);
+                c.gap(dir(to_server), len as u64);
                 tail
             }
             _ => {
-                c.end(to_server);
+                c.end(dir(to_server));
                 tail
             }
         };
@@ -53,3 +54,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = ex.status();
     }
 });
+
+fn dir(to_server: bool) -> Dir {
+    if to_server {
+        Dir::ToServer
+    } else {
+        Dir::ToClient
+    }
+}

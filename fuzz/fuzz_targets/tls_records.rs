@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use aadtrace::capture::keylog::KeyLog;
+use aadtrace::stream::Dir;
 use aadtrace::tls::{KeySource, Observer};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,9 +32,10 @@ fuzz_target!(|data: &[u8]| {
         let n = (ctl & 0x7f) as usize % (tail.len() + 1);
         let (chunk, tail) = tail.split_at(n.max(1).min(tail.len()));
         if ctl == 0xff {
-            o.gap(true, 10);
+            o.gap(Dir::ToServer, 10);
         }
-        o.data(ctl & 0x80 == 0, chunk);
+        let dir = if ctl & 0x80 == 0 { Dir::ToServer } else { Dir::ToClient };
+        o.data(dir, chunk);
         let _ = o.take_plain();
         rest = tail;
     }

@@ -48,24 +48,24 @@ enum App {
 }
 
 impl App {
-    fn data(&mut self, to_server: bool, bytes: &[u8], frame: u64, ts: i64) {
-        match (self, to_server) {
-            (App::H1(h), true) => h.client_data(bytes, frame, ts),
-            (App::H1(h), false) => h.server_data(bytes, frame, ts),
-            (App::H2(h), true) => h.client_data(bytes, frame, ts),
-            (App::H2(h), false) => h.server_data(bytes, frame, ts),
+    fn data(&mut self, dir: Dir, bytes: &[u8], frame: u64, ts: i64) {
+        match (self, dir) {
+            (App::H1(h), Dir::ToServer) => h.client_data(bytes, frame, ts),
+            (App::H1(h), Dir::ToClient) => h.server_data(bytes, frame, ts),
+            (App::H2(h), Dir::ToServer) => h.client_data(bytes, frame, ts),
+            (App::H2(h), Dir::ToClient) => h.server_data(bytes, frame, ts),
         }
     }
-    fn gap(&mut self, to_server: bool, len: u64) {
+    fn gap(&mut self, dir: Dir, len: u64) {
         match self {
-            App::H1(h) => h.gap(to_server, len),
-            App::H2(h) => h.gap(to_server, len),
+            App::H1(h) => h.gap(dir, len),
+            App::H2(h) => h.gap(dir, len),
         }
     }
-    fn end(&mut self, to_server: bool) {
+    fn end(&mut self, dir: Dir) {
         match self {
-            App::H1(h) => h.end(to_server),
-            App::H2(h) => h.end(to_server),
+            App::H1(h) => h.end(dir),
+            App::H2(h) => h.end(dir),
         }
     }
     fn close(&mut self, reset: bool) -> u64 {
@@ -465,10 +465,10 @@ impl Apps {
         let Proto::Tls(t) = &mut c.proto else { return };
         for p in t.obs.take_plain() {
             match p {
-                tls::Plain::Data { from_client, data } => {
+                tls::Plain::Data { dir, data } => {
                     let app = t.app.get_or_insert_with(|| {
                         let h2 = t.obs.info.alpn.as_deref() == Some("h2")
-                            || (from_client && data.starts_with(h2::PREFACE));
+                            || (dir == Dir::ToServer && data.starts_with(h2::PREFACE));
                         if h2 {
                             App::H2(Box::new(
                                 h2::Connection::new(input, conn, c.meta.server, "https")
@@ -481,11 +481,11 @@ impl Apps {
                             ))
                         }
                     });
-                    app.data(from_client, &data, frame, ts_us);
+                    app.data(dir, &data, frame, ts_us);
                 }
-                tls::Plain::Gap { from_client, len } => {
+                tls::Plain::Gap { dir, len } => {
                     if let Some(app) = t.app.as_mut() {
-                        app.gap(from_client, len);
+                        app.gap(dir, len);
                     }
                 }
             }
@@ -549,7 +549,7 @@ impl StreamHandler for Apps {
         }
         match &mut c.proto {
             Proto::Tls(t) => {
-                t.obs.data(to_server, bytes);
+                t.obs.data(dir, bytes);
                 let finished = t.obs.done() && t.app.is_none();
                 self.route_plain(conn, frame, ts_us);
                 if finished {
@@ -564,7 +564,7 @@ impl StreamHandler for Apps {
                 }
             }
             Proto::Http(h) => {
-                h.data(to_server, bytes, frame, ts_us);
+                h.data(dir, bytes, frame, ts_us);
                 if h.not_http() {
                     c.proto = Proto::Other;
                 } else {
@@ -579,14 +579,13 @@ impl StreamHandler for Apps {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let to_server = dir == Dir::ToServer;
         match &mut c.proto {
             Proto::Http(h) => {
-                h.gap(to_server, len);
+                h.gap(dir, len);
                 self.collect(conn);
             }
             Proto::Tls(t) => {
-                t.obs.gap(to_server, len);
+                t.obs.gap(dir, len);
                 self.route_plain(conn, 0, ts_us);
             }
             _ => {}
@@ -598,7 +597,7 @@ impl StreamHandler for Apps {
             return;
         };
         if let Some(app) = c.proto.app() {
-            app.end(dir == Dir::ToServer);
+            app.end(dir);
             self.collect(conn);
         }
     }

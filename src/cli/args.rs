@@ -186,7 +186,7 @@ pub enum ExplainFormat {
         "overwritten in place at its length (frames, lengths and TCP sequence numbers unchanged; ",
         "TCP checksums left stale). A capture whose HTTP was decrypted from TLS is written only as a ",
         "HAR of its exchanges (--to har); one whose HTTP is encrypted with no key log is refused. ",
-        "NetLog → HAR. Key logs beside a capture are found as for `analyze`.\n\n",
+        "NetLog → NetLog. `--to har` writes any trace as a HAR. Key logs beside a capture are found as for `analyze`.\n\n",
         "Examples:\n",
         "  aadtrace redact trace.har -o trace.redacted.har\n",
         "  aadtrace redact session.saz -o shared.saz --receipt receipt.json\n",
@@ -196,7 +196,8 @@ pub enum ExplainFormat {
 )]
 pub struct RedactArgs {
     /// The trace to redact (`-` for standard input): HAR (also .har.gz), Fiddler
-    /// .saz, pcap/pcapng/Network Monitor .cap (also gzip'd), Chromium NetLog.
+    /// .saz, pcap/pcapng/Network Monitor .cap (also gzip'd), Chromium NetLog;
+    /// written in its own format.
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Where to write the redacted copy (`-` for standard output; a name ending in

@@ -33,6 +33,7 @@ use super::content::{self, MAX_DECODED};
 use super::message;
 use super::{Body, Exchange, Origin, Request, Response, Timing, GAP_ERROR};
 use crate::limits::Allowance;
+use crate::stream::Dir;
 
 pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_BODY: usize = 16 << 20;
@@ -193,14 +194,14 @@ pub struct H2cUpgrade {
 }
 
 impl H2cUpgrade {
-    fn push(&mut self, to_server: bool, data: &[u8], frame: u64, ts: i64) {
+    fn push(&mut self, dir: Dir, data: &[u8], frame: u64, ts: i64) {
         let buffered: usize = self
             .client_rest
             .iter()
             .chain(&self.server_rest)
             .map(|s| s.data.len())
             .sum();
-        let (rest, gap) = if to_server {
+        let (rest, gap) = if dir == Dir::ToServer {
             (&mut self.client_rest, &mut self.client_gap)
         } else {
             (&mut self.server_rest, &mut self.server_gap)
@@ -411,7 +412,7 @@ impl Connection {
     /// Bytes from the client.
     pub fn client_data(&mut self, data: &[u8], frame: u64, ts: i64) {
         if let Some(up) = self.upgrade.as_mut() {
-            up.push(true, data, frame, ts);
+            up.push(Dir::ToServer, data, frame, ts);
             return;
         }
         if self.not_http || self.upgraded || self.req.state == State::Tunnel {
@@ -424,7 +425,7 @@ impl Connection {
     /// Bytes from the server.
     pub fn server_data(&mut self, data: &[u8], frame: u64, ts: i64) {
         if let Some(up) = self.upgrade.as_mut() {
-            up.push(false, data, frame, ts);
+            up.push(Dir::ToClient, data, frame, ts);
             return;
         }
         if self.not_http || self.upgraded || self.resp.state == State::Tunnel {
@@ -434,16 +435,16 @@ impl Connection {
         self.parse_responses();
     }
 
-    pub fn gap(&mut self, to_server: bool, len: u64) {
+    pub fn gap(&mut self, dir: Dir, len: u64) {
         if let Some(up) = self.upgrade.as_mut() {
-            if to_server {
+            if dir == Dir::ToServer {
                 up.client_gap = true;
             } else {
                 up.server_gap = true;
             }
             return;
         }
-        let side = if to_server {
+        let side = if dir == Dir::ToServer {
             &mut self.req
         } else {
             &mut self.resp
@@ -451,12 +452,12 @@ impl Connection {
         match side.state {
             State::Body(Framing::Length(n), c) if len < n => {
                 // Finish what is buffered first: it precedes the gap.
-                if to_server {
+                if dir == Dir::ToServer {
                     self.parse_requests();
                 } else {
                     self.parse_responses();
                 }
-                let side = if to_server {
+                let side = if dir == Dir::ToServer {
                     &mut self.req
                 } else {
                     &mut self.resp
@@ -471,7 +472,7 @@ impl Connection {
                         return;
                     }
                 }
-                self.damage(to_server, len);
+                self.damage(dir, len);
             }
             State::Body(Framing::UntilClose, _) => {
                 side.buf.skip_gap(len);
@@ -480,12 +481,12 @@ impl Connection {
                 }
             }
             State::Tunnel => side.buf.skip_gap(len),
-            _ => self.damage(to_server, len),
+            _ => self.damage(dir, len),
         }
     }
 
-    fn damage(&mut self, to_server: bool, len: u64) {
-        let side = if to_server {
+    fn damage(&mut self, dir: Dir, len: u64) {
+        let side = if dir == Dir::ToServer {
             &mut self.req
         } else {
             &mut self.resp
@@ -493,14 +494,14 @@ impl Connection {
         side.buf.skip_gap(len);
         if let Some(mut m) = side.msg.take() {
             m.body_gap = true;
-            if to_server {
+            if dir == Dir::ToServer {
                 // The head is known: keep the request, its body is incomplete.
                 self.waiting.push_back(m);
             } else {
                 self.finish_response(m);
             }
         }
-        let side = if to_server {
+        let side = if dir == Dir::ToServer {
             &mut self.req
         } else {
             &mut self.resp
@@ -509,8 +510,8 @@ impl Connection {
     }
 
     /// The direction ended (FIN or close).
-    pub fn end(&mut self, to_server: bool) {
-        if to_server {
+    pub fn end(&mut self, dir: Dir) {
+        if dir == Dir::ToServer {
             self.req.buf.closed = true;
             self.parse_requests();
         } else {
@@ -527,8 +528,8 @@ impl Connection {
 
     /// Connection closed: requests without response become exchanges with an error.
     pub fn close(&mut self, reset: bool) {
-        self.end(true);
-        self.end(false);
+        self.end(Dir::ToServer);
+        self.end(Dir::ToClient);
         if let Some(m) = self.resp.msg.take() {
             self.finish_response(m);
         }
@@ -1215,10 +1216,10 @@ mod tests {
         Connection::new(0, 7, "10.0.0.2:80".parse().unwrap())
     }
 
-    fn feed(c: &mut Connection, to_server: bool, data: &[u8], step: usize, frame: &mut u64) {
+    fn feed(c: &mut Connection, dir: Dir, data: &[u8], step: usize, frame: &mut u64) {
         for part in data.chunks(step.max(1)) {
             *frame += 1;
-            if to_server {
+            if dir == Dir::ToServer {
                 c.client_data(part, *frame, *frame as i64 * 1000);
             } else {
                 c.server_data(part, *frame, *frame as i64 * 1000);
@@ -1233,8 +1234,8 @@ mod tests {
         for step in [1, 2, 3, 7, 1000] {
             let mut c = conn();
             let mut f = 0;
-            feed(&mut c, true, reqs, step, &mut f);
-            feed(&mut c, false, resps, step, &mut f);
+            feed(&mut c, Dir::ToServer, reqs, step, &mut f);
+            feed(&mut c, Dir::ToClient, resps, step, &mut f);
             c.close(false);
             let ex: Vec<_> = c.take_done().collect();
             assert_eq!(ex.len(), 3, "step {step}");
@@ -1260,13 +1261,19 @@ mod tests {
         let mut f = 0;
         feed(
             &mut c,
-            true,
+            Dir::ToServer,
             b"ody of something\r\nGET /x HTTP/1.0\r\n\r\nGET /y HTTP/1.0\r\n\r\n",
             5,
             &mut f,
         );
-        feed(&mut c, false, b"HTTP/1.0 200 OK\r\n\r\nhello", 4, &mut f);
-        c.end(false);
+        feed(
+            &mut c,
+            Dir::ToClient,
+            b"HTTP/1.0 200 OK\r\n\r\nhello",
+            4,
+            &mut f,
+        );
+        c.end(Dir::ToClient);
         c.close(true);
         let ex: Vec<_> = c.take_done().collect();
         assert_eq!(ex.len(), 2);
@@ -1283,15 +1290,21 @@ mod tests {
     fn connect_tunnel_and_gaps() {
         let mut c = conn();
         let mut f = 0;
-        feed(&mut c, true, b"CONNECT login.microsoftonline.com:443 HTTP/1.1\r\nHost: login.microsoftonline.com:443\r\n\r\n\x16\x03\x01", 100, &mut f);
+        feed(&mut c, Dir::ToServer, b"CONNECT login.microsoftonline.com:443 HTTP/1.1\r\nHost: login.microsoftonline.com:443\r\n\r\n\x16\x03\x01", 100, &mut f);
         feed(
             &mut c,
-            false,
+            Dir::ToClient,
             b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03garbage",
             100,
             &mut f,
         );
-        feed(&mut c, true, b"GET / HTTP/1.1\r\n\r\n", 100, &mut f);
+        feed(
+            &mut c,
+            Dir::ToServer,
+            b"GET / HTTP/1.1\r\n\r\n",
+            100,
+            &mut f,
+        );
         c.close(false);
         let ex: Vec<_> = c.take_done().collect();
         assert_eq!(ex.len(), 1);
@@ -1300,31 +1313,31 @@ mod tests {
         let mut c = conn();
         feed(
             &mut c,
-            true,
+            Dir::ToServer,
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
             100,
             &mut f,
         );
         feed(
             &mut c,
-            false,
+            Dir::ToClient,
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
             100,
             &mut f,
         );
-        c.gap(false, 5);
-        feed(&mut c, false, b"cde", 100, &mut f);
+        c.gap(Dir::ToClient, 5);
+        feed(&mut c, Dir::ToClient, b"cde", 100, &mut f);
         feed(
             &mut c,
-            true,
+            Dir::ToServer,
             b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
             100,
             &mut f,
         );
-        c.gap(false, 3);
+        c.gap(Dir::ToClient, 3);
         feed(
             &mut c,
-            false,
+            Dir::ToClient,
             b"xx\r\nHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n",
             100,
             &mut f,
@@ -1346,11 +1359,11 @@ mod tests {
         for step in [1, 5, 1000] {
             let mut c = conn();
             let mut f = 0;
-            feed(&mut c, true, req, step, &mut f);
+            feed(&mut c, Dir::ToServer, req, step, &mut f);
             // The preface arrives before the 101 is seen: it must be held, not parsed.
             feed(
                 &mut c,
-                true,
+                Dir::ToServer,
                 b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
                 step,
                 &mut f,
@@ -1358,12 +1371,12 @@ mod tests {
             assert!(c.take_h2c_upgrade().is_none());
             feed(
                 &mut c,
-                false,
+                Dir::ToClient,
                 b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\0\0\0\x04\0\0\0\0\0",
                 step,
                 &mut f,
             );
-            feed(&mut c, true, b"after", step, &mut f);
+            feed(&mut c, Dir::ToServer, b"after", step, &mut f);
             let up = c.take_h2c_upgrade().expect("upgrade");
             assert!(c.take_h2c_upgrade().is_none());
             assert_eq!(up.method, "GET");
@@ -1379,7 +1392,13 @@ mod tests {
             assert_eq!(cat(&up.server_rest), b"\0\0\0\x04\0\0\0\0\0");
             assert!(up.client_rest.windows(2).all(|w| w[0].frame < w[1].frame));
             // The 101 is no exchange of its own; fed bytes are ignored from now on.
-            feed(&mut c, false, b"HTTP/1.1 200 OK\r\n\r\n", step, &mut f);
+            feed(
+                &mut c,
+                Dir::ToClient,
+                b"HTTP/1.1 200 OK\r\n\r\n",
+                step,
+                &mut f,
+            );
             c.close(false);
             assert_eq!(c.take_done().count(), 0);
         }
@@ -1392,14 +1411,14 @@ mod tests {
         let mut f = 0;
         feed(
             &mut c,
-            true,
+            Dir::ToServer,
             b"GET /a HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
             7,
             &mut f,
         );
         feed(
             &mut c,
-            false,
+            Dir::ToClient,
             b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 204 No\r\n\r\n",
             7,
             &mut f,
@@ -1423,10 +1442,16 @@ mod tests {
                 ("websocket", "websocket")
             };
             let req = format!("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: {up}\r\n\r\n");
-            feed(&mut c, true, req.as_bytes(), 100, &mut f);
+            feed(&mut c, Dir::ToServer, req.as_bytes(), 100, &mut f);
             let resp = format!("HTTP/1.1 101 Switching\r\nUpgrade: {answer}\r\n\r\n\x01\x05hello");
-            feed(&mut c, false, resp.as_bytes(), 100, &mut f);
-            feed(&mut c, true, b"GET /x HTTP/1.1\r\n\r\n", 100, &mut f);
+            feed(&mut c, Dir::ToClient, resp.as_bytes(), 100, &mut f);
+            feed(
+                &mut c,
+                Dir::ToServer,
+                b"GET /x HTTP/1.1\r\n\r\n",
+                100,
+                &mut f,
+            );
             c.close(false);
             assert!(c.take_h2c_upgrade().is_none());
             let ex: Vec<_> = c.take_done().collect();
@@ -1446,9 +1471,15 @@ mod tests {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
                 data.push((x >> 56) as u8);
             }
-            feed(&mut c, round % 2 == 0, &data, 1 + round % 5, &mut f);
-            feed(&mut c, round % 2 == 1, &data, 3, &mut f);
-            c.gap(round % 3 == 0, 17);
+            feed(
+                &mut c,
+                Dir::from_index(round % 2),
+                &data,
+                1 + round % 5,
+                &mut f,
+            );
+            feed(&mut c, Dir::from_index((round + 1) % 2), &data, 3, &mut f);
+            c.gap(Dir::from_index(usize::from(round % 3 != 0)), 17);
             c.close(round % 4 == 0);
             let _ = c.take_done().count();
         }
@@ -1465,10 +1496,10 @@ mod tests {
             req.extend(&junk);
             let mut resp = b"HTTP/1.1 101 S\r\nUpgrade: h2c\r\n\r\n".to_vec();
             resp.extend(junk.iter().rev());
-            feed(&mut c, true, &req, 1 + round % 4, &mut f);
-            feed(&mut c, false, &resp, 1 + round % 3, &mut f);
+            feed(&mut c, Dir::ToServer, &req, 1 + round % 4, &mut f);
+            feed(&mut c, Dir::ToClient, &resp, 1 + round % 3, &mut f);
             if round % 5 == 0 {
-                c.gap(round % 2 == 0, 3);
+                c.gap(Dir::from_index(round % 2), 3);
             }
             let up = c.take_h2c_upgrade().expect("upgrade");
             let mut h = super::super::h2::Connection::upgraded(

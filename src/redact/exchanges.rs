@@ -1,5 +1,5 @@
-//! Traces that cannot be rewritten in place (packet captures, NetLogs): their
-//! exchanges are written as a HAR 1.2 document, which the HAR rewriter then
+//! Any trace written as a HAR of its exchanges (`redact --to har`; the only way
+//! for captures whose HTTP was decrypted from TLS), which the HAR rewriter then
 //! redacts. The copy keeps every request and response aadtrace read, with
 //! headers, bodies (text, or base64 for binary) and timings.
 
@@ -16,7 +16,7 @@ use crate::capture::keylog::KeyLog;
 use crate::capture::{self, Format, InputSummary, NoProgress};
 use crate::http::{Body, Exchange, Headers};
 
-/// The rewriter for captures and NetLogs: exchanges → HAR → redacted HAR.
+/// The `--to har` rewriter: exchanges → HAR → redacted HAR.
 pub struct AsHar;
 
 impl TraceRewriter for AsHar {

@@ -354,7 +354,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
 const PARSED_VALUE: usize = 64;
 
 /// Why a value is not parsed.
-enum Left {
+pub(super) enum Left {
     /// Too large to hold parsed: how large.
     TooLarge(String),
     Unparsed(serde_json::Error),
@@ -377,7 +377,7 @@ fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
 }
 
 /// Parses a raw value when its parsed form stays within the entry cap.
-fn parse_capped(raw: &str) -> Result<Value, Left> {
+pub(super) fn parse_capped(raw: &str) -> Result<Value, Left> {
     // Bodies count too: the JSON in them is parsed as well, to be redacted.
     let values = raw
         .bytes()
@@ -458,7 +458,7 @@ fn scrub(m: &mut Masker, value: &mut Value) {
 
 /// The final safety net: every string of the value, swept for originals the
 /// structural passes replaced elsewhere in the file.
-fn sweep(m: &mut Masker, value: &mut Value) {
+pub(super) fn sweep(m: &mut Masker, value: &mut Value) {
     match value {
         Value::String(s) => {
             if let Some(new) = m.sweep(s) {
@@ -506,7 +506,7 @@ fn response(m: &mut Masker, value: &mut Value) {
     }
 }
 
-fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
+pub(super) fn map_str(v: &mut Value, f: impl FnOnce(&str) -> String) {
     if let Value::String(s) = v {
         let new = f(s);
         if new != *s {

@@ -14,10 +14,12 @@
 //! * [`text`]: redaction inside strings: URLs, forms, JSON, HTML/JS/XML.
 //! * [`har`]: the HAR rewriter, streaming one entry at a time.
 //! * [`saz`]: Fiddler archives, rewritten member by member.
+//! * [`netlog`]: Chromium NetLogs, rewritten event by event, their logged bytes
+//!   redacted per stream.
 //! * [`packets`]: cleartext pcap/pcapng/NetMon captures, masked in place with
 //!   same-length replacements ([`fixed`]).
 //! * [`exchanges`]: any trace written as a HAR of its exchanges (`--to har`;
-//!   NetLogs, and captures decrypted from TLS) and then redacted as HAR.
+//!   captures decrypted from TLS) and then redacted as HAR.
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
 //! sniffed format and the format asked for (`--to`): the input's own by
@@ -34,6 +36,7 @@ pub mod exchanges;
 pub mod fixed;
 pub mod har;
 pub mod mask;
+pub mod netlog;
 pub mod packets;
 pub mod saz;
 pub mod text;
@@ -70,7 +73,7 @@ pub fn rewriter_for(format: Format, to: Option<Format>) -> Option<&'static dyn T
         (Format::Har, None | Some(Format::Har)) => Some(&har::Har),
         (_, Some(Format::Har)) => Some(&exchanges::AsHar),
         (Format::Pcap | Format::Pcapng | Format::Netmon, None) => Some(&packets::InPlace),
-        (Format::Netlog, None) => Some(&exchanges::AsHar),
+        (Format::Netlog, None) => Some(&netlog::NetLog),
         (Format::Saz, None) => Some(&saz::Saz),
         _ => None,
     }

@@ -40,7 +40,7 @@ pub struct Saz;
 const MAX_MEMBER: u64 = 256 << 20;
 
 /// What replaces a text body that could not be decoded for inspection.
-const UNINSPECTED: &str =
+pub(super) const UNINSPECTED: &str =
     "[body removed by aadtrace redact: it could not be decoded for inspection]";
 
 impl TraceRewriter for Saz {
@@ -66,9 +66,21 @@ impl TraceRewriter for Saz {
             masker.set_place(&place, "");
             let redacted = if name.ends_with("_c.txt") {
                 sessions += 1;
-                message(masker, &member.data, Side::Request, &mut warnings)
+                message(
+                    masker,
+                    &member.data,
+                    Side::Request,
+                    Binary::Keep,
+                    &mut warnings,
+                )
             } else if name.ends_with("_s.txt") {
-                message(masker, &member.data, Side::Response, &mut warnings)
+                message(
+                    masker,
+                    &member.data,
+                    Side::Response,
+                    Binary::Keep,
+                    &mut warnings,
+                )
             } else if name.ends_with("_m.xml") {
                 masker.set_field("metadata");
                 metadata(masker, &member.data)
@@ -249,14 +261,43 @@ struct Line {
     original: String,
 }
 
+/// What becomes of a body: the SAZ copy keeps media and the wire form; the
+/// NetLog rewriter wants every body decoded and nothing shared unread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Binary {
+    /// Bytes that are not text and not shaped like text are kept, and a body
+    /// keeps its codings and framing (a SAZ).
+    Keep,
+    /// Such bytes are replaced by [`UNINSPECTED`], and every body is stored
+    /// decoded with its `Content-Length` (NetLog bytes).
+    Replace,
+}
+
+/// One raw HTTP message redacted for another rewriter (the NetLog's HTTP/1
+/// bytes): always the message's bytes, its body as `binary` says.
+pub(super) fn message_with(m: &mut Masker, data: &[u8], request: bool, binary: Binary) -> Vec<u8> {
+    let side = if request {
+        Side::Request
+    } else {
+        Side::Response
+    };
+    message(m, data, side, binary, &mut Vec::new()).unwrap_or_else(|| data.to_vec())
+}
+
 /// One raw HTTP message (RFC 9112 §2.1), redacted; `None` when nothing in it
 /// changed (the member is then copied as it was).
-fn message(m: &mut Masker, data: &[u8], side: Side, warnings: &mut Vec<String>) -> Option<Vec<u8>> {
+fn message(
+    m: &mut Masker,
+    data: &[u8],
+    side: Side,
+    binary: Binary,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<u8>> {
     let (first, mut headers, raw_body) = parse(data);
     let (new_first, head_changed) = redact_head(m, &first, &mut headers, side);
     m.set_field(&format!("{} body", side.name()));
     let mut uninspected = false;
-    let body = redact_body(m, &headers, raw_body, side, &mut uninspected);
+    let body = redact_body(m, &headers, raw_body, (side, binary), &mut uninspected);
     let place = m.place();
     let side = side.name();
     if uninspected {
@@ -274,7 +315,7 @@ fn message(m: &mut Masker, data: &[u8], side: Side, warnings: &mut Vec<String>) 
         }
         Body::Decoded(bytes, why) => {
             // A notice is no decoded body: the warning above said what it is.
-            if !uninspected {
+            if !uninspected && !why.is_empty() {
                 warnings.push(format!(
                     "{place}: the {side} body {why}; the copy stores it decoded, \
                      without its Content-Encoding and Transfer-Encoding"
@@ -381,7 +422,7 @@ fn set_length(headers: &mut Vec<Line>, len: usize, always: bool) {
 }
 
 /// `METHOD URL VERSION` with the URL redacted.
-fn request_line(m: &mut Masker, line: &str) -> String {
+pub(super) fn request_line(m: &mut Masker, line: &str) -> String {
     let mut parts = line.splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(method), Some(url), rest) => {
@@ -401,7 +442,8 @@ enum Body {
     Same,
     /// Masked, with its codings and framing as they were.
     Framed(Vec<u8>),
-    /// Masked and stored decoded, and why it could not be encoded again.
+    /// Masked and stored decoded, and why it could not be encoded again (empty
+    /// when [`Binary::Replace`] asked for it decoded).
     Decoded(Vec<u8>, String),
 }
 
@@ -438,7 +480,7 @@ fn redact_body(
     m: &mut Masker,
     headers: &[Line],
     raw: &[u8],
-    side: Side,
+    (side, binary): (Side, Binary),
     uninspected: &mut bool,
 ) -> Body {
     if raw.is_empty() {
@@ -451,12 +493,19 @@ fn redact_body(
             let redacted = har::body(m, text, &mime);
             m.sweep(&redacted).unwrap_or(redacted).into_bytes()
         }
-        Err(_) if har::textual(&mime) || mime.is_empty() && looks_textual(&opened.content) => {
+        Err(_)
+            if binary == Binary::Replace
+                || har::textual(&mime)
+                || mime.is_empty() && looks_textual(&opened.content) =>
+        {
             *uninspected = true;
             UNINSPECTED.as_bytes().to_vec()
         }
         Err(_) => opened.content.clone(),
     };
+    if binary == Binary::Replace {
+        return Body::Decoded(out, String::new());
+    }
     let trailers = opened
         .chunked
         .as_ref()

@@ -44,6 +44,14 @@ impl Dir {
     pub fn index(self) -> usize {
         self as usize
     }
+    /// The direction of an index into a `[to server, to client]` pair.
+    pub fn from_index(i: usize) -> Dir {
+        if i == 0 {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        }
+    }
     pub fn other(self) -> Dir {
         match self {
             Dir::ToServer => Dir::ToClient,

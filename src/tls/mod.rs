@@ -21,6 +21,8 @@ pub mod record;
 
 pub use record::Protection;
 
+use crate::stream::Dir;
+
 /// Largest handshake message buffered (ClientHellos with post-quantum key shares
 /// are a few KiB; certificate chains can reach tens of KiB).
 const MAX_HANDSHAKE: usize = 256 * 1024;
@@ -115,8 +117,8 @@ pub struct DecryptStats {
 /// Decrypted application data, or plaintext that could not be recovered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plain {
-    Data { from_client: bool, data: Vec<u8> },
-    Gap { from_client: bool, len: u64 },
+    Data { dir: Dir, data: Vec<u8> },
+    Gap { dir: Dir, len: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -176,8 +178,8 @@ impl Observer {
     }
 
     /// `len` bytes of one direction are missing: record boundaries are lost there.
-    pub fn gap(&mut self, from_client: bool, len: u64) {
-        let i = usize::from(!from_client);
+    pub fn gap(&mut self, dir: Dir, len: u64) {
+        let i = dir.index();
         let d = &mut self.dirs[i];
         if d.broken {
             return;
@@ -185,14 +187,14 @@ impl Observer {
         d.broken = true;
         if d.prot.is_some() {
             self.stats.lost_to_gaps += len + d.rec.len() as u64;
-            self.out.push(Plain::Gap { from_client, len });
+            self.out.push(Plain::Gap { dir, len });
         }
         d.rec.clear();
     }
 
-    /// Feeds bytes of one direction (`from_client` true for client → server).
-    pub fn data(&mut self, from_client: bool, mut data: &[u8]) {
-        let i = usize::from(!from_client);
+    /// Feeds bytes of one direction.
+    pub fn data(&mut self, dir: Dir, mut data: &[u8]) {
+        let i = dir.index();
         while !data.is_empty() {
             let d = &mut self.dirs[i];
             if (d.encrypted && d.prot.is_none() && self.keys.is_none()) || d.broken {
@@ -260,7 +262,7 @@ impl Observer {
                 self.stats.failed += 1;
                 if ty == 23 {
                     self.out.push(Plain::Gap {
-                        from_client: i == 0,
+                        dir: Dir::from_index(i),
                         len: body_len,
                     });
                 }
@@ -324,7 +326,7 @@ impl Observer {
                     self.stats.app_bytes[i] += body.len() as u64;
                     if !body.is_empty() {
                         self.out.push(Plain::Data {
-                            from_client: i == 0,
+                            dir: Dir::from_index(i),
                             data: body,
                         });
                     }
@@ -718,29 +720,29 @@ mod tests {
         stream.extend(record(22, &ch[10..]));
         let mut o = Observer::new();
         for b in stream.chunks(3) {
-            o.data(true, b);
+            o.data(Dir::ToServer, b);
         }
         let sh = server_hello(true);
-        o.data(false, &record(22, &sh));
-        o.data(false, &record(23, b"secret"));
+        o.data(Dir::ToClient, &record(22, &sh));
+        o.data(Dir::ToClient, &record(23, b"secret"));
         assert_eq!(o.info.sni.as_deref(), Some("login.microsoftonline.com"));
         assert_eq!(o.info.alpn_offered, vec!["h2"]);
         assert_eq!(o.info.alpn.as_deref(), Some("h2"));
         assert_eq!(o.info.version.as_deref(), Some("TLS 1.3"));
         assert_eq!(o.info.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
-        o.data(true, &record(23, b"x"));
+        o.data(Dir::ToServer, &record(23, b"x"));
         assert!(o.done());
     }
 
     #[test]
     fn plaintext_alert_and_garbage() {
         let mut o = Observer::new();
-        o.data(true, &record(22, &client_hello("a")));
-        o.data(false, &record(21, &[2, 40]));
+        o.data(Dir::ToServer, &record(22, &client_hello("a")));
+        o.data(Dir::ToClient, &record(21, &[2, 40]));
         assert_eq!(o.info.alerts, vec!["fatal handshake_failure"]);
         let mut o = Observer::new();
         for n in 0..200u8 {
-            o.data(n % 2 == 0, &[n, 3, n, 0, n]);
+            o.data(Dir::from_index(usize::from(n % 2)), &[n, 3, n, 0, n]);
         }
         assert!(o.info.sni.is_none());
     }
@@ -749,15 +751,15 @@ mod tests {
     fn malformed_hellos_are_counted() {
         let mut o = Observer::new();
         o.data(
-            true,
+            Dir::ToServer,
             &record(22, &client_hello("login.microsoftonline.com")),
         );
-        o.data(false, &record(22, &server_hello(true)));
+        o.data(Dir::ToClient, &record(22, &server_hello(true)));
         assert_eq!(o.stats.malformed_hellos, 0, "well-formed hellos");
         // An SSL 3.0-style ClientHello without extensions is whole too.
         let old = [[3, 0].as_slice(), &[7; 32], &[0, 0, 2, 0, 4, 1, 0]].concat();
         let mut o = Observer::new();
-        o.data(true, &record(22, &hs(1, &old)));
+        o.data(Dir::ToServer, &record(22, &hs(1, &old)));
         assert_eq!(o.info.client_random, Some([7; 32]));
         assert_eq!(o.stats.malformed_hellos, 0, "well-formed hellos");
         // A ClientHello whose extensions block claims more bytes than it has.
@@ -765,9 +767,9 @@ mod tests {
         let ext_len_at = 4 + 2 + 32 + 1 + 4 + 2;
         ch[ext_len_at] = 0xff;
         let mut o = Observer::new();
-        o.data(true, &record(22, &ch));
+        o.data(Dir::ToServer, &record(22, &ch));
         // A ServerHello cut inside its random.
-        o.data(false, &record(22, &hs(2, &[3, 3, 0, 0])));
+        o.data(Dir::ToClient, &record(22, &hs(2, &[3, 3, 0, 0])));
         assert!(o.info.client_hello_seen && o.info.server_hello_seen);
         assert_eq!(o.stats.malformed_hellos, 2);
         assert!(o.info.sni.is_none());

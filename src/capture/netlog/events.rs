@@ -71,6 +71,43 @@ impl Ids {
     }
 }
 
+/// Counts the exchanges the reader makes of a NetLog, one event at a time, for
+/// writers that pass events on without reading them (`redact`): one per
+/// `URL_REQUEST_START_JOB` begin of a `URL_REQUEST` source whose time, type and
+/// source read as the reader (`NetLog::event`) reads them.
+pub struct HopCounter {
+    ids: Ids,
+    /// Exchanges so far.
+    pub hops: usize,
+}
+
+impl HopCounter {
+    pub fn new(constants: &Value) -> Self {
+        HopCounter {
+            ids: Ids::from_constants(constants),
+            hops: 0,
+        }
+    }
+
+    pub fn event(&mut self, ev: &Value) {
+        let ids = &self.ids;
+        let source = ev.get("source");
+        // Absent phase and source type read as 0, as in `RawEvent`.
+        let or_zero = |v: Option<&Value>| v.map_or(Some(0), Value::as_u64);
+        let starts = ev.get("time").and_then(number).is_some()
+            && ids.start_job.is_some()
+            && ev.get("type").and_then(Value::as_u64) == ids.start_job
+            && or_zero(ev.get("phase")) == Some(ids.phase_begin)
+            && source
+                .and_then(|s| s.get("id"))
+                .and_then(Value::as_u64)
+                .is_some()
+            && ids.src_url_request.is_some()
+            && or_zero(source.and_then(|s| s.get("type"))) == ids.src_url_request;
+        self.hops += usize::from(starts);
+    }
+}
+
 impl NetLog<'_> {
     /// One event: bad ones are counted, connection events fill the sockets and
     /// HTTP/2 sessions, and events of `URL_REQUEST` sources build hops.

@@ -63,8 +63,10 @@ use super::tally::Tally;
 use super::{CaptureError, InputSummary, Progress, WarningCode};
 use crate::http::Exchange;
 use build::Builder;
+pub use events::HopCounter;
 use events::{Ids, Top};
 use params::number;
+pub use params::{is_stripped, param_bytes};
 use sent::SentBodies;
 
 /// Largest body kept per hop (response) and per socket (sent bytes).

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 /// `[N bytes were stripped]`, Chromium's placeholder for a cookie or credential.
-pub(super) fn is_stripped(value: &str) -> bool {
+pub fn is_stripped(value: &str) -> bool {
     value.starts_with('[') && value.ends_with(" bytes were stripped]")
 }
 
@@ -28,7 +28,7 @@ pub(super) fn dependency(params: &Value) -> Option<u64> {
 }
 
 /// `bytes` (base64) or `hex_encoded_bytes` (old logs).
-pub(super) fn param_bytes(params: &Value) -> Option<Vec<u8>> {
+pub fn param_bytes(params: &Value) -> Option<Vec<u8>> {
     if let Some(b64) = str_param(params, "bytes") {
         return base64::engine::general_purpose::STANDARD.decode(b64).ok();
     }

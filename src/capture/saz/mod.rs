@@ -5,7 +5,7 @@
 //!   API reference for `Fiddler.SessionFlags` (the `BitFlags` attribute) and
 //!   `Fiddler.SessionTimers`.
 //! - The public SAZ archives of Fiddler, fluxzy and node-saz-parser that the
-//!   corpus tests read (`tests/saz.rs`).
+//!   corpus tests read (`tests/it/saz.rs`).
 //! - PKWARE APPNOTE.TXT (the zip container, ZipCrypto), WinZip "AES Encryption
 //!   Information: Encryption Specification AE-1 and AE-2" (AES entries); both are
 //!   handled by the `zip` crate.

@@ -37,6 +37,7 @@ use self::frame::{Flags, FrameHeader, Kind};
 use super::hpack::{self, Field};
 use super::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing, GAP_ERROR};
 use crate::limits::{Allowance, HEADER_LIST};
+use crate::stream::Dir;
 
 /// A kind of damage in an HTTP/2 connection, counted in [`Connection::warnings`]
 /// (the capture layer turns each into a reader warning of its own).
@@ -267,10 +268,10 @@ impl Connection {
             }
         }
         if up.client_gap {
-            c.gap(true, 0);
+            c.gap(Dir::ToServer, 0);
         }
         if up.server_gap {
-            c.gap(false, 0);
+            c.gap(Dir::ToClient, 0);
         }
         c
     }
@@ -281,19 +282,19 @@ impl Connection {
 
     /// Bytes from the client.
     pub fn client_data(&mut self, data: &[u8], frame: u64, ts: i64) {
-        self.data(0, data, frame, ts);
+        self.data(Dir::ToServer, data, frame, ts);
     }
 
     /// Bytes from the server.
     pub fn server_data(&mut self, data: &[u8], frame: u64, ts: i64) {
-        self.data(1, data, frame, ts);
+        self.data(Dir::ToClient, data, frame, ts);
     }
 
     /// Frames are read straight from `data` when nothing is buffered, and from the
     /// side's buffer (taken out while frames are handled) otherwise, so a payload is
     /// never copied on its way to a message body.
-    fn data(&mut self, d: usize, data: &[u8], frame: u64, ts: i64) {
-        let side = &mut self.sides[d];
+    fn data(&mut self, dir: Dir, data: &[u8], frame: u64, ts: i64) {
+        let side = &mut self.sides[dir.index()];
         if side.broken {
             return;
         }
@@ -310,32 +311,32 @@ impl Connection {
             data
         };
         let mut pos = 0;
-        if d == 0 && !self.sides[d].preface_checked {
+        if dir == Dir::ToServer && !self.sides[dir.index()].preface_checked {
             let n = input.len().min(PREFACE.len());
             if input[..n] != PREFACE[..n] {
-                self.sides[d].preface_checked = true;
-                self.sides[d].hpack.partial = true;
+                self.sides[dir.index()].preface_checked = true;
+                self.sides[dir.index()].hpack.partial = true;
                 self.sides[1].hpack.partial = true;
             } else if n == PREFACE.len() {
-                self.sides[d].preface_checked = true;
+                self.sides[dir.index()].preface_checked = true;
                 pos = PREFACE.len();
             } else {
-                self.sides[d].buf = input.to_vec();
+                self.sides[dir.index()].buf = input.to_vec();
                 return;
             }
         }
         let at = At { frame, ts };
         while let Some(header) = frame::read_header(&input[pos..]) {
             if header.len > MAX_FRAME {
-                self.break_side(d, Problem::FrameError);
+                self.break_side(dir, Problem::FrameError);
                 return;
             }
             let Some((_, payload, _)) = frame::split(&input[pos..]) else {
                 break;
             };
             pos += frame::HEADER_LEN + header.len;
-            self.frame(d, header, payload, at);
-            if self.sides[d].broken {
+            self.frame(dir, header, payload, at);
+            if self.sides[dir.index()].broken {
                 return;
             }
         }
@@ -345,7 +346,7 @@ impl Connection {
         } else {
             input[pos..].to_vec()
         };
-        let side = &mut self.sides[d];
+        let side = &mut self.sides[dir.index()];
         if !rest.is_empty() && pos > 0 {
             side.frame = frame;
             side.ts = ts;
@@ -353,14 +354,14 @@ impl Connection {
         side.buf = rest;
     }
 
-    fn frame(&mut self, d: usize, h: FrameHeader, p: &[u8], at: At) {
+    fn frame(&mut self, dir: Dir, h: FrameHeader, p: &[u8], at: At) {
         // A header block in progress admits only its CONTINUATION frames (§6.10).
-        if self.sides[d].block.is_some() && h.kind != Kind::Continuation {
+        if self.sides[dir.index()].block.is_some() && h.kind != Kind::Continuation {
             self.warn(Problem::FrameError);
-            self.sides[d].block = None;
+            self.sides[dir.index()].block = None;
         }
         match h.kind {
-            Kind::Data => self.data_frame(d, h, p, at.ts),
+            Kind::Data => self.data_frame(dir, h, p, at.ts),
             Kind::Headers => {
                 let Some(mut frag) = frame::unpad(p, h.flags) else {
                     self.warn(Problem::FrameError);
@@ -380,12 +381,12 @@ impl Connection {
                     end_stream: h.flags.has(Flags::END_STREAM),
                     promised: None,
                 };
-                self.header_fragment(d, block, h.flags.has(Flags::END_HEADERS), at);
+                self.header_fragment(dir, block, h.flags.has(Flags::END_HEADERS), at);
             }
             Kind::RstStream if p.len() >= 4 => {
                 let code = u32::from_be_bytes([p[0], p[1], p[2], p[3]]);
                 if let Some(s) = self.streams.get_mut(&h.stream) {
-                    s.reset = Some((d == 0, code));
+                    s.reset = Some((dir == Dir::ToServer, code));
                     self.finish_stream(h.stream);
                 }
             }
@@ -402,21 +403,21 @@ impl Connection {
                     end_stream: false,
                     promised: Some(promised),
                 };
-                self.header_fragment(d, block, h.flags.has(Flags::END_HEADERS), at);
+                self.header_fragment(dir, block, h.flags.has(Flags::END_HEADERS), at);
             }
-            Kind::Continuation => self.continuation(d, h, p, at),
+            Kind::Continuation => self.continuation(dir, h, p, at),
             // PRIORITY, SETTINGS, PING, GOAWAY, WINDOW_UPDATE and unknown types carry
             // nothing an exchange needs.
             _ => {}
         }
     }
 
-    fn data_frame(&mut self, d: usize, h: FrameHeader, p: &[u8], ts: i64) {
+    fn data_frame(&mut self, dir: Dir, h: FrameHeader, p: &[u8], ts: i64) {
         let Some(data) = frame::unpad(p, h.flags) else {
             self.warn(Problem::FrameError);
             return;
         };
-        let Some(msg) = self.msg_mut(d, h.stream) else {
+        let Some(msg) = self.msg_mut(dir, h.stream) else {
             return;
         };
         let room = MAX_BODY.saturating_sub(msg.body.len());
@@ -424,44 +425,44 @@ impl Connection {
         msg.last_ts = ts;
         if h.flags.has(Flags::END_STREAM) {
             msg.ended = true;
-            self.ended(d, h.stream);
+            self.ended(dir, h.stream);
         }
     }
 
-    fn continuation(&mut self, d: usize, h: FrameHeader, p: &[u8], at: At) {
-        let Some(block) = self.sides[d].block.as_mut() else {
+    fn continuation(&mut self, dir: Dir, h: FrameHeader, p: &[u8], at: At) {
+        let Some(block) = self.sides[dir.index()].block.as_mut() else {
             self.warn(Problem::FrameError);
             return;
         };
         if block.stream != h.stream || block.bytes.len() + p.len() > MAX_HEADER_BLOCK {
-            self.sides[d].block = None;
+            self.sides[dir.index()].block = None;
             self.warn(Problem::FrameError);
             return;
         }
         block.bytes.extend_from_slice(p);
         if h.flags.has(Flags::END_HEADERS) {
-            if let Some(block) = self.sides[d].block.take() {
-                self.header_block(d, block, at);
+            if let Some(block) = self.sides[dir.index()].block.take() {
+                self.header_block(dir, block, at);
             }
         }
     }
 
-    fn header_fragment(&mut self, d: usize, block: HeaderBlock, end_headers: bool, at: At) {
+    fn header_fragment(&mut self, dir: Dir, block: HeaderBlock, end_headers: bool, at: At) {
         if end_headers {
-            self.header_block(d, block, at);
+            self.header_block(dir, block, at);
         } else {
-            self.sides[d].block = Some(block);
+            self.sides[dir.index()].block = Some(block);
         }
     }
 
-    fn header_block(&mut self, d: usize, block: HeaderBlock, At { frame, ts }: At) {
+    fn header_block(&mut self, dir: Dir, block: HeaderBlock, At { frame, ts }: At) {
         let HeaderBlock {
             stream: id,
             bytes,
             end_stream,
             promised,
         } = block;
-        let side = &mut self.sides[d];
+        let side = &mut self.sides[dir.index()];
         let before = side.hpack.unknown_indices;
         let cut_before = side.hpack.lists_cut;
         let fields = match side.hpack.decode(&bytes) {
@@ -482,14 +483,14 @@ impl Connection {
         if cut > 0 {
             self.warn(Problem::HeaderListTooLarge);
         }
-        let Some((fields, size)) = self.admit_fields(d, id, promised, fields) else {
+        let Some((fields, size)) = self.admit_fields(dir, id, promised, fields) else {
             return;
         };
         if let Some(pid) = promised {
             self.promise(pid, fields, size, frame, ts);
             return;
         }
-        let client = d == 0;
+        let client = dir == Dir::ToServer;
         let s = self.stream(id);
         let slot = if client { &mut s.req } else { &mut s.resp };
         match slot {
@@ -517,7 +518,7 @@ impl Connection {
             }
         }
         if end_stream {
-            self.ended(d, id);
+            self.ended(dir, id);
         }
     }
 
@@ -545,7 +546,7 @@ impl Connection {
     /// and trailers together); a list that does not fit is dropped and counted.
     fn admit_fields(
         &mut self,
-        d: usize,
+        dir: Dir,
         id: u32,
         promised: Option<u32>,
         fields: Vec<Field>,
@@ -553,7 +554,7 @@ impl Connection {
         let size: usize = fields.iter().map(hpack::field_size).sum();
         let held = match promised {
             Some(_) => 0,
-            None => self.msg_mut(d, id).map_or(0, |m| m.header_size),
+            None => self.msg_mut(dir, id).map_or(0, |m| m.header_size),
         };
         if held + size > HEADER_LIST {
             self.warn(Problem::HeaderListTooLarge);
@@ -576,17 +577,17 @@ impl Connection {
         self.streams.entry(id).or_default()
     }
 
-    fn msg_mut(&mut self, d: usize, id: u32) -> Option<&mut Msg> {
+    fn msg_mut(&mut self, dir: Dir, id: u32) -> Option<&mut Msg> {
         let s = self.streams.get_mut(&id)?;
-        if d == 0 {
+        if dir == Dir::ToServer {
             s.req.as_mut()
         } else {
             s.resp.as_mut()
         }
     }
 
-    fn ended(&mut self, d: usize, id: u32) {
-        if d == 1 {
+    fn ended(&mut self, dir: Dir, id: u32) {
+        if dir == Dir::ToClient {
             self.finish_stream(id);
         }
     }
@@ -616,14 +617,18 @@ impl Connection {
         }
     }
 
-    fn break_side(&mut self, d: usize, code: Problem) {
+    fn break_side(&mut self, dir: Dir, code: Problem) {
         self.warn(code);
-        let side = &mut self.sides[d];
+        let side = &mut self.sides[dir.index()];
         side.broken = true;
         side.buf.clear();
         side.block = None;
         for s in self.streams.values_mut() {
-            let m = if d == 0 { &mut s.req } else { &mut s.resp };
+            let m = if dir == Dir::ToServer {
+                &mut s.req
+            } else {
+                &mut s.resp
+            };
             if let Some(m) = m {
                 if !m.ended {
                     m.gap = true;
@@ -633,15 +638,14 @@ impl Connection {
     }
 
     /// `len` bytes of one direction are missing: its frame boundaries are lost.
-    pub fn gap(&mut self, to_server: bool, _len: u64) {
-        let d = usize::from(!to_server);
-        if !self.sides[d].broken {
-            self.break_side(d, Problem::BytesMissing);
+    pub fn gap(&mut self, dir: Dir, _len: u64) {
+        if !self.sides[dir.index()].broken {
+            self.break_side(dir, Problem::BytesMissing);
         }
     }
 
     /// The direction ended.
-    pub fn end(&mut self, _to_server: bool) {}
+    pub fn end(&mut self, _dir: Dir) {}
 
     /// Connection closed: streams without a complete response become exchanges
     /// with an error.
