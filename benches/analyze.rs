@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aadtrace::capture::{har, NoProgress, Source};
+use aadtrace::capture::{har, NoProgress, ReadCtx, Source};
 use aadtrace::identity;
 use aadtrace::session::{self, SessionOptions};
 use divan::counter::BytesCount;
@@ -49,7 +49,7 @@ fn har_read(bencher: Bencher) {
     let data = bytes();
     bencher.counter(BytesCount::new(data.len())).bench(|| {
         let mut n = 0usize;
-        har::read_slice(&data, "bench", 0, &NoProgress, &mut |ex| {
+        har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
             n += ex.request.url.len()
         })
         .unwrap();
@@ -63,7 +63,7 @@ fn har_read_and_observe(bencher: Bencher) {
     let data = bytes();
     bencher.counter(BytesCount::new(data.len())).bench(|| {
         let mut steps = Vec::new();
-        har::read_slice(&data, "bench", 0, &NoProgress, &mut |ex| {
+        har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
             steps.push(identity::observe(steps.len(), &ex))
         })
         .unwrap();
@@ -95,7 +95,7 @@ fn full_analysis_one_core(bencher: Bencher) {
     let path = bench_file().display().to_string();
     bencher.counter(BytesCount::new(data.len())).bench(|| {
         let mut steps = Vec::new();
-        let summary = har::read_slice(&data, &path, 0, &NoProgress, &mut |ex| {
+        let summary = har::read_slice(&data, &ReadCtx::new(&path), &mut |ex| {
             steps.push(identity::observe(0, &ex))
         })
         .unwrap();

@@ -14,7 +14,7 @@ use aadtrace_samples::packet_writer;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use aadtrace::capture::{pcap, read_source, NoProgress, Source};
+use aadtrace::capture::{pcap, read_source, NoProgress, ReadCtx, Source};
 use divan::counter::BytesCount;
 use divan::Bencher;
 use gen::{body, Rng};
@@ -134,7 +134,7 @@ fn pcap_from_memory(bencher: Bencher) {
     let data = std::fs::read(bench_file()).unwrap();
     bencher.counter(BytesCount::new(data.len())).bench(|| {
         let mut n = 0usize;
-        pcap::read(&data[..], "bench", 0, None, &NoProgress, &mut |_ex| n += 1).unwrap();
+        pcap::read(&data[..], &ReadCtx::new("bench"), &mut |_ex| n += 1).unwrap();
         n
     });
 }

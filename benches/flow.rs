@@ -7,7 +7,7 @@
 
 use aadtrace_samples::one_flow;
 
-use aadtrace::capture::{har, Format, NoProgress};
+use aadtrace::capture::{har, Format, ReadCtx};
 use aadtrace::identity;
 use aadtrace::report::{html, json, shown::Redactor, text};
 use aadtrace::session::{self, InputReport, Session, SessionOptions};
@@ -28,7 +28,7 @@ fn har_of(shape: &str) -> Vec<u8> {
 /// in `analyze.rs`).
 fn analyse(data: &[u8]) -> Session {
     let mut steps = Vec::new();
-    let summary = har::read_slice(data, "one-flow.har", 0, &NoProgress, &mut |ex| {
+    let summary = har::read_slice(data, &ReadCtx::new("one-flow.har"), &mut |ex| {
         steps.push(identity::observe(0, &ex))
     })
     .expect("the generated HAR reads");

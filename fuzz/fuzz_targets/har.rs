@@ -3,7 +3,7 @@
 //! readers must agree.
 #![no_main]
 
-use aadtrace::capture::{har, CaptureError, InputSummary, NoProgress};
+use aadtrace::capture::{har, CaptureError, InputSummary, ReadCtx};
 use aadtrace::http::Exchange;
 use libfuzzer_sys::fuzz_target;
 
@@ -27,10 +27,10 @@ fn exchanges(
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (fast, with_fast) = exchanges(|sink| har::read_slice(data, "fuzz", 0, &NoProgress, sink));
+    let (fast, with_fast) = exchanges(|sink| har::read_slice(data, &ReadCtx::new("fuzz"), sink));
     let (slow, slice) =
-        exchanges(|sink| har::read_slice_serde_only(data, "fuzz", 0, &NoProgress, sink));
-    let stream = har::read_stream(data, "fuzz", 0, &NoProgress, &mut |ex| touch(&ex));
+        exchanges(|sink| har::read_slice_serde_only(data, &ReadCtx::new("fuzz"), sink));
+    let stream = har::read_stream(data, &ReadCtx::new("fuzz"), &mut |ex| touch(&ex));
     // The fast pass reads what serde reads, exchange for exchange. It may read
     // further: it does not check escapes inside strings it does not decode, where
     // serde stops the document.

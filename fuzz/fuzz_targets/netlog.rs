@@ -2,7 +2,7 @@
 //! decode or fail cleanly, and the slice and stream readers must agree.
 #![no_main]
 
-use aadtrace::capture::{netlog, NoProgress};
+use aadtrace::capture::{netlog, ReadCtx};
 use aadtrace::http::Exchange;
 use libfuzzer_sys::fuzz_target;
 
@@ -15,8 +15,8 @@ fn touch(ex: Exchange<'_>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let slice = netlog::read_slice(data, "fuzz", 0, &NoProgress, &mut touch);
-    let stream = netlog::read_stream(data, "fuzz", 0, &NoProgress, &mut touch);
+    let slice = netlog::read_slice(data, &ReadCtx::new("fuzz"), &mut touch);
+    let stream = netlog::read_stream(data, &ReadCtx::new("fuzz"), &mut touch);
     // The slice reader skips unknown content without checking its UTF-8; the stream
     // reader validates everything, so only valid UTF-8 must agree.
     if std::str::from_utf8(data).is_err() {

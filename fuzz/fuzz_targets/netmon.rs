@@ -2,7 +2,7 @@
 //! table (seekable) and record after record (stream). Neither may panic or hang.
 #![no_main]
 
-use aadtrace::capture::{netmon, NoProgress};
+use aadtrace::capture::{netmon, ReadCtx};
 use aadtrace::http::Exchange;
 use libfuzzer_sys::fuzz_target;
 
@@ -20,11 +20,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = netmon::read(
         std::io::Cursor::new(&input),
-        "fuzz",
-        0,
-        None,
-        &NoProgress,
+        &ReadCtx::new("fuzz"),
         &mut touch,
     );
-    let _ = netmon::read_stream(&input[..], "fuzz", 0, None, &NoProgress, &mut touch);
+    let _ = netmon::read_stream(&input[..], &ReadCtx::new("fuzz"), &mut touch);
 });

@@ -4,7 +4,7 @@
 //! file header, so the fuzzer need not discover the magic numbers first.
 #![no_main]
 
-use aadtrace::capture::{pcap, NoProgress};
+use aadtrace::capture::{pcap, ReadCtx};
 use aadtrace::http::Exchange;
 use libfuzzer_sys::fuzz_target;
 
@@ -40,10 +40,7 @@ fuzz_target!(|data: &[u8]| {
     input.extend_from_slice(rest);
     let _ = pcap::read(
         std::io::Cursor::new(input),
-        "fuzz",
-        0,
-        None,
-        &NoProgress,
+        &ReadCtx::new("fuzz"),
         &mut touch,
     );
 });

@@ -2,7 +2,7 @@
 //! bodies must decode or fail cleanly.
 #![no_main]
 
-use aadtrace::capture::{saz, NoProgress};
+use aadtrace::capture::{saz, ReadCtx};
 use aadtrace::http::Exchange;
 use libfuzzer_sys::fuzz_target;
 
@@ -17,10 +17,8 @@ fn touch(ex: Exchange<'_>) {
 fuzz_target!(|data: &[u8]| {
     let _ = saz::read(
         std::io::Cursor::new(data),
-        "fuzz",
-        0,
+        &ReadCtx::new("fuzz"),
         Some("fuzz"),
-        &NoProgress,
         &mut touch,
     );
 });

@@ -164,7 +164,7 @@ fn read_and_judge(
     let mut steps = Vec::new();
     let mut sink = |ex: Exchange<'_>| steps.push(identity::observe(steps.len(), &ex));
     let from_bytes = |bytes: &[u8], sink: &mut dyn FnMut(Exchange<'_>)| {
-        capture::read_bytes_keyed(bytes, name, 0, keys.clone(), &NoProgress, sink)
+        capture::read_bytes(bytes, &capture::ReadCtx::new(name).keys(keys.clone()), sink)
             .map_err(|e| TraceError::from_capture(&e))
     };
     let (format, mut summary) = match (&trace.source, loaded) {
@@ -247,7 +247,7 @@ fn zip_member(
     let read = match opened {
         Member::Whole(data) => from_bytes(&data, sink),
         Member::Stream(stream) if member::streams_within_budget(&stream) => {
-            capture::read_reader(Box::new(stream), name, 0, &NoProgress, sink)
+            capture::read_reader(Box::new(stream), &capture::ReadCtx::new(name), sink)
                 .map_err(|e| TraceError::from_capture(&e))
         }
         Member::Stream(_) => {

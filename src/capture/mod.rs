@@ -200,6 +200,46 @@ impl Source {
     }
 }
 
+/// What a reader is told about the input it reads, besides its bytes: the name
+/// its messages give, its index among the inputs read together (the
+/// `Origin::input` of every exchange), the TLS keys for packet captures, and
+/// where progress goes. One value instead of the same four arguments threaded
+/// through every reader.
+#[derive(Clone)]
+pub struct ReadCtx<'a> {
+    pub name: &'a str,
+    pub input: usize,
+    pub keys: Option<Arc<KeyLog>>,
+    pub progress: &'a dyn Progress,
+}
+
+impl<'a> ReadCtx<'a> {
+    /// The input named `name`, first of its run, without keys or progress.
+    pub fn new(name: &'a str) -> Self {
+        ReadCtx {
+            name,
+            input: 0,
+            keys: None,
+            progress: &NoProgress,
+        }
+    }
+
+    /// The same context, for the input at `input` among those read together.
+    pub fn input(self, input: usize) -> Self {
+        ReadCtx { input, ..self }
+    }
+
+    /// The same context, with TLS keys (`None`: none).
+    pub fn keys(self, keys: Option<Arc<KeyLog>>) -> Self {
+        ReadCtx { keys, ..self }
+    }
+
+    /// The same context, reporting progress to `progress`.
+    pub fn progress(self, progress: &'a dyn Progress) -> Self {
+        ReadCtx { progress, ..self }
+    }
+}
+
 /// How inputs are read, beyond the inputs themselves.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -258,19 +298,13 @@ pub fn read_source_keyed(
 ) -> Result<(Format, InputSummary), CaptureError> {
     let name = source.display_name();
     let bad = bad_keylog_lines(keys.as_deref());
+    let ctx = ReadCtx::new(&name)
+        .input(input_index)
+        .keys(keys)
+        .progress(progress);
     let result = match source {
-        Source::File(path) => read_file(path, &name, input_index, keys, progress, sink),
-        Source::Stdin => {
-            let stdin = std::io::stdin();
-            read_stream(
-                Box::new(stdin.lock()),
-                &name,
-                input_index,
-                keys,
-                progress,
-                sink,
-            )
-        }
+        Source::File(path) => read_file(path, &ctx, sink),
+        Source::Stdin => read_stream(Box::new(std::io::stdin().lock()), &ctx, sink),
     };
     with_keylog_warning(result, bad)
 }
@@ -358,39 +392,37 @@ fn open_file(path: &Path, name: &str) -> Result<Opened, CaptureError> {
 
 fn read_file(
     path: &Path,
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
+    let name = ctx.name;
     if special::is_stream(path) {
         // A pipe (process substitution), a device: no size, no map; streamed.
         let reader = special::open(path).map_err(|source| CaptureError::Io {
             path: name.to_string(),
             source,
         })?;
-        return read_stream(reader, name, input_index, keys, progress, sink);
+        return read_stream(reader, ctx, sink);
     }
     match open_file(path, name)? {
-        Opened::Gzip(file) => read_stream(Box::new(file), name, input_index, keys, progress, sink),
+        Opened::Gzip(file) => read_stream(Box::new(file), ctx, sink),
         Opened::Har(map) => {
             let json = jsonp_body(&map).unwrap_or(&map);
-            let summary = har::read_slice(json, name, input_index, progress, sink)?;
+            let summary = har::read_slice(json, ctx, sink)?;
             Ok((Format::Har, summary))
         }
         // Captures are streamed, never mapped: memory stays bounded by the buffers.
         Opened::Other(format @ (Format::Pcap | Format::Pcapng), file) => {
             let file = std::io::BufReader::with_capacity(1 << 16, file);
-            let summary = pcap::read(file, name, input_index, keys, progress, sink)?;
+            let summary = pcap::read(file, ctx, sink)?;
             Ok((format, summary))
         }
         Opened::Other(Format::Netmon, file) => {
-            let summary = netmon::read(file, name, input_index, keys, progress, sink)?;
+            let summary = netmon::read(file, ctx, sink)?;
             Ok((Format::Netmon, summary))
         }
         Opened::Other(Format::Saz, file) => {
-            let summary = saz::read_file(file, name, input_index, progress, sink)?;
+            let summary = saz::read_file(file, ctx, sink)?;
             Ok((Format::Saz, summary))
         }
         Opened::Other(Format::Netlog, file) => {
@@ -399,7 +431,7 @@ fn read_file(
                 path: name.to_string(),
                 source,
             })?;
-            let summary = netlog::read_slice(&map, name, input_index, progress, sink)?;
+            let summary = netlog::read_slice(&map, ctx, sink)?;
             Ok((Format::Netlog, summary))
         }
         Opened::Other(format, _file) => Err(CaptureError::Unsupported {
@@ -410,40 +442,27 @@ fn read_file(
 }
 
 /// Reads one input held in memory (an archive member): sniffs the format and
-/// reads it as for a file; a HAR is read in place, every other format streamed.
+/// reads it as for a file, decrypting TLS in packet captures with the context's
+/// keys; a HAR is read in place, every other format streamed.
 pub fn read_bytes(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
-    sink: &mut dyn FnMut(Exchange<'_>),
-) -> Result<(Format, InputSummary), CaptureError> {
-    read_bytes_keyed(bytes, name, input_index, None, progress, sink)
-}
-
-/// Like [`read_bytes`], decrypting TLS in packet captures with `keys`.
-pub fn read_bytes_keyed(
-    bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
     if bytes.is_empty() {
         return Err(CaptureError::UnknownFormat {
-            path: name.to_string(),
+            path: ctx.name.to_string(),
             detail: "the input is empty".to_string(),
         });
     }
     let head = &bytes[..bytes.len().min(512)];
     if !is_gzip(head) && sniff(head) == Some(Format::Har) {
         let json = jsonp_body(bytes).unwrap_or(bytes);
-        let summary = har::read_slice(json, name, input_index, progress, sink)?;
+        let summary = har::read_slice(json, ctx, sink)?;
         return Ok((Format::Har, summary));
     }
-    let bad = bad_keylog_lines(keys.as_deref());
-    let result = read_stream(Box::new(bytes), name, input_index, keys, progress, sink);
+    let bad = bad_keylog_lines(ctx.keys.as_deref());
+    let result = read_stream(Box::new(bytes), ctx, sink);
     with_keylog_warning(result, bad)
 }
 
@@ -489,8 +508,12 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
             let name = source.display_name();
             if let Opened::Har(file_map) = open_file(path, &name)? {
                 let json = jsonp_body(&file_map).unwrap_or(&file_map);
-                let (summary, out) =
-                    pipeline(json, &name, input_index, progress, on_exchange, map)?;
+                let (summary, out) = pipeline(
+                    json,
+                    &ReadCtx::new(&name).input(input_index).progress(progress),
+                    on_exchange,
+                    map,
+                )?;
                 unmap_in_background(file_map);
                 return Ok((Format::Har, summary, out));
             }
@@ -536,21 +559,19 @@ fn unmap_in_background(map: memmap2::Mmap) {
 
 fn pipeline<T: Renumber + Send>(
     json: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(InputSummary, Vec<T>), CaptureError> {
+    let name = ctx.name;
     // A large HAR is read in chunks by two threads, each mapped where it is read.
-    if let Some(result) = har::read_slice_split(json, name, input_index, progress, on_exchange, map)
-    {
+    if let Some(result) = har::read_slice_split(json, ctx, on_exchange, map) {
         return result;
     }
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Exchange<'_>>(PIPELINE_DEPTH);
         let worker = scope.spawn(move || rx.into_iter().map(map).collect::<Vec<T>>());
-        let summary = har::read_slice(json, name, input_index, progress, &mut |ex| {
+        let summary = har::read_slice(json, ctx, &mut |ex| {
             on_exchange();
             // The worker only stops early by panicking, which join() reports below.
             let _ = tx.send(ex);
@@ -570,28 +591,24 @@ fn pipeline<T: Renumber + Send>(
 /// format is sniffed from its head and the input streamed, as for standard input.
 pub fn read_reader(
     reader: Box<dyn Read + '_>,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
-    read_stream(reader, name, input_index, None, progress, sink)
+    read_stream(reader, ctx, sink)
 }
 
 /// Reads a non-seekable input (stdin, gzip): sniffs its head, then streams it.
 fn read_stream(
     reader: Box<dyn Read + '_>,
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<(Format, InputSummary), CaptureError> {
+    let name = ctx.name;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
     let head = fill_head(&mut reader, name)?;
     if is_gzip(&head) {
         let inner = flate2::bufread::MultiGzDecoder::new(reader);
-        return read_stream(Box::new(inner), name, input_index, keys, progress, sink);
+        return read_stream(Box::new(inner), ctx, sink);
     }
     let format = sniff(&head).ok_or_else(|| unknown_format(name, &head))?;
     match format {
@@ -601,24 +618,24 @@ fn read_stream(
             detail: "a JSONP-wrapped HAR (`name({...})`) can be read from a file, not from a stream; save it to a file first".to_string(),
         }),
         Format::Har => {
-            let summary = har::read_stream(reader, name, input_index, progress, sink)?;
+            let summary = har::read_stream(reader, ctx, sink)?;
             Ok((Format::Har, summary))
         }
         Format::Pcap | Format::Pcapng => {
-            let summary = pcap::read(reader, name, input_index, keys, progress, sink)?;
+            let summary = pcap::read(reader, ctx, sink)?;
             Ok((format, summary))
         }
         Format::Netmon => {
             let summary =
-                netmon::read_stream(reader, name, input_index, keys, progress, sink)?;
+                netmon::read_stream(reader, ctx, sink)?;
             Ok((format, summary))
         }
         Format::Saz => {
-            let summary = saz::read_stream(reader, name, input_index, progress, sink)?;
+            let summary = saz::read_stream(reader, ctx, sink)?;
             Ok((Format::Saz, summary))
         }
         Format::Netlog => {
-            let summary = netlog::read_stream(reader, name, input_index, progress, sink)?;
+            let summary = netlog::read_stream(reader, ctx, sink)?;
             Ok((Format::Netlog, summary))
         }
     }

@@ -31,7 +31,7 @@ use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport};
 use super::pipeline::PacketPipeline;
 use super::tally::Tally;
-use super::{read_full, CaptureError, InputSummary, Progress, WarningCode};
+use super::{read_full, CaptureError, InputSummary, Progress, ReadCtx, WarningCode};
 use crate::http::Exchange;
 
 const MAX_FRAME: u32 = 16 << 20;
@@ -217,12 +217,10 @@ impl<'p> State<'p> {
 /// (from `--keylog`).
 pub fn read<F: Read + Seek>(
     file: F,
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let st = State::new(Header::default(), input_index, keys, progress);
     read_table(file, name, st, sink)
 }
@@ -359,12 +357,10 @@ fn io_error(name: &str, source: std::io::Error) -> CaptureError {
 /// decrypting TLS with `keys`.
 pub fn read_stream<R: Read>(
     mut reader: R,
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let io = |source| io_error(name, source);
     let mut h = [0u8; 64];
     let n = read_full(&mut reader, &mut h).map_err(io)?;
@@ -452,7 +448,7 @@ mod tests {
         assert!(parse_header(&h, "x").is_ok());
         let mut sink = |_e: Exchange<'_>| {};
         for n in 0..h.len() {
-            let _ = read_stream(&h[..n], "x", 0, None, &super::super::NoProgress, &mut sink);
+            let _ = read_stream(&h[..n], &ReadCtx::new("x"), &mut sink);
         }
     }
 
@@ -484,15 +480,8 @@ mod tests {
     fn warnings(bytes: &[u8]) -> Vec<(WarningCode, String)> {
         let mut sink = |_e: Exchange<'_>| {};
         let cursor = std::io::Cursor::new(bytes.to_vec());
-        let summary = read(
-            cursor,
-            "t.cap",
-            0,
-            None,
-            &super::super::NoProgress,
-            &mut sink,
-        )
-        .expect("a damaged frame is a warning, not an error");
+        let summary = read(cursor, &ReadCtx::new("t.cap"), &mut sink)
+            .expect("a damaged frame is a warning, not an error");
         summary
             .warnings
             .into_iter()

@@ -21,11 +21,8 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
-use std::sync::Arc;
-
-use super::keylog::KeyLog;
 use super::pipeline::PacketPipeline;
-use super::{read_full, CaptureError, InputSummary, InputWarning, Progress, WarningCode};
+use super::{read_full, CaptureError, InputSummary, InputWarning, Progress, ReadCtx, WarningCode};
 use crate::http::Exchange;
 
 /// One captured frame, borrowed from the reader's buffer.
@@ -626,12 +623,10 @@ fn legacy_packet_block(body: &[u8], be: bool) -> Option<LegacyPb<'_>> {
 /// Decryption Secrets Block in the file.
 pub fn read<R: Read>(
     reader: R,
-    name: &str,
-    input_index: usize,
-    keys: Option<Arc<KeyLog>>,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let pipeline = std::cell::RefCell::new(PacketPipeline::with_keys(input_index, keys));
     let report = read_frames_with(
         reader,

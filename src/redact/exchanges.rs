@@ -13,7 +13,7 @@ use super::{Input, Masker, TraceRewriter, Written};
 use std::sync::Arc;
 
 use crate::capture::keylog::KeyLog;
-use crate::capture::{self, Format, InputSummary, NoProgress};
+use crate::capture::{self, Format, InputSummary};
 use crate::http::{Body, Exchange, Headers};
 
 /// The `--to har` rewriter: exchanges → HAR → redacted HAR.
@@ -43,11 +43,12 @@ pub fn to_har(
     keys: Option<Arc<KeyLog>>,
 ) -> Result<(Vec<u8>, InputSummary), RewriteError> {
     let mut entries = Vec::new();
-    let (format, summary) =
-        capture::read_bytes_keyed(input, "input", 0, keys, &NoProgress, &mut |ex| {
-            entries.push(entry(&ex))
-        })
-        .map_err(|e| RewriteError::Malformed(e.to_string()))?;
+    let (format, summary) = capture::read_bytes(
+        input,
+        &capture::ReadCtx::new("input").keys(keys),
+        &mut |ex| entries.push(entry(&ex)),
+    )
+    .map_err(|e| RewriteError::Malformed(e.to_string()))?;
     let doc = json!({
         "log": {
             "version": "1.2",

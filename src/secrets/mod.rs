@@ -213,10 +213,14 @@ const IP_HEADERS: &[&str] = &[
     "forwarded",
 ];
 
-/// Cookies whose values are routing hints, kept; every other cookie value is a
-/// secret or a tracking id (§6.5).
+/// Cookies whose values are routing hints or correlation ids, kept; every
+/// other cookie value is a secret or a tracking id (§6.5). `uaid` is the
+/// Microsoft account service's correlation id: the same value as the `uaid`
+/// URL parameter that names the sign-in in a support case (masking the cookie
+/// took it out of the URLs of a redacted copy too).
 const KEPT_COOKIES: &[&str] = &[
     "x-ms-gateway-slice",
+    "uaid",
     "stsservicecookie",
     "ckTst",
     "brcap",

@@ -277,12 +277,14 @@ fn encoded_words(m: &mut dyn Masking, text: &str, depth: usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
-        let ws = rest
-            .find(|c: char| !c.is_whitespace())
+        let gap = rest
+            .find(|c: char| is_encoded_char(c))
             .unwrap_or(rest.len());
-        out.push_str(&rest[..ws]);
-        rest = &rest[ws..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        out.push_str(&rest[..gap]);
+        rest = &rest[gap..];
+        let end = rest
+            .find(|c: char| !is_encoded_char(c))
+            .unwrap_or(rest.len());
         let word = &rest[..end];
         rest = &rest[end..];
         if !has_escape(word) {
@@ -303,6 +305,14 @@ fn encoded_words(m: &mut dyn Masking, text: &str, depth: usize) -> String {
         }
     }
     out
+}
+
+/// A character of a percent-encoded word: what form encoding leaves as it is,
+/// `+` and `%`. A word is a run of these, never more: minified script holds
+/// encoded values between quotes and braces with no space around them, and
+/// re-encoding more than the run would rewrite the script around it.
+fn is_encoded_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "%-._~+*".contains(c)
 }
 
 fn is_ident(b: u8) -> bool {
@@ -858,6 +868,24 @@ mod tests {
             out,
             "to <user> and <user>; not %.@.null, a@b, x@.com, .<user>, @@x.io, __utmz=1.2.@3.4, v1@2x.png"
         );
+    }
+
+    /// An encoded value inside minified script is masked without re-encoding
+    /// the script around it (the Microsoft account page's `ServerData` has no
+    /// spaces, so the whole page once was one "word").
+    #[test]
+    fn encoded_words_stop_at_script_punctuation() {
+        let mut m = Marks(0);
+        let page = "q:'https://h/a?lc=1033',x:{DisplayName:'My App'},correlationId:'c81',u:'https%3A%2F%2Fh%2Fcb%3Fcode%3DSECRETCODE123'";
+        let out = encoded_words(&mut m, page, 0);
+        assert!(!out.contains("SECRETCODE123"), "{out}");
+        assert!(
+            out.starts_with(
+                "q:'https://h/a?lc=1033',x:{DisplayName:'My App'},correlationId:'c81',u:'"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with('\''), "{out}");
     }
 
     fn jwt_like() -> String {

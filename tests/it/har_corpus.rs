@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use aadtrace::capture::har;
-use aadtrace::capture::{read_source, InputSummary, NoProgress, Source};
+use aadtrace::capture::{read_source, InputSummary, NoProgress, ReadCtx, Source};
 use aadtrace::http::Body;
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -263,7 +263,7 @@ fn stream_reader_agrees_on_every_file() {
     for path in files(&dir) {
         let bytes = std::fs::read(&path).unwrap();
         let mut a = Vec::new();
-        let ra = har::read_slice(&bytes, "x", 0, &NoProgress, &mut |ex| {
+        let ra = har::read_slice(&bytes, &ReadCtx::new("x"), &mut |ex| {
             a.push((
                 ex.request.url.to_string(),
                 ex.status(),
@@ -274,7 +274,7 @@ fn stream_reader_agrees_on_every_file() {
         });
         let mut b = Vec::new();
         let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-        let rb = har::read_stream(file, "x", 0, &NoProgress, &mut |ex| {
+        let rb = har::read_stream(file, &ReadCtx::new("x"), &mut |ex| {
             b.push((
                 ex.request.url.to_string(),
                 ex.status(),
@@ -301,11 +301,11 @@ fn fast_pass_agrees_with_serde_on_every_file() {
     for path in files(&dir) {
         let bytes = std::fs::read(&path).unwrap();
         let mut fast = Vec::new();
-        let rf = har::read_slice(&bytes, "x", 0, &NoProgress, &mut |ex| {
+        let rf = har::read_slice(&bytes, &ReadCtx::new("x"), &mut |ex| {
             fast.push(format!("{ex:?}"))
         });
         let mut serde = Vec::new();
-        let rs = har::read_slice_serde_only(&bytes, "x", 0, &NoProgress, &mut |ex| {
+        let rs = har::read_slice_serde_only(&bytes, &ReadCtx::new("x"), &mut |ex| {
             serde.push(format!("{ex:?}"))
         });
         let rel = relative(&dir, &path);

@@ -19,6 +19,7 @@ mod pcap_readers;
 mod pcap_tshark;
 mod realworld;
 mod redact;
+mod redact_corpus;
 mod redact_packets;
 mod samples_up_to_date;
 mod saz;

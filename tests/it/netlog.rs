@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use aadtrace::capture::{netlog, read_source, InputSummary, NoProgress, Source};
+use aadtrace::capture::{netlog, read_source, InputSummary, NoProgress, ReadCtx, Source};
 use support::netlog_writer::{write_netlog, Mode, NetLogOptions};
 
 fn opts(mode: Mode) -> NetLogOptions {
@@ -18,7 +18,7 @@ fn opts(mode: Mode) -> NetLogOptions {
 
 fn read(bytes: &[u8]) -> (InputSummary, Vec<aadtrace::http::Exchange<'static>>) {
     let mut out = Vec::new();
-    let s = netlog::read_slice(bytes, "t.json", 0, &NoProgress, &mut |ex| {
+    let s = netlog::read_slice(bytes, &ReadCtx::new("t.json"), &mut |ex| {
         out.push(support::owned(&ex))
     })
     .unwrap_or_else(|e| panic!("{e}"));
@@ -191,7 +191,7 @@ fn old_dict_headers_and_streams_read_alike() {
     );
     let (a, got_a) = read(&bytes);
     let mut got_b = Vec::new();
-    let b = netlog::read_stream(&bytes[..], "t", 0, &NoProgress, &mut |ex| {
+    let b = netlog::read_stream(&bytes[..], &ReadCtx::new("t"), &mut |ex| {
         got_b.push(support::owned(&ex))
     })
     .unwrap();
@@ -240,22 +240,16 @@ fn truncated_netlogs_load() {
 
 #[test]
 fn not_netlogs_get_clear_errors() {
-    let err = netlog::read_slice(b"{\"constants\": {", "x.json", 0, &NoProgress, &mut |_| {})
+    let err = netlog::read_slice(b"{\"constants\": {", &ReadCtx::new("x.json"), &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("x.json"), "{err}");
-    let err = netlog::read_slice(b"{\"events\": []}", "x.json", 0, &NoProgress, &mut |_| {})
+    let err = netlog::read_slice(b"{\"events\": []}", &ReadCtx::new("x.json"), &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("constants"), "{err}");
-    let err = netlog::read_slice(
-        b"{\"constants\": {}}",
-        "x.json",
-        0,
-        &NoProgress,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = netlog::read_slice(b"{\"constants\": {}}", &ReadCtx::new("x.json"), &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no \"events\""), "{err}");
 }

@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use aadtrace::capture::NoProgress;
+use aadtrace::capture::ReadCtx;
 use assert_cmd::Command;
 use serde_json::Value;
 use support::redaction::{analyse, secrets_of, shape};
@@ -261,7 +261,7 @@ fn netlog_bytes(doc: &Value) -> String {
 /// The exchanges the NetLog reader finds in `bytes`.
 fn netlog_exchanges(bytes: &[u8]) -> usize {
     let mut n = 0;
-    aadtrace::capture::netlog::read_slice(bytes, "t.json", 0, &NoProgress, &mut |_| n += 1)
+    aadtrace::capture::netlog::read_slice(bytes, &ReadCtx::new("t.json"), &mut |_| n += 1)
         .unwrap_or_else(|e| panic!("{e}"));
     n
 }

@@ -7,7 +7,9 @@ use crate::support;
 use std::io::Write;
 use std::path::Path;
 
-use aadtrace::capture::{read_source, saz, CaptureError, InputSummary, NoProgress, Source};
+use aadtrace::capture::{
+    read_source, saz, CaptureError, InputSummary, NoProgress, ReadCtx, Source,
+};
 use support::saz_writer::{write_saz, Encryption, SazOptions};
 
 fn read_bytes(
@@ -17,10 +19,8 @@ fn read_bytes(
     let mut urls = Vec::new();
     let summary = saz::read(
         std::io::Cursor::new(bytes),
-        "test.saz",
-        0,
+        &ReadCtx::new("test.saz"),
         password,
-        &NoProgress,
         &mut |ex| {
             let _ = ex.request.body.decode();
             urls.push(format!(
@@ -306,10 +306,8 @@ fn stored_bodies_are_trusted_over_headers() {
     let mut bodies = Vec::new();
     saz::read(
         std::io::Cursor::new(&saz),
-        "t",
-        0,
+        &ReadCtx::new("t"),
         None,
-        &NoProgress,
         &mut |ex| {
             bodies.push((
                 ex.origin.index,

@@ -415,7 +415,7 @@ fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
 mod tests {
     use super::super::Pos;
     use super::*;
-    use crate::capture::NoProgress;
+    use crate::capture::{NoProgress, ReadCtx};
     use crate::http::Exchange;
 
     /// Reads `text` with the fast pass alone; `None` when it bailed.
@@ -432,7 +432,7 @@ mod tests {
     fn serde_only(text: &str) -> Vec<String> {
         let mut seen = Vec::new();
         let mut sink = |ex: Exchange<'_>| seen.push(format!("{ex:?}"));
-        super::super::read_slice_serde_only(text.as_bytes(), "t", 0, &NoProgress, &mut sink)
+        super::super::read_slice_serde_only(text.as_bytes(), &ReadCtx::new("t"), &mut sink)
             .unwrap();
         seen
     }

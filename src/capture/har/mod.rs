@@ -33,7 +33,7 @@ use serde::de::DeserializeSeed;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use super::{CaptureError, InputSummary, Progress};
+use super::{CaptureError, InputSummary, ReadCtx};
 
 mod convert;
 mod fast;
@@ -64,9 +64,7 @@ const PROGRESS_STEP: u64 = 1 << 20;
 /// exchanges on to another thread that ends before `bytes` is dropped.
 pub fn read_slice<'a>(
     bytes: &'a [u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'a>),
 ) -> Result<InputSummary, CaptureError> {
     let mut erased = |ex: Exchange<'_>| {
@@ -80,17 +78,15 @@ pub fn read_slice<'a>(
         let ex: Exchange<'a> = unsafe { std::mem::transmute::<Exchange<'_>, Exchange<'a>>(ex) };
         sink(ex)
     };
-    read_slice_erased(bytes, name, input_index, progress, &mut erased)
+    read_slice_erased(bytes, ctx, &mut erased)
 }
 
 fn read_slice_erased(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    read_slice_passes(bytes, name, input_index, progress, sink, true)
+    read_slice_passes(bytes, ctx, sink, true)
 }
 
 /// [`read_slice`] without the fast pass: the serde passes only. For differential
@@ -98,22 +94,19 @@ fn read_slice_erased(
 #[doc(hidden)]
 pub fn read_slice_serde_only(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    read_slice_passes(bytes, name, input_index, progress, sink, false)
+    read_slice_passes(bytes, ctx, sink, false)
 }
 
 fn read_slice_passes(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
     try_fast: bool,
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let (skipped, body) = without_bom(bytes);
     let mut reader = HarReader::new(
         name,
@@ -191,11 +184,10 @@ fn walk<'de, R: RawEntry<'de>>(
 /// Reads a HAR from a stream (stdin, gzip) one entry at a time.
 pub fn read_stream<R: BufRead>(
     mut reader: R,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let io_err = |source| CaptureError::Io {
         path: name.to_string(),
         source,
@@ -238,7 +230,7 @@ pub fn read_stream<R: BufRead>(
 mod tests {
     use super::convert::parse_time;
     use super::*;
-    use crate::capture::NoProgress;
+    use crate::capture::ReadCtx;
     use crate::http::Body;
     use std::borrow::Cow;
 
@@ -247,8 +239,8 @@ mod tests {
         // Inputs the har fuzz target found where the fast pass, before it bailed,
         // changed the message of the serde pass after it.
         for input in [&b"{\"log\": \":["[..], b"{\"{\":\"EKK\\Y\"\t}\t"] {
-            let with_fast = read_slice(input, "t", 0, &NoProgress, &mut |_| {});
-            let serde = read_slice_serde_only(input, "t", 0, &NoProgress, &mut |_| {});
+            let with_fast = read_slice(input, &ReadCtx::new("t"), &mut |_| {});
+            let serde = read_slice_serde_only(input, &ReadCtx::new("t"), &mut |_| {});
             assert!(serde.is_err());
             assert_eq!(format!("{with_fast:?}"), format!("{serde:?}"));
         }
@@ -308,7 +300,7 @@ mod tests {
 
     fn slice(bytes: &[u8]) -> (Result<InputSummary, CaptureError>, Vec<Seen>) {
         let mut out = Vec::new();
-        let r = read_slice(bytes, "t.har", 3, &NoProgress, &mut |ex| {
+        let r = read_slice(bytes, &ReadCtx::new("t.har").input(3), &mut |ex| {
             out.push(seen(&ex))
         });
         (r, out)
@@ -316,7 +308,7 @@ mod tests {
 
     fn stream(bytes: &[u8]) -> (Result<InputSummary, CaptureError>, Vec<Seen>) {
         let mut out = Vec::new();
-        let r = read_stream(bytes, "t.har", 3, &NoProgress, &mut |ex| {
+        let r = read_stream(bytes, &ReadCtx::new("t.har").input(3), &mut |ex| {
             out.push(seen(&ex))
         });
         (r, out)
@@ -392,7 +384,7 @@ mod tests {
     #[test]
     fn slice_reader_borrows_from_the_input() {
         let mut borrowed = (false, false, false);
-        read_slice(CHROME.as_bytes(), "t", 0, &NoProgress, &mut |ex| {
+        read_slice(CHROME.as_bytes(), &ReadCtx::new("t"), &mut |ex| {
             if ex.origin.index == 0 {
                 borrowed.0 = matches!(ex.request.url, Cow::Borrowed(_));
                 let r = ex.response.as_ref().unwrap();
@@ -585,7 +577,7 @@ mod tests {
                "params": [{"name": "login", "value": "a b@c.com"}, {"name": "SAMLResponse", "value": "PHg+=="}]}},
            "response": {"status": 200}}]}}"#;
         let mut bodies = Vec::new();
-        read_slice(har.as_bytes(), "t", 0, &NoProgress, &mut |ex| {
+        read_slice(har.as_bytes(), &ReadCtx::new("t"), &mut |ex| {
             bodies.push((
                 kind(&ex.request.body),
                 ex.request.body.text().unwrap().into_owned(),

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 
 use super::fast::{self, Resume, Stop};
 use super::{finish_slice, without_bom, HarReader, Pos};
-use crate::capture::{CaptureError, InputSummary, NoProgress, Progress};
+use crate::capture::{CaptureError, InputSummary, NoProgress, ReadCtx};
 use crate::http::{Exchange, Renumber};
 
 /// Documents smaller than this are read on one thread: a second one would not
@@ -180,12 +180,11 @@ type MapFn<'m, T> = dyn Fn(Exchange<'_>) -> T + Sync + 'm;
 /// thread's scanner, string by string, as it reads.
 pub fn read_slice_split<T: Renumber + Send>(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     on_exchange: &dyn Fn(),
     map: &MapFn<'_, T>,
 ) -> Option<Result<(InputSummary, Vec<T>), CaptureError>> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let (skipped, body) = without_bom(bytes);
     if body.len() < SPLIT_MIN {
         return None;
@@ -353,7 +352,7 @@ mod tests {
 
     fn sequential(text: &str) -> (InputSummary, Vec<(u64, String)>) {
         let mut out = Vec::new();
-        let summary = super::super::read_slice(text.as_bytes(), "t", 0, &NoProgress, &mut |ex| {
+        let summary = super::super::read_slice(text.as_bytes(), &ReadCtx::new("t"), &mut |ex| {
             out.push((ex.origin.index, ex.request.url.to_string()))
         })
         .unwrap();
@@ -364,10 +363,9 @@ mod tests {
     /// returns the number of exchanges.
     fn split_equals_sequential(text: &str) -> usize {
         let map = |ex: Exchange<'_>| (ex.origin.index, ex.request.url.to_string());
-        let (summary, values) =
-            read_slice_split(text.as_bytes(), "t", 0, &NoProgress, &|| {}, &map)
-                .unwrap()
-                .unwrap();
+        let (summary, values) = read_slice_split(text.as_bytes(), &ReadCtx::new("t"), &|| {}, &map)
+            .unwrap()
+            .unwrap();
         let (want_summary, want) = sequential(text);
         assert_eq!(summary, want_summary);
         assert_eq!(values, want);
@@ -458,6 +456,6 @@ mod tests {
     fn small_inputs_are_not_split() {
         let text = doc(10, 10);
         let map = |ex: Exchange<'_>| (ex.origin.index, ex.request.url.to_string());
-        assert!(read_slice_split(text.as_bytes(), "t", 0, &NoProgress, &|| {}, &map).is_none());
+        assert!(read_slice_split(text.as_bytes(), &ReadCtx::new("t"), &|| {}, &map).is_none());
     }
 }

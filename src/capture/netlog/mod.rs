@@ -60,7 +60,7 @@ use serde_json::error::Category;
 use serde_json::Value;
 
 use super::tally::Tally;
-use super::{CaptureError, InputSummary, Progress, WarningCode};
+use super::{CaptureError, InputSummary, Progress, ReadCtx, WarningCode};
 use crate::http::Exchange;
 use build::Builder;
 pub use events::HopCounter;
@@ -76,11 +76,10 @@ const MAX_SOCKET: usize = 256 << 20;
 /// Reads a whole NetLog held in memory.
 pub fn read_slice(
     bytes: &[u8],
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut state = NetLog::new(progress);
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -91,11 +90,10 @@ pub fn read_slice(
 /// Reads a NetLog from a stream (stdin, gzip) one event at a time.
 pub fn read_stream<R: BufRead>(
     mut reader: R,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let head = reader.fill_buf().map_err(|source| CaptureError::Io {
         path: name.to_string(),
         source,

@@ -39,7 +39,7 @@ mod session;
 use std::io::{Read, Seek};
 
 use super::tally::{Capped, Tally};
-use super::{CaptureError, InputSummary, InputWarning, Progress, WarningCode};
+use super::{CaptureError, InputSummary, InputWarning, ReadCtx, WarningCode};
 use crate::http::content::MAX_DECODED;
 use crate::http::Exchange;
 use archive::Members;
@@ -55,32 +55,22 @@ const MAX_SESSION_WARNINGS: usize = 20;
 /// Reads a SAZ from a file on disk. The password comes from [`PASSWORD_ENV`].
 pub fn read_file(
     file: std::fs::File,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
     let password = std::env::var(PASSWORD_ENV).ok();
     let reader = std::io::BufReader::new(file);
-    read(
-        reader,
-        name,
-        input_index,
-        password.as_deref(),
-        progress,
-        sink,
-    )
+    read(reader, ctx, password.as_deref(), sink)
 }
 
 /// Reads a SAZ from a non-seekable stream: the archive is buffered in memory first
 /// (zip keeps its directory at the end).
 pub fn read_stream<R: Read>(
     reader: R,
-    name: &str,
-    input_index: usize,
-    progress: &dyn Progress,
+    ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let name = ctx.name;
     let mut bytes = Vec::new();
     reader
         .take(MAX_STREAM + 1)
@@ -100,25 +90,17 @@ pub fn read_stream<R: Read>(
         ));
     }
     let password = std::env::var(PASSWORD_ENV).ok();
-    read(
-        std::io::Cursor::new(bytes),
-        name,
-        input_index,
-        password.as_deref(),
-        progress,
-        sink,
-    )
+    read(std::io::Cursor::new(bytes), ctx, password.as_deref(), sink)
 }
 
 /// Reads a SAZ from anything seekable, with an explicit password.
 pub fn read<R: Read + Seek>(
     reader: R,
-    name: &str,
-    input_index: usize,
+    ctx: &ReadCtx<'_>,
     password: Option<&str>,
-    progress: &dyn Progress,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let mut archive = zip::ZipArchive::new(reader).map_err(|e| {
         malformed(
             name,

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use aadtrace::capture::{har, NoProgress};
+use aadtrace::capture::{har, ReadCtx};
 
 use aadtrace_samples::tls_writer::{h2_message, Conversation};
 
@@ -29,7 +29,7 @@ pub fn conversations(har: &Path, h2: bool) -> Vec<Conversation> {
     let bytes = std::fs::read(har).unwrap();
     let mut out = Vec::new();
     let mut hosts: Vec<String> = Vec::new();
-    har::read_slice(&bytes, "har", 0, &NoProgress, &mut |ex| {
+    har::read_slice(&bytes, &ReadCtx::new("har"), &mut |ex| {
         let url = ex.request.url.to_string();
         let Some(rest) = url.strip_prefix("https://") else {
             return;
