@@ -249,6 +249,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 });
             }
             let mut v = member_value(map, key)?;
+            masker.set_place("file", &masker.field_name("", key));
             scrub(masker, &mut v);
             sink.value(&v, "  ");
             Ok(())
@@ -289,6 +290,7 @@ impl<'de> Visitor<'de> for LogSeed<'_, '_> {
                 }
                 _ => {
                     let mut v = member_value(map, key)?;
+                    masker.set_place("log", &masker.field_name("log.", key));
                     scrub(masker, &mut v);
                     sweep(masker, &mut v);
                     sink.value(&v, "    ");
@@ -331,6 +333,8 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
                 Err(Left::Unparsed(e)) => return Err(de::Error::custom(e)),
             };
             drop(raw);
+            // Counted from 0, like the entries the receipt's warnings name.
+            self.masker.set_place(&format!("entry {index}"), "");
             rewrite_entry(self.masker, &mut entry);
             self.sink
                 .write(if first { b"\n      " } else { b",\n      " });
@@ -404,20 +408,46 @@ fn member_value<'de, A: MapAccess<'de>>(map: &mut A, key: &str) -> Result<Value,
     })
 }
 
-/// Rewrites one entry in place.
+/// Rewrites one entry in place. The caller names the entry's place; this
+/// names each field (`request.url`, `response.headers.Set-Cookie`, …).
 pub fn rewrite_entry(m: &mut Masker, entry: &mut Value) {
     if let Value::Object(map) = entry {
         for (key, value) in map.iter_mut() {
             match key.as_str() {
                 "request" => request(m, value),
                 "response" => response(m, value),
-                _ => scrub(m, value),
+                _ => {
+                    m.set_field(&m.field_name("", key));
+                    scrub(m, value)
+                }
             }
         }
+        sweep_entry(m, map);
     } else {
+        m.set_field("entry");
         scrub(m, entry);
+        sweep(m, entry);
     }
-    sweep(m, entry);
+}
+
+/// The sweep of an entry, field by field: `request.*` and `response.*` by
+/// their members, anything else by its name.
+fn sweep_entry(m: &mut Masker, entry: &mut Map<String, Value>) {
+    for (key, value) in entry.iter_mut() {
+        match (key.as_str(), value) {
+            (side @ ("request" | "response"), Value::Object(members)) => {
+                let prefix = format!("{side}.");
+                for (member, v) in members.iter_mut() {
+                    m.set_field(&m.field_name(&prefix, member));
+                    sweep(m, v);
+                }
+            }
+            (_, value) => {
+                m.set_field(&m.field_name("", key));
+                sweep(m, value);
+            }
+        }
+    }
 }
 
 /// Any value whose meaning the rewriter does not know (`_initiator`, `comment`,
@@ -446,9 +476,10 @@ fn request(m: &mut Masker, value: &mut Value) {
         return scrub(m, value);
     };
     for (key, v) in req.iter_mut() {
+        m.set_field(&m.field_name("request.", key));
         match key.as_str() {
             "url" => map_str(v, |s| text::url(m, s)),
-            "headers" => headers(m, v),
+            "headers" => headers(m, v, "request.headers."),
             "cookies" => cookies(m, v),
             "queryString" => name_values(m, v),
             "postData" => post_data(m, v),
@@ -463,8 +494,9 @@ fn response(m: &mut Masker, value: &mut Value) {
         return scrub(m, value);
     };
     for (key, v) in resp.iter_mut() {
+        m.set_field(&m.field_name("response.", key));
         match key.as_str() {
-            "headers" => headers(m, v),
+            "headers" => headers(m, v, "response.headers."),
             "cookies" => cookies(m, v),
             "redirectURL" => map_str(v, |s| text::url(m, s)),
             "content" => content(m, v),
@@ -487,7 +519,8 @@ fn field<'v>(map: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
     map.get(name).and_then(Value::as_str)
 }
 
-fn headers(m: &mut Masker, list: &mut Value) {
+/// A `headers` list; each header's values count under `prefix` and its name.
+fn headers(m: &mut Masker, list: &mut Value, prefix: &str) {
     let Value::Array(items) = list else {
         return scrub(m, list);
     };
@@ -497,6 +530,7 @@ fn headers(m: &mut Masker, list: &mut Value) {
             continue;
         };
         let name = field(h, "name").unwrap_or("").to_string();
+        m.set_field(&m.field_name(prefix, &name));
         if let Some(v) = h.get_mut("value") {
             map_str(v, |s| header_value(m, &name, s));
         }

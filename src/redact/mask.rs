@@ -11,6 +11,20 @@
 //!
 //! Which names and shapes are secret is decided in one place, [`crate::secrets`];
 //! [`Masker`] is the [`Masking`] that `redact` hands to its scanners.
+//!
+//! **Places.** The receipt says where each value was masked, never what it was.
+//! A rewriter names the place it is working on before it masks anything there:
+//! [`Masker::set_place`] with a place (`entry 12`, `session 7`, `frame 40`) and a
+//! field (`request.postData`, `response header Set-Cookie`, `request body`), or
+//! [`Masker::set_field`] to change only the field. Every count (a masked value,
+//! a pseudonym, a hit of the sweep) then also counts for that (place, field,
+//! kind); the totals by kind are the same with or without places. Places are
+//! kept in the order they first masked something, up to [`MAX_PLACES`] rows;
+//! past that only how many more is kept ([`Masker::places_omitted`]). A place or
+//! field must never hold a value from the trace other than a name the copy keeps
+//! (a header or parameter name): [`Masker::field_name`] builds such a field and
+//! withholds a name that is itself a known secret. Until a rewriter sets one,
+//! the place and field are empty.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -29,6 +43,36 @@ const REGISTRY_BUDGET: usize = 64 << 20;
 const MIN_SWEPT_LEN: usize = 8;
 /// Display names remembered for the sweep.
 const MAX_PHRASES: usize = 256;
+/// Rows of (place, field, kind) kept for the receipt.
+pub const MAX_PLACES: usize = 10_000;
+/// Longest header or parameter name a field names; longer ones are withheld.
+const MAX_FIELD_NAME: usize = 64;
+
+/// How many values of one kind were masked in one field of one place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlaceCount {
+    /// `entry 12`, `session 7`, … (empty when the rewriter named none).
+    pub place: String,
+    /// `request.postData`, `request header Cookie`, …
+    pub field: String,
+    /// The kind's name, as in the receipt's `masked`.
+    pub kind: &'static str,
+    pub count: u64,
+}
+
+/// Where values are being masked, and the counts by place.
+#[derive(Default)]
+struct Places {
+    place: String,
+    field: String,
+    rows: Vec<PlaceCount>,
+    index: HashMap<(String, String, SecretKind), usize>,
+    /// Rows of the current place and field, by kind (cleared when either changes).
+    current: Vec<(SecretKind, usize)>,
+    /// Rows past the cap (as keyed digests) and the values they counted.
+    omitted: std::collections::HashSet<u64>,
+    omitted_values: u64,
+}
 
 /// Masks values and counts what it masked.
 pub struct Masker {
@@ -39,6 +83,7 @@ pub struct Masker {
     registry_bytes: usize,
     /// Display names (with spaces, so the token sweep cannot see them).
     phrases: Vec<(String, String)>,
+    places: Places,
     /// Originals masked since [`Masker::start_journal`], for writers that
     /// mask in place ([`super::packets`]).
     journal: Option<Vec<(String, SecretKind)>>,
@@ -59,8 +104,60 @@ impl Masker {
             registry: HashMap::new(),
             registry_bytes: 0,
             phrases: Vec::new(),
+            places: Places::default(),
             journal: None,
         }
+    }
+
+    /// Names the place and field whose values are masked next (see the module
+    /// documentation).
+    pub fn set_place(&mut self, place: &str, field: &str) {
+        if self.places.place != place {
+            self.places.place.clear();
+            self.places.place.push_str(place);
+            self.places.current.clear();
+        }
+        self.set_field(field);
+    }
+
+    /// The current place (for a warning that names it).
+    pub fn place(&self) -> &str {
+        &self.places.place
+    }
+
+    /// Names the field whose values are masked next, in the same place.
+    pub fn set_field(&mut self, field: &str) {
+        if self.places.field != field {
+            self.places.field.clear();
+            self.places.field.push_str(field);
+            self.places.current.clear();
+        }
+    }
+
+    /// `prefix` followed by `name` (a header or parameter name), for a field:
+    /// the name is withheld when it is long, holds other than token characters,
+    /// or is itself a secret this file revealed (the copy sweeps it too).
+    pub fn field_name(&self, prefix: &str, name: &str) -> String {
+        let plain = !name.is_empty()
+            && name.len() <= MAX_FIELD_NAME
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if plain && self.lookup(name).is_none() {
+            format!("{prefix}{name}")
+        } else {
+            format!("{prefix}(name withheld)")
+        }
+    }
+
+    /// Counts by place, field and kind, in the order they first counted.
+    pub fn places(&self) -> &[PlaceCount] {
+        &self.places.rows
+    }
+
+    /// Rows past [`MAX_PLACES`] that are not listed, and the values they counted.
+    pub fn places_omitted(&self) -> (usize, u64) {
+        (self.places.omitted.len(), self.places.omitted_values)
     }
 
     /// Counts so far, by kind.
@@ -77,10 +174,53 @@ impl Masker {
     /// the learning pass and the writing pass.
     pub fn reset_counts(&mut self) {
         self.counts.clear();
+        // A new count names no place until a rewriter sets one again.
+        let places = &mut self.places;
+        places.place.clear();
+        places.field.clear();
+        places.rows.clear();
+        places.index.clear();
+        places.current.clear();
+        places.omitted.clear();
+        places.omitted_values = 0;
     }
 
     fn count(&mut self, kind: SecretKind) {
         *self.counts.entry(kind).or_insert(0) += 1;
+        self.count_place(kind);
+    }
+
+    /// One more value of `kind` in the current place and field.
+    fn count_place(&mut self, kind: SecretKind) {
+        let cached = self.places.current.iter().find(|(k, _)| *k == kind);
+        if let Some(&(_, row)) = cached {
+            self.places.rows[row].count += 1;
+            return;
+        }
+        let p = &mut self.places;
+        let key = (p.place.clone(), p.field.clone(), kind);
+        let row = match p.index.get(&key) {
+            Some(&row) => row,
+            None if p.rows.len() < MAX_PLACES => {
+                p.rows.push(PlaceCount {
+                    place: key.0.clone(),
+                    field: key.1.clone(),
+                    kind: kind.name(),
+                    count: 0,
+                });
+                p.index.insert(key, p.rows.len() - 1);
+                p.rows.len() - 1
+            }
+            None => {
+                let digest =
+                    self.digest("place", &format!("{}\0{}\0{}", key.0, key.1, kind.name()));
+                self.places.omitted.insert(digest);
+                self.places.omitted_values += 1;
+                return;
+            }
+        };
+        p.rows[row].count += 1;
+        p.current.push((kind, row));
     }
 
     fn digest(&self, domain: &str, value: &str) -> u64 {
@@ -499,5 +639,67 @@ mod tests {
             .unwrap();
         assert!(!swept.contains("Adele Vance"), "{swept}");
         assert!(!swept.contains("c2lnbmF0dXJl"), "{swept}");
+    }
+
+    #[test]
+    fn places_count_what_the_totals_count() {
+        let mut m = Masker::new();
+        m.set_place("entry 0", "request.url");
+        m.secret(SecretKind::Code, "0.AQ-code-value-123");
+        m.secret(SecretKind::Code, "0.AQ-code-value-456");
+        m.set_field("request.postData");
+        m.secret(SecretKind::Password, "hunter2!");
+        m.set_place("entry 1", "response.content");
+        m.sweep("the code 0.AQ-code-value-123 again");
+        m.set_place("entry 0", "request.url");
+        m.user("adele@contoso.example");
+        let rows: Vec<(&str, &str, &str, u64)> = m
+            .places()
+            .iter()
+            .map(|p| (p.place.as_str(), p.field.as_str(), p.kind, p.count))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("entry 0", "request.url", "code", 2),
+                ("entry 0", "request.postData", "password", 1),
+                ("entry 1", "response.content", "code", 1),
+                ("entry 0", "request.url", "user_name", 1),
+            ]
+        );
+        assert_eq!(rows.iter().map(|r| r.3).sum::<u64>(), m.total());
+        m.reset_counts();
+        assert!(m.places().is_empty());
+    }
+
+    #[test]
+    fn places_past_the_cap_are_counted_not_listed() {
+        let mut m = Masker::new();
+        for i in 0..MAX_PLACES + 3 {
+            m.set_place(&format!("entry {i}"), "request.url");
+            m.secret(SecretKind::Cookie, &format!("cookie-value-{i}"));
+            m.secret(SecretKind::Cookie, &format!("cookie-other-{i}"));
+        }
+        assert_eq!(m.places().len(), MAX_PLACES);
+        assert_eq!(m.places_omitted(), (3, 6));
+        assert_eq!(m.total(), 2 * (MAX_PLACES as u64 + 3));
+    }
+
+    #[test]
+    fn field_names_that_are_secrets_are_withheld() {
+        let mut m = Masker::new();
+        m.secret(SecretKind::Token, "abcdefghijklmnop");
+        assert_eq!(
+            m.field_name("request.headers.", "Cookie"),
+            "request.headers.Cookie"
+        );
+        assert_eq!(
+            m.field_name("request.queryString.", "abcdefghijklmnop"),
+            "request.queryString.(name withheld)"
+        );
+        assert_eq!(
+            m.field_name("request.headers.", "a name with spaces"),
+            "request.headers.(name withheld)"
+        );
     }
 }

@@ -23,7 +23,8 @@
 //!
 //! A format plugs in as a [`TraceRewriter`]; [`rewriter_for`] picks one by the
 //! sniffed format and the format asked for (`--to`): the input's own by
-//! default.
+//! default. A rewriter names the place and field it is working on with
+//! [`Masker::set_place`] (see [`mask`]), which gives the receipt its `places`.
 //!
 //! The file is read twice: the first pass learns every secret and user name (so
 //! the sweep also catches a value in an entry before the one that reveals what
@@ -46,7 +47,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capture::{self, Format, Source};
 pub use har::RewriteError;
-pub use mask::Masker;
+pub use mask::{Masker, PlaceCount};
 
 /// Rewrites one trace format. Implementations stream: they must not hold the
 /// whole trace's parsed form in memory.
@@ -141,10 +142,28 @@ pub struct Receipt {
     /// `authorization`, `user_name`, `jwt_personal_claim`, …).
     pub masked: BTreeMap<&'static str, u64>,
     pub total: u64,
+    /// Where values were masked: per place (`entry 12`, `session 7`), field and
+    /// kind, a count; never a value. At most [`mask::MAX_PLACES`] rows.
+    pub places: Vec<PlaceCount>,
+    /// Rows past the cap, not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub places_omitted: Option<Omitted>,
     /// What was left out of the copy, and why.
     pub warnings: Vec<String>,
     pub note: &'static str,
 }
+
+/// Places the receipt does not list (past its cap).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Omitted {
+    /// Rows of (place, field, kind) not listed.
+    pub places: usize,
+    /// The values they counted.
+    pub values: u64,
+}
+
+/// Places the text receipt shows before it refers to `--receipt`.
+const PLACES_SHOWN: usize = 5;
 
 const NOTE: &str = "pseudonyms are keyed hashes with a key drawn for this run: stable within this file, unrelated across files";
 
@@ -165,10 +184,45 @@ impl Receipt {
         for (kind, n) in &self.masked {
             s.push_str(&format!("  {kind:<20} {n}\n"));
         }
+        s.push_str(&self.places_text());
         for warning in &self.warnings {
             s.push_str(&format!("  warning: {warning}\n"));
         }
         s.push_str(&format!("  note: {NOTE}\n"));
+        s
+    }
+
+    /// The first few places, then how many more the JSON receipt lists.
+    /// Rows without a place (a rewriter that names none) are left to the JSON.
+    fn places_text(&self) -> String {
+        let named: Vec<&PlaceCount> = self
+            .places
+            .iter()
+            .filter(|p| !(p.place.is_empty() && p.field.is_empty()))
+            .collect();
+        if named.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("  where:\n");
+        for p in named.iter().take(PLACES_SHOWN) {
+            let place = match p.field.as_str() {
+                "" => p.place.clone(),
+                field => format!("{}, {field}", p.place),
+            };
+            s.push_str(&format!("    {place}: {} {}\n", p.count, p.kind));
+        }
+        let omitted = self.places_omitted.as_ref().map_or(0, |o| o.places);
+        let more = named.len().saturating_sub(PLACES_SHOWN) + omitted;
+        if more > 0 {
+            let lists = if omitted == 0 {
+                "them all".to_string()
+            } else {
+                format!("the first {}", mask::MAX_PLACES)
+            };
+            s.push_str(&format!(
+                "    … {more} more; --receipt FILE lists {lists}\n"
+            ));
+        }
         s
     }
 }
@@ -276,6 +330,11 @@ pub fn redact(
         exchanges: written.exchanges,
         total: masked.values().sum(),
         masked,
+        places: masker.places().to_vec(),
+        places_omitted: match masker.places_omitted() {
+            (0, _) => None,
+            (places, values) => Some(Omitted { places, values }),
+        },
         warnings: written.warnings,
         note: NOTE,
     })
