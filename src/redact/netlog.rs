@@ -264,6 +264,13 @@ impl Gather {
         self.streams
             .into_iter()
             .map(|(key, s)| {
+                let (source, _, hop) = key;
+                let what = match s.role {
+                    Role::Body { .. } => "response body bytes",
+                    Role::Socket => "socket bytes",
+                    Role::Other => "bytes",
+                };
+                m.set_place(&format!("source {source}"), &format!("{what} (hop {hop})"));
                 let redacted = if self.over_budget {
                     Vec::new()
                 } else {
@@ -664,8 +671,10 @@ impl Parts for Writer<'_> {
         }
         let stream = self.tracker.observe(&ev);
         let name = self.tracker.name(&ev).to_string();
+        m.set_place(&format!("event {}", self.events), "");
         if let Value::Object(map) = &mut ev {
             for (key, value) in map.iter_mut() {
+                m.set_field(key);
                 match key.as_str() {
                     "params" => {
                         let bytes = stream.as_ref().map(|(key, _)| {
@@ -780,6 +789,7 @@ fn params(m: &mut Masker, event: &str, value: &mut Value, bytes: Option<Vec<u8>>
         .then(|| map.get("name").and_then(Value::as_str).map(str::to_string))
         .flatten();
     for (key, v) in map.iter_mut() {
+        m.set_field(&format!("params.{key}"));
         match key.as_str() {
             "bytes" | "hex_encoded_bytes" => {
                 let hex = key == "hex_encoded_bytes";

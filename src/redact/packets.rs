@@ -27,7 +27,7 @@
 //! NetMon file (`--to har` too), and captures whose HTTP is all encrypted with no
 //! key log (there is nothing to read or mask).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::ops::Range;
 
@@ -67,10 +67,13 @@ impl TraceRewriter for InPlace {
             half.redact(&original, &mut copy, masker, &mut notes)
                 .map_err(RewriteError::Malformed)?;
         }
-        // The maskers counted what they read; the receipt counts what changed.
+        // The maskers counted what they read; the receipt counts what changed,
+        // frame by frame.
         masker.reset_counts();
-        for (kind, n) in &notes.counts {
-            (0..*n).for_each(|_| masker.tally(*kind));
+        notes.hits.sort();
+        for (frame, field, kind) in &notes.hits {
+            masker.set_place(&format!("frame {frame}"), field);
+            masker.tally(*kind);
         }
         out.write_all(&copy).map_err(RewriteError::Write)?;
         Ok(Written {
@@ -148,8 +151,8 @@ struct Notes {
     /// Frames whose bytes changed (their TCP checksums are stale now).
     changed_frames: std::collections::BTreeSet<u64>,
     blanked: Vec<String>,
-    /// Values replaced, by kind.
-    counts: BTreeMap<SecretKind, u64>,
+    /// Values replaced: frame, field and kind.
+    hits: Vec<(u64, String, SecretKind)>,
 }
 
 impl Notes {
@@ -249,8 +252,8 @@ impl Half {
         };
         let mut edits = Edits::default();
         walk_messages(&stream, m, &mut edits)?;
-        for (kind, n) in &edits.counts {
-            *notes.counts.entry(*kind).or_insert(0) += n;
+        for (at, field, kind) in edits.hits.drain(..) {
+            notes.hits.push((self.frame_at(start, at), field, kind));
         }
         if edits.blanked > 0 {
             notes.blanked.push(format!(
@@ -272,6 +275,18 @@ impl Half {
             }
         }
         Ok(())
+    }
+
+    /// The frame that carried the byte at `at` of the direction's bytes (whose
+    /// first sequence number is `start`).
+    fn frame_at(&self, start: u32, at: usize) -> u64 {
+        self.pieces
+            .iter()
+            .find(|p| {
+                let rel = p.seq.wrapping_sub(start) as usize;
+                (rel..rel + p.len).contains(&at)
+            })
+            .map_or(0, |p| p.frame)
     }
 
     /// The direction's bytes from its first sequence number, and that number.
@@ -309,18 +324,32 @@ impl Half {
     }
 }
 
+/// Ranges of a direction's bytes read as one text (a header value, a body's
+/// chunks), and the field the receipt names for it.
+struct View {
+    ranges: Vec<Range<usize>>,
+    field: String,
+}
+
+impl View {
+    fn new(ranges: Vec<Range<usize>>, field: String) -> Self {
+        View { ranges, field }
+    }
+}
+
 /// Same-length writes into one direction's bytes.
 #[derive(Debug, Default)]
 struct Edits {
     writes: Vec<(usize, Vec<u8>)>,
     blanked: usize,
     why: Vec<&'static str>,
-    counts: BTreeMap<SecretKind, u64>,
+    /// Each value replaced: where it starts, its field and kind.
+    hits: Vec<(usize, String, SecretKind)>,
 }
 
 impl Edits {
-    fn count(&mut self, kind: SecretKind) {
-        *self.counts.entry(kind).or_insert(0) += 1;
+    fn hit(&mut self, at: usize, field: &str, kind: SecretKind) {
+        self.hits.push((at, field.to_string(), kind));
     }
 
     fn blank(&mut self, range: Range<usize>, why: &'static str) {
@@ -373,7 +402,8 @@ fn sweep_region(stream: &[u8], range: Range<usize>, m: &mut Masker, edits: &mut 
     m.start_journal();
     m.sweep(&String::from_utf8_lossy(&stream[range.clone()]));
     let journal = m.take_journal();
-    replace_spellings(stream, &[vec![range]], &journal, m, edits);
+    let view = View::new(vec![range], "payload".to_string());
+    replace_spellings(stream, &[view], &journal, m, edits);
 }
 
 /// One HTTP/1 message laid out in a direction's bytes (offsets from its start).
@@ -498,14 +528,19 @@ impl Message {
         if let Some(target) = &self.target {
             text::url(m, &String::from_utf8_lossy(&rest[target.clone()]));
         }
-        let mut views: Vec<Vec<Range<usize>>> =
-            self.target.iter().map(|r| vec![shift(r)]).collect();
+        let side = if self.request { "request" } else { "response" };
+        let mut views: Vec<View> = self
+            .target
+            .iter()
+            .map(|r| View::new(vec![shift(r)], "request target".to_string()))
+            .collect();
         for (name, range) in &self.fields {
             if FRAMING.contains(&name.as_str()) {
                 continue;
             }
             har::header_value(m, name, &String::from_utf8_lossy(&rest[range.clone()]));
-            views.push(vec![shift(range)]);
+            let field = m.field_name(&format!("{side} header "), name);
+            views.push(View::new(vec![shift(range)], field));
         }
         let head = self
             .body
@@ -519,13 +554,14 @@ impl Message {
             // An original read through invalid UTF-8 has no spelling to find:
             // every value of the message goes.
             for view in views.drain(..) {
-                view.into_iter()
+                view.ranges
+                    .into_iter()
                     .for_each(|r| edits.blank(r, "values in invalid UTF-8"));
             }
             verdict = BodyVerdict::Blank("values in invalid UTF-8");
         }
         match verdict {
-            BodyVerdict::Patch => views.push(body),
+            BodyVerdict::Patch => views.push(View::new(body, format!("{side} body"))),
             BodyVerdict::Blank(why) => {
                 for range in body {
                     edits.blank(range, why);
@@ -651,7 +687,7 @@ fn trimmed(line: &[u8], from: usize) -> Range<usize> {
 /// spelling of every original in `journal` with its same-length replacement.
 fn replace_spellings(
     stream: &[u8],
-    views: &[Vec<Range<usize>>],
+    views: &[View],
     journal: &[(String, SecretKind)],
     m: &mut Masker,
     edits: &mut Edits,
@@ -664,6 +700,7 @@ fn replace_spellings(
     originals.dedup();
     for view in views {
         let text: Vec<u8> = view
+            .ranges
             .iter()
             .flat_map(|r| stream[r.clone()].iter().copied())
             .collect();
@@ -681,8 +718,9 @@ fn replace_spellings(
                         continue;
                     }
                     let new = fixed::replacement(m, *kind, original, &text[found..end]);
-                    edits.count(*kind);
-                    write_view(view, found, &new, edits);
+                    let at = stream_offset(&view.ranges, found);
+                    edits.hit(at, &view.field, *kind);
+                    write_view(&view.ranges, found, &new, edits);
                 }
             }
         }
@@ -706,6 +744,18 @@ fn bounded(text: &[u8], start: usize, end: usize) -> bool {
     };
     let after_ok = !text.get(end).is_some_and(|b| b.is_ascii_alphanumeric());
     before_ok && after_ok
+}
+
+/// Where offset `at` of a view lies in the direction's bytes.
+fn stream_offset(view: &[Range<usize>], at: usize) -> usize {
+    let mut offset = 0;
+    for range in view {
+        if at < offset + range.len() {
+            return range.start + (at - offset);
+        }
+        offset += range.len();
+    }
+    view.last().map_or(0, |r| r.end)
 }
 
 /// Writes `bytes` at offset `at` of a view, split over the view's ranges.

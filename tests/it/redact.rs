@@ -326,6 +326,17 @@ fn netlog_is_redacted_into_a_netlog() {
             let r: Value = serde_json::from_slice(&std::fs::read(&receipt).unwrap()).unwrap();
             assert_eq!(r["format"], "netlog", "{label}");
             assert_eq!(r["output_format"], "netlog", "{label}");
+            // Each masked value is named by its event (or logged byte stream).
+            let places = r["places"].as_array().unwrap();
+            let listed: u64 = places.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+            assert_eq!(Some(listed), r["total"].as_u64(), "{label}");
+            assert!(
+                places.iter().all(|p| {
+                    let place = p["place"].as_str().unwrap();
+                    place.starts_with("event ") || place.starts_with("source ")
+                }),
+                "{label}: {places:?}"
+            );
             assert_eq!(r["exchanges"], netlog_exchanges(&bytes), "{label}");
             assert_eq!(
                 r["warnings"].as_array().unwrap().len(),

@@ -98,10 +98,32 @@ fn cleartext_captures_are_masked_in_place() {
     for name in CLEARTEXT {
         let input = sample(name);
         let output = dir.path().join(name);
-        let out = redact(&[input.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+        let receipt_path = dir.path().join(format!("{name}.receipt.json"));
+        let out = redact(&[
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--receipt",
+            receipt_path.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
-        let receipt = String::from_utf8_lossy(&out.stderr);
-        assert!(receipt.contains("stale"), "{name}: {receipt}");
+        let receipt: Value =
+            serde_json::from_slice(&std::fs::read(&receipt_path).unwrap()).unwrap();
+        let warnings = receipt["warnings"].to_string();
+        assert!(warnings.contains("stale"), "{name}: {warnings}");
+        // Every value masked is named by its frame and field.
+        let places = receipt["places"].as_array().unwrap();
+        let listed: u64 = places.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+        assert_eq!(Some(listed), receipt["total"].as_u64(), "{name}");
+        assert!(places
+            .iter()
+            .all(|p| p["place"].as_str().unwrap().starts_with("frame ")));
+        assert!(
+            places
+                .iter()
+                .any(|p| p["field"] == "request body" && p["kind"] == "password"),
+            "{name}: {places:?}"
+        );
 
         let (original, copy) = (plain(&input), plain(&output));
         assert_eq!(
