@@ -268,22 +268,7 @@ pub fn redact(
     }
     let mut input = load(source, &name)?;
     input.keys = options.read.load_keys()?;
-    let head = input.head().map_err(|e| RedactError::Read {
-        path: name.clone(),
-        source: e,
-    })?;
-    let head = &head[..];
-    let format = capture::sniff(head).ok_or_else(|| capture::CaptureError::UnknownFormat {
-        path: name.clone(),
-        detail: format!(
-            "first bytes {} are not a trace aadtrace can redact",
-            head.iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-    })?;
+    let format = sniffed(&input, &name)?;
     let rewriter = rewriter_for(format, options.to).ok_or(RedactError::NotAvailable {
         path: name.clone(),
         format,
@@ -316,28 +301,67 @@ pub fn redact(
             other => malformed(other, &name),
         },
     )?;
-    let masked: BTreeMap<&'static str, u64> = masker
-        .counts()
-        .iter()
-        .map(|(k, v)| (k.name(), *v))
-        .collect();
-    Ok(Receipt {
-        schema: "aadtrace-redact/1",
-        input: name,
-        output: out_name,
-        format,
-        output_format: rewriter.output_format(format),
-        exchanges: written.exchanges,
-        total: masked.values().sum(),
-        masked,
-        places: masker.places().to_vec(),
-        places_omitted: match masker.places_omitted() {
-            (0, _) => None,
-            (places, values) => Some(Omitted { places, values }),
-        },
-        warnings: written.warnings,
-        note: NOTE,
-    })
+    Ok(Receipt::new(
+        name,
+        out_name,
+        (format, rewriter.output_format(format)),
+        written,
+        &masker,
+    ))
+}
+
+/// The input's format, from its first bytes.
+fn sniffed(input: &Input, name: &str) -> Result<Format, RedactError> {
+    let head = input.head().map_err(|e| RedactError::Read {
+        path: name.to_string(),
+        source: e,
+    })?;
+    let format = capture::sniff(&head).ok_or_else(|| capture::CaptureError::UnknownFormat {
+        path: name.to_string(),
+        detail: format!(
+            "first bytes {} are not a trace aadtrace can redact",
+            head.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    })?;
+    Ok(format)
+}
+
+impl Receipt {
+    /// What the writing pass did, from its masker.
+    fn new(
+        input: String,
+        output: String,
+        (format, output_format): (Format, Format),
+        written: Written,
+        masker: &Masker,
+    ) -> Receipt {
+        let masked: BTreeMap<&'static str, u64> = masker
+            .counts()
+            .iter()
+            .map(|(k, v)| (k.name(), *v))
+            .collect();
+        Receipt {
+            schema: "aadtrace-redact/1",
+            input,
+            output,
+            format,
+            output_format,
+            exchanges: written.exchanges,
+            total: masked.values().sum(),
+            masked,
+            places: masker.places().to_vec(),
+            places_omitted: match masker.places_omitted() {
+                (0, _) => None,
+                (places, values) => Some(Omitted { places, values }),
+            },
+            warnings: written.warnings,
+            note: NOTE,
+        }
+    }
 }
 
 /// An input's bytes: a file is memory-mapped (like `analyze`, it must not change
