@@ -7,6 +7,10 @@
 //!                                                       # and the TLS ones (pcapng + key log)
 //! cargo run --example make_samples -- --out DIR         # somewhere else
 //! cargo run --release --example make_samples -- --bench-mb 200 --bench-out bench-data/big.har
+//! cargo run --release --example make_samples -- --bench-mb 200 --bench-shape dense \
+//!     --bench-out bench-data/dense.har                   # sign-ins only (issue #15)
+//! cargo run --release --example make_samples -- --bench-mb 450 --bench-shape forms \
+//!     --bench-out bench-data/forms.pcapng                # sign-ins + large form posts
 //! cargo run --release --example make_samples -- --flow-shape errors --flow-steps 200000 \
 //!     --flow-out bench-data/flow-errors-200k.har        # one huge flow (one_flow.rs)
 //! ```
@@ -23,13 +27,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn usage() -> &'static str {
-    "usage: make_samples [--out DIR] [--bench-mb N --bench-out FILE]\n       make_samples --flow-shape SHAPE --flow-steps N --flow-out FILE"
+    "usage: make_samples [--out DIR] [--bench-mb N [--bench-shape noise|dense|forms] --bench-out FILE]\n       make_samples --flow-shape SHAPE --flow-steps N --flow-out FILE"
 }
 
 fn main() -> ExitCode {
     let mut out = PathBuf::from("captures");
     let mut bench_mb: Option<u64> = None;
     let mut bench_out: Option<PathBuf> = None;
+    let mut bench_shape = String::from("noise");
     let mut flow_shape: Option<String> = None;
     let mut flow_steps: usize = 200_000;
     let mut flow_out: Option<PathBuf> = None;
@@ -42,6 +47,10 @@ fn main() -> ExitCode {
             },
             "--bench-mb" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(v) => bench_mb = Some(v),
+                None => return fail(usage()),
+            },
+            "--bench-shape" => match args.next() {
+                Some(v) => bench_shape = v,
                 None => return fail(usage()),
             },
             "--bench-out" => match args.next() {
@@ -81,7 +90,13 @@ fn main() -> ExitCode {
                 return fail(&format!("{}: {e}", dir.display()));
             }
         }
-        return match bench::write_bench(mb, &path) {
+        let write = match bench_shape.as_str() {
+            "noise" => bench::write_bench,
+            "dense" => bench::write_dense,
+            "forms" => bench::write_form_capture,
+            _ => return fail(usage()),
+        };
+        return match write(mb, &path) {
             Ok((entries, bytes)) => {
                 println!(
                     "wrote {} ({entries} entries, {bytes} bytes)",

@@ -70,6 +70,14 @@ struct Conn {
 
 /// The frames of a scenario, in capture order.
 pub fn packets(s: &Scenario) -> io::Result<Vec<Packet>> {
+    packets_from(s, 0).map(|(frames, _)| frames)
+}
+
+/// The frames of a scenario whose connections are numbered from `first_conn` (client
+/// ports and initial sequence numbers follow the number, so scenarios written one
+/// after another into one capture do not reuse a connection), and how many
+/// connections it opened.
+pub fn packets_from(s: &Scenario, first_conn: u32) -> io::Result<(Vec<Packet>, u32)> {
     let mut conns: Vec<Conn> = Vec::new();
     let mut out: Vec<Packet> = Vec::new();
     for e in &s.exchanges {
@@ -84,11 +92,12 @@ pub fn packets(s: &Scenario) -> io::Result<Vec<Packet>> {
             Some(i) => i,
             None => {
                 let ip = parse_ipv4(&e.server_ip)?;
-                let n = conns.len() as u32;
+                let n = first_conn + conns.len() as u32;
                 let client = Endpoint {
                     mac: CLIENT_MAC,
                     ip: CLIENT_IP,
-                    port: 49_700 + n as u16,
+                    // Ports 49 700 and up, wrapping within 1 024..65 535.
+                    port: (1_024 + (48_676 + n) % 64_512) as u16,
                     ttl: 128,
                 };
                 let server = Endpoint {
@@ -132,7 +141,8 @@ pub fn packets(s: &Scenario) -> io::Result<Vec<Packet>> {
     }
     // Stable: frames of one connection keep their order when times are equal.
     out.sort_by_key(|p| p.ts_us);
-    Ok(out)
+    let opened = conns.len() as u32;
+    Ok((out, opened))
 }
 
 pub fn parse_ipv4(s: &str) -> io::Result<[u8; 4]> {

@@ -203,6 +203,15 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let redactor = Redactor::new(!args.unsafe_show_secrets);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    if args.format == ReportFormat::Json && !args.ticket {
+        // Streamed: the text of a large trace's report is never held whole.
+        if let Err(code) = write_report_with(args, |out| json::write(&session, &redactor, out)) {
+            return code;
+        }
+        let code = exit_for(&session.findings, args.fail_on);
+        std::mem::forget(session);
+        return code;
+    }
     let report = match args.format {
         _ if args.ticket => crate::report::ticket::render(&session, &redactor),
         ReportFormat::Json => json::render(&session, &redactor),
@@ -307,11 +316,21 @@ fn session_options(args: &AnalyzeArgs) -> SessionOptions {
 }
 
 fn write_report(args: &AnalyzeArgs, report: &str) -> Result<(), ExitCode> {
+    write_report_with(args, |out| out.write_all(report.as_bytes()))
+}
+
+/// Writes the report with `write` to `--output` or standard output.
+fn write_report_with(
+    args: &AnalyzeArgs,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ExitCode> {
     let result = match &args.output {
-        Some(path) => std::fs::write(path, report).map_err(|e| (path.display().to_string(), e)),
+        Some(path) => std::fs::File::create(path)
+            .and_then(|mut file| write(&mut file))
+            .map_err(|e| (path.display().to_string(), e)),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(report.as_bytes())
+            write(&mut out)
                 .and_then(|_| out.flush())
                 .map_err(|e| ("standard output".to_string(), e))
         }

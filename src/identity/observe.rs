@@ -269,28 +269,41 @@ fn hash_link(value: &str) -> u64 {
     h.finish()
 }
 
-/// Request parameters whose values hand a flow from one step to the next.
-const LINK_PARAMS: &[&str] = &[
-    "flowtoken",
-    "ctx",
-    "request",
-    "code",
-    "device_code",
-    "ppft",
-    "wctx",
-    "sft",
-    "t",
-    "nap",
-    "anon",
-    "wresult",
-    "state",
-    "id_token",
-    "slk",
-    "sessionlookupkey",
-];
+/// `name` lower-cased (ASCII) into `buf`, or None when longer than `buf`: every name
+/// looked up below is short, so a longer one is none of them.
+fn lower_ascii<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    Some(lower)
+}
 
+/// Request parameters whose values hand a flow from one step to the next
+/// (case-insensitive).
 fn is_link_param(name: &str) -> bool {
-    LINK_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
+    is_link_name(lower_ascii(name, &mut [0u8; 16]).unwrap_or_default())
+}
+
+fn is_link_name(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"flowtoken"
+            | b"ctx"
+            | b"request"
+            | b"code"
+            | b"device_code"
+            | b"ppft"
+            | b"wctx"
+            | b"sft"
+            | b"t"
+            | b"nap"
+            | b"anon"
+            | b"wresult"
+            | b"state"
+            | b"id_token"
+            | b"slk"
+            | b"sessionlookupkey"
+    )
 }
 
 /// Parameters or form fields whose presence means a code or token was issued.
@@ -336,20 +349,12 @@ fn read_request(step: &mut Step, ex: &Exchange<'_>, query: Option<&str>, fragmen
         }
     } else if trimmed.starts_with('<') {
         step.aadsts.extend(messages::scan_aadsts(trimmed));
-    } else if identity || carries_result(trimmed) || posts_sign_in_response(trimmed) {
+    } else if identity || carries_result_or_response(trimmed) {
         // A form posted to another site (an upload, a search) is not parsed
         // pair by pair: only a sign-in result or response posted to the app is
         // evidence, as for query strings above.
         read_params(step, trimmed, ErrorPlace::RequestUrl);
     }
-}
-
-/// A form that posts a federation sign-in response to an application (WS-Fed
-/// `wresult`, SAML `SAMLResponse`, a WS-Fed sign-out).
-fn posts_sign_in_response(form: &str) -> bool {
-    ["wresult=", "SAMLResponse=", "wa=wsign"]
-        .iter()
-        .any(|n| mentions(form, n))
 }
 
 /// JWTs a request presents: a bearer access token, the PRT cookie
@@ -379,57 +384,72 @@ fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
     }
 }
 
-/// A quick test for `code=`, `error=`, `id_token=` or `state=` in parameters.
+/// Names whose `name=` anywhere in parameters marks a sign-in result.
+const RESULT_NAMES: &[&str] = &["code", "error", "id_token", "state", "client-request-id"];
+
+/// A quick test for `code=`, `error=`, `id_token=`, `state=` or `client-request-id=`
+/// anywhere in parameters (in a value too: the test is for whether parsing is needed).
 fn carries_result(params: &str) -> bool {
-    [
-        "code=",
-        "error=",
-        "id_token=",
-        "state=",
-        "client-request-id=",
-    ]
-    .iter()
-    .any(|n| mentions(params, n))
+    any_equals_sign(params, |before, _| {
+        RESULT_NAMES.iter().any(|n| before.ends_with(n.as_bytes()))
+    })
+}
+
+/// `carries_result`, or a form that posts a federation sign-in response to an
+/// application (`wresult=`, `SAMLResponse=`, `wa=wsign`: WS-Fed, SAML, WS-Fed
+/// sign-out), in one pass over a form body that may be megabytes: each `=` is
+/// looked at once instead of the body being searched for each name (issue #15).
+fn carries_result_or_response(form: &str) -> bool {
+    any_equals_sign(form, |before, after| {
+        RESULT_NAMES
+            .iter()
+            .chain(&["wresult", "SAMLResponse"])
+            .any(|n| before.ends_with(n.as_bytes()))
+            || (before.ends_with(b"wa") && after.starts_with(b"wsign"))
+    })
+}
+
+/// True when `test(before, after)` holds at some `=` of `text`, given the bytes before
+/// and after it.
+fn any_equals_sign(text: &str, test: impl Fn(&[u8], &[u8]) -> bool) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'=', bytes).any(|at| test(&bytes[..at], &bytes[at + 1..]))
 }
 
 /// Reads URL-encoded parameters of a request (query, fragment or form body).
 fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
     for pair in form::pairs(params) {
-        // Names compared without a lower-cased copy: there is one per parameter.
-        let name = &pair.name;
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
-        let slot = if is("client-request-id") {
-            Some(&mut step.client_request_id)
-        } else if is("client_id") {
-            Some(&mut step.client_id)
-        } else if ["login", "loginfmt", "username", "login_hint"]
-            .iter()
-            .any(|n| is(n))
-        {
-            Some(&mut step.user)
-        } else {
-            None
+        // One table look-up per parameter instead of a case-insensitive comparison
+        // with every name below (a form of thousands of fields, issue #15).
+        let (param, links) = Param::of(&pair.name);
+        let slot = match param {
+            Param::ClientRequestId => Some(&mut step.client_request_id),
+            Param::ClientId => Some(&mut step.client_id),
+            Param::User => Some(&mut step.user),
+            _ => None,
         };
-        if let Some(slot) = slot.filter(|slot| slot.is_none()) {
-            // Some servers also split parameters at `;` (`client_id=X;code=…`):
-            // an id never holds one, so what follows it is no part of the id.
-            let value = pair.value();
-            *slot = Some(value.split(';').next().unwrap_or("").to_string());
-        } else if is("grant_type") {
+        if let Some(slot) = slot {
+            if slot.is_none() {
+                // Some servers also split parameters at `;` (`client_id=X;code=…`):
+                // an id never holds one, so what follows it is no part of the id.
+                let value = pair.value();
+                *slot = Some(value.split(';').next().unwrap_or("").to_string());
+            }
+        } else if param == Param::GrantType {
             step.grant_type = Some(pair.value().into_owned());
-        } else if is("mfaauthmethod")
-            || (is("channel") && step.endpoint == Some("msa_one_time_code"))
+        } else if param == Param::MfaAuthMethod
+            || (param == Param::Channel && step.endpoint == Some("msa_one_time_code"))
         {
             step.mfa_auth_method = Some(pair.value().into_owned());
-        } else if step.endpoint == Some("msa_post") && (is("type") || is("otc")) {
-            note_msa_proof(step, is("otc"), &pair.value());
-        } else if is("wresult") || is("samlresponse") {
+        } else if step.endpoint == Some("msa_post") && matches!(param, Param::Type | Param::Otc) {
+            note_msa_proof(step, param == Param::Otc, &pair.value());
+        } else if param == Param::SignInResponse {
             step.posts_sign_in_response |= !pair.value_is_empty();
-        } else if is("wa") {
+        } else if param == Param::Wa {
             // WS-Federation sign-out and its clean-up call (WS-Federation 1.2 §13.2.4).
             step.sign_out |= pair.value().starts_with("wsignout");
         }
-        if !pair.value_is_empty() && is_link_param(name) {
+        if links && !pair.value_is_empty() {
             step.links_in.push(hash_link(&pair.value()));
         }
     }
@@ -437,6 +457,49 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
         if let Some(err) = messages::parse_param_error(params) {
             note_param_error(step, err, place);
         }
+    }
+}
+
+/// The request parameters `read_params` reads, named case-insensitively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    ClientRequestId,
+    ClientId,
+    /// `login`, `loginfmt`, `username`, `login_hint`.
+    User,
+    GrantType,
+    MfaAuthMethod,
+    Channel,
+    Type,
+    Otc,
+    /// `wresult`, `SAMLResponse`.
+    SignInResponse,
+    Wa,
+    Other,
+}
+
+impl Param {
+    /// The parameter `name` is, and whether its value links steps (`is_link_param`).
+    fn of(name: &str) -> (Param, bool) {
+        // The longest name known is `client-request-id`.
+        let mut buf = [0u8; 17];
+        let Some(lower) = lower_ascii(name, &mut buf) else {
+            return (Param::Other, false);
+        };
+        let param = match lower {
+            b"client-request-id" => Param::ClientRequestId,
+            b"client_id" => Param::ClientId,
+            b"login" | b"loginfmt" | b"username" | b"login_hint" => Param::User,
+            b"grant_type" => Param::GrantType,
+            b"mfaauthmethod" => Param::MfaAuthMethod,
+            b"channel" => Param::Channel,
+            b"type" => Param::Type,
+            b"otc" => Param::Otc,
+            b"wresult" | b"samlresponse" => Param::SignInResponse,
+            b"wa" => Param::Wa,
+            _ => Param::Other,
+        };
+        (param, is_link_name(lower))
     }
 }
 
@@ -1214,6 +1277,71 @@ mod tests {
             "login=adele%40contoso.example&passwd=x",
         );
         assert_eq!(ests.user.as_deref(), Some("adele@contoso.example"));
+    }
+
+    /// The one-pass tests agree with searching for each `name=` (what they replace).
+    #[test]
+    fn one_pass_result_tests_agree_with_a_search_per_name() {
+        let reference = |text: &str, names: &[&str]| names.iter().any(|n| mentions(text, n));
+        let results = [
+            "code=",
+            "error=",
+            "id_token=",
+            "state=",
+            "client-request-id=",
+        ];
+        let responses = ["wresult=", "SAMLResponse=", "wa=wsign"];
+        let alphabet = [
+            "code",
+            "=",
+            "&",
+            "error",
+            "id_token",
+            "st",
+            "ate",
+            "wa",
+            "wsign",
+            "wresult",
+            "SAML",
+            "Response",
+            "client-request-id",
+            "x",
+            "%3D",
+            "wsig",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut seen = [0usize; 2];
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let text: String = (0..(state % 7) as u32)
+                .map(|k| alphabet[(state.rotate_left(k * 9) % alphabet.len() as u64) as usize])
+                .collect();
+            let want = reference(&text, &results);
+            assert_eq!(carries_result(&text), want, "{text:?}");
+            let want_either = want || reference(&text, &responses);
+            assert_eq!(carries_result_or_response(&text), want_either, "{text:?}");
+            seen[usize::from(want_either)] += 1;
+        }
+        assert!(seen[0] > 1000 && seen[1] > 500, "{seen:?}");
+    }
+
+    /// Parameter names are looked up case-insensitively, as compared before.
+    #[test]
+    fn parameter_names_are_found_in_any_case() {
+        assert_eq!(Param::of("Client_ID"), (Param::ClientId, false));
+        assert_eq!(Param::of("LOGIN_HINT"), (Param::User, false));
+        assert_eq!(Param::of("WResult"), (Param::SignInResponse, true));
+        assert_eq!(Param::of("samlResponse"), (Param::SignInResponse, false));
+        assert_eq!(Param::of("FlowToken"), (Param::Other, true));
+        assert_eq!(
+            Param::of("client-request-id"),
+            (Param::ClientRequestId, false)
+        );
+        assert_eq!(Param::of("client-request-idx"), (Param::Other, false));
+        assert_eq!(Param::of("clíent_id"), (Param::Other, false));
+        assert!(is_link_param("SessionLookupKey") && !is_link_param("sessionlookupkeys"));
     }
 
     #[test]

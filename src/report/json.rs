@@ -4,6 +4,8 @@
 //! that came from the trace goes through the [`Redactor`] (ids too: an id field
 //! can carry more than an id, as `client_id=X;code=…` does).
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
 use super::shown::Redactor;
@@ -244,10 +246,20 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
 
 /// The document as pretty JSON text, ending with a newline.
 pub fn render(session: &Session, redactor: &Redactor) -> String {
-    let mut text =
-        serde_json::to_string_pretty(&document(session, redactor)).expect("report serialises");
-    text.push('\n');
-    text
+    let mut text = Vec::new();
+    write(session, redactor, &mut text).expect("a report serialises into memory");
+    // serde_json writes valid UTF-8 (its strings come from `str`s).
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The document as pretty JSON text, ending with a newline, streamed to `out`
+/// through a buffer: the text of a large trace's report is never held whole
+/// (issue #15). The same bytes as [`render`].
+pub fn write(session: &Session, redactor: &Redactor, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 << 10, out);
+    serde_json::to_writer_pretty(&mut out, &document(session, redactor))?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Connections of every input, numbered across inputs in order, with their

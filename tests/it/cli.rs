@@ -354,6 +354,34 @@ fn standard_input_and_gzip_are_read() {
     assert_eq!(from_stdin["findings"], from_gz["findings"]);
 }
 
+/// The JSON report is streamed to its destination: the same bytes to a file and to
+/// standard output, ending with a newline; a file that cannot be made is named.
+#[test]
+fn streamed_json_report_is_the_same_to_a_file_and_to_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("report.json");
+    let run = |extra: &[&std::ffi::OsStr]| {
+        aadtrace()
+            .args(["analyze", "--format", "json", "--fail-on", "never"])
+            .args(extra)
+            .arg(sample("mfa-timeout-then-success.pcapng"))
+            .output()
+            .unwrap()
+    };
+    let to_stdout = run(&[]);
+    assert!(to_stdout.status.success());
+    assert!(to_stdout.stdout.ends_with(b"}\n"));
+    let to_file = run(&["-o".as_ref(), out_path.as_os_str()]);
+    assert!(to_file.status.success() && to_file.stdout.is_empty());
+    assert_eq!(std::fs::read(&out_path).unwrap(), to_stdout.stdout);
+
+    let bad = dir.path().join("no-such-dir").join("report.json");
+    let failed = run(&["-o".as_ref(), bad.as_os_str()]);
+    assert_eq!(failed.status.code(), Some(2), "{failed:?}");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("no-such-dir"), "{stderr}");
+}
+
 #[test]
 fn report_to_file() {
     let dir = tempfile::tempdir().unwrap();
