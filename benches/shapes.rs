@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aadtrace::capture::{har, NoProgress, Source};
+use aadtrace::capture::{har, NoProgress, ReadCtx, Source};
 use aadtrace::identity;
 use aadtrace::session::{self, SessionOptions};
 use divan::counter::{BytesCount, ItemsCount};
@@ -73,10 +73,10 @@ fn dense_har_full_analysis(bencher: Bencher) {
 fn dense_har_read_and_observe(bencher: Bencher) {
     let data = std::fs::read(dense()).unwrap();
     let mut entries = 0usize;
-    har::read_slice(&data, "bench", 0, &NoProgress, &mut |_| entries += 1).unwrap();
+    har::read_slice(&data, &ReadCtx::new("bench"), &mut |_| entries += 1).unwrap();
     bencher.counter(ItemsCount::new(entries)).bench(|| {
         let mut steps = Vec::new();
-        har::read_slice(&data, "bench", 0, &NoProgress, &mut |ex| {
+        har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
             steps.push(identity::observe(steps.len(), &ex))
         })
         .unwrap();

@@ -63,7 +63,10 @@ impl TraceRewriter for InPlace {
         let mut copy = original.to_vec();
         let mut notes = Notes::default();
         let halves = segments(&original)?;
-        for half in halves.values() {
+        // In file order, so that the receipt and a refusal are the same each run.
+        let mut halves: Vec<&Half> = halves.values().collect();
+        halves.sort_by_key(|h| h.pieces.first().map_or(0, |p| p.frame));
+        for half in halves {
             half.redact(&original, &mut copy, masker, &mut notes)
                 .map_err(RewriteError::Malformed)?;
         }
