@@ -194,6 +194,7 @@ fn write_capture(path: &Path) -> std::io::Result<String> {
 fn options(keys: &Path) -> ReadOptions {
     ReadOptions {
         keylogs: vec![keys.to_path_buf()],
+        ..Default::default()
     }
 }
 

@@ -245,6 +245,19 @@ impl<'a> ReadCtx<'a> {
 pub struct ReadOptions {
     /// TLS key-log files (NSS `SSLKEYLOGFILE` format) for packet captures.
     pub keylogs: Vec<PathBuf>,
+    /// Reads and maps every input on the calling thread: no second thread for
+    /// packet captures and HARs. The output is the same either way; the command
+    /// sets it from [`ONE_THREAD_ENV`], tests to compare the two.
+    pub one_thread: bool,
+}
+
+/// Set to `1`, makes `aadtrace` read every input on one thread
+/// ([`ReadOptions::one_thread`]): for comparisons and measurements.
+pub const ONE_THREAD_ENV: &str = "AADTRACE_ONE_THREAD";
+
+/// True when [`ONE_THREAD_ENV`] is set to `1`.
+pub fn one_thread_from_env() -> bool {
+    std::env::var_os(ONE_THREAD_ENV).is_some_and(|v| v == "1")
 }
 
 impl ReadOptions {
@@ -412,14 +425,8 @@ fn read_file(
             Ok((Format::Har, summary))
         }
         // Captures are streamed, never mapped: memory stays bounded by the buffers.
-        Opened::Other(format @ (Format::Pcap | Format::Pcapng), file) => {
-            let file = std::io::BufReader::with_capacity(1 << 16, file);
-            let summary = pcap::read(file, ctx, sink)?;
-            Ok((format, summary))
-        }
-        Opened::Other(Format::Netmon, file) => {
-            let summary = netmon::read(file, ctx, sink)?;
-            Ok((Format::Netmon, summary))
+        Opened::Other(format @ (Format::Pcap | Format::Pcapng | Format::Netmon), file) => {
+            read_capture(format, file, ctx, sink)
         }
         Opened::Other(Format::Saz, file) => {
             let summary = saz::read_file(file, ctx, sink)?;
@@ -439,6 +446,21 @@ fn read_file(
             format,
         }),
     }
+}
+
+/// Reads a packet capture file (pcap, pcapng, NetMon); its exchanges are owned,
+/// so they can be sent to another thread.
+fn read_capture(
+    format: Format,
+    file: std::fs::File,
+    ctx: &ReadCtx<'_>,
+    sink: &mut dyn FnMut(Exchange<'static>),
+) -> Result<(Format, InputSummary), CaptureError> {
+    let summary = match format {
+        Format::Netmon => netmon::read(file, ctx, sink)?,
+        _ => pcap::read(std::io::BufReader::with_capacity(1 << 16, file), ctx, sink)?,
+    };
+    Ok((format, summary))
 }
 
 /// Reads one input held in memory (an archive member): sniffs the format and
@@ -469,12 +491,19 @@ pub fn read_bytes(
 /// Exchanges in flight between the reading and the mapping thread.
 const PIPELINE_DEPTH: usize = 256;
 
+/// Bytes of exchanges (URLs, headers, bodies: [`Exchange::held_bytes`]) in flight
+/// between the reading and the mapping thread. Past this the reader waits, so a
+/// capture of multi-megabyte form posts holds a few of them, not 256.
+const PIPELINE_BYTES: usize = 64 << 20;
+
 /// Reads one input like [`read_source`], turns every exchange into an owned value
 /// with `map`, and returns the values in input order. A memory-mapped HAR is read
 /// on two threads: a large one in chunks taken by both ([`har::read_slice_split`]),
 /// a smaller one parsed on this thread while `map` runs on a second one (a
-/// two-stage pipeline, so reading and mapping overlap); other inputs are read and
-/// mapped on this thread.
+/// two-stage pipeline, so reading and mapping overlap). A packet capture file
+/// (pcap, pcapng, NetMon) is read, reassembled and decrypted on this thread while
+/// `map` runs on a second one, the same two-stage pipeline. Other inputs, and
+/// every input with [`ReadOptions::one_thread`], are read and mapped on this thread.
 /// `on_exchange` runs on this thread once per exchange (progress counters).
 pub fn read_source_mapped<T: Renumber + Send>(
     source: &Source,
@@ -504,18 +533,35 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
 ) -> Result<(Format, InputSummary, Vec<T>), CaptureError> {
     // A FIFO or a device cannot be mapped: it is streamed below.
     if let Source::File(path) = source {
-        if !special::is_stream(path) {
+        if !options.one_thread && !special::is_stream(path) {
             let name = source.display_name();
-            if let Opened::Har(file_map) = open_file(path, &name)? {
-                let json = jsonp_body(&file_map).unwrap_or(&file_map);
-                let (summary, out) = pipeline(
-                    json,
-                    &ReadCtx::new(&name).input(input_index).progress(progress),
-                    on_exchange,
-                    map,
-                )?;
-                unmap_in_background(file_map);
-                return Ok((Format::Har, summary, out));
+            match open_file(path, &name)? {
+                Opened::Har(file_map) => {
+                    let json = jsonp_body(&file_map).unwrap_or(&file_map);
+                    let (summary, out) = pipeline(
+                        json,
+                        &ReadCtx::new(&name).input(input_index).progress(progress),
+                        on_exchange,
+                        map,
+                    )?;
+                    unmap_in_background(file_map);
+                    return Ok((Format::Har, summary, out));
+                }
+                Opened::Other(format @ (Format::Pcap | Format::Pcapng | Format::Netmon), file) => {
+                    let keys = options.load_keys()?;
+                    let bad = bad_keylog_lines(keys.as_deref());
+                    let ctx = ReadCtx::new(&name)
+                        .input(input_index)
+                        .keys(keys)
+                        .progress(progress);
+                    let (read, out) = two_stage(&name, on_exchange, map, |sink| {
+                        read_capture(format, file, &ctx, sink)
+                    })?;
+                    let (format, summary) = with_keylog_warning(Ok(read), bad)?;
+                    return Ok((format, summary, out));
+                }
+                // Read again from the start below.
+                _ => {}
             }
         }
     }
@@ -563,28 +609,117 @@ fn pipeline<T: Renumber + Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<(InputSummary, Vec<T>), CaptureError> {
-    let name = ctx.name;
     // A large HAR is read in chunks by two threads, each mapped where it is read.
     if let Some(result) = har::read_slice_split(json, ctx, on_exchange, map) {
         return result;
     }
+    let (summary, out) = two_stage(ctx.name, on_exchange, map, |sink| {
+        har::read_slice(json, ctx, sink)
+    })?;
+    Ok((summary, out))
+}
+
+/// Runs `read` on this thread and `map` on a second one, the exchanges passed
+/// through a bounded channel ([`PIPELINE_DEPTH`] exchanges, [`PIPELINE_BYTES`]
+/// bytes), so the values come out in the order `read` emitted them. A panic of
+/// the mapping thread becomes an error naming the input (and stops the reader at
+/// its next exchange); an error of `read` is returned once the mapping thread
+/// has finished.
+fn two_stage<'a, T: Send, R>(
+    name: &str,
+    on_exchange: &dyn Fn(),
+    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+    read: impl FnOnce(&mut dyn FnMut(Exchange<'a>)) -> Result<R, CaptureError>,
+) -> Result<(R, Vec<T>), CaptureError> {
+    let in_flight = InFlight::default();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Exchange<'_>>(PIPELINE_DEPTH);
-        let worker = scope.spawn(move || rx.into_iter().map(map).collect::<Vec<T>>());
-        let summary = har::read_slice(json, ctx, &mut |ex| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Exchange<'a>, usize)>(PIPELINE_DEPTH);
+        let in_flight = &in_flight;
+        let worker = std::thread::Builder::new()
+            .name("analysis".into())
+            .spawn_scoped(scope, move || {
+                // Wakes the reader if this thread panics, so it cannot wait forever.
+                let _closed = in_flight.close_on_drop();
+                let mut out = Vec::new();
+                for (ex, bytes) in rx {
+                    out.push(map(ex));
+                    in_flight.give(bytes);
+                }
+                out
+            })
+            .map_err(|e| analysis_failed(name, &e.to_string()))?;
+        let result = read(&mut |ex| {
             on_exchange();
-            // The worker only stops early by panicking, which join() reports below.
-            let _ = tx.send(ex);
+            let bytes = ex.held_bytes();
+            // A closed pipeline means the mapping thread failed: join() reports it.
+            if in_flight.take(bytes) {
+                let _ = tx.send((ex, bytes));
+            }
         });
         // Closing the channel lets the worker finish.
         drop(tx);
-        let out = worker.join().map_err(|_| CaptureError::Malformed {
-            path: name.to_string(),
-            place: "analysis".to_string(),
-            detail: "the analysis thread failed".to_string(),
-        })?;
-        Ok((summary?, out))
+        let out = worker
+            .join()
+            .map_err(|panic| analysis_failed(name, panic_message(&*panic)))?;
+        Ok((result?, out))
     })
+}
+
+fn analysis_failed(name: &str, why: &str) -> CaptureError {
+    CaptureError::Malformed {
+        path: name.to_string(),
+        place: "analysis".to_string(),
+        detail: format!("the analysis thread failed: {why}"),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "a panic"
+    }
+}
+
+/// The bytes in flight in a [`two_stage`] pipeline, and whether its mapping
+/// thread has stopped.
+#[derive(Default)]
+struct InFlight {
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl InFlight {
+    /// Waits until `bytes` more fit under [`PIPELINE_BYTES`] (one exchange larger
+    /// than that goes alone); false when the mapping thread has stopped.
+    fn take(&self, bytes: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while !state.1 && state.0 > 0 && state.0 + bytes > PIPELINE_BYTES {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.0 += bytes;
+        !state.1
+    }
+
+    fn give(&self, bytes: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0 = state.0.saturating_sub(bytes);
+        self.changed.notify_all();
+    }
+
+    fn close_on_drop(&self) -> impl Drop + '_ {
+        struct Close<'a>(&'a InFlight);
+        impl Drop for Close<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.1 = true;
+                self.0.changed.notify_all();
+            }
+        }
+        Close(self)
+    }
 }
 
 /// Reads any input from a reader (bytes held in memory, an archive member): the
@@ -796,6 +931,33 @@ fn unknown_format(name: &str, head: &[u8]) -> CaptureError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pipeline's byte cap: a reader waits while the bytes in flight would
+    /// pass it, goes on when the mapping thread gives bytes back, and stops
+    /// waiting (told to drop the exchange) when the mapping thread is gone.
+    #[test]
+    fn pipeline_bytes_in_flight_are_capped() {
+        use std::sync::mpsc::channel;
+        use std::time::Duration;
+        let in_flight = &InFlight::default();
+        // One exchange larger than the cap goes alone.
+        assert!(in_flight.take(PIPELINE_BYTES + 1));
+        std::thread::scope(|s| {
+            let (done, waited) = channel();
+            s.spawn(move || done.send(in_flight.take(1)).unwrap());
+            assert!(waited.recv_timeout(Duration::from_millis(100)).is_err());
+            in_flight.give(PIPELINE_BYTES + 1);
+            assert_eq!(waited.recv_timeout(Duration::from_secs(10)), Ok(true));
+        });
+        assert!(in_flight.take(PIPELINE_BYTES - 1));
+        std::thread::scope(|s| {
+            let (done, waited) = channel();
+            s.spawn(move || done.send(in_flight.take(10)).unwrap());
+            assert!(waited.recv_timeout(Duration::from_millis(100)).is_err());
+            drop(in_flight.close_on_drop());
+            assert_eq!(waited.recv_timeout(Duration::from_secs(10)), Ok(false));
+        });
+    }
 
     #[test]
     fn sniffs_magic_bytes() {

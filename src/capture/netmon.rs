@@ -148,7 +148,7 @@ impl<'p> State<'p> {
 
     /// One frame record at offset `at`: `rec` holds the 16-byte header, data and
     /// trailer.
-    fn record(&mut self, rec: &[u8], at: u64, sink: &mut dyn FnMut(Exchange<'_>)) {
+    fn record(&mut self, rec: &[u8], at: u64, sink: &mut dyn FnMut(Exchange<'static>)) {
         let delta = u64_at(rec, 0) as i64;
         let orig = u32_at(rec, 8);
         let incl = u32_at(rec, 12) as usize;
@@ -197,7 +197,7 @@ impl<'p> State<'p> {
         }
     }
 
-    fn finish(mut self, sink: &mut dyn FnMut(Exchange<'_>)) -> InputSummary {
+    fn finish(mut self, sink: &mut dyn FnMut(Exchange<'static>)) -> InputSummary {
         for ex in self.wininet.finish(self.input) {
             self.pipeline.exchange(ex, sink);
         }
@@ -218,7 +218,7 @@ impl<'p> State<'p> {
 pub fn read<F: Read + Seek>(
     file: F,
     ctx: &ReadCtx<'_>,
-    sink: &mut dyn FnMut(Exchange<'_>),
+    sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let st = State::new(Header::default(), input_index, keys, progress);
@@ -243,7 +243,7 @@ fn read_table<F: Read + Seek>(
     mut file: F,
     name: &str,
     mut st: State<'_>,
-    sink: &mut dyn FnMut(Exchange<'_>),
+    sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let io = |source| io_error(name, source);
     let len = file.seek(SeekFrom::End(0)).map_err(io)?;
@@ -358,7 +358,7 @@ fn io_error(name: &str, source: std::io::Error) -> CaptureError {
 pub fn read_stream<R: Read>(
     mut reader: R,
     ctx: &ReadCtx<'_>,
-    sink: &mut dyn FnMut(Exchange<'_>),
+    sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let io = |source| io_error(name, source);
@@ -374,7 +374,7 @@ fn read_sequential<R: Read>(
     mut reader: R,
     name: &str,
     mut pos: u64,
-    sink: &mut dyn FnMut(Exchange<'_>),
+    sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let io = |source| io_error(name, source);
     // 2.x headers written by NetMon 3 are 72 bytes; skip to the first record.

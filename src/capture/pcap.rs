@@ -624,7 +624,7 @@ fn legacy_packet_block(body: &[u8], be: bool) -> Option<LegacyPb<'_>> {
 pub fn read<R: Read>(
     reader: R,
     ctx: &ReadCtx<'_>,
-    sink: &mut dyn FnMut(Exchange<'_>),
+    sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
     let pipeline = std::cell::RefCell::new(PacketPipeline::with_keys(input_index, keys));

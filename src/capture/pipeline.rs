@@ -233,7 +233,7 @@ impl PacketPipeline {
     }
 
     /// Feeds one frame; completed exchanges may reach `sink`.
-    pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn FnMut(Exchange<'_>)) {
+    pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn FnMut(Exchange<'static>)) {
         let PacketPipeline { wire, reasm, apps } = self;
         apps.now = apps.now.max(frame.ts_us);
         wire.decode(
@@ -252,7 +252,7 @@ impl PacketPipeline {
     }
 
     /// Feeds an exchange that a non-packet record (an ETW event) carried whole.
-    pub fn exchange(&mut self, ex: Exchange<'static>, sink: &mut dyn FnMut(Exchange<'_>)) {
+    pub fn exchange(&mut self, ex: Exchange<'static>, sink: &mut dyn FnMut(Exchange<'static>)) {
         // Given back when it leaves, like the exchanges the parsers build.
         self.apps.budget.charge(ex.held_bytes());
         self.apps.push_ready(ex);
@@ -263,7 +263,7 @@ impl PacketPipeline {
     pub fn finish(
         mut self,
         report: FrameReport,
-        sink: &mut dyn FnMut(Exchange<'_>),
+        sink: &mut dyn FnMut(Exchange<'static>),
     ) -> InputSummary {
         self.reasm.finish(&mut self.apps);
         self.apps.flush(true, sink);
@@ -398,7 +398,7 @@ impl Apps {
     }
 
     /// Sends exchanges that no open request can precede any more.
-    fn flush(&mut self, all: bool, sink: &mut dyn FnMut(Exchange<'_>)) {
+    fn flush(&mut self, all: bool, sink: &mut dyn FnMut(Exchange<'static>)) {
         if self.ready.is_empty() {
             return;
         }

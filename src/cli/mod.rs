@@ -147,6 +147,7 @@ fn redact(args: &RedactArgs) -> ExitCode {
     let options = crate::redact::RedactOptions {
         read: crate::capture::ReadOptions {
             keylogs: keylogs_beside(&args.keylog, std::slice::from_ref(&args.file)),
+            ..Default::default()
         },
         to: args
             .to
@@ -191,6 +192,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let bar = progress::Bar::new(total, !args.quiet && std::io::stderr().is_terminal());
     let read = crate::capture::ReadOptions {
         keylogs: keylogs_for(args),
+        one_thread: crate::capture::one_thread_from_env(),
     };
     let result = session::run_with(&sources, &options, &read, &bar, &|| bar.exchange());
     bar.finish();

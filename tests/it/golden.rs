@@ -31,6 +31,7 @@ fn run(name: &str) -> Session {
         } else {
             vec![]
         },
+        ..Default::default()
     };
     session::run_with(
         &[source],

@@ -28,3 +28,4 @@ mod saz;
 mod secrets;
 mod tls_capture;
 mod tls_tshark;
+mod two_threads;

@@ -96,6 +96,7 @@ fn check(tls: Tls, h2: bool, container: Container) {
         } else {
             vec![keys]
         },
+        ..Default::default()
     };
     let cap_session = session::run_with(
         &[Source::File(cap)],

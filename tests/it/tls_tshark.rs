@@ -154,6 +154,7 @@ fn tshark(cap: &Path, keys: Option<&Path>) -> Seen {
 fn aadtrace(cap: &Path, keys: Option<&Path>) -> Seen {
     let options = ReadOptions {
         keylogs: keys.map(Path::to_path_buf).into_iter().collect(),
+        ..Default::default()
     };
     let mut seen = Seen::default();
     let (_, summary) = read_source_with(
