@@ -494,7 +494,7 @@ const PIPELINE_DEPTH: usize = 256;
 /// Bytes of exchanges (URLs, headers, bodies: [`Exchange::held_bytes`]) in flight
 /// between the reading and the mapping thread. Past this the reader waits, so a
 /// capture of multi-megabyte form posts holds a few of them, not 256.
-const PIPELINE_BYTES: usize = 64 << 20;
+const PIPELINE_BYTES: usize = 16 << 20;
 
 /// Reads one input like [`read_source`], turns every exchange into an owned value
 /// with `map`, and returns the values in input order. A memory-mapped HAR is read
