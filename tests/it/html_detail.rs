@@ -286,9 +286,10 @@ fn all_requests_lists_every_exchange_with_its_host() {
         .unwrap();
     let table = &page[start..];
     let steps = &session.analysis.steps;
-    assert_eq!(table.matches("<tr data-host=").count(), steps.len());
+    assert_eq!(table.matches("<tr id=\"req-").count(), steps.len());
     for s in steps {
-        assert!(table.contains(&format!("<tr data-host=\"{}\"", s.host)));
+        // Each row has an id the host lanes link to.
+        assert!(table.contains(&format!("<tr id=\"req-{}\" data-host=\"{}\"", s.id, s.host)));
     }
     let background = steps.iter().filter(|s| s.noise || s.background).count();
     assert!(background > 0);
