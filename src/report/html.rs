@@ -30,6 +30,7 @@ use crate::identity::{Flow, MfaAttempt, Step};
 use crate::session::Session;
 
 mod exchange;
+mod lanes;
 mod requests;
 mod sequence;
 
@@ -88,6 +89,8 @@ struct Ctx<'a> {
     by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
     /// Findings by the steps they name, each once, in report order.
     by_step: HashMap<usize, Vec<&'a Finding>>,
+    /// The one time axis of the page: every waterfall and the host lanes.
+    axis: Axis,
 }
 
 impl<'a> Ctx<'a> {
@@ -107,6 +110,7 @@ impl<'a> Ctx<'a> {
             r,
             by_flow: super::findings_by_flow(&session.findings),
             by_step,
+            axis: trace_axis(session),
         }
     }
 
@@ -167,6 +171,7 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
     header(&c, &mut out);
     out.push_str("<main>\n");
     controls(&mut out);
+    lanes::write(&c, &mut out);
     if session.analysis.flows.is_empty() {
         out.push_str("<p class=\"muted\">No sign-in flow was found in this trace.</p>\n");
     }
@@ -295,8 +300,8 @@ fn controls(out: &mut String) {
     );
 }
 
-/// The time axis of one flow: its steps, and MFA windows that run past them.
-struct Axis {
+/// A time axis: where it starts and how long it runs (µs).
+pub(crate) struct Axis {
     start: i64,
     span: f64,
 }
@@ -310,6 +315,29 @@ impl Axis {
         let left = self.pct(from);
         let width = (self.pct(to.max(from)) - left).max(0.25).min(100.0 - left);
         format!("left:{left:.2}%;width:{width:.2}%")
+    }
+    /// The distance between two ticks, in percent of the width.
+    fn tick_pct(&self) -> f64 {
+        tick_step(self.span) / self.span * 100.0
+    }
+    /// The tick labels, on round values from the start to the end.
+    fn ticks(&self) -> String {
+        let step_us = tick_step(self.span);
+        (0..)
+            .map(|k| k as f64 * step_us)
+            .take_while(|&t| t <= self.span + 1.0)
+            .map(|t| {
+                format!(
+                    "<span style=\"left:{:.2}%\">{}</span>",
+                    t / self.span * 100.0,
+                    if t == 0.0 {
+                        "0".to_string()
+                    } else {
+                        escape(&human_duration(t / 1000.0))
+                    }
+                )
+            })
+            .collect()
     }
 }
 
@@ -345,13 +373,13 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         )),
     );
     meta(c, flow, out);
-    let axis = flow_axis(c, flow);
-    timeline_head(&axis, out);
+    let axis = &c.axis;
+    timeline_head(axis, out);
     let hops = hops(c, flow);
     for hop in &hops {
         match hop {
-            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
-            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
+            Hop::Step(step) => step_row(c, step, flow.started_us, axis, out),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, axis, out),
         }
     }
     out.push_str("</div>\n");
@@ -368,57 +396,32 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     out.push_str("</section>\n");
 }
 
-/// A flow's time axis: its steps and every MFA window, up to the trace's end.
-fn flow_axis(c: &Ctx, flow: &Flow) -> Axis {
-    let steps = &c.session.analysis.steps;
-    // The axis covers the steps and every MFA window.
-    let end = flow
+/// The page's one time axis, shared by every flow's waterfall and the host
+/// lanes: from the trace's first exchange to its end, so bars of different
+/// flows compare by position. MFA windows open at the trace's end stop there.
+fn trace_axis(session: &Session) -> Axis {
+    let a = &session.analysis;
+    let start = a
         .steps
-        .iter()
-        .map(|&i| step_end(&steps[i]))
-        .chain(
-            flow.mfa
-                .iter()
-                .map(|m| m.started_us + m.judged_window_ms * 1000),
-        )
-        .max()
-        .unwrap_or(flow.ended_us)
-        .max(flow.ended_us)
-        // An MFA window still open when the recording stopped is drawn up to
-        // the trace's end, not past it.
-        .min(c.session.analysis.trace_end_us.max(flow.ended_us));
+        .first()
+        .map_or(a.trace_start_us, |s| s.started_us.min(a.trace_start_us));
     Axis {
-        start: flow.started_us,
-        span: ((end - flow.started_us) as f64).max(1000.0),
+        start,
+        span: ((a.trace_end_us - start) as f64).max(1000.0),
     }
 }
 
 /// The waterfall's opening and its axis row, ticks on round values.
 fn timeline_head(axis: &Axis, out: &mut String) {
-    let step_us = tick_step(axis.span);
     let _ = writeln!(
         out,
         "<h3>Timeline</h3>\n<div class=\"waterfall\" style=\"--tick:{:.3}%\">",
-        step_us / axis.span * 100.0
+        axis.tick_pct()
     );
-    let ticks: String = (0..)
-        .map(|k| k as f64 * step_us)
-        .take_while(|&t| t <= axis.span + 1.0)
-        .map(|t| {
-            format!(
-                "<span style=\"left:{:.2}%\">{}</span>",
-                t / axis.span * 100.0,
-                if t == 0.0 {
-                    "0".to_string()
-                } else {
-                    escape(&human_duration(t / 1000.0))
-                }
-            )
-        })
-        .collect();
     let _ = writeln!(
         out,
-        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
+        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{}</span><span class=\"marks\">findings</span></div>",
+        axis.ticks()
     );
 }
 

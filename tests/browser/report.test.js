@@ -47,6 +47,31 @@ async function testPage(browser, p) {
   const html = await page.content();
   check(!html.includes(p.cookie_secret), p.name + ": the cookie's value is nowhere in the DOM");
 
+  // Host lanes: one per host and one bar per request; pointing at a bar names
+  // its request, clicking it opens the row that shows the request.
+  const lanes = await page.locator("#lanes .lane").count();
+  check(lanes === p.hosts, p.name + ": " + lanes + " host lanes, expected " + p.hosts);
+  const bars = await page.locator("#lanes a.bar").count();
+  check(bars === p.requests, p.name + ": " + bars + " bars, expected " + p.requests);
+  for (const id of p.lane_bars) {
+    const bar = page.locator('#lanes a.bar[data-step="' + id + '"]');
+    // Bars of close requests overlap: events go to this bar, not to a point.
+    await bar.dispatchEvent("mouseover");
+    const info = await page.locator("#lane-info").innerText();
+    check(info.startsWith("#" + id + " "), p.name + ": pointing at bar " + id + " shows " + info);
+    await bar.evaluate((a) => a.click());
+    const target = (await bar.getAttribute("href")).slice(1);
+    const open = await page.evaluate((t) => {
+      const el = document.getElementById(t);
+      if (!el) return false;
+      const d = el.tagName === "DETAILS" ? el : el.querySelector("details.inline") || el.closest("details");
+      return !!d && d.open;
+    }, target);
+    check(open, p.name + ": clicking bar " + id + " opened " + target);
+    check(page.url().endsWith("#" + target), p.name + ": clicking bar " + id + " moved to " + target);
+  }
+  await page.evaluate(() => document.querySelectorAll("details").forEach((d) => (d.open = false)));
+
   // Filter all requests by a host, then by text (a correlation id).
   const total = await visibleRows(page);
   check(total === p.requests, p.name + ": " + total + " rows, expected " + p.requests);

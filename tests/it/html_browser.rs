@@ -3,6 +3,7 @@
 //! browser): expand a step and read its masked Cookie header, filter the
 //! "all requests" table by host and search it for a correlation id, count the
 //! sequence diagram's arrows and find the failing one, follow a step link,
+//! count the host lanes, point at and click a lane's bar,
 //! and take screenshots at 900 and 1400 px (into the target directory's
 //! `test-artefacts/browser/`, never committed).
 //!
@@ -133,10 +134,20 @@ fn plan(name: &str, failed: &[&str], dir: &Path) -> Value {
             })
         })
         .collect();
+    // A bar of a step outside flows (its row in "all requests") and one of a
+    // flow's first step (its row in the flow's waterfall).
+    let outside = (0..steps.len()).find(|&i| session.analysis.flow_of_step[i].is_none());
+    let lane_bars: Vec<usize> = outside
+        .into_iter()
+        .chain(session.analysis.flows[0].steps.first().copied())
+        .collect();
+    let hosts: std::collections::HashSet<&str> = steps.iter().map(|s| s.host.as_str()).collect();
     json!({
         "name": name,
         "file": file,
         "requests": steps.len(),
+        "hosts": hosts.len(),
+        "lane_bars": lane_bars,
         "host": host,
         "host_rows": steps.iter().filter(|s| s.host == host).count(),
         "correlation_id": correlation,

@@ -286,9 +286,10 @@ fn all_requests_lists_every_exchange_with_its_host() {
         .unwrap();
     let table = &page[start..];
     let steps = &session.analysis.steps;
-    assert_eq!(table.matches("<tr data-host=").count(), steps.len());
+    assert_eq!(table.matches("<tr id=\"req-").count(), steps.len());
     for s in steps {
-        assert!(table.contains(&format!("<tr data-host=\"{}\"", s.host)));
+        // Each row has an id the host lanes link to.
+        assert!(table.contains(&format!("<tr id=\"req-{}\" data-host=\"{}\"", s.id, s.host)));
     }
     let background = steps.iter().filter(|s| s.noise || s.background).count();
     assert!(background > 0);
@@ -296,4 +297,48 @@ fn all_requests_lists_every_exchange_with_its_host() {
     // A step outside the flows carries its own detail; one inside links to its row.
     assert!(table.contains("<details class=\"inline\">"));
     assert!(table.contains("<a href=\"#step-1\">"));
+}
+
+/// A step's expanded timing lists each phase its HAR entry recorded (blocked,
+/// dns, connect, ssl, send, wait, receive; `-1` is left out), read from the HAR.
+#[test]
+fn timing_shows_the_har_phases() {
+    let name = "mfa-timeout-then-success";
+    let (session, page) = render(name, true);
+    let har: Value =
+        serde_json::from_slice(&std::fs::read(format!("captures/{name}.har")).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    let mut checked = 0;
+    for flow in &session.analysis.flows {
+        for &i in &flow.steps {
+            let s = &session.analysis.steps[i];
+            let start = format!("<details class=\"row\" id=\"step-{}\">", s.id);
+            if !page.contains(&start) {
+                continue; // an MFA poll, folded into its band
+            }
+            let r = row(&page, s.id);
+            let timings = &entries[s.origin_index as usize]["timings"];
+            for phase in [
+                "blocked", "dns", "connect", "ssl", "send", "wait", "receive",
+            ] {
+                let ms = timings[phase].as_f64().unwrap_or(-1.0);
+                let label = match phase {
+                    "ssl" => "ssl (TLS, part of connect)",
+                    "wait" => "wait (time to first byte)",
+                    p => p,
+                };
+                // Phases are kept as f32 (a few numbers per exchange).
+                let kept = f64::from(ms as f32);
+                let shown = format!("<tr><td>{label}</td><td>{kept:.1} ms</td></tr>");
+                assert_eq!(
+                    r.contains(&shown),
+                    (0.0..1000.0).contains(&ms),
+                    "step {}: {phase} {ms}",
+                    s.id
+                );
+                checked += usize::from(ms >= 0.0);
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} phases checked");
 }

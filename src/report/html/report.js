@@ -85,9 +85,41 @@
         el.hidden = false;
       }
     }
+    // A row of "all requests" holds its request in a closed <details>.
+    var inner = target.querySelector ? target.querySelector("details.inline") : null;
+    if (inner) {
+      inner.open = true;
+    }
+  }
+
+  // Host lanes: the bar under the pointer (or last clicked) names its request.
+  var lanes = document.getElementById("lanes");
+  var info = document.getElementById("lane-info");
+  var picked = null;
+  function show(bar) {
+    info.textContent = bar.getAttribute("title");
+  }
+  if (lanes && info) {
+    lanes.addEventListener("mouseover", function (e) {
+      var bar = e.target.closest ? e.target.closest("a.bar") : null;
+      if (bar) {
+        show(bar);
+      }
+    });
+    lanes.addEventListener("click", function (e) {
+      var bar = e.target.closest ? e.target.closest("a.bar") : null;
+      if (bar) {
+        if (picked) {
+          picked.classList.remove("picked");
+        }
+        picked = bar;
+        bar.classList.add("picked");
+        show(bar);
+      }
+    });
   }
   document.addEventListener("click", function (e) {
-    var a = e.target.closest ? e.target.closest("a[href^='#step-'], a[href^='#mfa-']") : null;
+    var a = e.target.closest ? e.target.closest("a[href^='#step-'], a[href^='#mfa-'], a[href^='#req-']") : null;
     if (a) {
       reveal(a.getAttribute("href").slice(1));
     }

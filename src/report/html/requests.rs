@@ -47,7 +47,7 @@ const MAX_TARGET: usize = 96;
 
 /// The redacted URL without scheme and host (the host has its own column),
 /// cut to [`MAX_TARGET`] characters after redaction.
-fn short_target(c: &Ctx, s: &Step) -> String {
+pub(super) fn short_target(c: &Ctx, s: &Step) -> String {
     // A huge URL is cut before it is redacted, as everywhere on the page.
     let url = c.r.url(url_head(&s.url));
     let target = url.split_once("://").map_or(url.as_ref(), |(_, rest)| {
@@ -108,7 +108,7 @@ fn row(c: &Ctx, s: &Step, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "<tr data-host=\"{host}\" data-status=\"{status_num}\" data-sev=\"{sev}\" data-ids=\"{ids}\"{bg}><td class=\"num\">{id}</td><td class=\"t\">{time}</td><td class=\"host\">{host}</td><td class=\"req\">{request}</td><td><span class=\"status {cls}\">{status}</span></td><td>{flow}</td><td>{marks}</td></tr>",
+        "<tr id=\"req-{id}\" data-host=\"{host}\" data-status=\"{status_num}\" data-sev=\"{sev}\" data-ids=\"{ids}\"{bg}><td class=\"num\">{id}</td><td class=\"t\">{time}</td><td class=\"host\">{host}</td><td class=\"req\">{request}</td><td><span class=\"status {cls}\">{status}</span></td><td>{flow}</td><td>{marks}</td></tr>",
         host = c.t(&s.host),
         status_num = status.unwrap_or(0),
         sev = worst(c, s),
