@@ -1,6 +1,29 @@
 (function () {
   "use strict";
   var root = document.documentElement;
+  // A step's request and response kept out of the DOM (a large trace's page)
+  // is put in place the first time its step opens. `toggle` does not bubble.
+  document.addEventListener(
+    "toggle",
+    function (e) {
+      var d = e.target;
+      if (!d.open) {
+        return;
+      }
+      for (var i = 0; i < d.children.length; i++) {
+        var slot = d.children[i];
+        var id = slot.getAttribute("data-detail");
+        if (id !== null) {
+          var src = document.getElementById("detail-" + id);
+          slot.removeAttribute("data-detail");
+          if (src) {
+            slot.innerHTML = src.textContent;
+          }
+        }
+      }
+    },
+    true
+  );
   var data = JSON.parse(document.getElementById("aadtrace-data").textContent);
   var controls = document.getElementById("controls");
   var select = document.getElementById("flow-filter");
