@@ -188,9 +188,12 @@ async function tourPage(browser, p) {
     } else {
       check(seen.failing === null, p.name + ": no failing step is named");
     }
+    // What a user sees without scrolling, and the whole page.
+    const first = path.join(plan.shots, p.name + "-" + width + "-first-screen.png");
+    await page.screenshot({ path: first });
     const shot = path.join(plan.shots, p.name + "-" + width + ".png");
     await page.screenshot({ path: shot, fullPage: true });
-    console.log("screenshot " + shot);
+    console.log("screenshot " + first + " " + shot);
   }
   const verdict = await page.locator("#verdict").textContent();
   check(verdict === p.verdict, p.name + ": the verdict reads " + verdict + ", expected " + p.verdict);
