@@ -988,7 +988,16 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
     for (k, v) in rows {
         let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
     }
-    out.push_str("</dl></div>");
+    out.push_str("</dl>");
+    if let Some((kql, graph)) = super::ticket::server_record(f, c.r) {
+        let _ = write!(
+            out,
+            "<details class=\"part server-record\"><summary>The server's record: Sign-in logs (KQL) and Microsoft Graph</summary><pre class=\"body\">{}</pre><pre class=\"body\">GET {}</pre></details>",
+            escape(&kql),
+            escape(&graph)
+        );
+    }
+    out.push_str("</div>");
 }
 
 fn footer(c: &Ctx, out: &mut String) {
