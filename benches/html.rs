@@ -10,8 +10,11 @@
 //! Peak memory, the page's size and what fills it are measured with the
 //! commands in `benches/README.md` ("HTML report").
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/files.rs"]
+#[allow(dead_code)]
+mod files;
+
+use std::path::Path;
 
 use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::html;
@@ -22,22 +25,6 @@ use divan::Bencher;
 
 fn main() {
     divan::main();
-}
-
-fn bench_file() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data/bench.har");
-    if !path.exists() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let status = Command::new(env!("CARGO"))
-            .args(["run", "--release", "--example", "make_samples", "--"])
-            .args(["--bench-mb", "200", "--bench-out"])
-            .arg(&path)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs the sample generator");
-        assert!(status.success(), "generating {} failed", path.display());
-    }
-    path
 }
 
 /// The analysis as `analyze --format html` makes it: with each step's detail.
@@ -58,7 +45,7 @@ fn analyse(path: &Path) -> Session {
 /// Analysis and page, counted in input bytes.
 #[divan::bench(sample_count = 5)]
 fn html_full_analysis(bencher: Bencher) {
-    let path = bench_file();
+    let path = files::bench_har();
     let len = std::fs::metadata(&path).unwrap().len() as usize;
     let redactor = Redactor::new(true);
     bencher
@@ -69,7 +56,7 @@ fn html_full_analysis(bencher: Bencher) {
 /// The page alone, counted in page bytes.
 #[divan::bench(sample_count = 10)]
 fn html_render_only(bencher: Bencher) {
-    let session = analyse(&bench_file());
+    let session = analyse(&files::bench_har());
     let redactor = Redactor::new(true);
     let page_len = html::render(&session, &redactor).len();
     bencher
