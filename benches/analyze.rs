@@ -2,10 +2,12 @@
 //! made by `cargo run --release --example make_samples -- --bench-mb 200 --bench-out
 //! bench-data/bench.har` when missing). Figures and the machine: `benches/README.md`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/files.rs"]
+mod files;
 
-use aadtrace::capture::{har, NoProgress, ReadCtx, Source};
+use std::path::PathBuf;
+
+use aadtrace::capture::{har, ReadCtx};
 use aadtrace::identity;
 use aadtrace::session::{self, SessionOptions};
 use divan::counter::BytesCount;
@@ -16,27 +18,7 @@ fn main() {
 }
 
 fn bench_file() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data/bench.har");
-    if !path.exists() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "run",
-                "--release",
-                "--example",
-                "make_samples",
-                "--",
-                "--bench-mb",
-                "200",
-                "--bench-out",
-            ])
-            .arg(&path)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs the sample generator");
-        assert!(status.success(), "generating {} failed", path.display());
-    }
-    path
+    files::bench_har()
 }
 
 fn bytes() -> Vec<u8> {
@@ -75,15 +57,7 @@ fn har_read_and_observe(bencher: Bencher) {
 /// group flows, judge findings.
 #[divan::bench(sample_count = 10)]
 fn full_analysis(bencher: Bencher) {
-    let path = bench_file();
-    let len = std::fs::metadata(&path).unwrap().len() as usize;
-    let sources = [Source::File(path)];
-    bencher.counter(BytesCount::new(len)).bench(|| {
-        session::run(&sources, &SessionOptions::default(), &NoProgress, &|| {})
-            .unwrap()
-            .findings
-            .len()
-    });
+    files::full_analysis(bencher, bench_file());
 }
 
 /// The whole analysis on one thread: the HAR read from memory, every exchange

@@ -12,59 +12,33 @@
 //! (`samples/src/bench.rs`). Figures, the machine and the side-by-side commands:
 //! `benches/README.md`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/files.rs"]
+#[allow(dead_code)]
+mod files;
 
-use aadtrace::capture::{har, NoProgress, ReadCtx, Source};
+use std::path::PathBuf;
+
+use aadtrace::capture::{har, ReadCtx};
 use aadtrace::identity;
-use aadtrace::session::{self, SessionOptions};
-use divan::counter::{BytesCount, ItemsCount};
+use divan::counter::ItemsCount;
 use divan::Bencher;
 
 fn main() {
     divan::main();
 }
 
-/// `bench-data/NAME`, generated with `--bench-shape SHAPE` of `mb` MiB when missing.
-fn bench_file(name: &str, shape: &str, mb: u32) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("bench-data")
-        .join(name);
-    if !path.exists() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let status = Command::new(env!("CARGO"))
-            .args(["run", "--release", "--example", "make_samples", "--"])
-            .args(["--bench-mb", &mb.to_string(), "--bench-shape", shape])
-            .arg("--bench-out")
-            .arg(&path)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs the sample generator");
-        assert!(status.success(), "generating {} failed", path.display());
-    }
-    path
-}
-
 fn dense() -> PathBuf {
-    bench_file("dense.har", "dense", 200)
+    files::bench_file("dense.har", Some("dense"), 200)
 }
 
 fn forms() -> PathBuf {
-    bench_file("forms.pcapng", "forms", 450)
+    files::bench_file("forms.pcapng", Some("forms"), 450)
 }
 
 /// The whole analysis of the dense HAR as `aadtrace analyze` runs it.
 #[divan::bench(sample_count = 10)]
 fn dense_har_full_analysis(bencher: Bencher) {
-    let path = dense();
-    let len = std::fs::metadata(&path).unwrap().len() as usize;
-    let sources = [Source::File(path)];
-    bencher.counter(BytesCount::new(len)).bench(|| {
-        session::run(&sources, &SessionOptions::default(), &NoProgress, &|| {})
-            .unwrap()
-            .findings
-            .len()
-    });
+    files::full_analysis(bencher, dense());
 }
 
 /// Reading and observing the dense HAR on one thread, counted per entry (the
@@ -87,13 +61,5 @@ fn dense_har_read_and_observe(bencher: Bencher) {
 /// The whole analysis of the form-post capture as `aadtrace analyze` runs it.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn forms_capture_full_analysis(bencher: Bencher) {
-    let path = forms();
-    let len = std::fs::metadata(&path).unwrap().len() as usize;
-    let sources = [Source::File(path)];
-    bencher.counter(BytesCount::new(len)).bench(|| {
-        session::run(&sources, &SessionOptions::default(), &NoProgress, &|| {})
-            .unwrap()
-            .findings
-            .len()
-    });
+    files::full_analysis(bencher, forms());
 }

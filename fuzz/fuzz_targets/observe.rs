@@ -75,6 +75,7 @@ fn exchange(index: usize, record: &[u8]) -> Option<Exchange<'_>> {
             started_us: 1_700_000_000_000_000 + index as i64 * 700_000,
             duration_ms: Some(100.0),
             wait_ms: None,
+            phases: None,
         },
         ..Exchange::default()
     })

@@ -51,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let input = Input::from_bytes(pcap.clone());
     let mut out = Vec::new();
-    if InPlace.rewrite(&input, &mut out, &mut Masker::new()).is_ok() {
+    let mut masker = Masker::new();
+    let learnt = InPlace.learn(&input, &mut masker).is_ok();
+    if learnt && InPlace.rewrite(&input, &mut out, &mut masker).is_ok() {
         assert_eq!(out.len(), pcap.len(), "the copy changed length");
     }
 });

@@ -292,11 +292,13 @@ fn build(p: Pending, input: usize) -> Exchange<'static> {
             started_us: p.started_us,
             duration_ms: Some((p.resp_last_us - p.started_us) as f64 / 1000.0),
             wait_ms: Some((first - p.req_last_us).max(0) as f64 / 1000.0),
+            phases: None,
         },
         _ => Timing {
             started_us: p.started_us,
             duration_ms: None,
             wait_ms: None,
+            phases: None,
         },
     };
     let request = Request {

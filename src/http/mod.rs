@@ -201,6 +201,38 @@ pub struct Timing {
     pub duration_ms: Option<f64>,
     /// Time waiting for the first response byte, when known.
     pub wait_ms: Option<f64>,
+    /// The finer phases a HAR entry recorded; `None` for every other format.
+    pub phases: Option<Phases>,
+}
+
+/// A HAR entry's `timings` (HAR 1.2 §"timings"), in ms, in [`Phases::NAMES`]
+/// order; a negative value is a phase the entry did not record (HAR's `-1`).
+/// `f32` keeps it at 28 bytes: enough for tenths of a millisecond.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phases(pub [f32; 7]);
+
+impl Phases {
+    pub const NAMES: [&'static str; 7] = [
+        "blocked", "dns", "connect", "ssl", "send", "wait", "receive",
+    ];
+
+    /// The recorded phases by name, in order.
+    pub fn recorded(&self) -> impl Iterator<Item = (&'static str, f32)> + '_ {
+        Self::NAMES
+            .iter()
+            .zip(self.0)
+            .filter(|(_, ms)| *ms >= 0.0 && ms.is_finite())
+            .map(|(name, ms)| (*name, ms))
+    }
+
+    /// The phases of HAR values, `None` when none is a time (≥ 0).
+    pub fn from_har(values: [Option<f64>; 7]) -> Option<Phases> {
+        let ms = values.map(|v| {
+            v.filter(|v| *v >= 0.0 && v.is_finite())
+                .map_or(-1.0, |v| v as f32)
+        });
+        ms.iter().any(|v| *v >= 0.0).then_some(Phases(ms))
+    }
 }
 
 impl Timing {
@@ -212,11 +244,13 @@ impl Timing {
                 started_us: req_first_us,
                 duration_ms: Some((last.max(first) - req_first_us) as f64 / 1000.0),
                 wait_ms: Some((first - req_last_us) as f64 / 1000.0),
+                phases: None,
             },
             None => Timing {
                 started_us: req_first_us,
                 duration_ms: None,
                 wait_ms: None,
+                phases: None,
             },
         }
     }

@@ -10,7 +10,7 @@
 //! exchange stays small next to what the exchange itself was. Bodies are cut by the report only
 //! after redaction, so a secret is never split into a part the scanners miss.
 
-use crate::http::{Body, Exchange, Headers};
+use crate::http::{Body, Exchange, Headers, Phases};
 
 /// Largest header value kept.
 const MAX_HEADER: usize = 8 << 10;
@@ -29,7 +29,7 @@ pub enum BodyText {
 }
 
 /// The recorded request and response of one exchange.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Detail {
     pub request_headers: Vec<(String, String)>,
     pub request_body: Option<BodyText>,
@@ -37,6 +37,8 @@ pub struct Detail {
     pub reason: String,
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<BodyText>,
+    /// The finer timing phases (HAR `timings`), when the trace has them.
+    pub phases: Option<Phases>,
 }
 
 /// What a report may show of `ex`; `identity_host` says whether its response
@@ -46,6 +48,7 @@ pub fn of(ex: &Exchange<'_>, identity_host: bool) -> Detail {
     let mut d = Detail {
         request_headers: headers(&req.headers),
         request_body: body(&req.body, req.body_mime.as_deref(), &req.headers),
+        phases: ex.timing.phases,
         ..Detail::default()
     };
     if let Some(resp) = &ex.response {

@@ -52,7 +52,16 @@ pub use mask::{Masker, PlaceCount};
 /// Rewrites one trace format. Implementations stream: they must not hold the
 /// whole trace's parsed form in memory.
 pub trait TraceRewriter {
-    /// Writes the redacted copy of `input` to `out`.
+    /// Pass 1: teaches `masker` every secret and user name of `input`, so
+    /// that pass 2 masks a value even where it appears before the place that
+    /// shows it is a secret. By default a rewrite into nothing.
+    fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
+        self.rewrite(input, &mut std::io::sink(), masker)
+            .map(|_| ())
+    }
+
+    /// Pass 2: writes the redacted copy of `input` to `out`, with a `masker`
+    /// that has learnt `input` ([`TraceRewriter::learn`]).
     fn rewrite(
         &self,
         input: &Input,
@@ -287,7 +296,7 @@ pub fn redact(
         },
     };
     rewriter
-        .rewrite(&input, &mut std::io::sink(), &mut masker)
+        .learn(&input, &mut masker)
         .map_err(|e| malformed(e, &name))?;
     masker.reset_counts();
     // Pass 2: write.

@@ -35,7 +35,7 @@ use super::exchanges;
 use super::har::{self, RewriteError};
 use super::{fixed, text, Input, Masker, TraceRewriter, Written};
 use crate::capture::pcap::{self, Frame};
-use crate::capture::{netmon, Format, InputSummary, NoProgress};
+use crate::capture::{self, netmon, Format, InputSummary, NoProgress};
 use crate::http::content;
 use crate::http::message::{self, ChunkSpans};
 use crate::secrets::SecretKind;
@@ -48,17 +48,29 @@ pub struct InPlace;
 const BLANK: u8 = b'*';
 
 impl TraceRewriter for InPlace {
+    /// Learns from the exchanges as a HAR: the same maskers, on messages
+    /// already put together, decoded and decompressed.
+    fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
+        let (har, summary) = exchanges::to_har(input.raw(), input.keys())?;
+        refuse_unmaskable(&summary)?;
+        har::rewrite_bytes(&har, &mut std::io::sink(), masker).map(|_| ())
+    }
+
     fn rewrite(
         &self,
         input: &Input,
         out: &mut dyn std::io::Write,
         masker: &mut Masker,
     ) -> Result<Written, RewriteError> {
-        let (har, summary) = exchanges::to_har(input.raw(), input.keys())?;
+        // The summary alone (what is decrypted, what came from ETW): reading
+        // without building a HAR.
+        let (_, summary) = capture::read_bytes(
+            input.raw(),
+            &capture::ReadCtx::new("input").keys(input.keys()),
+            &mut |_| {},
+        )
+        .map_err(|e| RewriteError::Malformed(e.to_string()))?;
         refuse_unmaskable(&summary)?;
-        // Learn every secret of the file, then count only what is written here.
-        har::rewrite_bytes(&har, &mut std::io::sink(), masker)?;
-        masker.reset_counts();
         let original = input.whole()?;
         let mut copy = original.to_vec();
         let mut notes = Notes::default();

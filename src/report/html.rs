@@ -7,7 +7,14 @@
 //! one table (`html/requests.rs`).
 //!
 //! Readable without JavaScript (`<details>` expand, anchors link findings and
-//! steps); with it, a small inline script filters by severity and flow.
+//! steps); with it, a small inline script filters by severity and flow. On a
+//! page of more than [`INLINE_STEPS`] steps the steps' requests and responses
+//! are kept out of the DOM until a step opens ([`Details`]), and sections are
+//! `content-visibility: auto`, so a 200 MB HAR's page opens in about 2 s.
+//!
+//! The verdict comes first, with the step it rests on linked under it, so the
+//! failure is in the first screen of every page (the browser test checks it at
+//! 900 and 1400 px on every sample and real-world trace).
 //!
 //! Safety: every string from the trace is redacted ([`Redactor`]), stripped of
 //! control characters, and HTML-escaped for text and attributes. No trace string
@@ -17,6 +24,7 @@
 //! inline styles, and nothing from the network, so even a mistake here could not
 //! run an injected script or fetch anything.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 
@@ -30,6 +38,7 @@ use crate::identity::{Flow, MfaAttempt, Step};
 use crate::session::Session;
 
 mod exchange;
+mod lanes;
 mod requests;
 mod sequence;
 
@@ -88,10 +97,15 @@ struct Ctx<'a> {
     by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
     /// Findings by the steps they name, each once, in report order.
     by_step: HashMap<usize, Vec<&'a Finding>>,
+    /// The one time axis of the page: every waterfall and the host lanes.
+    axis: Axis,
+    /// Step details kept out of the DOM (see [`Details`]), written at the
+    /// page's end; `None` when details are inline.
+    deferred: Option<RefCell<String>>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(session: &'a Session, r: &'a Redactor) -> Self {
+    fn new(session: &'a Session, r: &'a Redactor, details: Details) -> Self {
         let mut by_step: HashMap<usize, Vec<&Finding>> = HashMap::new();
         for f in &session.findings {
             for &step in &f.exchanges {
@@ -107,7 +121,39 @@ impl<'a> Ctx<'a> {
             r,
             by_flow: super::findings_by_flow(&session.findings),
             by_step,
+            axis: trace_axis(session),
+            deferred: details
+                .deferred(session.analysis.steps.len())
+                .then(|| RefCell::new(String::new())),
         }
+    }
+
+    /// Writes the body of step `id`'s expandable detail, made by `write`:
+    /// inline, or kept as inert text that report.js puts in place when the
+    /// step is first opened.
+    fn detail(&self, id: usize, out: &mut String, write: impl FnOnce(&mut String)) {
+        let Some(deferred) = &self.deferred else {
+            out.push_str("<div class=\"detail\">");
+            write(out);
+            out.push_str("</div>");
+            return;
+        };
+        let mut body = String::new();
+        write(&mut body);
+        if !inert_as_script_text(&body) {
+            // Never expected (trace text is escaped), but if it happened the
+            // text could end its `<script>` early; inline is always safe.
+            let _ = write!(out, "<div class=\"detail\">{body}</div>");
+            return;
+        }
+        let _ = write!(
+            out,
+            "<div class=\"detail\" data-detail=\"{id}\"><p class=\"muted lazy\">The request and response appear here when the page's script runs.</p></div>"
+        );
+        let _ = writeln!(
+            deferred.borrow_mut(),
+            "<script type=\"text/html\" id=\"detail-{id}\">{body}</script>"
+        );
     }
 
     /// The findings of a flow (`None`: outside flows), in report order.
@@ -146,14 +192,84 @@ fn url_head(s: &str) -> &str {
     &s[..cut]
 }
 
+/// Where each step's request and response (its expandable detail) lives.
+///
+/// Inline, a closed `<details>` still puts every header row and body in the
+/// DOM: the page of a 200 MB HAR held 1.6 million elements and took Chromium
+/// some 18 s to open. Deferred, each detail is the text of an inert
+/// `<script type="text/html">` (parsed as one text node, never run: the CSP
+/// runs only the page's own script) that report.js inserts when its step is
+/// first opened; without script the step then shows its summary facts only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Details {
+    /// Inline up to [`INLINE_STEPS`] steps, deferred above.
+    Auto,
+    Inline,
+    Deferred,
+}
+
+/// Most steps whose details [`Details::Auto`] keeps inline: about a second of
+/// opening in Chromium (some 2.5 ms per inline step on the bench HAR).
+pub const INLINE_STEPS: usize = 300;
+
+impl Details {
+    fn deferred(self, steps: usize) -> bool {
+        match self {
+            Details::Auto => steps > INLINE_STEPS,
+            Details::Inline => false,
+            Details::Deferred => true,
+        }
+    }
+}
+
+/// True when `html` can be the text of a `<script>` element unchanged: it
+/// holds no `</script` (which would end it) and no `<!--` (which changes how
+/// the parser looks for the end). Escaped trace text holds no `<` at all.
+fn inert_as_script_text(html: &str) -> bool {
+    let lower = |i: usize| html.as_bytes().get(i).map(u8::to_ascii_lowercase);
+    !memchr::memchr_iter(b'<', html.as_bytes()).any(|i| {
+        html[i..].starts_with("<!--")
+            || (lower(i + 1) == Some(b'/')
+                && (0..6).all(|k| lower(i + 2 + k) == Some(b"script"[k])))
+    })
+}
+
+/// How to render a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    /// The script's nonce; tests pin it, [`render`] draws a fresh one.
+    pub nonce: &'a str,
+    pub details: Details,
+}
+
 /// Renders the whole page.
 pub fn render(session: &Session, redactor: &Redactor) -> String {
-    render_with_nonce(session, redactor, &nonce())
+    render_page(
+        session,
+        redactor,
+        Page {
+            nonce: &nonce(),
+            details: Details::Auto,
+        },
+    )
 }
 
 /// [`render`] with a given script nonce (tests pin it).
 pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) -> String {
-    let c = Ctx::new(session, redactor);
+    render_page(
+        session,
+        redactor,
+        Page {
+            nonce,
+            details: Details::Auto,
+        },
+    )
+}
+
+/// Renders the whole page as `page` says.
+pub fn render_page(session: &Session, redactor: &Redactor, page: Page) -> String {
+    let nonce = page.nonce;
+    let c = Ctx::new(session, redactor, page.details);
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
@@ -167,6 +283,7 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
     header(&c, &mut out);
     out.push_str("<main>\n");
     controls(&mut out);
+    lanes::write(&c, &mut out);
     if session.analysis.flows.is_empty() {
         out.push_str("<p class=\"muted\">No sign-in flow was found in this trace.</p>\n");
     }
@@ -184,6 +301,9 @@ pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) ->
     requests::write(&c, &mut out);
     out.push_str("</main>\n");
     footer(&c, &mut out);
+    if let Some(deferred) = &c.deferred {
+        out.push_str(&deferred.borrow());
+    }
     let _ = write!(
         out,
         "<script type=\"application/json\" id=\"aadtrace-data\">{}</script>\n<script nonce=\"{nonce}\">\n{SCRIPT}</script>\n</body>\n</html>\n",
@@ -282,6 +402,54 @@ fn verdict_banner(c: &Ctx, out: &mut String) {
         escape(&terminal_safe(&v.line(c.r))),
         escape(&super::ticket::render(c.session, c.r))
     );
+    failing_step(c, &v, out);
+}
+
+/// Under the verdict, the step it rests on, linked to its row: a failure's
+/// step (the last one its deciding finding names), or where an incomplete
+/// sign-in stops.
+fn failing_step(c: &Ctx, v: &super::verdict::Verdict, out: &mut String) {
+    use super::verdict::Ending;
+    let (what, id) = match (v.ending, v.finding, v.flow) {
+        (Ending::Failed, Some(f), _) => ("Failing step", f.exchanges.last().copied()),
+        (Ending::Incomplete, _, Some(flow)) => ("Last step", flow.steps.last().copied()),
+        _ => return,
+    };
+    let Some(s) = id.and_then(|i| c.session.analysis.steps.get(i)) else {
+        return;
+    };
+    let status = s
+        .status
+        .filter(|&st| st > 0)
+        .map_or_else(|| "no response".to_string(), |st| st.to_string());
+    let flow = v
+        .flow
+        .map(|f| format!(" · <a href=\"#flow-{}\">flow {}</a>", f.id, f.id + 1))
+        .unwrap_or_default();
+    let label = s.label();
+    let host = if label.contains(&s.host) {
+        String::new()
+    } else {
+        format!(" · <span class=\"muted host\">{}</span>", c.t(&s.host))
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"failing\" id=\"failing-step\">{what}: <a href=\"#{anchor}\">#{id} {label}</a>{host} · {status} · {time} UTC{flow}</p>",
+        anchor = step_anchor(c, s.id),
+        id = s.id,
+        label = c.t(&label),
+        time = time_of_day(s.started_us),
+    );
+}
+
+/// The id of the element that shows step `id`: its row (or poll) in a flow,
+/// else its row in "all requests".
+fn step_anchor(c: &Ctx, id: usize) -> String {
+    let in_flow = c.session.analysis.flow_of_step.get(id).copied().flatten();
+    match in_flow {
+        Some(_) => format!("step-{id}"),
+        None => format!("req-{id}"),
+    }
 }
 
 fn controls(out: &mut String) {
@@ -295,8 +463,8 @@ fn controls(out: &mut String) {
     );
 }
 
-/// The time axis of one flow: its steps, and MFA windows that run past them.
-struct Axis {
+/// A time axis: where it starts and how long it runs (µs).
+pub(crate) struct Axis {
     start: i64,
     span: f64,
 }
@@ -310,6 +478,29 @@ impl Axis {
         let left = self.pct(from);
         let width = (self.pct(to.max(from)) - left).max(0.25).min(100.0 - left);
         format!("left:{left:.2}%;width:{width:.2}%")
+    }
+    /// The distance between two ticks, in percent of the width.
+    fn tick_pct(&self) -> f64 {
+        tick_step(self.span) / self.span * 100.0
+    }
+    /// The tick labels, on round values from the start to the end.
+    fn ticks(&self) -> String {
+        let step_us = tick_step(self.span);
+        (0..)
+            .map(|k| k as f64 * step_us)
+            .take_while(|&t| t <= self.span + 1.0)
+            .map(|t| {
+                format!(
+                    "<span style=\"left:{:.2}%\">{}</span>",
+                    t / self.span * 100.0,
+                    if t == 0.0 {
+                        "0".to_string()
+                    } else {
+                        escape(&human_duration(t / 1000.0))
+                    }
+                )
+            })
+            .collect()
     }
 }
 
@@ -325,6 +516,14 @@ fn tick_step(span_us: f64) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
+/// The height a section of `rows` rows is taken to have until it is first
+/// drawn. Sections are `content-visibility: auto` (style.css), so the browser
+/// lays out only those on screen: the page of a 200 MB HAR opened in 1.7 s
+/// instead of 6.5 s. The estimate keeps the scroll bar roughly right.
+fn intrinsic_size(rows: usize) -> String {
+    format!("contain-intrinsic-size:auto {}px", 320 + 26 * rows)
+}
+
 fn step_end(s: &Step) -> i64 {
     s.started_us + s.duration_ms.map_or(0, |d| (d * 1000.0) as i64)
 }
@@ -333,8 +532,9 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     let outcome = outcome_name(flow);
     let _ = writeln!(
         out,
-        "<section class=\"flow\" id=\"flow-{id}\" data-flow=\"{id}\" data-outcome=\"{outcome}\">\n<header><h2>Sign-in flow {n} · {kind}</h2><span class=\"pill outcome {outcome}\">{upper}</span><span class=\"muted\">{start} → {end} UTC ({dur})</span></header>",
+        "<section class=\"flow\" id=\"flow-{id}\" data-flow=\"{id}\" data-outcome=\"{outcome}\" style=\"{size}\">\n<header><h2>Sign-in flow {n} · {kind}</h2><span class=\"pill outcome {outcome}\">{upper}</span><span class=\"muted\">{start} → {end} UTC ({dur})</span></header>",
         id = flow.id,
+        size = intrinsic_size(flow.steps.len()),
         n = flow.id + 1,
         kind = escape(&kind_name(flow)),
         upper = outcome.to_uppercase(),
@@ -345,13 +545,13 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         )),
     );
     meta(c, flow, out);
-    let axis = flow_axis(c, flow);
-    timeline_head(&axis, out);
+    let axis = &c.axis;
+    timeline_head(axis, out);
     let hops = hops(c, flow);
     for hop in &hops {
         match hop {
-            Hop::Step(step) => step_row(c, step, flow.started_us, &axis, out),
-            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, &axis, out),
+            Hop::Step(step) => step_row(c, step, flow.started_us, axis, out),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, axis, out),
         }
     }
     out.push_str("</div>\n");
@@ -368,57 +568,32 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     out.push_str("</section>\n");
 }
 
-/// A flow's time axis: its steps and every MFA window, up to the trace's end.
-fn flow_axis(c: &Ctx, flow: &Flow) -> Axis {
-    let steps = &c.session.analysis.steps;
-    // The axis covers the steps and every MFA window.
-    let end = flow
+/// The page's one time axis, shared by every flow's waterfall and the host
+/// lanes: from the trace's first exchange to its end, so bars of different
+/// flows compare by position. MFA windows open at the trace's end stop there.
+fn trace_axis(session: &Session) -> Axis {
+    let a = &session.analysis;
+    let start = a
         .steps
-        .iter()
-        .map(|&i| step_end(&steps[i]))
-        .chain(
-            flow.mfa
-                .iter()
-                .map(|m| m.started_us + m.judged_window_ms * 1000),
-        )
-        .max()
-        .unwrap_or(flow.ended_us)
-        .max(flow.ended_us)
-        // An MFA window still open when the recording stopped is drawn up to
-        // the trace's end, not past it.
-        .min(c.session.analysis.trace_end_us.max(flow.ended_us));
+        .first()
+        .map_or(a.trace_start_us, |s| s.started_us.min(a.trace_start_us));
     Axis {
-        start: flow.started_us,
-        span: ((end - flow.started_us) as f64).max(1000.0),
+        start,
+        span: ((a.trace_end_us - start) as f64).max(1000.0),
     }
 }
 
 /// The waterfall's opening and its axis row, ticks on round values.
 fn timeline_head(axis: &Axis, out: &mut String) {
-    let step_us = tick_step(axis.span);
     let _ = writeln!(
         out,
         "<h3>Timeline</h3>\n<div class=\"waterfall\" style=\"--tick:{:.3}%\">",
-        step_us / axis.span * 100.0
+        axis.tick_pct()
     );
-    let ticks: String = (0..)
-        .map(|k| k as f64 * step_us)
-        .take_while(|&t| t <= axis.span + 1.0)
-        .map(|t| {
-            format!(
-                "<span style=\"left:{:.2}%\">{}</span>",
-                t / axis.span * 100.0,
-                if t == 0.0 {
-                    "0".to_string()
-                } else {
-                    escape(&human_duration(t / 1000.0))
-                }
-            )
-        })
-        .collect();
     let _ = writeln!(
         out,
-        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{ticks}</span><span class=\"marks\">findings</span></div>"
+        "<div class=\"axis\"><span class=\"num\">#</span><span class=\"t\">+time</span><span>step</span><span>status</span><span class=\"dur\">duration</span><span class=\"scale\">{}</span><span class=\"marks\">findings</span></div>",
+        axis.ticks()
     );
 }
 
@@ -579,12 +754,13 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
         style = axis.style(s.started_us, step_end(s)),
         marks = marks(c, findings),
     );
-    step_detail(c, s, out);
+    c.detail(s.id, out, |out| step_detail(c, s, out));
+    out.push_str("</details>\n");
 }
 
 /// The facts of one step, under its row.
 fn step_detail(c: &Ctx, s: &Step, out: &mut String) {
-    out.push_str("<div class=\"detail\"><dl>");
+    out.push_str("<dl>");
     let mut row = |k: &str, v: String| {
         let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
     };
@@ -638,7 +814,6 @@ fn step_detail(c: &Ctx, s: &Step, out: &mut String) {
     }
     out.push_str("</dl>");
     exchange::write(c, s, out);
-    out.push_str("</div></details>\n");
 }
 
 fn mfa_band(c: &Ctx, flow: &Flow, m: &MfaAttempt, axis: &Axis, out: &mut String) {
@@ -813,7 +988,16 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
     for (k, v) in rows {
         let _ = write!(out, "<dt>{k}</dt><dd>{v}</dd>");
     }
-    out.push_str("</dl></div>");
+    out.push_str("</dl>");
+    if let Some((kql, graph)) = super::ticket::server_record(f, c.r) {
+        let _ = write!(
+            out,
+            "<details class=\"part server-record\"><summary>The server's record: Sign-in logs (KQL) and Microsoft Graph</summary><pre class=\"body\">{}</pre><pre class=\"body\">GET {}</pre></details>",
+            escape(&kql),
+            escape(&graph)
+        );
+    }
+    out.push_str("</div>");
 }
 
 fn footer(c: &Ctx, out: &mut String) {

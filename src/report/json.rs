@@ -440,15 +440,8 @@ fn flow<'s>(session: &'s Session, f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
 
 /// Queries for the server's record of an error, by its correlation id.
 fn sign_in_log(f: &Finding, r: &Redactor) -> Option<SignInLog> {
-    if f.severity != crate::findings::Severity::Error {
-        return None;
-    }
-    let correlation = r.text(f.correlation_id.as_deref()?);
-    let at = f.time_us?;
-    Some(SignInLog {
-        kql: super::ticket::kql(&correlation, at),
-        graph: super::ticket::graph(&correlation, at),
-    })
+    let (kql, graph) = super::ticket::server_record(f, r)?;
+    Some(SignInLog { kql, graph })
 }
 
 fn finding<'s>(f: &'s Finding, r: &Redactor) -> FindingOut<'s> {

@@ -249,15 +249,23 @@ pub fn mask_user(user: &str) -> String {
 
 /// Replaces control characters (C0, DEL, C1, and so ESC sequences) with `�`, so
 /// trace text printed on a terminal cannot move the cursor or change colours.
+/// Line breaks and tabs (a server message's `\r\n Trace ID: …`) become one
+/// space each: a line of the report stays one line, and reads as text.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_control) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| if is_control(c) { '\u{FFFD}' } else { c })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' | '\t' => out.push(' '),
+            c if is_control(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn is_control(c: char) -> bool {
@@ -347,5 +355,9 @@ mod tests {
             "a\u{FFFD}[31mred\u{FFFD}"
         );
         assert_eq!(terminal_safe("x\u{202E}y"), "x\u{FFFD}y");
+        assert_eq!(
+            terminal_safe("again.\r\nTrace ID: 1\nx\ty\rz"),
+            "again. Trace ID: 1 x y z"
+        );
     }
 }

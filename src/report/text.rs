@@ -458,6 +458,29 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
             let _ = writeln!(out, "              {:<16} {value}", format!("{name}:"));
         }
     }
+    server_record(c, f, out);
+}
+
+/// The tenant admin's next step, ready to paste: the server's record of an
+/// error in the Sign-in logs (KQL) and through Microsoft Graph.
+fn server_record(c: &Ctx, f: &Finding, out: &mut String) {
+    let Some((kql, graph)) = super::ticket::server_record(f, c.r) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "            {}",
+        c.p.dim("the server's record (Sign-in logs in Log Analytics or Sentinel, KQL):")
+    );
+    for line in kql.lines() {
+        let _ = writeln!(out, "              {}", terminal_safe(line));
+    }
+    let _ = writeln!(
+        out,
+        "            {}",
+        c.p.dim("or through Microsoft Graph:")
+    );
+    let _ = writeln!(out, "              GET {}", terminal_safe(&graph));
 }
 
 /// Wraps `text` at `width` columns, continuing lines with `indent`.

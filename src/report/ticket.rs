@@ -200,6 +200,18 @@ fn queries(correlation: &str, at_us: i64, out: &mut String) {
     );
 }
 
+/// The server's record of an error finding: the [`kql`] and [`graph`]
+/// queries for its correlation id (redacted by `r`) around its time. Only
+/// errors with both have one; every report shows it the same way.
+pub fn server_record(f: &Finding, r: &Redactor) -> Option<(String, String)> {
+    if f.severity != Severity::Error {
+        return None;
+    }
+    let correlation = r.text(f.correlation_id.as_deref()?);
+    let at = f.time_us?;
+    Some((kql(&correlation, at), graph(&correlation, at)))
+}
+
 /// A KQL query of the Sign-in logs tables (Log Analytics, Sentinel) for
 /// `correlation` within the window around `at_us`.
 pub fn kql(correlation: &str, at_us: i64) -> String {

@@ -47,6 +47,31 @@ async function testPage(browser, p) {
   const html = await page.content();
   check(!html.includes(p.cookie_secret), p.name + ": the cookie's value is nowhere in the DOM");
 
+  // Host lanes: one per host and one bar per request; pointing at a bar names
+  // its request, clicking it opens the row that shows the request.
+  const lanes = await page.locator("#lanes .lane").count();
+  check(lanes === p.hosts, p.name + ": " + lanes + " host lanes, expected " + p.hosts);
+  const bars = await page.locator("#lanes a.bar").count();
+  check(bars === p.requests, p.name + ": " + bars + " bars, expected " + p.requests);
+  for (const id of p.lane_bars) {
+    const bar = page.locator('#lanes a.bar[data-step="' + id + '"]');
+    // Bars of close requests overlap: events go to this bar, not to a point.
+    await bar.dispatchEvent("mouseover");
+    const info = await page.locator("#lane-info").innerText();
+    check(info.startsWith("#" + id + " "), p.name + ": pointing at bar " + id + " shows " + info);
+    await bar.evaluate((a) => a.click());
+    const target = (await bar.getAttribute("href")).slice(1);
+    const open = await page.evaluate((t) => {
+      const el = document.getElementById(t);
+      if (!el) return false;
+      const d = el.tagName === "DETAILS" ? el : el.querySelector("details.inline") || el.closest("details");
+      return !!d && d.open;
+    }, target);
+    check(open, p.name + ": clicking bar " + id + " opened " + target);
+    check(page.url().endsWith("#" + target), p.name + ": clicking bar " + id + " moved to " + target);
+  }
+  await page.evaluate(() => document.querySelectorAll("details").forEach((d) => (d.open = false)));
+
   // Filter all requests by a host, then by text (a correlation id).
   const total = await visibleRows(page);
   check(total === p.requests, p.name + ": " + total + " rows, expected " + p.requests);
@@ -108,6 +133,20 @@ async function testPage(browser, p) {
       const right = Math.max(0, ...marks.map((m) => m.getBoundingClientRect().right));
       return { right, page: document.documentElement.scrollWidth, view: window.innerWidth };
     });
+    // The host lanes and every waterfall share the page's time axis: their
+    // tracks start and end at the same pixel.
+    const tracks = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".lane > .track, .row > summary > .track, .axis > .scale, .lane-axis > .scale")).map((t) => {
+        const r = t.getBoundingClientRect();
+        return [Math.round(r.left * 10) / 10, Math.round(r.right * 10) / 10];
+      })
+    );
+    check(tracks.length > 2, p.name + ": tracks to compare");
+    const [l0, r0] = tracks[0];
+    check(
+      tracks.every(([l, r]) => Math.abs(l - l0) < 0.6 && Math.abs(r - r0) < 0.6),
+      p.name + " at " + width + " px: lanes and waterfalls do not line up: " + JSON.stringify(tracks.slice(0, 8))
+    );
     check(overflow.right <= overflow.view, p.name + " at " + width + " px: the badge column ends at " + overflow.right);
     check(overflow.page <= overflow.view, p.name + " at " + width + " px: the page is " + overflow.page + " px wide");
     console.log("screenshot " + shot);
@@ -115,6 +154,122 @@ async function testPage(browser, p) {
   check(errors.length === 0, p.name + ": console errors: " + errors.join(" | "));
   await context.close();
   console.log("ok " + p.name);
+}
+
+// Any trace's page: it opens without console errors, its verdict and the
+// step the verdict rests on are in the first screen at 900 and 1400 px, that
+// step's link opens its row, "Copy for ticket" copies the --ticket text, and
+// a screenshot is kept at each width.
+async function tourPage(browser, p) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto("file://" + p.file);
+  await page.waitForSelector("html[data-js=ready]", { timeout: 20000 });
+
+  for (const width of [900, 1400]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const seen = await page.evaluate(() => {
+      const bottom = (id) => {
+        const el = document.getElementById(id);
+        return el ? el.getBoundingClientRect().bottom : null;
+      };
+      return { verdict: bottom("verdict"), failing: bottom("failing-step"), view: window.innerHeight };
+    });
+    check(seen.verdict !== null && seen.verdict <= seen.view, p.name + " at " + width + " px: the verdict ends at " + seen.verdict);
+    if (p.failing) {
+      check(seen.failing !== null && seen.failing <= seen.view, p.name + " at " + width + " px: the failing step ends at " + seen.failing);
+    } else {
+      check(seen.failing === null, p.name + ": no failing step is named");
+    }
+    // What a user sees without scrolling, and the whole page.
+    const first = path.join(plan.shots, p.name + "-" + width + "-first-screen.png");
+    await page.screenshot({ path: first });
+    const shot = path.join(plan.shots, p.name + "-" + width + ".png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log("screenshot " + first + " " + shot);
+  }
+  const verdict = await page.locator("#verdict").textContent();
+  check(verdict === p.verdict, p.name + ": the verdict reads " + verdict + ", expected " + p.verdict);
+
+  // The failing step's link lands on an open row.
+  if (p.failing) {
+    const link = page.locator("#failing-step a").first();
+    check((await link.getAttribute("href")) === "#" + p.failing, p.name + ": the failing step links to " + p.failing);
+    await link.click();
+    const open = await page.evaluate((id) => {
+      const el = document.getElementById(id);
+      if (!el) return false;
+      const d = el.tagName === "DETAILS" ? el : el.querySelector("details.inline") || el.closest("details");
+      return !!d && d.open;
+    }, p.failing);
+    check(open, p.name + ": the failing step's link opened " + p.failing);
+  }
+
+  // Copy for ticket: the same text as `aadtrace analyze --ticket`.
+  await page.click("#copy-ticket");
+  // (waitForFunction would evaluate a string, which the page's CSP forbids.)
+  await page.locator("#copy-done:not(:empty)").waitFor();
+  const done = await page.locator("#copy-done").textContent();
+  check(done === "Copied.", p.name + ": copying says " + done);
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  check(copied === p.ticket, p.name + ": the clipboard holds the ticket:\n" + copied + "\n---expected---\n" + p.ticket);
+
+  check(errors.length === 0, p.name + ": console errors: " + errors.join(" | "));
+  await context.close();
+  console.log("ok " + p.name);
+}
+
+// A page built from a trace full of script, markup and javascript: URLs, its
+// step details deferred: once every step is open (so every detail is in the
+// DOM), nothing from the trace ran, loaded or became an element.
+async function hostilePage(browser, p) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const requests = [];
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file://")) requests.push(r.url());
+  });
+  await page.goto("file://" + p.file);
+  await page.waitForSelector("html[data-js=ready]", { timeout: 10000 });
+  await page.click("#expand");
+  await page.locator("div.detail[data-detail]").first().waitFor({ state: "detached" });
+  const seen = await page.evaluate(() => {
+    const all = Array.from(document.querySelectorAll("*"));
+    return {
+      title: document.title,
+      filled: document.querySelectorAll("div.detail[data-detail]").length,
+      parts: document.querySelectorAll("div.detail details.part").length,
+      imgs: document.querySelectorAll("img, iframe, object, embed").length,
+      scripts: Array.from(document.scripts).map((s) => s.type || "js"),
+      handlers: all.filter((el) => Array.from(el.attributes).some((a) => a.name.startsWith("on"))).length,
+      jsLinks: document.querySelectorAll("a[href^='javascript:' i]").length,
+    };
+  });
+  check(seen.title === "aadtrace report", "hostile: the title became " + seen.title);
+  check(seen.filled === 0, "hostile: " + seen.filled + " details were not filled");
+  check(seen.parts > p.details, "hostile: the details are in the DOM (" + seen.parts + " parts)");
+  check(seen.imgs === 0, "hostile: an injected element exists");
+  const js = seen.scripts.filter((t) => t === "js").length;
+  const other = seen.scripts.filter((t) => t !== "js" && t !== "text/html" && t !== "application/json");
+  check(js === 1 && other.length === 0, "hostile: scripts " + JSON.stringify(seen.scripts));
+  check(seen.handlers === 0, "hostile: " + seen.handlers + " elements carry event handlers");
+  check(seen.jsLinks === 0, "hostile: a javascript: link exists");
+  check(requests.length === 0, "hostile: the page fetched " + requests.join(" "));
+  check(errors.length === 0, "hostile: console errors: " + errors.join(" | "));
+  await context.close();
+  console.log("ok hostile");
 }
 
 (async () => {
@@ -126,6 +281,10 @@ async function testPage(browser, p) {
     for (const p of plan.pages) {
       await testPage(browser, p);
     }
+    for (const p of plan.tour) {
+      await tourPage(browser, p);
+    }
+    await hostilePage(browser, plan.hostile);
   } finally {
     await browser.close();
   }

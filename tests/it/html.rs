@@ -111,7 +111,7 @@ const XSS_JS_URL: &str = "javascript:document.title='pwned'";
 
 /// The clean sign-in with injection payloads in URLs, headers and bodies, and an
 /// error redirect whose description carries them.
-fn crafted_har(dir: &Path) -> PathBuf {
+pub(crate) fn crafted_har(dir: &Path) -> PathBuf {
     let mut har: Value =
         serde_json::from_slice(&std::fs::read("captures/clean-signin.har").unwrap()).unwrap();
     let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };

@@ -3,6 +3,7 @@
 //! browser): expand a step and read its masked Cookie header, filter the
 //! "all requests" table by host and search it for a correlation id, count the
 //! sequence diagram's arrows and find the failing one, follow a step link,
+//! count the host lanes, point at and click a lane's bar,
 //! and take screenshots at 900 and 1400 px (into the target directory's
 //! `test-artefacts/browser/`, never committed).
 //!
@@ -15,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aadtrace::capture::{NoProgress, Source};
-use aadtrace::report::html;
-use aadtrace::report::shown::{cookie_is_kept, Redactor};
+use aadtrace::report::shown::{cookie_is_kept, terminal_safe, Redactor};
+use aadtrace::report::verdict::{self, Ending};
+use aadtrace::report::{html, ticket};
 use aadtrace::session::{self, Session, SessionOptions};
 use serde_json::{json, Value};
 
@@ -112,11 +114,24 @@ fn cookie_step(session: &Session) -> (usize, String) {
     panic!("no step sends a secret cookie");
 }
 
-/// The plan for one sample: the page and what it must show.
-fn plan(name: &str, failed: &[&str], dir: &Path) -> Value {
+/// The plan for one sample: the page and what it must show. `details` says
+/// where the steps' details are (a deferred page fills them when opened).
+fn plan(name: &str, failed: &[&str], details: html::Details, dir: &Path) -> Value {
     let session = run(Path::new(&format!("captures/{name}.har")));
+    let page = html::render_page(
+        &session,
+        &Redactor::new(true),
+        html::Page {
+            nonce: "b7c1e2",
+            details,
+        },
+    );
+    let name = match details {
+        html::Details::Deferred => format!("{name}-deferred"),
+        _ => name.to_string(),
+    };
     let file = dir.join(format!("{name}.html"));
-    std::fs::write(&file, html::render(&session, &Redactor::new(true))).unwrap();
+    std::fs::write(&file, page).unwrap();
     let steps = &session.analysis.steps;
     let host = "login.microsoftonline.com";
     let correlation = session.analysis.flows[0].correlation_ids[0].clone();
@@ -133,10 +148,20 @@ fn plan(name: &str, failed: &[&str], dir: &Path) -> Value {
             })
         })
         .collect();
+    // A bar of a step outside flows (its row in "all requests") and one of a
+    // flow's first step (its row in the flow's waterfall).
+    let outside = (0..steps.len()).find(|&i| session.analysis.flow_of_step[i].is_none());
+    let lane_bars: Vec<usize> = outside
+        .into_iter()
+        .chain(session.analysis.flows[0].steps.first().copied())
+        .collect();
+    let hosts: std::collections::HashSet<&str> = steps.iter().map(|s| s.host.as_str()).collect();
     json!({
         "name": name,
         "file": file,
         "requests": steps.len(),
+        "hosts": hosts.len(),
+        "lane_bars": lane_bars,
         "host": host,
         "host_rows": steps.iter().filter(|s| s.host == host).count(),
         "correlation_id": correlation,
@@ -160,14 +185,33 @@ fn the_report_works_in_chromium() {
         return missing("playwright-core is not installed (run `npm ci` in tests/browser)");
     }
     let dir = artefacts_dir();
+    let inline = html::Details::Inline;
     let pages = vec![
         // The first MFA attempt timed out: its folded polls are the failed hop.
-        plan("mfa-timeout-then-success", &["mfa-0-12"], &dir),
-        plan("adfs-federated", &[], &dir),
+        plan("mfa-timeout-then-success", &["mfa-0-12"], inline, &dir),
+        plan("adfs-federated", &[], inline, &dir),
         // AADSTS70012 came back on the MSA hand-off's redirect.
-        plan("msa-handoff-70012", &["step-11", "step-12"], &dir),
+        plan("msa-handoff-70012", &["step-11", "step-12"], inline, &dir),
+        // Details kept out of the DOM until a step opens, as on a large trace.
+        plan(
+            "mfa-timeout-then-success",
+            &["mfa-0-12"],
+            html::Details::Deferred,
+            &dir,
+        ),
     ];
-    let plan = json!({ "chromium": chromium, "shots": dir, "pages": pages });
+    let mut tour: Vec<Value> = traces_to_tour()
+        .iter()
+        .map(|path| tour_plan(path, &dir))
+        .collect();
+    tour.sort_by_key(|p| p["name"].as_str().map(str::to_string));
+    let plan = json!({
+        "chromium": chromium,
+        "shots": dir,
+        "pages": &pages,
+        "tour": &tour,
+        "hostile": hostile_page(&dir),
+    });
     let plan_file = dir.join("plan.json");
     std::fs::write(&plan_file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
     let out = Command::new(node)
@@ -180,15 +224,96 @@ fn the_report_works_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}{stderr}");
     assert!(out.status.success(), "the browser test failed: {stderr}");
-    for p in [
-        "mfa-timeout-then-success",
-        "adfs-federated",
-        "msa-handoff-70012",
-    ] {
-        assert!(stdout.contains(&format!("ok {p}")), "{p} was not checked");
+    assert!(
+        stdout.contains("ok hostile\n"),
+        "the hostile page was not checked"
+    );
+    let names = pages
+        .iter()
+        .chain(&tour)
+        .map(|p| p["name"].as_str().unwrap());
+    for p in names {
+        assert!(stdout.contains(&format!("ok {p}\n")), "{p} was not checked");
         for w in [900, 1400] {
             let shot = std::fs::read(dir.join(format!("{p}-{w}.png"))).unwrap();
             assert!(shot.starts_with(b"\x89PNG"));
         }
     }
+}
+
+/// Every sample in `captures/` (any format) and every trace of the real-world
+/// corpus (`../shared/corpus/realworld/`, skipped with a reason when it is
+/// missing outside CI).
+fn traces_to_tour() -> Vec<PathBuf> {
+    let mut traces: Vec<PathBuf> = Vec::new();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let realworld = crate::support::corpus_dir("realworld");
+    for dir in std::iter::once(samples).chain(realworld) {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            // Key logs and READMEs go with a capture; the real-world
+            // recordings' cassettes are the same sign-ins as their HARs.
+            let trace = [".har", ".pcap", ".pcapng", ".pcapng.gz", ".cap"]
+                .iter()
+                .any(|ext| name.ends_with(ext));
+            if trace {
+                traces.push(path);
+            }
+        }
+    }
+    traces.sort();
+    traces
+}
+
+/// The plan for touring one trace's page: its verdict, the step the verdict
+/// rests on (where its link must land) and the `--ticket` text.
+fn tour_plan(path: &Path, dir: &Path) -> Value {
+    let session = run(path);
+    let r = Redactor::new(true);
+    let name = format!(
+        "tour-{}",
+        path.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('.', "-")
+    );
+    let file = dir.join(format!("{name}.html"));
+    std::fs::write(&file, html::render(&session, &r)).unwrap();
+    let v = verdict::of_trace(&session);
+    let step = match (v.ending, v.finding, v.flow) {
+        (Ending::Failed, Some(f), _) => f.exchanges.last().copied(),
+        (Ending::Incomplete, _, Some(flow)) => flow.steps.last().copied(),
+        _ => None,
+    };
+    let failing = step.map(|id| match session.analysis.flow_of_step[id] {
+        Some(_) => format!("step-{id}"),
+        None => format!("req-{id}"),
+    });
+    json!({
+        "name": name,
+        "file": file,
+        "verdict": terminal_safe(&v.line(&r)),
+        "failing": failing,
+        "ticket": ticket::render(&session, &r),
+    })
+}
+
+/// The sample with script, markup and `javascript:` payloads in its URLs,
+/// headers and bodies (`html::crafted_har`), its details deferred: the
+/// browser test opens every step, which puts them in the DOM.
+fn hostile_page(dir: &Path) -> Value {
+    let har = crate::html::crafted_har(dir);
+    let session = run(&har);
+    let file = dir.join("hostile.html");
+    let page = html::render_page(
+        &session,
+        &Redactor::new(true),
+        html::Page {
+            nonce: "b7c1e2",
+            details: html::Details::Deferred,
+        },
+    );
+    std::fs::write(&file, page).unwrap();
+    json!({ "file": file, "details": session.analysis.steps.iter().filter(|s| s.detail.is_some()).count() })
 }

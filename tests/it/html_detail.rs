@@ -27,8 +27,19 @@ fn run(path: &Path) -> Session {
 }
 
 fn render(name: &str, redact: bool) -> (Session, String) {
+    render_as(name, redact, html::Details::Auto)
+}
+
+fn render_as(name: &str, redact: bool, details: html::Details) -> (Session, String) {
     let session = run(Path::new(&format!("captures/{name}.har")));
-    let page = html::render_with_nonce(&session, &Redactor::new(redact), "NONCE");
+    let page = html::render_page(
+        &session,
+        &Redactor::new(redact),
+        html::Page {
+            nonce: "NONCE",
+            details,
+        },
+    );
     (session, page)
 }
 
@@ -113,11 +124,12 @@ fn no_secret_of_a_sample_appears_unless_unsafe() {
             "{name}: the sample has secrets to look for"
         );
         let (_, safe) = render(name, true);
+        let (_, deferred) = render_as(name, true, html::Details::Deferred);
         let (_, unsafe_page) = render(name, false);
         for s in &secrets {
             for form in [s.clone(), esc(s)] {
                 assert!(
-                    !safe.contains(&form),
+                    !safe.contains(&form) && !deferred.contains(&form),
                     "{name}: a secret is on the page: {s}"
                 );
             }
@@ -282,13 +294,14 @@ fn each_flow_has_a_sequence_diagram_with_one_arrow_per_row() {
 fn all_requests_lists_every_exchange_with_its_host() {
     let (session, page) = render("mfa-timeout-then-success", true);
     let start = page
-        .find("<section class=\"requests\" id=\"requests\">")
+        .find("<section class=\"requests\" id=\"requests\"")
         .unwrap();
     let table = &page[start..];
     let steps = &session.analysis.steps;
-    assert_eq!(table.matches("<tr data-host=").count(), steps.len());
+    assert_eq!(table.matches("<tr id=\"req-").count(), steps.len());
     for s in steps {
-        assert!(table.contains(&format!("<tr data-host=\"{}\"", s.host)));
+        // Each row has an id the host lanes link to.
+        assert!(table.contains(&format!("<tr id=\"req-{}\" data-host=\"{}\"", s.id, s.host)));
     }
     let background = steps.iter().filter(|s| s.noise || s.background).count();
     assert!(background > 0);
@@ -296,4 +309,95 @@ fn all_requests_lists_every_exchange_with_its_host() {
     // A step outside the flows carries its own detail; one inside links to its row.
     assert!(table.contains("<details class=\"inline\">"));
     assert!(table.contains("<a href=\"#step-1\">"));
+}
+
+/// A step's expanded timing lists each phase its HAR entry recorded (blocked,
+/// dns, connect, ssl, send, wait, receive; `-1` is left out), read from the HAR.
+#[test]
+fn timing_shows_the_har_phases() {
+    let name = "mfa-timeout-then-success";
+    let (session, page) = render(name, true);
+    let har: Value =
+        serde_json::from_slice(&std::fs::read(format!("captures/{name}.har")).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    let mut checked = 0;
+    for flow in &session.analysis.flows {
+        for &i in &flow.steps {
+            let s = &session.analysis.steps[i];
+            let start = format!("<details class=\"row\" id=\"step-{}\">", s.id);
+            if !page.contains(&start) {
+                continue; // an MFA poll, folded into its band
+            }
+            let r = row(&page, s.id);
+            let timings = &entries[s.origin_index as usize]["timings"];
+            for phase in [
+                "blocked", "dns", "connect", "ssl", "send", "wait", "receive",
+            ] {
+                let ms = timings[phase].as_f64().unwrap_or(-1.0);
+                let label = match phase {
+                    "ssl" => "ssl (TLS, part of connect)",
+                    "wait" => "wait (time to first byte)",
+                    p => p,
+                };
+                // Phases are kept as f32 (a few numbers per exchange).
+                let kept = f64::from(ms as f32);
+                let shown = format!("<tr><td>{label}</td><td>{kept:.1} ms</td></tr>");
+                assert_eq!(
+                    r.contains(&shown),
+                    (0.0..1000.0).contains(&ms),
+                    "step {}: {phase} {ms}",
+                    s.id
+                );
+                checked += usize::from(ms >= 0.0);
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} phases checked");
+}
+
+/// Each step's `<div class="detail">…</div>` body of an inline page, by its
+/// order (an MFA band's list of polls is not a step's and stays inline).
+fn inline_details(page: &str) -> Vec<&str> {
+    page.split("<div class=\"detail\">")
+        .skip(1)
+        .map(|rest| {
+            // A detail holds no nested `div`.
+            &rest[..rest.find("</div>").expect("a detail ends")]
+        })
+        .filter(|body| !body.contains("class=\"polls-list\""))
+        .collect()
+}
+
+#[test]
+fn deferred_details_are_the_inline_ones_kept_as_inert_text() {
+    for name in [
+        "mfa-timeout-then-success",
+        "adfs-federated",
+        "msa-handoff-70012",
+    ] {
+        let (session, inline) = render_as(name, true, html::Details::Inline);
+        let (_, deferred) = render_as(name, true, html::Details::Deferred);
+        let bodies = inline_details(&inline);
+        assert!(bodies.len() > 10, "{name}: {} details", bodies.len());
+        // Each step with a detail has an empty slot naming it, and its body
+        // as the text of a `<script type="text/html">` that is never run.
+        let slots: Vec<usize> = deferred
+            .split("<div class=\"detail\" data-detail=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+            .collect();
+        assert_eq!(slots.len(), bodies.len(), "{name}");
+        for (id, body) in slots.iter().zip(&bodies) {
+            let script = format!("<script type=\"text/html\" id=\"detail-{id}\">{body}</script>");
+            assert!(deferred.contains(&script), "{name}: step {id}'s detail");
+            assert!(!body.to_ascii_lowercase().contains("</script"));
+        }
+        // Outside those scripts the page has no header tables.
+        let visible = deferred.split("<script type=\"text/html\"").next().unwrap();
+        assert!(!visible.contains("class=\"part req-headers\""), "{name}");
+        assert!(inline.contains("class=\"part req-headers\""), "{name}");
+        // Auto keeps a sample's few steps inline.
+        assert!(session.analysis.steps.len() <= html::INLINE_STEPS);
+        assert_eq!(render(name, true).1, inline, "{name}");
+    }
 }

@@ -15,6 +15,7 @@ mod hostile;
 mod html;
 mod html_browser;
 mod html_detail;
+mod html_timeline;
 mod netlog;
 mod netmon_etw;
 mod pcap_readers;

@@ -104,3 +104,63 @@ fn every_corpus_har_round_trips_or_is_refused() {
     eprintln!("{written} corpus HARs redacted, {refused} refused");
     assert!(written >= 30, "{written} written, {refused} refused");
 }
+
+/// Every SAZ of the corpus: a copy that a plain zip reader opens with the same
+/// members in the same order, in which aadtrace finds the same flows and
+/// findings; or, for a file aadtrace cannot read, a refusal naming it.
+#[test]
+fn every_corpus_saz_round_trips_or_is_refused() {
+    let Some(root) = support::corpus_dir("saz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut sazes: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "saz") {
+                sazes.push(p);
+            }
+        }
+    }
+    sazes.sort();
+    let mut written = 0;
+    for (i, input) in sazes.iter().enumerate() {
+        let name = input.strip_prefix(&root).unwrap().display().to_string();
+        let output = dir.path().join(format!("{i}.saz"));
+        let result = redact::redact(
+            &Source::File(input.clone()),
+            &Target::File(output.clone()),
+            &RedactOptions::default(),
+        );
+        match result {
+            Ok(_) => {
+                written += 1;
+                assert_eq!(members(input), members(&output), "{name}: members changed");
+                assert_eq!(shape(&analyse(input)), shape(&analyse(&output)), "{name}");
+            }
+            Err(e) => {
+                let file = input.file_name().unwrap().to_string_lossy();
+                assert!(e.to_string().contains(&*file), "{name}: {e}");
+                assert!(!output.exists(), "{name}: written although refused");
+            }
+        }
+    }
+    assert!(
+        written >= 5,
+        "{written} of {} corpus SAZ files redacted",
+        sazes.len()
+    );
+}
+
+/// The member names of a zip archive, read by the `zip` crate (the reference).
+fn members(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut archive = zip::ZipArchive::new(file).unwrap();
+    (0..archive.len())
+        .map(|i| archive.by_index_raw(i).unwrap().name().unwrap().to_string())
+        .collect()
+}

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::reader::HarReader;
 use super::schema::{Content, Entry, HarHeader, HarRequest, HarResponse, Literal, Param, Str};
-use crate::http::{Body, Exchange, Header, Headers, Origin, Request, Response, Timing};
+use crate::http::{Body, Exchange, Header, Headers, Origin, Phases, Request, Response, Timing};
 
 impl HarReader<'_> {
     /// Turns a parsed entry into an [`Exchange`], or says why it cannot.
@@ -36,8 +36,13 @@ impl HarReader<'_> {
             duration_ms: entry.time.filter(|t| *t >= 0.0 && t.is_finite()),
             wait_ms: entry
                 .timings
+                .as_ref()
                 .and_then(|t| t.wait)
                 .filter(|t| *t >= 0.0 && t.is_finite()),
+            phases: entry
+                .timings
+                .as_ref()
+                .and_then(|t| Phases::from_har(t.values())),
         };
         Ok(Exchange {
             request,

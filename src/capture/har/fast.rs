@@ -399,15 +399,27 @@ fn har_content<'a>(s: &mut Scanner<'a>) -> Scan<Content<'a>> {
     })
 }
 
-/// spec §"timings": only `wait`.
+/// spec §"timings": every phase.
 fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
-    let mut wait = None;
+    let [mut blocked, mut dns, mut connect, mut ssl, mut send, mut wait, mut receive] = [None; 7];
     s.object(|s, key| match key.as_ref() {
+        "blocked" => once(&mut blocked, num(s)?),
+        "dns" => once(&mut dns, num(s)?),
+        "connect" => once(&mut connect, num(s)?),
+        "ssl" => once(&mut ssl, num(s)?),
+        "send" => once(&mut send, num(s)?),
         "wait" => once(&mut wait, num(s)?),
+        "receive" => once(&mut receive, num(s)?),
         _ => s.skip(),
     })?;
     Ok(Timings {
+        blocked: blocked.flatten(),
+        dns: dns.flatten(),
+        connect: connect.flatten(),
+        ssl: ssl.flatten(),
+        send: send.flatten(),
         wait: wait.flatten(),
+        receive: receive.flatten(),
     })
 }
 

@@ -263,6 +263,7 @@ mod tests {
         started_us: i64,
         duration_ms: Option<f64>,
         wait_ms: Option<f64>,
+        phases: Option<Vec<(&'static str, f32)>>,
         server_ip: Option<String>,
     }
 
@@ -294,6 +295,7 @@ mod tests {
             started_us: ex.timing.started_us,
             duration_ms: ex.timing.duration_ms,
             wait_ms: ex.timing.wait_ms,
+            phases: ex.timing.phases.map(|p| p.recorded().collect()),
             server_ip: ex.server_ip.as_ref().map(|s| s.to_string()),
         }
     }
@@ -370,6 +372,16 @@ mod tests {
         assert_eq!(ex[0].started_us, 1_704_164_645_123_000);
         assert_eq!(ex[0].duration_ms, Some(12.5));
         assert_eq!(ex[0].wait_ms, Some(7.25));
+        // Every recorded phase, in HAR order; `dns: -1` is not one.
+        assert_eq!(
+            ex[0].phases,
+            Some(vec![
+                ("blocked", 1.0),
+                ("send", 0.1),
+                ("wait", 7.25),
+                ("receive", 1.0)
+            ])
+        );
         assert_eq!(ex[0].server_ip.as_deref(), Some("20.190.1.1"));
         assert_eq!(ex[0].index, 0);
         assert_eq!(ex[1].index, 1);
@@ -378,6 +390,7 @@ mod tests {
         assert_eq!(ex[1].resp_body, "{\"error\":\"invalid_grant\"}");
         assert_eq!(ex[1].status, Some(400));
         assert_eq!(ex[1].wait_ms, None);
+        assert_eq!(ex[1].phases, None, "only -1: no phase recorded");
         assert_eq!(ex[1].error, None);
     }
 

@@ -281,11 +281,38 @@ pub(super) struct HarHeader<'a> {
     pub(super) value: Str<'a>,
 }
 
-/// spec §"timings": only `wait` is used.
+/// spec §"timings": every phase, in [`crate::http::Phases::NAMES`] order.
 #[derive(Deserialize)]
 pub(super) struct Timings {
     #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) blocked: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) dns: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) connect: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) ssl: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) send: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
     pub(super) wait: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_num")]
+    pub(super) receive: Option<f64>,
+}
+
+impl Timings {
+    /// The values in [`crate::http::Phases::NAMES`] order.
+    pub(super) fn values(&self) -> [Option<f64>; 7] {
+        [
+            self.blocked,
+            self.dns,
+            self.connect,
+            self.ssl,
+            self.send,
+            self.wait,
+            self.receive,
+        ]
+    }
 }
 
 // ---------------------------------------------------------------------------

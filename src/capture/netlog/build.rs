@@ -50,6 +50,7 @@ impl Builder<'_> {
                 (Some(a), Some(b)) if b >= a => Some(b - a),
                 _ => None,
             },
+            phases: None,
         };
         Exchange {
             request: Request {

@@ -172,6 +172,7 @@ impl SazReader<'_> {
             started_us,
             duration_ms: span(meta.begin_request, meta.done_response),
             wait_ms: span(meta.server_got_request, meta.server_begin_response),
+            phases: None,
         }
     }
 

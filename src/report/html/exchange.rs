@@ -368,19 +368,42 @@ fn tokens(c: &Ctx, s: &Step, out: &mut String) {
     }
 }
 
-/// The phases the trace recorded: the wait for the first byte and the total.
+/// A phase's time: tenths of a millisecond below a second (DNS, connect and
+/// send phases are often under one), else as every other duration.
+fn phase_time(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        human_duration(ms)
+    }
+}
+
+/// The phases the trace recorded: HAR's blocked, DNS, connect, TLS, send,
+/// wait and receive where the entry has them; else the wait for the first byte
+/// and the total.
 fn timing(s: &Step, out: &mut String) {
     let mut rows: Vec<Vec<String>> = vec![vec![
         "started".into(),
         format!("{} UTC", rfc3339(s.started_us)),
     ]];
-    if let Some(w) = s.wait_ms {
+    let phases = s.detail.as_ref().and_then(|d| d.phases);
+    if let Some(p) = phases {
+        for (name, ms) in p.recorded() {
+            let name = match name {
+                // HAR 1.2 §"timings": ssl is included in connect.
+                "ssl" => "ssl (TLS, part of connect)",
+                "wait" => "wait (time to first byte)",
+                other => other,
+            };
+            rows.push(vec![name.into(), escape(&phase_time(f64::from(ms)))]);
+        }
+    } else if let Some(w) = s.wait_ms {
         rows.push(vec![
             "wait (time to first byte)".into(),
             escape(&human_duration(w)),
         ]);
     }
-    if let (Some(total), Some(w)) = (s.duration_ms, s.wait_ms) {
+    if let (None, Some(total), Some(w)) = (phases, s.duration_ms, s.wait_ms) {
         rows.push(vec![
             "send, connect and receive".into(),
             escape(&human_duration((total - w).max(0.0))),

@@ -1,6 +1,29 @@
 (function () {
   "use strict";
   var root = document.documentElement;
+  // A step's request and response kept out of the DOM (a large trace's page)
+  // is put in place the first time its step opens. `toggle` does not bubble.
+  document.addEventListener(
+    "toggle",
+    function (e) {
+      var d = e.target;
+      if (!d.open) {
+        return;
+      }
+      for (var i = 0; i < d.children.length; i++) {
+        var slot = d.children[i];
+        var id = slot.getAttribute("data-detail");
+        if (id !== null) {
+          var src = document.getElementById("detail-" + id);
+          slot.removeAttribute("data-detail");
+          if (src) {
+            slot.innerHTML = src.textContent;
+          }
+        }
+      }
+    },
+    true
+  );
   var data = JSON.parse(document.getElementById("aadtrace-data").textContent);
   var controls = document.getElementById("controls");
   var select = document.getElementById("flow-filter");
@@ -85,9 +108,41 @@
         el.hidden = false;
       }
     }
+    // A row of "all requests" holds its request in a closed <details>.
+    var inner = target.querySelector ? target.querySelector("details.inline") : null;
+    if (inner) {
+      inner.open = true;
+    }
+  }
+
+  // Host lanes: the bar under the pointer (or last clicked) names its request.
+  var lanes = document.getElementById("lanes");
+  var info = document.getElementById("lane-info");
+  var picked = null;
+  function show(bar) {
+    info.textContent = bar.getAttribute("title");
+  }
+  if (lanes && info) {
+    lanes.addEventListener("mouseover", function (e) {
+      var bar = e.target.closest ? e.target.closest("a.bar") : null;
+      if (bar) {
+        show(bar);
+      }
+    });
+    lanes.addEventListener("click", function (e) {
+      var bar = e.target.closest ? e.target.closest("a.bar") : null;
+      if (bar) {
+        if (picked) {
+          picked.classList.remove("picked");
+        }
+        picked = bar;
+        bar.classList.add("picked");
+        show(bar);
+      }
+    });
   }
   document.addEventListener("click", function (e) {
-    var a = e.target.closest ? e.target.closest("a[href^='#step-'], a[href^='#mfa-']") : null;
+    var a = e.target.closest ? e.target.closest("a[href^='#step-'], a[href^='#mfa-'], a[href^='#req-']") : null;
     if (a) {
       reveal(a.getAttribute("href").slice(1));
     }

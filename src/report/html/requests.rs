@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{badge_class, escape, exchange, marks, url_head, Ctx};
+use super::{badge_class, escape, exchange, intrinsic_size, marks, url_head, Ctx};
 use crate::findings::Severity;
 use crate::identity::Step;
 use crate::report::time::time_of_day;
@@ -24,7 +24,7 @@ pub(super) fn write(c: &Ctx, out: &mut String) {
     let hosts: BTreeSet<&str> = steps.iter().map(|s| s.host.as_str()).collect();
     let _ = write!(
         out,
-        "<section class=\"requests\" id=\"requests\">\n<h2>All requests ({n})</h2>\n\
+        "<section class=\"requests\" id=\"requests\" style=\"{size}\">\n<h2>All requests ({n})</h2>\n\
 <div id=\"req-controls\" class=\"controls\" hidden>\
 <label>host <select id=\"req-host\"><option value=\"\">all hosts ({hosts})</option></select></label>\
 <label>status <select id=\"req-status\"><option value=\"\">any</option><option value=\"2\">2xx</option><option value=\"3\">3xx</option><option value=\"4\">4xx</option><option value=\"5\">5xx</option><option value=\"0\">no response</option></select></label>\
@@ -34,6 +34,7 @@ pub(super) fn write(c: &Ctx, out: &mut String) {
 <div class=\"table-wrap\"><table class=\"requests\" id=\"req-table\"><thead><tr>\
 <th data-sort=\"num\">#</th><th data-sort=\"text\">time (UTC)</th><th data-sort=\"text\">host</th><th data-sort=\"text\">request</th><th data-sort=\"num\">status</th><th data-sort=\"text\">flow</th><th data-sort=\"text\">findings</th></tr></thead><tbody>\n",
         n = steps.len(),
+        size = intrinsic_size(steps.len()),
         hosts = hosts.len(),
     );
     for s in steps {
@@ -47,7 +48,7 @@ const MAX_TARGET: usize = 96;
 
 /// The redacted URL without scheme and host (the host has its own column),
 /// cut to [`MAX_TARGET`] characters after redaction.
-fn short_target(c: &Ctx, s: &Step) -> String {
+pub(super) fn short_target(c: &Ctx, s: &Step) -> String {
     // A huge URL is cut before it is redacted, as everywhere on the page.
     let url = c.r.url(url_head(&s.url));
     let target = url.split_once("://").map_or(url.as_ref(), |(_, rest)| {
@@ -101,14 +102,15 @@ fn row(c: &Ctx, s: &Step, out: &mut String) {
     let request = match flow {
         Some(_) => format!("<a href=\"#step-{}\">{request}</a>", s.id),
         None => {
-            let mut detail = String::new();
-            exchange::write(c, s, &mut detail);
-            format!("<details class=\"inline\"><summary>{request}</summary><div class=\"detail\">{detail}</div></details>")
+            let mut detail = format!("<details class=\"inline\"><summary>{request}</summary>");
+            c.detail(s.id, &mut detail, |out| exchange::write(c, s, out));
+            detail.push_str("</details>");
+            detail
         }
     };
     let _ = writeln!(
         out,
-        "<tr data-host=\"{host}\" data-status=\"{status_num}\" data-sev=\"{sev}\" data-ids=\"{ids}\"{bg}><td class=\"num\">{id}</td><td class=\"t\">{time}</td><td class=\"host\">{host}</td><td class=\"req\">{request}</td><td><span class=\"status {cls}\">{status}</span></td><td>{flow}</td><td>{marks}</td></tr>",
+        "<tr id=\"req-{id}\" data-host=\"{host}\" data-status=\"{status_num}\" data-sev=\"{sev}\" data-ids=\"{ids}\"{bg}><td class=\"num\">{id}</td><td class=\"t\">{time}</td><td class=\"host\">{host}</td><td class=\"req\">{request}</td><td><span class=\"status {cls}\">{status}</span></td><td>{flow}</td><td>{marks}</td></tr>",
         host = c.t(&s.host),
         status_num = status.unwrap_or(0),
         sev = worst(c, s),
