@@ -50,12 +50,13 @@ const MAX_CHUNKS: usize = 256;
 ///
 /// Bytes sampled for the guess, in [`GUESS_WINDOWS`] windows spread over the
 /// bytes.
-const GUESS_WINDOW: usize = 64 << 10;
-const GUESS_WINDOWS: usize = 8;
+const GUESS_WINDOW: usize = 16 << 10;
+const GUESS_WINDOWS: usize = 32;
 
 /// How many entries `bytes` (a HAR or a part of one) holds, from the
 /// `"startedDateTime"` keys (which every HAR entry has) in a few windows,
-/// with a quarter more for safety: a guess for sizing, never a count. A HAR
+/// with half more for safety (a vector that grows costs more than capacity
+/// never touched): a guess for sizing, never a count. A HAR
 /// whose entries are larger than the windows gets a small guess and grows.
 fn entries_guess(bytes: &[u8]) -> usize {
     let finder = memchr::memmem::Finder::new(b"\"startedDateTime\"");
@@ -70,7 +71,7 @@ fn entries_guess(bytes: &[u8]) -> usize {
     }
     let estimate = found.saturating_mul(bytes.len()) / sampled.max(1);
     // No more than one entry per 256 bytes, whatever the sample says.
-    (estimate + estimate / 4 + 16).min(bytes.len() / 256 + 16)
+    (estimate + estimate / 2 + 16).min(bytes.len() / 256 + 16)
 }
 
 /// How far past a cut to look for a likely entry start.
