@@ -20,16 +20,29 @@ async function visibleRows(page) {
   return page.locator("#req-table > tbody > tr:not([hidden])").count();
 }
 
-async function testPage(browser, p) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+// Opens `file` in a fresh context (`height` px tall, 1400 wide, with
+// clipboard access), collecting console errors, page errors and every request
+// that leaves the file, and waits for the page's script.
+async function open(browser, file, height) {
+  const context = await browser.newContext({ viewport: { width: 1400, height } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
   const errors = [];
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
   });
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto("file://" + p.file);
-  await page.waitForSelector("html[data-js=ready]", { timeout: 10000 });
+  const requests = [];
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file://")) requests.push(r.url());
+  });
+  await page.goto("file://" + file);
+  await page.waitForSelector("html[data-js=ready]", { timeout: 20000 });
+  return { context, page, errors, requests };
+}
+
+async function testPage(browser, p) {
+  const { context, page, errors } = await open(browser, p.file, 1000);
 
   // Expand a step, then its request headers: the Cookie header is there,
   // its value masked, the original value nowhere on the page.
@@ -161,16 +174,7 @@ async function testPage(browser, p) {
 // step's link opens its row, "Copy for ticket" copies the --ticket text, and
 // a screenshot is kept at each width.
 async function tourPage(browser, p) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto("file://" + p.file);
-  await page.waitForSelector("html[data-js=ready]", { timeout: 20000 });
+  const { context, page, errors, requests } = await open(browser, p.file, 800);
 
   for (const width of [900, 1400]) {
     await page.setViewportSize({ width, height: 800 });
@@ -220,6 +224,7 @@ async function tourPage(browser, p) {
   check(done === "Copied.", p.name + ": copying says " + done);
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   check(copied === p.ticket, p.name + ": the clipboard holds the ticket:\n" + copied + "\n---expected---\n" + p.ticket);
+  check(requests.length === 0, p.name + ": the page fetched " + requests.join(" "));
 
   check(errors.length === 0, p.name + ": console errors: " + errors.join(" | "));
   await context.close();
@@ -230,19 +235,7 @@ async function tourPage(browser, p) {
 // step details deferred: once every step is open (so every detail is in the
 // DOM), nothing from the trace ran, loaded or became an element.
 async function hostilePage(browser, p) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  const requests = [];
-  page.on("request", (r) => {
-    if (!r.url().startsWith("file://")) requests.push(r.url());
-  });
-  await page.goto("file://" + p.file);
-  await page.waitForSelector("html[data-js=ready]", { timeout: 10000 });
+  const { context, page, errors, requests } = await open(browser, p.file, 1000);
   await page.click("#expand");
   await page.locator("div.detail[data-detail]").first().waitFor({ state: "detached" });
   const seen = await page.evaluate(() => {
