@@ -27,7 +27,7 @@
 //! NetMon file (`--to har` too), and captures whose HTTP is all encrypted with no
 //! key log (there is nothing to read or mask).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::ops::Range;
 
@@ -160,6 +160,47 @@ struct Half {
     unmapped: u64,
 }
 
+/// Byte ranges of a TCP direction and the frame that first carried each:
+/// disjoint ranges keyed by their start, so a masked value's frame is one
+/// look-up however many segments the direction has.
+#[derive(Debug, Default)]
+struct FrameMap(BTreeMap<usize, (usize, u64)>);
+
+impl FrameMap {
+    /// Gives the parts of `from..to` that no earlier frame covers to `frame`.
+    fn paint(&mut self, from: usize, to: usize, frame: u64) {
+        let mut cursor = from;
+        if let Some((_, &(end, _))) = self.0.range(..=from).next_back() {
+            cursor = cursor.max(end);
+        }
+        let mut gaps = Vec::new();
+        for (&start, &(end, _)) in self.0.range(from..to) {
+            if cursor >= to {
+                break;
+            }
+            if start > cursor {
+                gaps.push((cursor, start));
+            }
+            cursor = cursor.max(end);
+        }
+        if cursor < to {
+            gaps.push((cursor, to));
+        }
+        for (a, b) in gaps {
+            self.0.insert(a, (b, frame));
+        }
+    }
+
+    /// The frame that carried byte `at`, or 0 when none did.
+    fn frame_at(&self, at: usize) -> u64 {
+        self.0
+            .range(..=at)
+            .next_back()
+            .filter(|(_, &(end, _))| at < end)
+            .map_or(0, |(_, &(_, frame))| frame)
+    }
+}
+
 /// What the receipt should say about the copy.
 #[derive(Debug, Default)]
 struct Notes {
@@ -267,8 +308,11 @@ impl Half {
         };
         let mut edits = Edits::default();
         walk_messages(&stream, m, &mut edits)?;
-        for (at, field, kind) in edits.hits.drain(..) {
-            notes.hits.push((self.frame_at(start, at), field, kind));
+        if !edits.hits.is_empty() {
+            let frames = self.frame_map(start);
+            for (at, field, kind) in edits.hits.drain(..) {
+                notes.hits.push((frames.frame_at(at), field, kind));
+            }
         }
         if edits.blanked > 0 {
             notes.blanked.push(format!(
@@ -292,16 +336,16 @@ impl Half {
         Ok(())
     }
 
-    /// The frame that carried the byte at `at` of the direction's bytes (whose
-    /// first sequence number is `start`).
-    fn frame_at(&self, start: u32, at: usize) -> u64 {
-        self.pieces
-            .iter()
-            .find(|p| {
-                let rel = p.seq.wrapping_sub(start) as usize;
-                (rel..rel + p.len).contains(&at)
-            })
-            .map_or(0, |p| p.frame)
+    /// Which frame carried each byte of the direction's bytes (whose first
+    /// sequence number is `start`): the first frame in file order that holds
+    /// it, as a retransmission comes after the segment it repeats.
+    fn frame_map(&self, start: u32) -> FrameMap {
+        let mut map = FrameMap::default();
+        for p in &self.pieces {
+            let rel = p.seq.wrapping_sub(start) as usize;
+            map.paint(rel, rel + p.len, p.frame);
+        }
+        map
     }
 
     /// The direction's bytes from its first sequence number, and that number.
@@ -790,5 +834,48 @@ fn write_view(view: &[Range<usize>], at: usize, bytes: &[u8], edits: &mut Edits)
             .writes
             .push((start, bytes[written..written + n].to_vec()));
         written += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first piece in file order that holds `at`: what [`FrameMap`] must
+    /// answer, found the slow way.
+    fn first_holding(pieces: &[(usize, usize, u64)], at: usize) -> u64 {
+        pieces
+            .iter()
+            .find(|&&(from, len, _)| (from..from + len).contains(&at))
+            .map_or(0, |&(_, _, frame)| frame)
+    }
+
+    #[test]
+    fn frame_map_names_the_first_frame_that_carried_each_byte() {
+        // Segments in order, retransmissions (whole and partial), segments
+        // out of order, overlaps and a gap; a small xorshift for the rest.
+        let mut pieces = vec![
+            (0, 100, 1),
+            (100, 100, 2),
+            (50, 100, 3),
+            (300, 50, 4),
+            (250, 100, 5),
+            (200, 0, 6),
+            (0, 400, 7),
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for frame in 8..400 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            pieces.push(((x % 5_000) as usize, (x >> 20) as usize % 300, frame));
+        }
+        let mut map = FrameMap::default();
+        for &(from, len, frame) in &pieces {
+            map.paint(from, from + len, frame);
+        }
+        for at in 0..5_400 {
+            assert_eq!(map.frame_at(at), first_holding(&pieces, at), "byte {at}");
+        }
     }
 }
