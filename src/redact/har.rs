@@ -24,7 +24,7 @@ use super::{Input, TraceRewriter, Written};
 use crate::capture::har::guard::{self, EntryGuard};
 use crate::limits;
 use crate::secrets::{
-    cookie_is_kept, header_rule, is_personal_param, param_kind, scan, HeaderRule, SecretKind,
+    self, cookie_is_kept, header_rule, is_personal_param, param_kind, scan, HeaderRule, SecretKind,
 };
 
 /// The HAR rewriter.
@@ -540,7 +540,7 @@ fn headers(m: &mut Masker, list: &mut Value, prefix: &str) {
 /// One header value, redacted by the header's rule.
 pub fn header_value(m: &mut Masker, name: &str, value: &str) -> String {
     match header_rule(name) {
-        HeaderRule::Authorization => credential(m, value, SecretKind::Authorization),
+        HeaderRule::Authorization => secrets::credential(m, value, SecretKind::Authorization),
         HeaderRule::Cookie => cookie_header(m, value),
         HeaderRule::SetCookie => value
             .split('\n')
@@ -566,32 +566,12 @@ pub fn header_value(m: &mut Masker, name: &str, value: &str) -> String {
         HeaderRule::Challenge => {
             let scheme = value.split_whitespace().next().unwrap_or("");
             if ["negotiate", "ntlm", "kerberos"].contains(&scheme.to_ascii_lowercase().as_str()) {
-                credential(m, value, SecretKind::Authorization)
+                secrets::credential(m, value, SecretKind::Authorization)
             } else {
                 text::free_text(m, value)
             }
         }
         HeaderRule::Text => text::free_text(m, value),
-    }
-}
-
-/// `Scheme credential`: the scheme kept, the credential masked (a bearer JWT keeps
-/// its header and safe claims).
-fn credential(m: &mut Masker, value: &str, kind: SecretKind) -> String {
-    match value.trim().split_once(' ') {
-        Some((scheme, cred)) if !cred.trim().is_empty() => {
-            format!("{scheme} {}", m.secret(kind, cred.trim()))
-        }
-        Some(_) => value.to_string(),
-        None => {
-            // A bare scheme (`Negotiate`) carries nothing; a bare value is a secret.
-            let v = value.trim();
-            if v.len() < 16 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
-                value.to_string()
-            } else {
-                m.secret(kind, v)
-            }
-        }
     }
 }
 

@@ -10,11 +10,11 @@
 
 use std::borrow::Cow;
 
+use crate::secrets::{self, scan, Masking};
 pub use crate::secrets::{
     cookie_is_kept, header_rule, is_personal_key, is_personal_param, param_kind, HeaderRule,
     SecretKind,
 };
-use crate::secrets::{scan, Masking};
 
 /// What a masked value is replaced with.
 pub const MASK: &str = "[redacted]";
@@ -113,7 +113,9 @@ impl Redactor {
         }
         let mut m = ReportMask(0);
         match header_rule(name) {
-            HeaderRule::Authorization => credential(value),
+            HeaderRule::Authorization => {
+                secrets::credential(&mut m, value, SecretKind::Authorization)
+            }
             HeaderRule::Cookie => value
                 .split(';')
                 .map(|part| self.cookie_pair(part))
@@ -139,7 +141,7 @@ impl Redactor {
                 let scheme = value.split_whitespace().next().unwrap_or("");
                 if ["negotiate", "ntlm", "kerberos"].contains(&scheme.to_ascii_lowercase().as_str())
                 {
-                    credential(value)
+                    secrets::credential(&mut m, value, SecretKind::Authorization)
                 } else {
                     self.text(value).into_owned()
                 }
@@ -211,23 +213,6 @@ impl Redactor {
                     .collect(),
             ),
             other => other.clone(),
-        }
-    }
-}
-
-/// `Scheme credential` with the credential masked; a bare short scheme
-/// (`Negotiate`) carries nothing and is kept.
-fn credential(value: &str) -> String {
-    match value.trim().split_once(' ') {
-        Some((scheme, cred)) if !cred.trim().is_empty() => format!("{scheme} {MASK}"),
-        Some(_) => value.to_string(),
-        None => {
-            let v = value.trim();
-            if v.len() < 16 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
-                value.to_string()
-            } else {
-                MASK.to_string()
-            }
         }
     }
 }

@@ -274,6 +274,27 @@ pub fn classify(name: &str) -> Option<Result<SecretKind, ()>> {
     }
 }
 
+/// A `Scheme credential` header value (`Authorization`, a Negotiate or NTLM
+/// challenge) with the scheme kept and the credential masked by `m`. A bare
+/// short scheme (`Negotiate`) carries nothing and is kept; any other bare value
+/// is a secret.
+pub fn credential(m: &mut impl Masking, value: &str, kind: SecretKind) -> String {
+    match value.trim().split_once(' ') {
+        Some((scheme, cred)) if !cred.trim().is_empty() => {
+            format!("{scheme} {}", m.secret(kind, cred.trim()))
+        }
+        Some(_) => value.to_string(),
+        None => {
+            let v = value.trim();
+            if v.len() < 16 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+                value.to_string()
+            } else {
+                m.secret(kind, v)
+            }
+        }
+    }
+}
+
 /// What a header's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeaderRule {

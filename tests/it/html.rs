@@ -6,23 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::html;
 use aadtrace::report::shown::Redactor;
-use aadtrace::session::{self, Session, SessionOptions};
+use aadtrace::session::Session;
 use serde_json::{json, Value};
 
 fn run(path: &Path) -> Session {
-    session::run(
-        &[Source::File(path.to_path_buf())],
-        &SessionOptions {
-            detail: true,
-            ..SessionOptions::default()
-        },
-        &NoProgress,
-        &|| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    crate::support::analyse_with_detail(path)
 }
 
 /// The page with its style sheet and script bodies elided (they are pinned by

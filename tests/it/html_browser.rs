@@ -15,24 +15,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::shown::{cookie_is_kept, terminal_safe, Redactor};
 use aadtrace::report::verdict::{self, Ending};
 use aadtrace::report::{html, ticket};
-use aadtrace::session::{self, Session, SessionOptions};
+use aadtrace::session::Session;
 use serde_json::{json, Value};
 
 fn run(path: &Path) -> Session {
-    session::run(
-        &[Source::File(path.to_path_buf())],
-        &SessionOptions {
-            detail: true,
-            ..SessionOptions::default()
-        },
-        &NoProgress,
-        &|| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    crate::support::analyse_with_detail(path)
 }
 
 /// Skips (printing why) outside CI, fails under CI.

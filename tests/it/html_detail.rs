@@ -7,23 +7,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::html;
 use aadtrace::report::shown::{cookie_is_kept, Redactor};
-use aadtrace::session::{self, Session, SessionOptions};
+use aadtrace::session::Session;
 use serde_json::Value;
 
 fn run(path: &Path) -> Session {
-    session::run(
-        &[Source::File(path.to_path_buf())],
-        &SessionOptions {
-            detail: true,
-            ..SessionOptions::default()
-        },
-        &NoProgress,
-        &|| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    crate::support::analyse_with_detail(path)
 }
 
 fn render(name: &str, redact: bool) -> (Session, String) {

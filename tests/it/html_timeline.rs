@@ -6,19 +6,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use aadtrace::capture::{NoProgress, Source};
 use aadtrace::report::html;
 use aadtrace::report::shown::Redactor;
-use aadtrace::session::{self, Session, SessionOptions};
+use aadtrace::session::Session;
 
 fn run(path: &Path) -> Session {
-    session::run(
-        &[Source::File(path.to_path_buf())],
-        &SessionOptions::default(),
-        &NoProgress,
-        &|| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    crate::support::analyse(path)
 }
 
 /// Every sample HAR with its page.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{badge_class, requests::short_target, step_end, Ctx};
+use super::{badge_class, requests::short_target, step_anchor, step_end, Ctx};
 use crate::identity::Step;
 use crate::report::time::time_of_day;
 
@@ -72,11 +72,7 @@ fn lane(c: &Ctx, host: &str, ids: &[usize], out: &mut String) {
 
 /// One exchange: a link to where its request is shown, titled with it.
 fn bar(c: &Ctx, s: &Step, quiet: bool, out: &mut String) {
-    let in_flow = c.session.analysis.flow_of_step.get(s.id).copied().flatten();
-    let target = match in_flow {
-        Some(_) => format!("step-{}", s.id),
-        None => format!("req-{}", s.id),
-    };
+    let target = step_anchor(c, s.id);
     let status = s
         .status
         .filter(|&st| st > 0)

@@ -93,14 +93,29 @@ pub fn owned(ex: &Exchange<'_>) -> Exchange<'static> {
     }
 }
 
+/// The analysis of one trace file, as `aadtrace analyze` makes it.
 pub fn analyse(path: &Path) -> Session {
+    analyse_with(path, &SessionOptions::default())
+}
+
+/// The analysis as `analyze --format html` makes it: each step keeps its
+/// recorded headers and bodies.
+pub fn analyse_with_detail(path: &Path) -> Session {
+    let options = SessionOptions {
+        detail: true,
+        ..SessionOptions::default()
+    };
+    analyse_with(path, &options)
+}
+
+fn analyse_with(path: &Path, options: &SessionOptions) -> Session {
     session::run(
         &[Source::File(path.to_path_buf())],
-        &SessionOptions::default(),
+        options,
         &NoProgress,
         &|| {},
     )
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// What must agree between two formats of one session.

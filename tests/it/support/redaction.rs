@@ -5,8 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use aadtrace::capture::{NoProgress, Source};
-use aadtrace::session::{self, Session, SessionOptions};
+use aadtrace::session::Session;
 use serde_json::Value;
 
 /// Parameter and member names whose values are secrets.
@@ -190,15 +189,7 @@ pub fn secrets_of(har: &Value) -> BTreeSet<String> {
     found
 }
 
-pub fn analyse(path: &std::path::Path) -> Session {
-    session::run(
-        &[Source::File(path.to_path_buf())],
-        &SessionOptions::default(),
-        &NoProgress,
-        &|| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+pub use super::analyse;
 
 /// What must not change: flows (kind, outcome, MFA results, step endpoints and
 /// statuses) and findings (kind, code, severity, steps).
