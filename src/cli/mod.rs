@@ -205,29 +205,35 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let redactor = Redactor::new(!args.unsafe_show_secrets);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    if args.format == ReportFormat::Json && !args.ticket {
+    let streamed = match args.format {
+        _ if args.ticket => None,
+        ReportFormat::Json => Some(write_report_with(args, |out| {
+            json::write(&session, &redactor, out)
+        })),
+        ReportFormat::Text => {
+            let palette = text::Palette {
+                enabled: colour(args, to_terminal),
+            };
+            Some(write_report_with(args, |out| {
+                text::write(&session, &redactor, palette, out)
+            }))
+        }
+        ReportFormat::Html => None,
+    };
+    if let Some(written) = streamed {
         // Streamed: the text of a large trace's report is never held whole.
-        if let Err(code) = write_report_with(args, |out| json::write(&session, &redactor, out)) {
+        if let Err(code) = written {
             return code;
         }
         let code = exit_for(&session.findings, args.fail_on);
         std::mem::forget(session);
         return code;
     }
-    let report = match args.format {
-        _ if args.ticket => crate::report::ticket::render(&session, &redactor),
-        ReportFormat::Json => json::render(&session, &redactor),
-        ReportFormat::Html => html::render(&session, &redactor),
-        _ => {
-            let colour = match args.color {
-                args::ColorChoice::Always => true,
-                args::ColorChoice::Never => false,
-                args::ColorChoice::Auto => {
-                    to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                }
-            };
-            text::render(&session, &redactor, text::Palette { enabled: colour })
-        }
+    // The ticket and the HTML page are built whole.
+    let report = if args.ticket {
+        crate::report::ticket::render(&session, &redactor)
+    } else {
+        html::render(&session, &redactor)
     };
     if let Err(code) = write_report(args, &report) {
         return code;
@@ -238,6 +244,18 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     std::mem::forget(report);
     std::mem::forget(session);
     code
+}
+
+/// Whether the text report is coloured: as asked, or on a terminal without
+/// `NO_COLOR`.
+fn colour(args: &AnalyzeArgs, to_terminal: bool) -> bool {
+    match args.color {
+        args::ColorChoice::Always => true,
+        args::ColorChoice::Never => false,
+        args::ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// `--keylog` files, then the key logs found beside the traces by the names

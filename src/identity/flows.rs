@@ -121,7 +121,7 @@ struct Producers {
     /// The latest producer met so far, answered or not.
     last: Option<Met>,
     /// Producers not yet answered at the last request, by end time.
-    waiting: BinaryHeap<Reverse<(i64, Met)>>,
+    waiting: Waiting,
     /// The latest producer answered at the last request.
     latest_answered: Option<Met>,
 }
@@ -133,20 +133,56 @@ impl Producers {
     /// Adds a producer met after every one added before.
     fn push(&mut self, met: Met, ended_us: i64) {
         self.last = Some(met);
-        self.waiting.push(Reverse((ended_us, met)));
+        self.waiting.push((ended_us, met));
     }
 
     /// The latest producer whose response had ended when a request starting at
     /// `started_us` was sent; calls come with `started_us` never decreasing.
     fn latest_answered(&mut self, started_us: i64) -> Option<Met> {
-        while let Some(&Reverse((end, met))) = self.waiting.peek() {
+        while let Some((end, met)) = self.waiting.earliest() {
             if end > started_us + CLOCK_SLACK_US {
                 break;
             }
-            self.waiting.pop();
+            self.waiting.pop_earliest();
             self.latest_answered = self.latest_answered.max(Some(met));
         }
         self.latest_answered
+    }
+}
+
+/// Producers waiting for their answer, earliest end first. Most links have
+/// one producer, so the first waits inline: a heap per link was an allocation
+/// for every link of the trace, and on an identity-dense HAR the fresh memory
+/// of those heaps was most of the grouping's time (issue #15).
+#[derive(Default)]
+struct Waiting {
+    first: Option<(i64, Met)>,
+    more: BinaryHeap<Reverse<(i64, Met)>>,
+}
+
+impl Waiting {
+    fn push(&mut self, waiting: (i64, Met)) {
+        if self.first.is_none() {
+            self.first = Some(waiting);
+        } else {
+            self.more.push(Reverse(waiting));
+        }
+    }
+
+    fn earliest(&self) -> Option<(i64, Met)> {
+        let more = self.more.peek().map(|r| r.0);
+        match (self.first, more) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn pop_earliest(&mut self) {
+        match (self.first, self.more.peek()) {
+            (Some(a), Some(Reverse(b))) if *b < a => drop(self.more.pop()),
+            (Some(_), _) => self.first = None,
+            (None, _) => drop(self.more.pop()),
+        }
     }
 }
 
@@ -451,6 +487,7 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     // `Producers` needs positions that grow with start order.
+    let mut key = String::new();
     for (rank, pos) in order.into_iter().enumerate() {
         let step = &steps[scoped[pos]];
         let grant = grant_of_its_own(step);
@@ -458,15 +495,23 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             .into_iter()
             .flatten()
         {
-            let mut key = id.trim().to_ascii_lowercase();
-            if key.is_empty() || key.chars().all(|c| c == '0' || c == '-') {
+            let id = id.trim();
+            if id.is_empty() || id.chars().all(|c| c == '0' || c == '-') {
                 continue;
             }
+            key.clear();
+            key.push_str(id);
             if let Some(g) = grant {
                 key.push('|');
-                key.push_str(&g.to_ascii_lowercase());
+                key.push_str(g);
             }
-            let first = *by_correlation.entry(key).or_insert(pos);
+            key.make_ascii_lowercase();
+            // Looked up before inserting: ids repeat (every poll of a sign-in
+            // sends its id), and a key is allocated only for a new one.
+            let first = match by_correlation.get(key.as_str()) {
+                Some(&first) => first,
+                None => *by_correlation.entry(key.clone()).or_insert(pos),
+            };
             uf.union(first, pos);
         }
         let mut sent_back = false;

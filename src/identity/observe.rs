@@ -115,13 +115,16 @@ pub struct Step {
     /// The user name the step names (PII: masked by reports).
     pub user: Option<String>,
     pub aadsts: Vec<u32>,
-    pub error: Option<StepError>,
+    /// Boxed, as [`Step::sas`]: most steps have none.
+    pub error: Option<Box<StepError>>,
     /// Server-side time stamps found in the step, as µs since the epoch.
     pub server_times_us: Vec<i64>,
     pub location: Option<String>,
     pub polling_timeout_ms: Option<i64>,
     pub user_proofs: Vec<String>,
-    pub sas: Option<SasFacts>,
+    /// Boxed: few steps are MFA messages, and every `Step` is copied into the
+    /// vectors of a trace's steps, whose fresh memory costs (issue #15).
+    pub sas: Option<Box<SasFacts>>,
     /// `mfaAuthMethod` of a ProcessAuth form.
     pub mfa_auth_method: Option<String>,
     pub grant_type: Option<String>,
@@ -527,12 +530,12 @@ fn note_param_error(step: &mut Step, err: messages::ParamError, place: ErrorPlac
         adopt_ids(step, &ids);
         message = Some(ids.message);
     }
-    step.error.get_or_insert(StepError {
+    step.error.get_or_insert(Box::new(StepError {
         error: Some(err.error),
         suberror: err.subcode,
         message,
         place: Some(place),
-    });
+    }));
 }
 
 fn adopt_ids(step: &mut Step, ids: &messages::DescriptionIds) {
@@ -643,12 +646,12 @@ fn read_response_body(step: &mut Step, text: &str) {
                 .as_deref()
                 .and_then(messages::adfs_event_id)
                 .or_else(|| fault.value.as_deref().and_then(messages::msa_code));
-            step.error.get_or_insert(StepError {
+            step.error.get_or_insert(Box::new(StepError {
                 error: fault.subcode.clone().or_else(|| fault.value.clone()),
                 suberror: fault.subcode.as_ref().and(fault.value.clone()),
                 message: fault.text.clone(),
                 place: Some(ErrorPlace::SoapFault),
-            });
+            }));
         }
     } else if let Some(page) = config::extract_page_config(text) {
         read_page(step, &page);
@@ -758,12 +761,12 @@ fn read_oauth_error(step: &mut Step, err: messages::OAuthError) {
     if let Some(ts) = err.timestamp.as_deref().and_then(parse_server_time) {
         step.server_times_us.push(ts);
     }
-    step.error = Some(StepError {
+    step.error = Some(Box::new(StepError {
         error: Some(err.error),
         suberror: err.suberror,
         message: Some(ids.message).filter(|m| !m.is_empty()),
         place: Some(ErrorPlace::JsonBody),
-    });
+    }));
 }
 
 /// A SAS (MFA) JSON reply: its state, time, correlation id and the hand-offs it
@@ -843,7 +846,7 @@ pub fn token_facts(kind: &str, token: &str) -> Option<TokenFacts> {
 }
 
 fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
-    let facts = step.sas.get_or_insert_with(SasFacts::default);
+    let facts = step.sas.get_or_insert_with(Box::default);
     if facts.auth_method.is_none() {
         facts.auth_method = sas.auth_method_id.clone();
     }
@@ -920,12 +923,12 @@ fn read_page(step: &mut Step, page: &PageConfig) {
         step.service_code = non_numeric_code.as_deref().and_then(messages::msa_code);
     }
     if page.service_exception.is_some() || non_numeric_code.is_some() || page.error_text.is_some() {
-        step.error.get_or_insert(StepError {
+        step.error.get_or_insert(Box::new(StepError {
             error: non_numeric_code,
             suberror: None,
             message,
             place: Some(ErrorPlace::Page),
-        });
+        }));
     }
 }
 
@@ -1004,12 +1007,12 @@ fn read_saml_response(step: &mut Step, value: &str, to_app: bool) {
     let codes = messages::scan_aadsts(&xml);
     step.aadsts.extend(&codes);
     let message = element_text(&xml, "StatusMessage");
-    step.error.get_or_insert(StepError {
+    step.error.get_or_insert(Box::new(StepError {
         error: Some(status.rsplit(':').next().unwrap_or(status).to_string()),
         suberror: None,
         message,
         place: Some(ErrorPlace::Body),
-    });
+    }));
 }
 
 /// The `Value` of the first `StatusCode` element, namespace prefix or not.
