@@ -482,7 +482,10 @@ impl MaxTree {
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut by_correlation: HashMap<String, usize> = HashMap::new();
     // Every step that handed out a link, in start order.
-    let mut produced: HashMap<u64, Producers> = HashMap::new();
+    // The map holds an index into `producers`: small values keep the map's
+    // growth (a rehash copies every bucket into fresh memory) cheap.
+    let mut produced: HashMap<u64, usize> = HashMap::new();
+    let mut producers: Vec<Producers> = Vec::new();
     let mut consumed: HashMap<u64, usize> = HashMap::new();
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
@@ -516,7 +519,7 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
         }
         let mut sent_back = false;
         for link in &step.links_in {
-            if let Some(producers) = produced.get_mut(link) {
+            if let Some(producers) = produced.get(link).map(|&p| &mut producers[p]) {
                 // A value sent back is strong evidence: when timestamps say no
                 // producer had answered yet, the latest one is taken all the same.
                 let from = producers
@@ -534,19 +537,20 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
         // the URL it goes to (the same callback for every sign-in to an app) could
         // only join it to another sign-in as well.
         let followed = produced
-            .get_mut(&step.url_key)
+            .get(&step.url_key)
             .filter(|_| !sent_back)
-            .and_then(|producers| producers.latest_answered(step.started_us))
+            .and_then(|&p| producers[p].latest_answered(step.started_us))
             .map(|(_, from)| from)
             .filter(|&from| step.started_us - end_us(&steps[scoped[from]]) <= FOLLOW_WINDOW_US);
         if let Some(from) = followed {
             uf.union(from, pos);
         }
         for link in &step.links_out {
-            produced
-                .entry(*link)
-                .or_default()
-                .push((rank, pos), end_us(step));
+            let p = *produced.entry(*link).or_insert_with(|| {
+                producers.push(Producers::default());
+                producers.len() - 1
+            });
+            producers[p].push((rank, pos), end_us(step));
         }
     }
 }
