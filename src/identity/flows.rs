@@ -719,6 +719,37 @@ mod tests {
         }
     }
 
+    /// `Waiting` gives the producers back in the order a plain heap would, and
+    /// so the same latest answered producer, whatever the order they came in.
+    #[test]
+    fn waiting_pops_as_a_heap_would() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200 {
+            let (mut waiting, mut heap) = (Waiting::default(), BinaryHeap::new());
+            for rank in 0..(next() % 12) as usize {
+                let item = ((next() % 8) as i64, (rank, (next() % 50) as usize));
+                waiting.push(item);
+                heap.push(Reverse(item));
+                if next() % 3 == 0 {
+                    assert_eq!(waiting.earliest(), heap.peek().map(|r| r.0));
+                    waiting.pop_earliest();
+                    heap.pop();
+                }
+            }
+            while let Some(Reverse(expected)) = heap.pop() {
+                assert_eq!(waiting.earliest(), Some(expected));
+                waiting.pop_earliest();
+            }
+            assert_eq!(waiting.earliest(), None);
+        }
+    }
+
     /// Flows as lists of step indices.
     fn grouped(steps: &[Step]) -> Vec<Vec<usize>> {
         let end = steps.iter().map(end_us).max().unwrap_or(0);
