@@ -205,43 +205,25 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let redactor = Redactor::new(!args.unsafe_show_secrets);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let streamed = match args.format {
-        _ if args.ticket => None,
-        ReportFormat::Json => Some(write_report_with(args, |out| {
-            json::write(&session, &redactor, out)
-        })),
+    // JSON and text are streamed: the text of a large trace's report is never
+    // held whole. The ticket and the HTML page are built whole.
+    let written = match args.format {
+        _ if args.ticket => write_report(args, &crate::report::ticket::render(&session, &redactor)),
+        ReportFormat::Json => write_report_with(args, |out| json::write(&session, &redactor, out)),
         ReportFormat::Text => {
             let palette = text::Palette {
                 enabled: colour(args, to_terminal),
             };
-            Some(write_report_with(args, |out| {
-                text::write(&session, &redactor, palette, out)
-            }))
+            write_report_with(args, |out| text::write(&session, &redactor, palette, out))
         }
-        ReportFormat::Html => None,
+        ReportFormat::Html => write_report(args, &html::render(&session, &redactor)),
     };
-    if let Some(written) = streamed {
-        // Streamed: the text of a large trace's report is never held whole.
-        if let Err(code) = written {
-            return code;
-        }
-        let code = exit_for(&session.findings, args.fail_on);
-        std::mem::forget(session);
-        return code;
-    }
-    // The ticket and the HTML page are built whole.
-    let report = if args.ticket {
-        crate::report::ticket::render(&session, &redactor)
-    } else {
-        html::render(&session, &redactor)
-    };
-    if let Err(code) = write_report(args, &report) {
+    if let Err(code) = written {
         return code;
     }
     let code = exit_for(&session.findings, args.fail_on);
     // The process ends right after this: freeing every step, flow and string
     // one by one would only delay the exit (milliseconds on a large trace).
-    std::mem::forget(report);
     std::mem::forget(session);
     code
 }

@@ -513,7 +513,10 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             // sends its id), and a key is allocated only for a new one.
             let first = match by_correlation.get(key.as_str()) {
                 Some(&first) => first,
-                None => *by_correlation.entry(key.clone()).or_insert(pos),
+                None => {
+                    by_correlation.insert(key.clone(), pos);
+                    pos
+                }
             };
             uf.union(first, pos);
         }

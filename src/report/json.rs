@@ -252,10 +252,7 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
 
 /// The document as pretty JSON text, ending with a newline.
 pub fn render(session: &Session, redactor: &Redactor) -> String {
-    let mut text = Vec::new();
-    write(session, redactor, &mut text).expect("a report serialises into memory");
-    // serde_json writes valid UTF-8 (its strings come from `str`s).
-    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::collected(|out| write(session, redactor, out)).expect("a report serialises into memory")
 }
 
 /// The document as pretty JSON text, ending with a newline, streamed to `out`

@@ -14,6 +14,17 @@ use std::collections::HashMap;
 
 use crate::findings::Finding;
 
+/// A streamed report collected as text, for callers that hold it whole (tests,
+/// benches). The writers write only `str`s, so the bytes are UTF-8.
+pub fn collected(
+    write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    write(&mut out)?;
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
 /// The snake_case name serde gives a unit enum value (`FlowKind::DeviceCode` →
 /// `device_code`), for reports that print what the JSON calls it.
 pub fn snake_name<T: serde::Serialize>(value: &T) -> String {

@@ -96,11 +96,8 @@ impl<'a> Ctx<'a> {
 
 /// Renders the whole report.
 pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> String {
-    let mut out = Vec::new();
     // Writing to memory cannot fail.
-    let _ = write(session, redactor, palette, &mut out);
-    // Every part is written from a `String`.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::collected(|out| write(session, redactor, palette, out)).unwrap_or_default()
 }
 
 /// How many flows' sections are rendered at a time before they are written.
