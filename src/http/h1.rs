@@ -1073,6 +1073,20 @@ fn body(side: &mut Side, framing: Framing, chunk: ChunkState, budget: &Allowance
     }
 }
 
+/// Sizes an empty `body` for the `length` its message announced (Content-Length):
+/// one allocation instead of repeated growth and copies. Capped so a lying
+/// length cannot reserve much, and taken from the budget so many open messages
+/// cannot either (past it, the body grows with its data). Returns the bytes
+/// taken from the budget, which the caller gives back when the body is done.
+pub(super) fn presize(body: &mut Vec<u8>, length: u64, budget: &Allowance) -> usize {
+    let want = usize::try_from(length)
+        .unwrap_or(usize::MAX)
+        .min(PRESIZE_BODY);
+    let reserved = budget.take_up_to(want);
+    body.reserve_exact(reserved);
+    reserved
+}
+
 /// A body of `n` more bytes (Content-Length); true when all of it is read.
 fn length_body(
     buf: &mut DirBuf,
@@ -1083,13 +1097,7 @@ fn length_body(
     budget: &Allowance,
 ) -> bool {
     if msg.body.capacity() == 0 {
-        // The length is known: one allocation instead of repeated growth,
-        // capped so a lying Content-Length cannot reserve much, and taken
-        // from the budget so many open messages cannot either (past it,
-        // the body grows with its data).
-        let want = usize::try_from(n).unwrap_or(usize::MAX).min(PRESIZE_BODY);
-        msg.reserved = budget.take_up_to(want);
-        msg.body.reserve_exact(msg.reserved);
+        msg.reserved = presize(&mut msg.body, n, budget);
     }
     let left = take_body(buf, msg, n);
     if left == 0 {

@@ -109,6 +109,15 @@ struct Msg {
     h1_version: Option<String>,
     /// §4.1 size of `headers`, charged to the budget.
     header_size: usize,
+    /// Body capacity sized in advance from Content-Length, taken from the budget.
+    reserved: usize,
+}
+
+impl Msg {
+    /// What the message has taken from the budget.
+    fn held(&self) -> usize {
+        self.header_size + self.reserved
+    }
 }
 
 #[derive(Debug, Default)]
@@ -248,6 +257,8 @@ impl Connection {
                     h1_version: Some(up.version).filter(|v| !v.is_empty()),
                     // An HTTP/1.1 head: bounded by its own cap, not charged.
                     header_size: 0,
+                    // The HTTP/1.1 parser gave its reservation back.
+                    reserved: 0,
                 }),
                 ..Stream::default()
             },
@@ -417,9 +428,16 @@ impl Connection {
             self.warn(Problem::FrameError);
             return;
         };
-        let Some(msg) = self.msg_mut(dir, h.stream) else {
+        let Some(msg) = msg_of(&mut self.streams, dir, h.stream) else {
             return;
         };
+        if msg.body.capacity() == 0 {
+            if let Some(length) =
+                header(&msg.headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                msg.reserved = super::h1::presize(&mut msg.body, length, &self.budget);
+            }
+        }
         let room = MAX_BODY.saturating_sub(msg.body.len());
         msg.body.extend_from_slice(&data[..data.len().min(room)]);
         msg.last_ts = ts;
@@ -527,7 +545,7 @@ impl Connection {
         let s = self.stream(pid);
         s.pushed = true;
         if let Some(old) = s.req.take() {
-            let n = old.header_size;
+            let n = old.held();
             self.budget.give(n);
         }
         let s = self.stream(pid);
@@ -578,12 +596,7 @@ impl Connection {
     }
 
     fn msg_mut(&mut self, dir: Dir, id: u32) -> Option<&mut Msg> {
-        let s = self.streams.get_mut(&id)?;
-        if dir == Dir::ToServer {
-            s.req.as_mut()
-        } else {
-            s.resp.as_mut()
-        }
+        msg_of(&mut self.streams, dir, id)
     }
 
     fn ended(&mut self, dir: Dir, id: u32) {
@@ -610,7 +623,7 @@ impl Connection {
             }
             None => {
                 if let Some(r) = s.resp {
-                    self.budget.give(r.header_size);
+                    self.budget.give(r.held());
                     self.warn(Problem::ResponseWithoutRequest);
                 }
             }
@@ -655,7 +668,7 @@ impl Connection {
             if let Some(s) = self.streams.remove(&id) {
                 let Some(req) = s.req else {
                     if let Some(r) = s.resp {
-                        self.budget.give(r.header_size);
+                        self.budget.give(r.held());
                         self.warn(Problem::ResponseWithoutRequest);
                     }
                     continue;
@@ -686,9 +699,9 @@ impl Connection {
     }
 
     fn build(&self, mut req: Msg, resp: Option<Msg>, error: Option<String>) -> Exchange<'static> {
-        // The lists' charge is replaced by the exchange's, once built.
+        // The lists' and bodies' charge is replaced by the exchange's, once built.
         self.budget
-            .give(req.header_size + resp.as_ref().map_or(0, |r| r.header_size));
+            .give(req.held() + resp.as_ref().map_or(0, Msg::held));
         let pseudo = pseudo_map(&req.headers);
         let method = pseudo.get(":method").copied().unwrap_or("GET").to_string();
         let scheme = pseudo.get(":scheme").copied().unwrap_or(self.scheme);
@@ -756,14 +769,15 @@ impl Connection {
 }
 
 impl Drop for Connection {
-    /// The header lists of streams never built go back to the budget.
+    /// The header lists and body reservations of streams never built go back
+    /// to the budget.
     fn drop(&mut self) {
         let held: usize = self
             .streams
             .values()
             .flat_map(|s| [s.req.as_ref(), s.resp.as_ref()])
             .flatten()
-            .map(|m| m.header_size)
+            .map(Msg::held)
             .sum();
         self.budget.give(held);
     }
@@ -799,6 +813,16 @@ fn regular_headers(fields: &[Field]) -> Headers<'static> {
             .map(|(n, v)| Header::new(n.clone(), v.clone()))
             .collect(),
     )
+}
+
+/// The message `dir` sends on stream `id`, if it has begun.
+fn msg_of(streams: &mut BTreeMap<u32, Stream>, dir: Dir, id: u32) -> Option<&mut Msg> {
+    let s = streams.get_mut(&id)?;
+    if dir == Dir::ToServer {
+        s.req.as_mut()
+    } else {
+        s.resp.as_mut()
+    }
 }
 
 /// The message's body, moved out (the message is being turned into an exchange),
@@ -900,6 +924,57 @@ mod tests {
         assert_eq!(ex.origin.index, 3);
         assert!(matches!(&ex.request.body, Body::Bytes(b) if &b[..] == b"grant_type=x"));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    /// A client that sent GET on stream 1 and 3, and a server that answered both
+    /// with a Content-Length of 100,000 and sent the first 10 bytes of each body.
+    fn two_bodies_begun(budget: &Allowance) -> Connection {
+        let mut c = Connection::new(0, 7, server(), "https").with_budget(budget.clone());
+        let mut client = PREFACE.to_vec();
+        for id in [1, 3] {
+            let mut block = vec![0x82, 0x87]; // GET, https
+            block.extend(lit(":authority", "login.live.com"));
+            block.extend(lit(":path", "/"));
+            client.extend(frame(1, 0x4 | 0x1, id, &block));
+        }
+        c.client_data(&client, 1, 1_000);
+        let mut server = Vec::new();
+        for id in [1, 3] {
+            let mut block = vec![0x88]; // :status 200
+            block.extend(lit("content-length", "100000"));
+            server.extend(frame(1, 0x4, id, &block));
+            server.extend(frame(0, 0, id, b"0123456789"));
+        }
+        c.server_data(&server, 2, 2_000);
+        c
+    }
+
+    #[test]
+    fn a_body_with_content_length_is_sized_once_and_its_reservation_returned() {
+        let budget = Allowance::new(1 << 30);
+        let mut c = two_bodies_begun(&budget);
+        let headers_and_bodies = budget.used();
+        assert!(headers_and_bodies >= 200_000, "{headers_and_bodies}");
+        // Stream 1 ends: its exchange holds its bytes, its reservation is back.
+        c.server_data(&frame(0, 0x1, 1, b"!"), 3, 3_000);
+        let done = c.take_done();
+        assert_eq!(done.len(), 1);
+        assert!(matches!(&done[0].response.as_ref().unwrap().body,
+            Body::Bytes(Cow::Owned(b)) if b.len() == 11 && b.capacity() == 100_000));
+        assert!(budget.used() < headers_and_bodies - 90_000);
+        // Stream 3 is never finished: dropping the parser gives back the rest.
+        drop(c);
+        assert_eq!(budget.used(), done[0].held_bytes());
+    }
+
+    #[test]
+    fn a_lying_content_length_reserves_no_more_than_the_cap_and_the_budget() {
+        let budget = Allowance::new(150_000);
+        let c = two_bodies_begun(&budget);
+        // Two messages asked for 100,000 each; the budget had room for 150,000.
+        assert!(budget.used() <= 150_000 + 1_000, "{}", budget.used());
+        drop(c);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]
