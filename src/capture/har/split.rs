@@ -8,9 +8,11 @@
 //! helper thread reads chunks, each from its guessed start until an entry starts
 //! at or after the next chunk's start, mapping every exchange as it goes. When
 //! the first thread reaches an entry that starts exactly at the first guess, it
-//! reads chunks too until none are left, then puts them together in order: a
-//! chunk counts only when the chunk before it ended exactly where it starts, so
-//! every guess is proven by the chunk before it. At the first chunk that does not
+//! reads chunks too until none are left, and after each one takes the chunks
+//! read so far, in order, into its own (so a chunk's values are freed early and
+//! their memory reused, not fresh pages for every chunk): a chunk counts only
+//! when the chunk before it ended exactly where it starts, so every guess is
+//! proven by the chunk before it. At the first chunk that does not
 //! fit (a wrong guess, a bail, a malformed entry that needs the first thread's
 //! warnings), the first thread reads on alone from where the proven chunks
 //! ended: the result is always the one of a sequential read.
@@ -145,8 +147,15 @@ impl<'a, T> Chunks<'a, T> {
         }
     }
 
-    /// Reads chunks until none is left.
-    fn work(&self, name: &str, input_index: usize, base: usize, map: &MapFn<'_, T>) {
+    /// Reads chunks until none is left, calling `between` after each.
+    fn work(
+        &self,
+        name: &str,
+        input_index: usize,
+        base: usize,
+        map: &MapFn<'_, T>,
+        between: &mut dyn FnMut(),
+    ) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(&chunk) = self.chunks.get(i) else {
@@ -154,6 +163,7 @@ impl<'a, T> Chunks<'a, T> {
             };
             let read = read_chunk(self.doc, chunk, name, input_index, base, map);
             *self.read[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+            between();
         }
     }
 
@@ -167,41 +177,71 @@ impl<'a, T> Chunks<'a, T> {
         self.chunks.binary_search_by_key(&at, |c| c.start).ok()
     }
 
-    /// Takes the proven chunks from chunk `from` on, in order, into `reader` and
-    /// `values`, and says where the first thread goes on. Every chunk has been
-    /// read.
-    fn adopt_proven(
+    /// Takes the proven chunks that are read, in order, into `reader` and
+    /// `values`, from where `adoption` got to. When `all_read`, every chunk has
+    /// been read and the adoption ends: it says where the first thread goes on.
+    /// Otherwise it stops at the first chunk still being read, so the first
+    /// thread can adopt while chunks are still read: each chunk's values are
+    /// freed as soon as they are moved, and the next chunk reuses that memory
+    /// instead of fresh pages.
+    fn adopt_ready(
         &self,
-        from: usize,
+        adoption: &mut Adoption,
         reader: &mut HarReader<'_>,
         values: &mut Vec<T>,
         on_exchange: &dyn Fn(),
-    ) -> Resume
-    where
+        all_read: bool,
+    ) where
         T: Renumber,
     {
-        // Chunk `from`'s start was proven by the first thread reaching it.
-        let mut proven_until = self.chunks[from].start;
-        for (chunk, slot) in self.chunks.iter().zip(&self.read).skip(from) {
-            if chunk.start != proven_until {
-                break;
-            }
-            let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let Some(Some(read)) = taken else {
-                break;
+        while adoption.ended.is_none() {
+            let fits =
+                self.chunks.get(adoption.next).map(|c| c.start) == Some(adoption.proven_until);
+            let Some(slot) = self.read.get(adoption.next).filter(|_| fits) else {
+                // Past the last chunk, or at one that does not start where the
+                // adopted entries end: the first thread reads on from there.
+                return self.end(adoption, Resume::EntryAt(adoption.proven_until));
+            };
+            let read = {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() && !all_read {
+                    return;
+                }
+                slot.take().flatten()
+            };
+            let Some(read) = read else {
+                // The chunk bailed: the first thread reads on from its start.
+                return self.end(adoption, Resume::EntryAt(adoption.proven_until));
             };
             for _ in 0..read.values.len() {
                 on_exchange();
             }
             let stop = read.stop;
             adopt(reader, read, values);
+            adoption.next += 1;
             match stop {
-                Stop::ArrayEnd(end) => return Resume::ArrayEnd(end),
-                Stop::EntryAt(at) => proven_until = at,
+                Stop::ArrayEnd(end) => self.end(adoption, Resume::ArrayEnd(end)),
+                Stop::EntryAt(at) => adoption.proven_until = at,
             }
         }
-        Resume::EntryAt(proven_until)
     }
+
+    /// Ends the adoption: chunks nobody has taken yet are of no use any more.
+    fn end(&self, adoption: &mut Adoption, resume: Resume) {
+        adoption.ended = Some(resume);
+        self.cancel();
+    }
+}
+
+/// How far the first thread has taken the chunks' values.
+struct Adoption {
+    /// The next chunk to adopt.
+    next: usize,
+    /// Where the entries adopted so far end: the next chunk counts only if it
+    /// starts exactly here.
+    proven_until: usize,
+    /// Where the first thread goes on, once adoption is over.
+    ended: Option<Resume>,
 }
 
 type MapFn<'m, T> = dyn Fn(Exchange<'_>) -> T + Sync + 'm;
@@ -230,7 +270,7 @@ pub fn read_slice_split<T: Renumber + Send>(
     // then what the first thread reads after them.
     let values = RefCell::new(Vec::with_capacity(entries_guess(body)));
     let summary = std::thread::scope(|scope| {
-        let helper = scope.spawn(|| chunks.work(name, input_index, base, map));
+        let helper = scope.spawn(|| chunks.work(name, input_index, base, map, &mut || {}));
         let mut helper = Some(helper);
         let mut sink = |ex: Exchange<'_>| {
             on_exchange();
@@ -245,11 +285,22 @@ pub fn read_slice_split<T: Renumber + Send>(
             if at < first || helper.is_none() {
                 return None;
             }
+            // Chunk `from`'s start is proven by the first thread reaching it.
             let from = chunks.starting_at(at)?;
             let helper = helper.take()?;
-            chunks.work(name, input_index, base, map);
+            let mut adoption = Adoption {
+                next: from,
+                proven_until: at,
+                ended: None,
+            };
+            let mut values = values.borrow_mut();
+            let mut adopt = |all_read| {
+                chunks.adopt_ready(&mut adoption, reader, &mut values, on_exchange, all_read)
+            };
+            chunks.work(name, input_index, base, map, &mut || adopt(false));
             helper.join().ok()?;
-            Some(chunks.adopt_proven(from, reader, &mut values.borrow_mut(), on_exchange))
+            adopt(true);
+            adoption.ended
         };
         let walked = fast::walk_with(&mut reader, body, &mut handoff);
         // Never reached a guess: the helper's chunks are of no use.
@@ -464,16 +515,28 @@ mod tests {
         let inside = text[starts[2]..].find(r#"{"name":"c""#).unwrap() + starts[2];
         starts.insert(3, inside);
         let chunks = Chunks::new(text.as_bytes(), starts.clone());
-        chunks.work("t", 0, 0, &map);
         let mut values = Vec::new();
         let mut sink = |_: Exchange<'_>| {};
         let mut reader = HarReader::new("t", 0, &NoProgress, &mut sink, Pos::Slice { base: 0 });
-        let resume = chunks.adopt_proven(0, &mut reader, &mut values, &|| {});
+        let mut adoption = Adoption {
+            next: 0,
+            proven_until: starts[0],
+            ended: None,
+        };
+        // Adopted between chunks, as the first thread does.
+        let mut adopted_before_the_end = 0;
+        chunks.work("t", 0, 0, &map, &mut || {
+            chunks.adopt_ready(&mut adoption, &mut reader, &mut values, &|| {}, false);
+            adopted_before_the_end = adoption.next;
+        });
+        assert!(adopted_before_the_end >= 2, "{adopted_before_the_end}");
+        chunks.adopt_ready(&mut adoption, &mut reader, &mut values, &|| {}, true);
         // Chunks 0 and 1 fit; chunk 2 ran past the bad guess, where the first
         // thread takes over.
-        let Resume::EntryAt(at) = resume else {
-            panic!("{resume:?}")
+        let Some(Resume::EntryAt(at)) = adoption.ended else {
+            panic!("{:?}", adoption.ended)
         };
+        assert_eq!(adoption.next, 3);
         assert!(at > inside && at < starts[4], "{at} {starts:?}");
         assert!(text[at..].starts_with(r#"{"startedDateTime""#));
         let (_, want) = sequential(&text);
