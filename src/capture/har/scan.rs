@@ -96,13 +96,28 @@ impl<'a> Scanner<'a> {
 
     /// Skips JSON whitespace (space, tab, line feed, carriage return).
     pub fn skip_ws(&mut self) {
+        const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
         let b = self.bytes();
-        while let Some(c) = b.get(self.pos) {
-            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                break;
+        let mut pos = self.pos;
+        loop {
+            // Browsers export HARs indented, deeper than eight spaces inside an
+            // entry: runs of spaces are skipped a word at a time.
+            if let Some(word) = b.get(pos..pos + 8) {
+                let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                let not_spaces = word ^ SPACES;
+                if not_spaces == 0 {
+                    pos += 8;
+                    continue;
+                }
+                // The lowest byte that differs is the first one in the input.
+                pos += (not_spaces.trailing_zeros() / 8) as usize;
             }
-            self.pos += 1;
+            match b.get(pos) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => pos += 1,
+                _ => break,
+            }
         }
+        self.pos = pos;
     }
 
     /// True when only whitespace is left.
@@ -607,6 +622,24 @@ mod tests {
                     reference_end(&s, from),
                     "{s:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn skips_whitespace_of_any_run_length_and_kind() {
+        for run in 0..40 {
+            for kinds in [&b" "[..], b"\n ", b" \t", b"\r\n  ", b"\t\t\n"] {
+                let ws: Vec<u8> = kinds.iter().copied().cycle().take(run).collect();
+                for tail in [&b""[..], b"\"", b"x  ", b"}"] {
+                    let input = [&ws[..], tail].concat();
+                    for from in [0, run / 2] {
+                        let mut s = Scanner::new(&input);
+                        s.pos = from;
+                        s.skip_ws();
+                        assert_eq!(s.pos(), run, "{input:?} from {from}");
+                    }
+                }
             }
         }
     }
