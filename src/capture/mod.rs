@@ -15,6 +15,7 @@ pub mod netlog;
 pub mod netmon;
 pub mod pcap;
 mod pipeline;
+mod relay;
 pub mod saz;
 pub mod special;
 pub mod tally;
@@ -211,6 +212,9 @@ pub struct ReadCtx<'a> {
     pub input: usize,
     pub keys: Option<Arc<KeyLog>>,
     pub progress: &'a dyn Progress,
+    /// Packet captures: parse TLS and HTTP on a second thread while this one
+    /// reads frames and reassembles TCP (the output is the same).
+    pub http_thread: bool,
 }
 
 impl<'a> ReadCtx<'a> {
@@ -221,6 +225,7 @@ impl<'a> ReadCtx<'a> {
             input: 0,
             keys: None,
             progress: &NoProgress,
+            http_thread: false,
         }
     }
 
@@ -237,6 +242,15 @@ impl<'a> ReadCtx<'a> {
     /// The same context, reporting progress to `progress`.
     pub fn progress(self, progress: &'a dyn Progress) -> Self {
         ReadCtx { progress, ..self }
+    }
+
+    /// The same context, with a second thread for TLS and HTTP in packet
+    /// captures (see [`ReadCtx::http_thread`]).
+    pub fn http_thread(self, http_thread: bool) -> Self {
+        ReadCtx {
+            http_thread,
+            ..self
+        }
     }
 }
 
@@ -553,7 +567,8 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
                     let ctx = ReadCtx::new(&name)
                         .input(input_index)
                         .keys(keys)
-                        .progress(progress);
+                        .progress(progress)
+                        .http_thread(true);
                     let (read, out) = two_stage(&name, on_exchange, map, |sink| {
                         read_capture(format, file, &ctx, sink)
                     })?;

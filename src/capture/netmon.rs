@@ -221,7 +221,10 @@ pub fn read<F: Read + Seek>(
     sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
-    let st = State::new(Header::default(), input_index, keys, progress);
+    let mut st = State::new(Header::default(), input_index, keys, progress);
+    if ctx.http_thread {
+        st.pipeline = st.pipeline.with_http_thread();
+    }
     read_table(file, name, st, sink)
 }
 

@@ -627,7 +627,11 @@ pub fn read<R: Read>(
     sink: &mut dyn FnMut(Exchange<'static>),
 ) -> Result<InputSummary, CaptureError> {
     let (name, input_index, keys, progress) = (ctx.name, ctx.input, ctx.keys.clone(), ctx.progress);
-    let pipeline = std::cell::RefCell::new(PacketPipeline::with_keys(input_index, keys));
+    let mut pipeline = PacketPipeline::with_keys(input_index, keys);
+    if ctx.http_thread {
+        pipeline = pipeline.with_http_thread();
+    }
+    let pipeline = std::cell::RefCell::new(pipeline);
     let report = read_frames_with(
         reader,
         name,

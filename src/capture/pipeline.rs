@@ -7,6 +7,10 @@
 //! exchange: the upgrade request comes out once, with its real response from
 //! stream 1. Prior-knowledge h2c (RFC 9113 §3.3) is recognised by its preface.
 //!
+//! [`PacketPipeline::with_http_thread`] runs everything above the stream layer
+//! (TLS, HTTP, the order exchanges leave in) on a second thread, fed through a
+//! [`Relay`](super::relay) that replays the stream layer's calls in order.
+//!
 //! Damage counted on the way (missing TCP bytes, failed decryption, unknown link
 //! types…) becomes warnings in one place, [`PacketPipeline::finish`], through a
 //! [`Tally`].
@@ -17,6 +21,7 @@ use std::sync::Arc;
 
 use super::keylog::KeyLog;
 use super::pcap::{Frame, FrameReport};
+use super::relay::{Relay, Replay};
 use super::tally::Tally;
 use super::{ConnectionInfo, InputSummary, InputWarning, WarningCode};
 use crate::http::{h1, h2, Exchange};
@@ -34,7 +39,14 @@ use crate::wire::Decoder;
 pub struct PacketPipeline {
     wire: Decoder,
     reasm: Reassembler,
-    apps: Apps,
+    http: Http,
+}
+
+/// Where the HTTP half of the pipeline runs.
+enum Http {
+    Here(Box<Apps>),
+    /// On a second thread ([`relay`](super::relay)).
+    Relayed(Relay<Apps>),
 }
 
 pub const MAX_READY: usize = 65_536;
@@ -195,7 +207,7 @@ impl PacketPipeline {
         PacketPipeline {
             wire: Decoder::new(),
             reasm: Reassembler::new(),
-            apps: Apps {
+            http: Http::Here(Box::new(Apps {
                 input: input_index,
                 conns: HashMap::default(),
                 closed: Vec::new(),
@@ -210,112 +222,137 @@ impl PacketPipeline {
                 keylog_warnings: Vec::new(),
                 tls: TlsTotals::default(),
                 budget: Allowance::default(),
-            },
+            })),
         }
+    }
+
+    /// The same pipeline, parsing HTTP on a second thread (reading, IP and TCP
+    /// stay on this one). The output is the same; when no thread can be started
+    /// everything stays on this one.
+    pub fn with_http_thread(mut self) -> Self {
+        self.http = match self.http {
+            Http::Here(apps) => match Relay::start(*apps) {
+                Ok(relay) => Http::Relayed(relay),
+                Err(apps) => Http::Here(Box::new(apps)),
+            },
+            relayed => relayed,
+        };
+        self
     }
 
     /// Adds key-log text (a Decryption Secrets Block) for connections seen from now on.
     pub fn add_secrets(&mut self, text: &str, name: &str) {
-        let mut log = KeyLog::new();
-        log.add_text(text, &format!("{name} (decryption secrets block)"));
-        if log.bad_lines > 0 {
-            self.apps.keylog_warnings.push(InputWarning::new(
-                WarningCode::KeylogBadLines,
-                format!(
-                    "{} lines of a decryption secrets block are not key-log lines (first at {})",
-                    log.bad_lines,
-                    log.bad_examples.join(", ")
-                ),
-            ));
+        match &mut self.http {
+            Http::Here(apps) => apps.add_secrets(text, name),
+            Http::Relayed(relay) => relay.add_secrets(text, name),
         }
-        let keys = self.apps.keys.get_or_insert_with(Default::default);
-        Arc::make_mut(keys).merge(&log);
     }
 
     /// Feeds one frame; completed exchanges may reach `sink`.
     pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn FnMut(Exchange<'static>)) {
-        let PacketPipeline { wire, reasm, apps } = self;
-        apps.now = apps.now.max(frame.ts_us);
-        wire.decode(
-            frame.link_type,
-            frame.data,
-            frame.orig_len,
-            frame.ts_us,
-            frame.interface,
-            &mut |seg| reasm.segment(seg, frame.number, frame.ts_us, apps),
-        );
-        apps.frames_since_flush += 1;
-        if apps.frames_since_flush >= 4096 || apps.ready.len() > 1024 || apps.over_budget() {
-            apps.frames_since_flush = 0;
-            apps.flush(false, sink);
+        let PacketPipeline { wire, reasm, http } = self;
+        let mut decode = |handler: &mut dyn StreamHandler| {
+            wire.decode(
+                frame.link_type,
+                frame.data,
+                frame.orig_len,
+                frame.ts_us,
+                frame.interface,
+                &mut |seg| reasm.segment(seg, frame.number, frame.ts_us, handler),
+            )
+        };
+        match http {
+            Http::Here(apps) => {
+                apps.frame_begins(frame.ts_us);
+                decode(&mut **apps);
+                apps.frame_ends(sink);
+            }
+            Http::Relayed(relay) => {
+                relay.frame_begins(frame.ts_us);
+                decode(relay);
+                relay.frame_ends(sink);
+            }
         }
     }
 
     /// Feeds an exchange that a non-packet record (an ETW event) carried whole.
     pub fn exchange(&mut self, ex: Exchange<'static>, sink: &mut dyn FnMut(Exchange<'static>)) {
-        // Given back when it leaves, like the exchanges the parsers build.
-        self.apps.budget.charge(ex.held_bytes());
-        self.apps.push_ready(ex);
-        self.apps.flush(false, sink);
+        match &mut self.http {
+            Http::Here(apps) => apps.exchange(ex, sink),
+            Http::Relayed(relay) => relay.exchange(ex, sink),
+        }
     }
 
     /// Flushes every connection and returns the summary of the input.
     pub fn finish(
-        mut self,
+        self,
         report: FrameReport,
         sink: &mut dyn FnMut(Exchange<'static>),
     ) -> InputSummary {
-        self.reasm.finish(&mut self.apps);
-        self.apps.flush(true, sink);
+        let PacketPipeline {
+            wire,
+            mut reasm,
+            http,
+        } = self;
+        let mut apps = match http {
+            Http::Here(mut apps) => {
+                reasm.finish(&mut *apps);
+                *apps
+            }
+            Http::Relayed(mut relay) => {
+                reasm.finish(&mut relay);
+                relay.finish(sink)
+            }
+        };
+        apps.flush(true, sink);
         let mut tally = Tally::from_warnings(report.warnings);
-        tally.extend(std::mem::take(&mut self.apps.keylog_warnings));
-        self.damage(&mut tally);
-        let mut connections = std::mem::take(&mut self.apps.closed);
+        tally.extend(std::mem::take(&mut apps.keylog_warnings));
+        damage(&wire, &apps, &mut tally);
+        let mut connections = std::mem::take(&mut apps.closed);
         connections.sort_by_key(|c| c.id);
         InputSummary {
             producer: report.producer,
-            exchanges: self.apps.emitted,
+            exchanges: apps.emitted,
             warnings: tally.into_warnings(),
             connections,
         }
     }
+}
 
-    /// What the layers below HTTP worked around, as warnings (in a fixed order).
-    fn damage(&self, tally: &mut Tally) {
-        let (w, apps) = (&self.wire, &self.apps);
-        tally.when(
-            !w.unknown_link_types.is_empty(),
-            WarningCode::UnknownLinkType,
-            || {
-                format!(
-                    "{} frames have link types aadtrace does not decode ({:?})",
-                    w.stats.unknown_link, w.unknown_link_types
-                )
-            },
-        );
-        tally.count(WarningCode::IpFragmentsDropped, w.defrag.dropped, |n| {
-            format!("{n} IP datagrams could not be reassembled from their fragments")
-        });
-        let gaps: u64 = apps.closed.iter().map(|c| c.gaps).sum();
-        tally.count(WarningCode::TcpBytesMissing, gaps, |gaps| {
-            let n = apps.closed.iter().filter(|c| c.gaps > 0).count();
-            format!("{gaps} bytes of TCP data are missing from the capture on {n} connections")
-        });
-        tally.count(
-            WarningCode::HttpResponseWithoutRequest,
-            apps.responses_without_request,
-            |n| format!("{n} HTTP responses have no request in the capture"),
-        );
-        apps.tls.warnings(apps.keys.is_some(), tally);
-        let cuts = apps.budget.cuts();
-        tally.when(!cuts.is_empty(), WarningCode::MemoryBudgetExceeded, || {
+/// What the layers below HTTP worked around, as warnings (in a fixed order).
+fn damage(w: &Decoder, apps: &Apps, tally: &mut Tally) {
+    tally.when(
+        !w.unknown_link_types.is_empty(),
+        WarningCode::UnknownLinkType,
+        || {
             format!(
-                "decoded data of this capture reached its memory cap ({} MiB): {}",
-                apps.budget.limit() >> 20,
-                cuts.join(", ")
+                "{} frames have link types aadtrace does not decode ({:?})",
+                w.stats.unknown_link, w.unknown_link_types
             )
-        });
-    }
+        },
+    );
+    tally.count(WarningCode::IpFragmentsDropped, w.defrag.dropped, |n| {
+        format!("{n} IP datagrams could not be reassembled from their fragments")
+    });
+    let gaps: u64 = apps.closed.iter().map(|c| c.gaps).sum();
+    tally.count(WarningCode::TcpBytesMissing, gaps, |gaps| {
+        let n = apps.closed.iter().filter(|c| c.gaps > 0).count();
+        format!("{gaps} bytes of TCP data are missing from the capture on {n} connections")
+    });
+    tally.count(
+        WarningCode::HttpResponseWithoutRequest,
+        apps.responses_without_request,
+        |n| format!("{n} HTTP responses have no request in the capture"),
+    );
+    apps.tls.warnings(apps.keys.is_some(), tally);
+    let cuts = apps.budget.cuts();
+    tally.when(!cuts.is_empty(), WarningCode::MemoryBudgetExceeded, || {
+        format!(
+            "decoded data of this capture reached its memory cap ({} MiB): {}",
+            apps.budget.limit() >> 20,
+            cuts.join(", ")
+        )
+    });
 }
 
 impl TlsTotals {
@@ -381,6 +418,44 @@ impl TlsTotals {
         for (&problem, n) in &self.h2_warnings {
             tally.push(problem.into(), format!("{} ({n} times)", problem.what()));
         }
+    }
+}
+
+impl Replay for Apps {
+    fn frame_begins(&mut self, ts_us: i64) {
+        self.now = self.now.max(ts_us);
+    }
+
+    fn frame_ends(&mut self, sink: &mut dyn FnMut(Exchange<'static>)) {
+        self.frames_since_flush += 1;
+        if self.frames_since_flush >= 4096 || self.ready.len() > 1024 || self.over_budget() {
+            self.frames_since_flush = 0;
+            self.flush(false, sink);
+        }
+    }
+
+    fn exchange(&mut self, ex: Exchange<'static>, sink: &mut dyn FnMut(Exchange<'static>)) {
+        // Given back when it leaves, like the exchanges the parsers build.
+        self.budget.charge(ex.held_bytes());
+        self.push_ready(ex);
+        self.flush(false, sink);
+    }
+
+    fn add_secrets(&mut self, text: &str, name: &str) {
+        let mut log = KeyLog::new();
+        log.add_text(text, &format!("{name} (decryption secrets block)"));
+        if log.bad_lines > 0 {
+            self.keylog_warnings.push(InputWarning::new(
+                WarningCode::KeylogBadLines,
+                format!(
+                    "{} lines of a decryption secrets block are not key-log lines (first at {})",
+                    log.bad_lines,
+                    log.bad_examples.join(", ")
+                ),
+            ));
+        }
+        let keys = self.keys.get_or_insert_with(Default::default);
+        Arc::make_mut(keys).merge(&log);
     }
 }
 

@@ -1,7 +1,8 @@
-//! Packet captures read on two threads (reading, reassembly and decryption on
-//! one; HTTP-level identity observation on the other) give the same report as on
-//! one thread (`ReadOptions::one_thread`, `AADTRACE_ONE_THREAD=1`): every sample
-//! capture and every uncompressed corpus capture, compared as JSON reports.
+//! Packet captures read on several threads (reading and TCP reassembly on one;
+//! TLS decryption and HTTP parsing on a second, `capture::relay`; identity
+//! observation on a third) give the same report as on one thread
+//! (`ReadOptions::one_thread`, `AADTRACE_ONE_THREAD=1`): every sample capture and
+//! every uncompressed corpus capture, compared as JSON reports.
 
 use std::path::{Path, PathBuf};
 
