@@ -99,6 +99,11 @@ impl<'a> Scanner<'a> {
         const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
         let b = self.bytes();
         let mut pos = self.pos;
+        // Most calls find a token already (callers skip before each one, so many
+        // skips follow another): every JSON whitespace byte is at most a space.
+        if b.get(pos).is_none_or(|&c| c > b' ') {
+            return;
+        }
         loop {
             // Browsers export HARs indented, deeper than eight spaces inside an
             // entry: runs of spaces are skipped a word at a time.
@@ -246,7 +251,14 @@ impl<'a> Scanner<'a> {
         if self.bytes().get(start) != Some(&b'"') {
             return Err(Bail);
         }
-        let end = string_end(self.bytes(), start + 1)?;
+        let end = match short_string_end(self.bytes(), start + 1) {
+            Some(at) => StringEnd {
+                at,
+                escapes: false,
+                non_ascii: false,
+            },
+            None => string_end(self.bytes(), start + 1)?,
+        };
         if end.non_ascii && simdutf8::basic::from_utf8(&self.bytes[start + 1..end.at]).is_err() {
             return Err(Bail);
         }
@@ -375,6 +387,36 @@ struct StringEnd {
     non_ascii: bool,
 }
 
+/// The closing quote of a short plain string (object keys, header names): a
+/// quote within the 16 bytes at `from`, with no backslash, control character or
+/// non-ASCII byte before it. `None` sends the string to [`string_end`], which
+/// handles every string; this only spares the short ones its 64-byte blocks.
+///
+/// Each 8-byte word is tested at once (SWAR): a byte of `w ^ pattern` is zero
+/// where `w` holds that byte, and `(v - 0x01…) & !v & 0x80…` marks zero bytes.
+/// A borrow can mark bytes above a true one, never below it, so the lowest mark
+/// is exact, and only the lowest is used.
+#[inline]
+fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    for word_at in [from, from + 8] {
+        let word = u64::from_le_bytes(b.get(word_at..word_at + 8)?.try_into().ok()?);
+        let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+        let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        // Bytes below 0x20: the same test against 0x20 instead of 0x01.
+        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+        let stops = quote | backslash | control | (word & HIGH);
+        if stops != 0 {
+            let first = stops.trailing_zeros();
+            // No stop lies below the first, so its marks are all true ones.
+            return (quote & (1u64 << first) != 0).then(|| word_at + (first / 8) as usize);
+        }
+    }
+    None
+}
+
 /// The end of a string whose contents start at `from`. Control characters
 /// (U+0000–U+001F) inside a string bail, as in serde_json.
 fn string_end(b: &[u8], from: usize) -> Scan<StringEnd> {
@@ -403,7 +445,12 @@ fn string_end_with(b: &[u8], from: usize, masks: impl Fn(&[u8; 64]) -> Masks) ->
     let mut non_ascii = false;
     while at < b.len() {
         let block = Block::load(&b[at..], &masks);
-        let escaped = escaped_positions(block.backslash, &mut carry);
+        // Most blocks hold no backslash, and none is escaped from the block before.
+        let escaped = if block.backslash | carry == 0 {
+            0
+        } else {
+            escaped_positions(block.backslash, &mut carry)
+        };
         let quotes = block.quote & !escaped & block.valid;
         let stops = quotes | (block.control & block.valid);
         if stops != 0 {
@@ -578,6 +625,35 @@ mod tests {
             }
         }
         Err(Bail)
+    }
+
+    #[test]
+    fn a_short_string_end_is_the_reference_end_or_none() {
+        // Every byte value at every place of the 16 bytes looked at, before and
+        // after a quote, with other stops and with a run of the same byte.
+        for len in 0..20 {
+            for c in 0..=255u8 {
+                for place in 0..18 {
+                    let mut s = vec![b'a'; 24];
+                    s[len.min(23)] = b'"';
+                    s[place] = c;
+                    let fill = place.min(len);
+                    for byte in s.iter_mut().take(place).skip(fill.saturating_sub(2)) {
+                        *byte = c;
+                    }
+                    let Some(at) = short_string_end(&s, 0) else {
+                        continue;
+                    };
+                    let want = reference_end(&s, 0).expect("a short end is an end");
+                    assert_eq!((at, false, false), (want.at, want.escapes, want.non_ascii));
+                }
+            }
+        }
+        // Plain short strings take the short path.
+        assert_eq!(short_string_end(b"name\": \"value\"   ", 0), Some(4));
+        assert_eq!(short_string_end(b"startedDateTime\":  ", 0), Some(15));
+        assert_eq!(short_string_end(b"0123456789abcdefg\" ", 0), None);
+        assert_eq!(short_string_end(b"ab\\\"cd\"        ", 0), None);
     }
 
     #[test]
