@@ -6,8 +6,7 @@
 //! sign-in evidence; the exchange itself (and the memory it borrows) is dropped by the
 //! caller right after, so a trace of any size is analysed in bounded memory.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::catalogue;
 use super::config::{self, PageConfig};
@@ -258,18 +257,41 @@ fn normalise_version(ex: &Exchange<'_>) -> String {
 /// hand-offs): scheme and host compared case-insensitively, the rest exactly.
 fn url_link(url: &str) -> u64 {
     let p = split_url(url);
-    let mut h = DefaultHasher::new();
+    let mut h = link_hasher();
     "url".hash(&mut h);
-    p.host.to_ascii_lowercase().hash(&mut h);
+    hash_ascii_lowercase(p.host, &mut h);
     p.path.hash(&mut h);
     p.query.unwrap_or("").hash(&mut h);
     h.finish()
 }
 
+/// Hashes `s` lower-cased (ASCII) without a `String` for it (a URL's host, for
+/// every step): in pieces of 64 bytes, lower-cased on the stack, then `0xff` as
+/// `str` ends its own hash. Hosts of either case hash alike.
+fn hash_ascii_lowercase(s: &str, h: &mut impl Hasher) {
+    let mut buf = [0u8; 64];
+    for piece in s.as_bytes().chunks(buf.len()) {
+        let lower = &mut buf[..piece.len()];
+        lower.copy_from_slice(piece);
+        lower.make_ascii_lowercase();
+        h.write(lower);
+    }
+    h.write_u8(0xff);
+}
+
 fn hash_link(value: &str) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = link_hasher();
     value.hash(&mut h);
     h.finish()
+}
+
+/// The hasher of link values: foldhash (its quality variant) with a fixed seed,
+/// so equal values hash alike in every step and run. Links are compared with each
+/// other and never shown. It was SipHash (`DefaultHasher`), several times slower
+/// on flow tokens of hundreds of bytes (issue #15); SipHash's keys were public
+/// (zero) there, so neither hash resists collisions made on purpose.
+fn link_hasher() -> impl Hasher {
+    foldhash::quality::FixedState::default().build_hasher()
 }
 
 /// `name` lower-cased (ASCII) into `buf`, or None when longer than `buf`: every name
@@ -1142,6 +1164,36 @@ pub fn is_blocking(step: &Step) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_links_compare_hosts_in_any_case_and_the_rest_exactly() {
+        let long = "Login.MicrosoftOnline.COM.".repeat(9);
+        for host in [
+            "",
+            "Login.MicrosoftOnline.com",
+            "ÄBC.example",
+            long.as_str(),
+        ] {
+            let url = |h: &str| url_link(&format!("https://{h}/common/login?ctx=Ab"));
+            assert_eq!(url(host), url(&host.to_ascii_lowercase()), "{host}");
+            assert_eq!(url(host), url(&host.to_ascii_uppercase()), "{host}");
+            assert_ne!(url(host), url(&format!("{host}x")), "{host}");
+        }
+        let link = url_link("https://login.microsoftonline.com/common/login?ctx=Ab");
+        assert_ne!(
+            link,
+            url_link("https://login.microsoftonline.com/common/login?ctx=ab")
+        );
+        assert_ne!(
+            link,
+            url_link("https://login.microsoftonline.com/Common/login?ctx=Ab")
+        );
+        assert_eq!(
+            link,
+            url_link("HTTPS://LOGIN.microsoftonline.com:443/common/login?ctx=Ab#x")
+        );
+        assert_ne!(hash_link("AQABAAEAAA"), hash_link("AQABAAEAAa"));
+    }
 
     #[test]
     fn a_quoted_value_may_hold_a_closing_angle_bracket() {
