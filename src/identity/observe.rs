@@ -271,10 +271,7 @@ fn url_link(url: &str) -> u64 {
 fn hash_ascii_lowercase(s: &str, h: &mut impl Hasher) {
     let mut buf = [0u8; 64];
     for piece in s.as_bytes().chunks(buf.len()) {
-        let lower = &mut buf[..piece.len()];
-        lower.copy_from_slice(piece);
-        lower.make_ascii_lowercase();
-        h.write(lower);
+        h.write(lower_ascii(piece, &mut buf).unwrap_or_default());
     }
     h.write_u8(0xff);
 }
@@ -295,10 +292,11 @@ fn link_hasher() -> impl Hasher {
 }
 
 /// `name` lower-cased (ASCII) into `buf`, or None when longer than `buf`: every name
-/// looked up below is short, so a longer one is none of them.
-fn lower_ascii<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+/// looked up below is short, so a longer one is none of them. Bytes, so a piece of
+/// a longer text may end inside a character.
+fn lower_ascii<'b>(name: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let lower = buf.get_mut(..name.len())?;
-    lower.copy_from_slice(name.as_bytes());
+    lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
     Some(lower)
 }
@@ -306,7 +304,7 @@ fn lower_ascii<'b>(name: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
 /// Request parameters whose values hand a flow from one step to the next
 /// (case-insensitive).
 fn is_link_param(name: &str) -> bool {
-    is_link_name(lower_ascii(name, &mut [0u8; 16]).unwrap_or_default())
+    is_link_name(lower_ascii(name.as_bytes(), &mut [0u8; 16]).unwrap_or_default())
 }
 
 fn is_link_name(lower: &[u8]) -> bool {
@@ -508,7 +506,7 @@ impl Param {
     fn of(name: &str) -> (Param, bool) {
         // The longest name known is `client-request-id`.
         let mut buf = [0u8; 17];
-        let Some(lower) = lower_ascii(name, &mut buf) else {
+        let Some(lower) = lower_ascii(name.as_bytes(), &mut buf) else {
             return (Param::Other, false);
         };
         let param = match lower {
