@@ -283,6 +283,10 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let end = number_end(self.bytes(), start)?;
         self.pos = end;
+        let text = &self.bytes()[start..end];
+        if let Some(value) = exact_decimal(text) {
+            return Ok(value);
+        }
         // serde_json refuses numbers out of the f64 range; so does the scanner.
         let value = self
             .checked_str(start, end)
@@ -293,6 +297,20 @@ impl<'a> Scanner<'a> {
         } else {
             Err(Bail)
         }
+    }
+
+    /// Consumes the next value, which must be a number, without converting it:
+    /// only a number with an exponent or hundreds of digits can leave the f64
+    /// range that serde_json (and [`Self::number`]) insist on.
+    fn skip_number(&mut self) -> Scan<()> {
+        let start = self.pos;
+        let end = number_end(self.bytes(), start)?;
+        let text = &self.bytes()[start..end];
+        if text.len() > FINITE_WITHOUT_EXPONENT || text.iter().any(|&c| c | 0x20 == b'e') {
+            return self.number().map(drop);
+        }
+        self.pos = end;
+        Ok(())
     }
 
     /// The next value, which must be `true` or `false`.
@@ -325,11 +343,54 @@ impl<'a> Scanner<'a> {
             Next::Object => self.object(|s, _| s.skip_nested(depth + 1)),
             Next::Array => self.array(|s| s.skip_nested(depth + 1)),
             Next::String => self.string_literal().map(drop),
-            Next::Number => self.number().map(drop),
+            Next::Number => self.skip_number(),
             Next::Bool => self.boolean().map(drop),
             Next::Null => self.eat_word("null"),
         }
     }
+}
+
+/// Digits a number without an exponent can have and still be below f64's
+/// largest value (about 1.8e308), with room for a sign and a point.
+const FINITE_WITHOUT_EXPONENT: usize = 300;
+
+/// The value of a number without an exponent whose digits fit in 15 decimal
+/// places (so they are an exact f64) and with at most 22 after the point (so the
+/// power of ten is exact too): one IEEE division then rounds exactly as
+/// `str::parse` does (Clinger's fast path). HAR times and sizes are all of this
+/// kind; anything else is `None`, for the full parse.
+fn exact_decimal(text: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut mantissa: u64 = 0;
+    let mut significant = 0usize;
+    let mut after_point: Option<usize> = None;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                significant += usize::from(mantissa != 0);
+                if significant > 15 {
+                    return None;
+                }
+                if let Some(n) = after_point.as_mut() {
+                    *n += 1;
+                }
+            }
+            b'.' => after_point = Some(0),
+            _ => return None,
+        }
+    }
+    let scale = *POW10.get(after_point.unwrap_or(0))?;
+    // Exact: mantissa < 10^15 < 2^53.
+    let value = mantissa as f64 / scale;
+    Some(if negative { -value } else { value })
 }
 
 /// End of a JSON number starting at `start` (RFC 8259 §6: `-? int frac? exp?`).
@@ -767,6 +828,77 @@ mod tests {
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert_eq!(Scanner::new(deep.as_bytes()).skip(), Err(Bail));
         assert_eq!(Scanner::new(b"1e400").number(), Err(Bail));
+    }
+
+    #[test]
+    fn exact_decimals_equal_the_full_parse() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.000",
+            "1",
+            "12.25",
+            "0.1",
+            "0.3",
+            "123.456",
+            "-17.5",
+            "999999999999999",
+            "99999999999999.9",
+            "0.0000000000000000000001",
+            "1234567.890123",
+            "5e-324",
+            "1e308",
+            "1e400",
+            "9999999999999999",
+            "0.00000000000000000000001",
+            "123456789012345678",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // HAR-like times: milliseconds with up to six decimals, pseudo-random.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let places = (x % 8) as usize;
+            let whole = (x >> 8) % 10_000_000;
+            let frac = (x >> 40) % 10u64.pow(places as u32);
+            texts.push(if places == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{frac:0places$}")
+            });
+        }
+        for text in &texts {
+            let full = text.parse::<f64>().unwrap();
+            if let Some(fast) = exact_decimal(text.as_bytes()) {
+                assert_eq!(fast.to_bits(), full.to_bits(), "{text}");
+            }
+            let scanned = Scanner::new(text.as_bytes()).number();
+            if full.is_finite() {
+                assert_eq!(scanned.map(f64::to_bits), Ok(full.to_bits()), "{text}");
+            } else {
+                assert_eq!(scanned, Err(Bail), "{text}");
+            }
+        }
+        assert_eq!(exact_decimal(b"1e5"), None);
+        assert_eq!(exact_decimal(b"1234567890123456"), None);
+    }
+
+    #[test]
+    fn skipped_numbers_are_checked_like_read_ones() {
+        let long = "9".repeat(400);
+        for (text, ok) in [
+            ("[1, -0.5, 3e2]", true),
+            ("[1e400]", false),
+            (&format!("[{long}]")[..], false),
+            (&format!("[0.{long}]")[..], true),
+        ] {
+            assert_eq!(Scanner::new(text.as_bytes()).skip().is_ok(), ok, "{text}");
+        }
     }
 
     #[test]
