@@ -104,8 +104,10 @@ pub fn host_role(host: &str) -> HostRole {
     HostRole::Other
 }
 
-fn path_matches(pattern: &[&str], path: &str) -> bool {
-    let mut segments = path.split('/').filter(|s| !s.is_empty());
+/// Whether the non-empty `segments` of a path match `pattern` (`*` one
+/// segment, `**` the rest), in any ASCII case.
+fn path_matches(pattern: &[&str], segments: &[&str]) -> bool {
+    let mut segments = segments.iter();
     for want in pattern {
         if *want == "**" {
             return true;
@@ -143,8 +145,10 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
         HostRole::SeamlessSso => "seamless_sso",
         _ => "",
     };
+    // Split once, not once per pattern (there are dozens).
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     for p in &tables().patterns {
-        if (p.role == role_name || p.role == "any") && path_matches(&p.segments, path) {
+        if (p.role == role_name || p.role == "any") && path_matches(&p.segments, &segments) {
             let role = if p.endpoint.starts_with("adfs") {
                 HostRole::Adfs
             } else {
