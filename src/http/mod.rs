@@ -16,6 +16,7 @@ pub mod h1;
 pub mod h2;
 pub mod hpack;
 pub mod html;
+pub mod json_object;
 pub mod json_string;
 pub mod message;
 

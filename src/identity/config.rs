@@ -1,14 +1,20 @@
 //! The `$Config` object of ESTS sign-in pages and the `ServerData` object of MSA pages.
 //!
-//! The object is located by its assignment (`$Config=`, `var ServerData = `), cut
-//! out by brace matching that respects string literals and escapes, and parsed as
-//! JSON; when that fails (MSA pages written as JavaScript object literals) a small
-//! tolerant reader of JavaScript literals takes over. Work is linear in the page
-//! size and nothing here panics.
+//! The object is located by its assignment (`$Config=`, `var ServerData = `) and
+//! read as one JSON object from there, its members kept raw and decoded only for
+//! the few fields a [`PageConfig`] takes (an ESTS `$Config` has hundreds of
+//! members). When that fails (MSA pages written as JavaScript object literals) it
+//! is cut out by brace matching that respects string literals and escapes, and a
+//! small tolerant reader of JavaScript literals takes over. Work is linear in the
+//! page size and nothing here panics.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 use crate::http::html;
+use crate::http::json_object::JsonObject;
 
 /// Which page object was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,7 +109,8 @@ pub fn extract_page_config(html: &str) -> Option<PageConfig> {
         .map(|obj| (PageObject::EstsConfig, obj))
         .or_else(|| find_object(html, "ServerData").map(|obj| (PageObject::MsaServerData, obj)));
     let mut config = match found {
-        Some((kind, obj)) => from_object(kind, &obj),
+        Some((kind, Found::Json(obj))) => from_object(kind, &obj),
+        Some((kind, Found::Script(obj))) => from_object(kind, &obj),
         None => PageConfig::default(),
     };
     if config.page_id.is_none() {
@@ -119,9 +126,15 @@ fn found_nothing(c: &PageConfig) -> bool {
     c == &PageConfig::default()
 }
 
+/// A page object, read as JSON or as a JavaScript literal.
+enum Found<'a> {
+    Json(JsonObject<'a>),
+    Script(Map<String, Value>),
+}
+
 /// Reads the object assigned to `name` (`name = {…}`), trying its first few
 /// assignments.
-fn find_object(html: &str, name: &str) -> Option<Map<String, Value>> {
+fn find_object<'a>(html: &'a str, name: &str) -> Option<Found<'a>> {
     let bytes = html.as_bytes();
     let mut tried = 0;
     for pos in memchr::memmem::find_iter(bytes, name.as_bytes()) {
@@ -142,10 +155,16 @@ fn find_object(html: &str, name: &str) -> Option<Map<String, Value>> {
             continue;
         }
         tried += 1;
+        // Where a JSON object ends is only known by reading it: one read, which
+        // stops at its closing brace, both finds the end and keeps the members.
+        let mut json = serde_json::Deserializer::from_str(&html[i..]);
+        if let Ok(object) = JsonObject::deserialize(&mut json) {
+            return Some(Found::Json(object));
+        }
         if let Some(end) = match_braces(bytes, i) {
             let text = &html[i..end];
             if let Some(map) = parse_object(text) {
-                return Some(map);
+                return Some(Found::Script(map));
             }
         }
         if tried >= MAX_CANDIDATES {
@@ -582,16 +601,33 @@ fn meta_page_id(html: &str) -> Option<String> {
 
 // ---- filling PageConfig -------------------------------------------------------
 
-fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
-    match map.get(key)? {
+/// A page object's members, whichever way it was read.
+trait Members {
+    fn member(&self, key: &str) -> Option<Cow<'_, Value>>;
+}
+
+impl Members for Map<String, Value> {
+    fn member(&self, key: &str) -> Option<Cow<'_, Value>> {
+        self.get(key).map(Cow::Borrowed)
+    }
+}
+
+impl Members for JsonObject<'_> {
+    fn member(&self, key: &str) -> Option<Cow<'_, Value>> {
+        self.get(key).map(Cow::Owned)
+    }
+}
+
+fn text(map: &impl Members, key: &str) -> Option<String> {
+    match &*map.member(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
         _ => None,
     }
 }
 
 /// A string or a number, as written.
-fn code_text(map: &Map<String, Value>, key: &str) -> Option<String> {
-    match map.get(key)? {
+fn code_text(map: &impl Members, key: &str) -> Option<String> {
+    match &*map.member(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -608,8 +644,8 @@ fn int(v: &Value) -> Option<i64> {
     }
 }
 
-fn int_field(map: &Map<String, Value>, key: &str) -> Option<i64> {
-    int(map.get(key)?)
+fn int_field(map: &impl Members, key: &str) -> Option<i64> {
+    int(&*map.member(key)?)
 }
 
 fn server_details(v: &Value) -> Option<ServerDetails> {
@@ -653,8 +689,8 @@ fn input_value(tag: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn from_object(kind: PageObject, m: &Map<String, Value>) -> PageConfig {
-    let validation_errors = match m.get("arrValErrs") {
+fn from_object(kind: PageObject, m: &impl Members) -> PageConfig {
+    let validation_errors = match m.member("arrValErrs").as_deref() {
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|v| match v {
@@ -665,7 +701,7 @@ fn from_object(kind: PageObject, m: &Map<String, Value>) -> PageConfig {
             .collect(),
         _ => Vec::new(),
     };
-    let user_proofs = match m.get("arrUserProofs") {
+    let user_proofs = match m.member("arrUserProofs").as_deref() {
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|p| text(p.as_object()?, "authMethodId"))
@@ -679,7 +715,10 @@ fn from_object(kind: PageObject, m: &Map<String, Value>) -> PageConfig {
         hpgid: int_field(m, "hpgid"),
         correlation_id: text(m, "correlationId"),
         session_id: text(m, "sessionId").or_else(|| text(m, "sUnauthSessionID")),
-        server: m.get("serverDetails").and_then(server_details),
+        server: m
+            .member("serverDetails")
+            .as_deref()
+            .and_then(server_details),
         error_code: code_text(m, "sErrorCode"),
         numeric_error_code: int_field(m, "iErrorCode").filter(|&c| c != 0),
         service_exception: text(m, "strServiceExceptionMessage"),

@@ -5,7 +5,9 @@
 //! Every parser is total: invalid input gives `None` (or an empty result), never a
 //! panic.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::http::json_object::{self, JsonObject};
 
 /// Every `AADSTS<digits>` in `text`, in order, without duplicates.
 ///
@@ -117,19 +119,12 @@ pub struct OAuthError {
 }
 
 /// Parses `body` as a JSON object, tolerating a UTF-8 BOM and surrounding space.
-pub fn json_object(body: &str) -> Option<Map<String, Value>> {
-    let body = body.trim_start_matches('\u{feff}').trim();
-    if !body.starts_with('{') {
-        return None;
-    }
-    match serde_json::from_str::<Value>(body).ok()? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
+pub fn json_object(body: &str) -> Option<JsonObject<'_>> {
+    JsonObject::parse(body)
 }
 
-fn get_str(map: &Map<String, Value>, key: &str) -> Option<String> {
-    map.get(key)?.as_str().map(str::to_string)
+fn get_str(map: &JsonObject<'_>, key: &str) -> Option<String> {
+    map.str(key).map(String::from)
 }
 
 /// An integer written as a JSON number or as a numeric string (a fraction is
@@ -162,8 +157,8 @@ fn value_bool(v: &Value) -> Option<bool> {
     }
 }
 
-fn get_i64(map: &Map<String, Value>, key: &str) -> Option<i64> {
-    value_i64(map.get(key)?)
+fn get_i64(map: &JsonObject<'_>, key: &str) -> Option<i64> {
+    value_i64(&map.get(key)?)
 }
 
 /// Reads an OAuth error JSON body; `None` when `body` is not one.
@@ -179,7 +174,7 @@ pub fn parse_oauth_error(body: &str) -> Option<OAuthError> {
         _ => Vec::new(),
     };
     let claims = match map.get("claims") {
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s),
         Some(v @ Value::Object(_)) => Some(v.to_string()),
         _ => None,
     };
@@ -500,18 +495,14 @@ pub struct SasMessage {
     pub ctx: Option<String>,
 }
 
-/// A case-insensitive key lookup (exact match preferred).
-fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+/// A case-insensitive key lookup (exact match preferred), decoded.
+fn get_ci(map: &JsonObject<'_>, key: &str) -> Option<Value> {
+    map.get_ci(key)
 }
 
-fn ci_str(map: &Map<String, Value>, key: &str) -> Option<String> {
+fn ci_str(map: &JsonObject<'_>, key: &str) -> Option<String> {
     match get_ci(map, key)? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -525,8 +516,8 @@ pub fn parse_sas(body: &str) -> Option<SasMessage> {
 }
 
 /// [`parse_sas`] of a body already parsed.
-pub fn sas_of(map: &Map<String, Value>) -> Option<SasMessage> {
-    let has = |k: &str| get_ci(map, k).is_some_and(|v| !v.is_null());
+pub fn sas_of(map: &JsonObject<'_>) -> Option<SasMessage> {
+    let has = |k: &str| map.raw_ci(k).is_some_and(|v| !json_object::is_null(v));
     let is_sas = has("ResultValue")
         || has("AuthMethodId")
         || has("Method")
@@ -536,17 +527,17 @@ pub fn sas_of(map: &Map<String, Value>) -> Option<SasMessage> {
     }
     Some(SasMessage {
         method: ci_str(map, "Method"),
-        success: get_ci(map, "Success").and_then(value_bool),
+        success: get_ci(map, "Success").as_ref().and_then(value_bool),
         result_value: ci_str(map, "ResultValue"),
         message: ci_str(map, "Message"),
         auth_method_id: ci_str(map, "AuthMethodId"),
-        err_code: get_ci(map, "ErrCode").and_then(value_i64),
-        retry: get_ci(map, "Retry").and_then(value_bool),
+        err_code: get_ci(map, "ErrCode").as_ref().and_then(value_i64),
+        retry: get_ci(map, "Retry").as_ref().and_then(value_bool),
         session_id: ci_str(map, "SessionId"),
         correlation_id: ci_str(map, "CorrelationId"),
         timestamp: ci_str(map, "Timestamp"),
-        entropy: get_ci(map, "Entropy").and_then(value_i64),
-        poll_count: get_ci(map, "PollCount").and_then(value_i64),
+        entropy: get_ci(map, "Entropy").as_ref().and_then(value_i64),
+        poll_count: get_ci(map, "PollCount").as_ref().and_then(value_i64),
         flow_token: ci_str(map, "FlowToken"),
         ctx: ci_str(map, "Ctx"),
     })
@@ -568,29 +559,24 @@ pub struct CredentialType {
 /// `Credentials`.
 pub fn parse_credential_type(body: &str) -> Option<CredentialType> {
     let map = json_object(body)?;
-    let creds = get_ci(&map, "Credentials").and_then(Value::as_object);
-    let ests = get_ci(&map, "EstsProperties").and_then(Value::as_object);
-    let if_exists_result = get_ci(&map, "IfExistsResult").and_then(value_i64);
+    let creds = map.raw_ci("Credentials").and_then(JsonObject::parse_raw);
+    let ests = map.raw_ci("EstsProperties").and_then(JsonObject::parse_raw);
+    let int = |m: Option<&JsonObject<'_>>, k: &str| value_i64(&m?.get_ci(k)?);
+    let if_exists_result = int(Some(&map), "IfExistsResult");
     if if_exists_result.is_none() && creds.is_none() {
         return None;
     }
     Some(CredentialType {
         if_exists_result,
-        throttle_status: get_ci(&map, "ThrottleStatus").and_then(value_i64),
-        pref_credential: creds
-            .and_then(|c| get_ci(c, "PrefCredential"))
-            .and_then(value_i64),
-        domain_type: ests
-            .and_then(|e| get_ci(e, "DomainType"))
-            .and_then(value_i64),
+        throttle_status: int(Some(&map), "ThrottleStatus"),
+        pref_credential: int(creds.as_ref(), "PrefCredential"),
+        domain_type: int(ests.as_ref(), "DomainType"),
         federation_redirect_url: creds
-            .and_then(|c| get_ci(c, "FederationRedirectUrl"))
-            .and_then(Value::as_str)
+            .as_ref()
+            .and_then(|c| c.str_ci("FederationRedirectUrl"))
             .filter(|s| !s.is_empty())
-            .map(str::to_string),
-        flow_token: get_ci(&map, "FlowToken")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+            .map(String::from),
+        flow_token: map.str_ci("FlowToken").map(String::from),
     })
 }
 

@@ -13,6 +13,7 @@ use super::config::{self, PageConfig};
 use super::endpoints::{self, HostRole};
 use super::jwt;
 use super::messages::{self, SasMessage};
+use crate::http::json_object::{self, JsonObject};
 use crate::http::{form, html, split_url, Exchange};
 
 /// Where an error or AADSTS code was found.
@@ -395,16 +396,35 @@ fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
         .map(str::to_string)
         .or_else(|| {
             headers.get_all("cookie").find_map(|c| {
+                // Identity hosts send long cookie headers: split only one that
+                // holds the name.
+                if !contains_ignore_case(c, PRT_COOKIE) {
+                    return None;
+                }
                 c.split(';').find_map(|kv| {
                     let (k, v) = kv.trim().split_once('=')?;
-                    k.eq_ignore_ascii_case("x-ms-RefreshTokenCredential")
-                        .then(|| v.to_string())
+                    k.eq_ignore_ascii_case(PRT_COOKIE).then(|| v.to_string())
                 })
             })
         });
     if let Some(p) = prt {
         step.tokens.extend(token_facts("prt_cookie", p.trim()));
     }
+}
+
+/// The cookie a browser signed in with a PRT sends (the header of the same
+/// name is its other form).
+const PRT_COOKIE: &str = "x-ms-RefreshTokenCredential";
+
+/// Whether `hay` contains `needle` in any ASCII case; `needle` starts with an
+/// ASCII letter.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let first = needle[0];
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|at| {
+        hay.get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// Names whose `name=` anywhere in parameters marks a sign-in result.
@@ -570,9 +590,12 @@ fn adopt_ids(step: &mut Step, ids: &messages::DescriptionIds) {
     }
 }
 
-fn read_json_request(step: &mut Step, map: &serde_json::Map<String, serde_json::Value>) {
-    for (key, value) in map {
-        let Some(text) = value.as_str() else { continue };
+fn read_json_request(step: &mut Step, map: &JsonObject<'_>) {
+    for (key, value) in map.iter() {
+        let Some(text) = json_object::string(value) else {
+            continue;
+        };
+        let text = text.as_ref();
         let lkey = key.to_ascii_lowercase();
         if is_link_param(&lkey) || lkey == "originalrequest" {
             step.links_in.push(hash_link(text));
@@ -812,8 +835,11 @@ fn read_hand_off_urls(step: &mut Step, body: &str) {
     let Some(map) = messages::json_object(body) else {
         return;
     };
-    for (key, value) in &map {
-        let Some(text) = value.as_str() else { continue };
+    for (key, value) in map.iter() {
+        let Some(text) = json_object::string(value) else {
+            continue;
+        };
+        let text = text.as_ref();
         if key.eq_ignore_ascii_case("SessionLookupKey") {
             step.links_out.push(hash_link(text));
         } else if key.starts_with("federation_") && key.ends_with("_url") {
@@ -1191,6 +1217,36 @@ mod tests {
             url_link("HTTPS://LOGIN.microsoftonline.com:443/common/login?ctx=Ab#x")
         );
         assert_ne!(hash_link("AQABAAEAAA"), hash_link("AQABAAEAAa"));
+    }
+
+    #[test]
+    fn a_prt_cookie_is_found_in_any_case_among_others() {
+        use crate::http::{Header, Headers};
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"iat":1}"#));
+        let cookie = |name: &str| {
+            Headers(vec![Header::new(
+                "Cookie",
+                format!("ESTSAUTH=xyz; {name}={jwt}; x-ms-gateway-slice=estsfd"),
+            )])
+        };
+        for (name, found) in [
+            ("x-ms-RefreshTokenCredential", true),
+            ("X-MS-REFRESHTOKENCREDENTIAL", true),
+            ("x-ms-RefreshTokenCredentia", false),
+            ("my-x-ms-RefreshTokenCredential", false),
+        ] {
+            let mut step = Step::default();
+            read_request_tokens(&mut step, &cookie(name));
+            let kinds: Vec<&str> = step.tokens.iter().map(|t| t.kind.as_str()).collect();
+            assert_eq!(kinds == ["prt_cookie"], found, "{name}: {kinds:?}");
+        }
+        assert!(contains_ignore_case(
+            "a=1; X-Ms-RefreshTokenCredential=",
+            PRT_COOKIE
+        ));
+        assert!(!contains_ignore_case("x-ms-RefreshToken", PRT_COOKIE));
     }
 
     #[test]
