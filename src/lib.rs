@@ -33,6 +33,7 @@ pub mod batch;
 pub mod capture;
 pub mod cli;
 pub mod findings;
+pub mod hashing;
 pub mod http;
 pub mod identity;
 pub mod limits;

@@ -6,7 +6,7 @@
 //! what came before it (an MFA prompt that timed out); for transient failures,
 //! how long ago they were and whether a retry succeeded.
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use super::{about_step, human_duration, Finding, FindingKind, FlowFacts, Severity};
 use crate::identity::endpoints::HostRole;
@@ -17,7 +17,7 @@ use crate::identity::{Analysis, Flow, MfaResult, Outcome, Step};
 pub fn rules(analysis: &Analysis, facts: &FlowFacts, out: &mut Vec<Finding>) {
     // One finding per code and flow, in order of first sight; where each is.
     let mut grouped: Vec<usize> = Vec::new();
-    let mut by_code: HashMap<(usize, u32), usize> = HashMap::new();
+    let mut by_code: HashMap<(usize, u32), usize> = HashMap::default();
     for step in &analysis.steps {
         for &code in &step.aadsts {
             let flow = analysis.flow_of_step[step.id];

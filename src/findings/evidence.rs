@@ -1,7 +1,7 @@
 //! Findings about the evidence itself: what the readers warned about
 //! (sanitised exports, missing bodies, truncated files, skipped entries).
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use super::{kind_info, Finding, FindingKind};
 use crate::capture::{InputWarning, WarningCode};
@@ -12,7 +12,7 @@ pub fn rules(warnings: &[(usize, InputWarning)], out: &mut Vec<Finding>) {
     // Messages by input and code, in order of first sight: one pass, however
     // many warnings a damaged trace raised.
     let mut groups: Vec<(usize, WarningCode, Vec<&str>)> = Vec::new();
-    let mut at: HashMap<(usize, WarningCode), usize> = HashMap::new();
+    let mut at: HashMap<(usize, WarningCode), usize> = HashMap::default();
     for (input, w) in warnings {
         let k = *at.entry((*input, w.code)).or_insert_with(|| {
             groups.push((*input, w.code, Vec::new()));

@@ -5,7 +5,7 @@
 //! hidden MSA frame, pages the browser abandoned) is one `info` count at most.
 
 use super::{about_step, Finding, FindingKind, FindingOptions, FlowFacts, Severity};
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use crate::identity::endpoints::HostRole;
 use crate::identity::{flows, Analysis, Step};
@@ -74,7 +74,7 @@ fn unrelated_summary(analysis: &Analysis, steps: &[&Step]) -> Option<Finding> {
     f.severity = Severity::Info;
     f.flow = None;
     f.exchanges = steps.iter().map(|s| s.id).collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: HashMap<&str, usize> = HashMap::default();
     for s in steps {
         *counts.entry(&s.host).or_default() += 1;
     }

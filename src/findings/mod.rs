@@ -18,7 +18,7 @@ mod transport;
 pub use kind::FindingKind;
 pub use transport::Connections;
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 use std::sync::OnceLock;
 
 use crate::capture::InputWarning;
@@ -176,7 +176,7 @@ pub fn evaluate(
             ))
     });
     // Connections by input and id, the first of equals kept as a scan would.
-    let mut clients: HashMap<(usize, usize), &str> = HashMap::new();
+    let mut clients: HashMap<(usize, usize), &str> = HashMap::default();
     for (input, c) in connections {
         clients.entry((*input, c.id)).or_insert(&c.client);
     }

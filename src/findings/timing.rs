@@ -1,7 +1,7 @@
 //! Time-based judgements: slow steps, clocks that disagree, redirect loops and
 //! requests repeated in storms.
 
-use std::collections::HashMap;
+use crate::hashing::HashMap;
 
 use super::{about_step, human_duration, Finding, FindingKind, FindingOptions};
 use crate::http::form;
@@ -77,7 +77,7 @@ const ENTRA_IAT_BACKDATE_S: i64 = 300;
 
 fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
     let limit_us = options.skew_seconds * 1_000_000;
-    let mut worst_per_input: HashMap<usize, (i64, &Step, &'static str)> = HashMap::new();
+    let mut worst_per_input: HashMap<usize, (i64, &Step, &'static str)> = HashMap::default();
     for step in &analysis.steps {
         for (skew, source) in skews(step) {
             if skew.abs() <= limit_us {
@@ -108,8 +108,8 @@ fn clock_skew(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Findi
 fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
     // Addresses a 3xx sent the browser to, and whether that redirect keeps the
     // method (307/308) rather than turning it into a GET.
-    let mut redirected_to: HashMap<u64, bool> = HashMap::new();
-    let mut hits: HashMap<(String, String, String), Vec<&Step>> = HashMap::new();
+    let mut redirected_to: HashMap<u64, bool> = HashMap::default();
+    let mut hits: HashMap<(String, String, String), Vec<&Step>> = HashMap::default();
     for step in analysis.steps.iter().filter(|s| !s.noise) {
         let followed = redirected_to
             .get(&step.url_key)
@@ -253,7 +253,7 @@ fn expected_repeat(step: &Step) -> bool {
 }
 
 fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
-    let mut same: HashMap<(String, String, String), Vec<&Step>> = HashMap::new();
+    let mut same: HashMap<(String, String, String), Vec<&Step>> = HashMap::default();
     for step in analysis
         .steps
         .iter()

@@ -35,7 +35,9 @@
 //! `failed` when a blocking error came last, `incomplete` otherwise.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
+
+use crate::hashing::{HashMap, HashSet};
 
 use super::endpoints::HostRole;
 use super::mfa::{self, MfaAttempt, MfaResult};
@@ -213,7 +215,7 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Grouping 
     let linkable: Vec<usize> = (0..steps.len()).filter(|&i| !steps[i].noise).collect();
     let mut uf = UnionFind((0..linkable.len()).collect());
     link_components(steps, &linkable, &mut uf);
-    let mut components: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut components: HashMap<usize, Vec<usize>> = HashMap::default();
     for (pos, &i) in linkable.iter().enumerate() {
         if in_scope(&steps[i]) {
             components.entry(uf.find(pos)).or_default().push(i);
@@ -264,7 +266,7 @@ fn join_redeemed_federation_tokens(groups: &mut Vec<Vec<usize>>, steps: &[Step])
     // joins another holds only redeeming steps, so it is never a target itself
     // and the targets keep their WS-Trust steps; only a target's first start can
     // move (a joining step may start a moment before it), and `first` follows it.
-    let mut wstrust: HashMap<usize, Vec<(i64, usize)>> = HashMap::new();
+    let mut wstrust: HashMap<usize, Vec<(i64, usize)>> = HashMap::default();
     for (gi, g) in groups.iter().enumerate() {
         for &i in g
             .iter()
@@ -331,7 +333,7 @@ fn attach_background(
     helpers: Vec<Vec<usize>>,
     steps: &[Step],
 ) -> Vec<usize> {
-    let mut by_url: HashMap<u64, usize> = HashMap::new();
+    let mut by_url: HashMap<u64, usize> = HashMap::default();
     for (gi, g) in groups.iter().enumerate() {
         for &i in g {
             by_url.entry(steps[i].url_key).or_insert(gi);
@@ -381,7 +383,7 @@ struct InputSpans {
 
 impl Spans {
     fn new(groups: &[Vec<usize>], steps: &[Step]) -> Spans {
-        let mut lists: HashMap<usize, Vec<(i64, i64, usize)>> = HashMap::new();
+        let mut lists: HashMap<usize, Vec<(i64, i64, usize)>> = HashMap::default();
         for (gi, g) in groups.iter().enumerate() {
             let end = g.iter().map(|&i| end_us(&steps[i])).max().unwrap_or(0);
             let first = &steps[g[0]];
@@ -480,13 +482,13 @@ impl MaxTree {
 }
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
-    let mut by_correlation: HashMap<String, usize> = HashMap::new();
+    let mut by_correlation: HashMap<String, usize> = HashMap::default();
     // Every step that handed out a link, in start order.
     // The map holds an index into `producers`: small values keep the map's
     // growth (a rehash copies every bucket into fresh memory) cheap.
-    let mut produced: HashMap<u64, usize> = HashMap::new();
+    let mut produced: HashMap<u64, usize> = HashMap::default();
     let mut producers: Vec<Producers> = Vec::new();
-    let mut consumed: HashMap<u64, usize> = HashMap::new();
+    let mut consumed: HashMap<u64, usize> = HashMap::default();
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     // `Producers` needs positions that grow with start order.
@@ -576,9 +578,9 @@ fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, windo
     // Each id once, whatever its case, in order of first use; looked up in sets
     // so a flow with an id per step stays linear.
     let mut correlation_ids = Vec::new();
-    let mut seen_ids: HashSet<String> = HashSet::new();
+    let mut seen_ids: HashSet<String> = HashSet::default();
     let mut regions = Vec::new();
-    let mut seen_regions: HashSet<&str> = HashSet::new();
+    let mut seen_regions: HashSet<&str> = HashSet::default();
     for &i in &g {
         let s = &steps[i];
         for c in [&s.correlation_id, &s.client_request_id]

@@ -1,0 +1,12 @@
+//! The hash maps of the analysis layers. Their keys are ids, link hashes and
+//! small tuples taken from a trace, looked up once or twice per step: std's
+//! SipHash cost more than the lookups themselves on identity-dense traces
+//! (issue #15). foldhash is several times cheaper and keeps a random seed per
+//! process, so a hostile trace still cannot choose colliding keys. No report
+//! depends on the order of these maps.
+
+/// A `HashMap` with foldhash and a per-process random seed.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A `HashSet` with foldhash and a per-process random seed.
+pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
