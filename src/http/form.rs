@@ -59,12 +59,13 @@ pub fn pairs(input: &str) -> impl Iterator<Item = Pair<'_>> {
 
 /// One name or value decoded; borrowed when it holds neither `+` nor `%`.
 pub fn decode(raw: &str) -> Cow<'_, str> {
-    if !raw.bytes().any(|b| b == b'+' || b == b'%') {
-        return Cow::Borrowed(raw);
-    }
     let bytes = raw.as_bytes();
+    let Some(first) = memchr::memchr2(b'+', b'%', bytes) else {
+        return Cow::Borrowed(raw);
+    };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
@@ -76,7 +77,14 @@ pub fn decode(raw: &str) -> Cow<'_, str> {
                 // A `%` not followed by two hex digits stays as it is.
                 _ => out.push(b'%'),
             },
-            b => out.push(b),
+            _ => {
+                // Values such as flow tokens are long: plain runs are copied
+                // whole, not byte by byte.
+                let run = memchr::memchr2(b'+', b'%', &bytes[i..]).unwrap_or(bytes.len() - i);
+                out.extend_from_slice(&bytes[i..i + run]);
+                i += run;
+                continue;
+            }
         }
         i += 1;
     }

@@ -500,9 +500,14 @@ fn get_ci(map: &JsonObject<'_>, key: &str) -> Option<Value> {
     map.get_ci(key)
 }
 
+/// A string member (any key case), or a number written as text.
 fn ci_str(map: &JsonObject<'_>, key: &str) -> Option<String> {
-    match get_ci(map, key)? {
-        Value::String(s) => Some(s),
+    let raw = map.raw_ci(key)?;
+    if raw.get().starts_with('"') {
+        // Most members are strings: decoded without a `Value`.
+        return json_object::string(raw).map(String::from);
+    }
+    match json_object::decode(raw)? {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
