@@ -604,11 +604,17 @@ fn meta_page_id(html: &str) -> Option<String> {
 /// A page object's members, whichever way it was read.
 trait Members {
     fn member(&self, key: &str) -> Option<Cow<'_, Value>>;
+    /// A member that is a string (most are).
+    fn string(&self, key: &str) -> Option<Cow<'_, str>>;
 }
 
 impl Members for Map<String, Value> {
     fn member(&self, key: &str) -> Option<Cow<'_, Value>> {
         self.get(key).map(Cow::Borrowed)
+    }
+
+    fn string(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.get(key)?.as_str().map(Cow::Borrowed)
     }
 }
 
@@ -616,13 +622,16 @@ impl Members for JsonObject<'_> {
     fn member(&self, key: &str) -> Option<Cow<'_, Value>> {
         self.get(key).map(Cow::Owned)
     }
+
+    fn string(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.str(key)
+    }
 }
 
 fn text(map: &impl Members, key: &str) -> Option<String> {
-    match &*map.member(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        _ => None,
-    }
+    map.string(key)
+        .filter(|s| !s.trim().is_empty())
+        .map(Cow::into_owned)
 }
 
 /// A string or a number, as written.

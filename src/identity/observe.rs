@@ -398,7 +398,7 @@ fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
             headers.get_all("cookie").find_map(|c| {
                 // Identity hosts send long cookie headers: split only one that
                 // holds the name.
-                if !contains_ignore_case(c, PRT_COOKIE) {
+                if !names_before_equals(c, PRT_COOKIE) {
                     return None;
                 }
                 c.split(';').find_map(|kv| {
@@ -416,14 +416,14 @@ fn read_request_tokens(step: &mut Step, headers: &crate::http::Headers<'_>) {
 /// name is its other form).
 const PRT_COOKIE: &str = "x-ms-RefreshTokenCredential";
 
-/// Whether `hay` contains `needle` in any ASCII case; `needle` starts with an
-/// ASCII letter.
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    let first = needle[0];
-    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay).any(|at| {
-        hay.get(at..at + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+/// Whether `name` (in any ASCII case) comes right before an `=` in `header`: a
+/// quick test that never misses a cookie of that name. Cookie headers have few
+/// `=` (one per cookie, and base64 padding), so only those are looked at.
+fn names_before_equals(header: &str, name: &str) -> bool {
+    let (hay, name) = (header.as_bytes(), name.as_bytes());
+    memchr::memchr_iter(b'=', hay).any(|at| {
+        at.checked_sub(name.len())
+            .is_some_and(|from| hay[from..at].eq_ignore_ascii_case(name))
     })
 }
 
@@ -1242,11 +1242,15 @@ mod tests {
             let kinds: Vec<&str> = step.tokens.iter().map(|t| t.kind.as_str()).collect();
             assert_eq!(kinds == ["prt_cookie"], found, "{name}: {kinds:?}");
         }
-        assert!(contains_ignore_case(
+        assert!(names_before_equals(
             "a=1; X-Ms-RefreshTokenCredential=",
             PRT_COOKIE
         ));
-        assert!(!contains_ignore_case("x-ms-RefreshToken", PRT_COOKIE));
+        assert!(!names_before_equals(
+            "x-ms-RefreshTokenCredential",
+            PRT_COOKIE
+        ));
+        assert!(!names_before_equals("=x-ms-RefreshToken=", PRT_COOKIE));
     }
 
     #[test]
