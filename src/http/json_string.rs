@@ -19,7 +19,7 @@ pub fn decode_literal(literal: &str) -> Option<Cow<'_, str>> {
 pub fn unescape(inner: &str) -> Option<String> {
     let mut out = String::with_capacity(inner.len());
     let mut rest = inner;
-    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+    while let Some(at) = next_backslash(rest.as_bytes()) {
         out.push_str(&rest[..at]);
         let esc = *rest.as_bytes().get(at + 1)?;
         if !esc.is_ascii() {
@@ -49,6 +49,27 @@ pub fn unescape(inner: &str) -> Option<String> {
     Some(out)
 }
 
+/// The first backslash in `b`. HTML pages held as JSON text have an escape
+/// every few dozen bytes (`\"`, `\n`, `\u003c`): the next few words are
+/// tested in place (SWAR: `(v - 0x01…) & !v & 0x80…` marks the zero bytes of
+/// `v`, and its lowest mark is exact) before memchr's SIMD search is called.
+fn next_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    let mut at = 0;
+    while at < 32 {
+        let Some(word) = b.get(at..at + 8) else { break };
+        let v = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ BACKSLASHES;
+        let zero = v.wrapping_sub(ONES) & !v & HIGH;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr(b'\\', &b[at..]).map(|i| at + i)
+}
+
 /// The character of a `\uXXXX` escape (the text after `\u`), joining a UTF-16
 /// surrogate pair; returns the bytes used.
 fn unicode_escape(rest: &str) -> Option<(char, usize)> {
@@ -75,6 +96,26 @@ fn unicode_escape(rest: &str) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_backslash_is_memchr() {
+        let text: Vec<u8> = (0..200u32)
+            .map(|i| {
+                if i % 29 == 7 || i % 53 == 0 {
+                    b'\\'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .chain([0xdc, 0x5c, 0x80])
+            .collect();
+        for from in 0..text.len() {
+            for end in from..text.len().min(from + 70) {
+                let b = &text[from..end];
+                assert_eq!(next_backslash(b), memchr::memchr(b'\\', b), "{from}..{end}");
+            }
+        }
+    }
 
     #[test]
     fn agrees_with_serde_json() {

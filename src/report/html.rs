@@ -646,7 +646,7 @@ fn meta(c: &Ctx, flow: &Flow, out: &mut String) {
     let mut rows: Vec<(&str, String)> = vec![(
         "Verdict",
         escape(&terminal_safe(
-            &super::verdict::of_flow(c.session, flow).line(c.r),
+            &super::verdict::of_flow_among(c.session, flow, c.findings_of(Some(flow.id))).line(c.r),
         )),
     )];
     if let Some(t) = &flow.tenant {

@@ -234,12 +234,16 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
             .map(|s| exchange(s, session.analysis.flow_of_step[s.id], redactor))
             .collect(),
         connections: connections(session),
-        flows: session
-            .analysis
-            .flows
-            .par_iter()
-            .map(|f| flow(session, f, redactor))
-            .collect(),
+        flows: {
+            let by_flow = super::findings_by_flow(&session.findings);
+            let of = |id| by_flow.get(&Some(id)).map_or(&[][..], Vec::as_slice);
+            session
+                .analysis
+                .flows
+                .par_iter()
+                .map(|f| flow(session, f, of(f.id), redactor))
+                .collect()
+        },
         background: &session.analysis.background,
         findings: session
             .findings
@@ -423,7 +427,12 @@ fn verdict(session: &Session, r: &Redactor) -> VerdictOut {
     }
 }
 
-fn flow<'s>(session: &'s Session, f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
+fn flow<'s>(
+    session: &'s Session,
+    f: &'s Flow,
+    findings: &[&'s Finding],
+    r: &Redactor,
+) -> FlowOut<'s> {
     FlowOut {
         id: f.id,
         kind: f.kind,
@@ -435,7 +444,7 @@ fn flow<'s>(session: &'s Session, f: &'s Flow, r: &Redactor) -> FlowOut<'s> {
         client_id: opt(r, &f.client_id),
         user: f.user.as_deref().map(|u| r.user(u)),
         outcome: f.outcome,
-        verdict: super::verdict::of_flow(session, f).line(r),
+        verdict: super::verdict::of_flow_among(session, f, findings).line(r),
         mfa: f.mfa.iter().map(|a| mfa(a, r)).collect(),
         regions: all(r, &f.regions),
     }

@@ -212,7 +212,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
         human_duration((flow.ended_us - flow.started_us) as f64 / 1000.0)
     );
     let who = who_of(c, flow);
-    let verdict = super::verdict::of_flow(c.session, flow);
+    let verdict = super::verdict::of_flow_among(c.session, flow, c.findings_of(Some(flow.id)));
     let _ = writeln!(
         out,
         "  {}",

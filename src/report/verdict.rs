@@ -89,7 +89,23 @@ impl Verdict<'_> {
 
 /// The verdict of one flow.
 pub fn of_flow<'s>(session: &'s Session, flow: &'s Flow) -> Verdict<'s> {
-    let findings = || session.findings.iter().filter(|f| f.flow == Some(flow.id));
+    let findings: Vec<&Finding> = session
+        .findings
+        .iter()
+        .filter(|f| f.flow == Some(flow.id))
+        .collect();
+    of_flow_among(session, flow, &findings)
+}
+
+/// [`of_flow`] given the flow's findings in report order: a report that judges
+/// every flow looks them up once ([`super::findings_by_flow`]) instead of
+/// filtering every finding once per flow.
+pub fn of_flow_among<'s>(
+    session: &'s Session,
+    flow: &'s Flow,
+    findings: &[&'s Finding],
+) -> Verdict<'s> {
+    let findings = || findings.iter().copied();
     match flow.outcome {
         Outcome::Failed => Verdict {
             ending: Ending::Failed,
