@@ -12,7 +12,6 @@
 //! string) is absent on its own instead of taking the whole object with it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -20,17 +19,18 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::json_string;
+use crate::hashing::HashMap;
 
-/// Members before repeated names are found through an index instead of a scan.
-const INDEX_FROM: usize = 32;
+/// Members up to which [`JsonObject::iter`] finds repeated names by a scan.
+const SCAN_UP_TO: usize = 32;
 
-/// The members of one JSON object, in order, each name once.
+/// The members of one JSON object, as written (a repeated name more than once).
+/// Lookups scan: an object is read for a handful of names, and even an ESTS
+/// `$Config` has a few hundred members, which costs less to scan a few dozen
+/// times than to index.
 #[derive(Debug, Default)]
 pub struct JsonObject<'a> {
     members: Vec<(Cow<'a, str>, &'a RawValue)>,
-    /// Name → place, kept once the object is large (a hostile body with many
-    /// thousands of names must not cost a scan per name).
-    index: Option<HashMap<String, usize>>,
 }
 
 impl<'a> JsonObject<'a> {
@@ -49,41 +49,24 @@ impl<'a> JsonObject<'a> {
         Self::parse(raw.get())
     }
 
-    fn insert(&mut self, name: Cow<'a, str>, value: &'a RawValue) {
-        if let Some(at) = self.position(&name) {
-            self.members[at].1 = value;
-            return;
-        }
-        if let Some(index) = &mut self.index {
-            index.insert(name.to_string(), self.members.len());
-        }
-        self.members.push((name, value));
-        if self.index.is_none() && self.members.len() >= INDEX_FROM {
-            let index = self.members.iter().enumerate();
-            self.index = Some(index.map(|(i, (n, _))| (n.to_string(), i)).collect());
-        }
-    }
-
-    fn position(&self, name: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(name).copied(),
-            None => self.members.iter().position(|(n, _)| n == name),
-        }
-    }
-
-    /// The raw value of member `name`.
+    /// The raw value of member `name` (its last value when repeated).
     pub fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.position(name).map(|at| self.members[at].1)
+        self.members
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     /// The raw value of member `name`, or else of the first member whose name
     /// equals it in any ASCII case.
     pub fn raw_ci(&self, name: &str) -> Option<&'a RawValue> {
         self.raw(name).or_else(|| {
-            self.members
+            let (first, _) = self
+                .members
                 .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| *v)
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+            self.raw(first)
         })
     }
 
@@ -107,9 +90,31 @@ impl<'a> JsonObject<'a> {
         string(self.raw_ci(name)?)
     }
 
-    /// Every member, in order.
+    /// Every member name once, in the order of first use, with its last value
+    /// (as a `serde_json::Map` holds them).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
-        self.members.iter().map(|(n, v)| (n.as_ref(), *v))
+        let mut unique: Vec<(&str, &'a RawValue)> = Vec::with_capacity(self.members.len());
+        // A hostile body can have thousands of names: past a few, repeats are
+        // found through a set, not a scan.
+        let mut places: HashMap<&str, usize> = HashMap::default();
+        for (name, value) in &self.members {
+            let name = name.as_ref();
+            let place = if self.members.len() <= SCAN_UP_TO {
+                unique.iter().position(|(n, _)| *n == name)
+            } else {
+                places.get(name).copied()
+            };
+            match place {
+                Some(at) => unique[at].1 = value,
+                None => {
+                    if self.members.len() > SCAN_UP_TO {
+                        places.insert(name, unique.len());
+                    }
+                    unique.push((name, value));
+                }
+            }
+        }
+        unique.into_iter()
     }
 }
 
@@ -144,11 +149,11 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut object = JsonObject::default();
+        let mut members = Vec::new();
         while let Some(Name(name)) = map.next_key()? {
-            object.insert(name, map.next_value()?);
+            members.push((name, map.next_value()?));
         }
-        Ok(object)
+        Ok(JsonObject { members })
     }
 }
 
