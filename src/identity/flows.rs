@@ -37,6 +37,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use rayon::prelude::*;
+
 use crate::hashing::{HashMap, HashSet};
 
 use super::endpoints::HostRole;
@@ -239,8 +241,9 @@ pub fn group(steps: &[Step], trace_end_us: i64, mfa_window_ms: i64) -> Grouping 
     join_redeemed_federation_tokens(&mut groups, steps);
     let background = attach_background(&mut groups, helpers, steps);
     groups.sort_by_key(|g| (steps[g[0]].started_us, g[0]));
+    // Each flow is built from its own steps: on every core, in order.
     let flows = groups
-        .into_iter()
+        .into_par_iter()
         .enumerate()
         .map(|(id, g)| build_flow(id, g, steps, trace_end_us, mfa_window_ms))
         .collect();
