@@ -16,7 +16,10 @@ use crate::http::json_object::{self, JsonObject};
 pub fn scan_aadsts(text: &str) -> Vec<u32> {
     let bytes = text.as_bytes();
     let mut codes = Vec::new();
-    for pos in memchr::memmem::find_iter(bytes, b"AADSTS") {
+    // Built once: every identity response and description is searched.
+    static AADSTS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("AADSTS"));
+    for pos in AADSTS.find_iter(bytes) {
         let digits = &bytes[pos + 6..];
         let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
         if !(5..=7).contains(&n) {

@@ -16,6 +16,25 @@ use super::messages::{self, SasMessage};
 use crate::http::json_object::{self, JsonObject};
 use crate::http::{form, html, split_url, Exchange};
 
+/// Where the fixed text `$needle` first occurs in `$body` ([`find`] with the
+/// searcher built once per call site: building one costs more than searching
+/// the small JSON replies that are tested for several names each).
+macro_rules! find_fixed {
+    ($body:expr, $needle:literal) => {{
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new($needle));
+        FINDER.find($body.as_bytes())
+    }};
+}
+
+/// True when `$body` contains the fixed text `$needle`; a cheap test before a
+/// full parse.
+macro_rules! mentions {
+    ($body:expr, $needle:literal) => {
+        find_fixed!($body, $needle).is_some()
+    };
+}
+
 /// Where an error or AADSTS code was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -496,7 +515,7 @@ fn read_params(step: &mut Step, params: &str, place: ErrorPlace) {
             step.links_in.push(hash_link(&pair.value()));
         }
     }
-    if mentions(params, "error=") {
+    if mentions!(params, "error=") {
         if let Some(err) = messages::parse_param_error(params) {
             note_param_error(step, err, place);
         }
@@ -680,7 +699,7 @@ fn read_response_body(step: &mut Step, text: &str) {
     if trimmed.starts_with('{') {
         read_json_response(step, trimmed);
     } else if trimmed.starts_with('<')
-        && (mentions(trimmed, "Envelope") || mentions(trimmed, "Fault"))
+        && (mentions!(trimmed, "Envelope") || mentions!(trimmed, "Fault"))
     {
         if let Some(fault) = messages::parse_soap_fault(trimmed) {
             step.aadsts.extend(&fault.codes);
@@ -713,17 +732,12 @@ fn read_response_body(step: &mut Step, text: &str) {
 /// The `HR=0x8004…` result a Microsoft-account page writes into a comment when
 /// a step failed.
 fn hr_comment(page: &str) -> Option<String> {
-    let at = find(page, "HR=")?;
+    let at = find_fixed!(page, "HR=")?;
     let rest = &page[at + 3..];
     let end = rest
         .find(|c: char| !c.is_ascii_alphanumeric())
         .unwrap_or(rest.len());
     messages::msa_code(&rest[..end])
-}
-
-/// True when `body` contains `needle`; a cheap test before a full JSON parse.
-fn mentions(body: &str, needle: &str) -> bool {
-    find(body, needle).is_some()
 }
 
 /// Where `needle` first occurs in `body`. memchr's SIMD search: bodies are
@@ -734,7 +748,7 @@ fn find(body: &str, needle: &str) -> Option<usize> {
 
 fn read_json_response(step: &mut Step, body: &str) {
     // Each parser below reads the whole body; the key tests keep it to one parse.
-    let oauth_error = if mentions(body, "\"error\"") {
+    let oauth_error = if mentions!(body, "\"error\"") {
         messages::parse_oauth_error(body)
     } else {
         None
@@ -743,7 +757,7 @@ fn read_json_response(step: &mut Step, body: &str) {
         read_oauth_error(step, err);
         return;
     }
-    let token_like = mentions(body, "_token\"") || mentions(body, "device_code");
+    let token_like = mentions!(body, "_token\"") || mentions!(body, "device_code");
     if let Some(tokens) = token_like
         .then(|| messages::parse_token_response(body))
         .flatten()
@@ -754,17 +768,17 @@ fn read_json_response(step: &mut Step, body: &str) {
         }
         return;
     }
-    let sas_like = mentions(body, "ResultValue")
-        || mentions(body, "AuthMethodId")
-        || mentions(body, "authMethodId");
+    let sas_like = mentions!(body, "ResultValue")
+        || mentions!(body, "AuthMethodId")
+        || mentions!(body, "authMethodId");
     if let Some(sas) = sas_like.then(|| messages::parse_sas(body)).flatten() {
         read_sas_response(step, &sas);
         return;
     }
-    if mentions(body, "federation_") || mentions(body, "SessionLookupKey") {
+    if mentions!(body, "federation_") || mentions!(body, "SessionLookupKey") {
         read_hand_off_urls(step, body);
     }
-    let credential_like = mentions(body, "IfExistsResult") || mentions(body, "Credentials");
+    let credential_like = mentions!(body, "IfExistsResult") || mentions!(body, "Credentials");
     if let Some(ct) = credential_like
         .then(|| messages::parse_credential_type(body))
         .flatten()
@@ -1063,7 +1077,7 @@ fn read_saml_response(step: &mut Step, value: &str, to_app: bool) {
 
 /// The `Value` of the first `StatusCode` element, namespace prefix or not.
 fn saml_status(xml: &str) -> Option<&str> {
-    let at = find(xml, "StatusCode")?;
+    let at = find_fixed!(xml, "StatusCode")?;
     html::tag_at(xml, at, at + "StatusCode".len()).value("value")
 }
 
@@ -1395,7 +1409,7 @@ mod tests {
     /// The one-pass tests agree with searching for each `name=` (what they replace).
     #[test]
     fn one_pass_result_tests_agree_with_a_search_per_name() {
-        let reference = |text: &str, names: &[&str]| names.iter().any(|n| mentions(text, n));
+        let reference = |text: &str, names: &[&str]| names.iter().any(|n| find(text, n).is_some());
         let results = [
             "code=",
             "error=",
