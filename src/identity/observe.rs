@@ -237,7 +237,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
     step.background = step.endpoint.is_some_and(endpoints::is_background);
     read_request(&mut step, ex, parts.query, parts.fragment);
     step.sign_out |= step.endpoint == Some("logout");
-    step.url_key = url_link(url);
+    step.url_key = url_link_of(&parts);
     if let Some(resp) = &ex.response {
         read_response_headers(&mut step, resp);
         if interesting_body(&step, resp.body_mime.as_deref(), &resp.headers) {
@@ -276,7 +276,11 @@ fn normalise_version(ex: &Exchange<'_>) -> String {
 /// A link value for "the next request goes to this URL" (redirects, federation
 /// hand-offs): scheme and host compared case-insensitively, the rest exactly.
 fn url_link(url: &str) -> u64 {
-    let p = split_url(url);
+    url_link_of(&split_url(url))
+}
+
+/// [`url_link`] of a URL already split.
+fn url_link_of(p: &crate::http::UrlParts<'_>) -> u64 {
     let mut h = link_hasher();
     "url".hash(&mut h);
     hash_ascii_lowercase(p.host, &mut h);
