@@ -3,6 +3,7 @@
 //! ids for the support ticket. Colour only when asked (a terminal without
 //! `NO_COLOR`); every trace string is redacted and made terminal-safe.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -59,12 +60,10 @@ impl Palette {
     /// The status right-aligned in six columns, then coloured (so escapes do not
     /// upset the alignment).
     fn status(&self, status: Option<u16>) -> String {
-        let shown = format!(
-            "{:>6}",
-            status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "---".into())
-        );
+        let shown = match status {
+            Some(s) => format!("{s:>6}"),
+            None => "   ---".to_string(),
+        };
         match status {
             Some(s) if s >= 400 => self.paint("31", &shown),
             Some(s) if s >= 300 => self.paint("36", &shown),
@@ -88,9 +87,12 @@ impl<'a> Ctx<'a> {
         self.by_flow.get(&flow).map_or(&[], Vec::as_slice)
     }
 
-    /// A trace string made safe to print.
-    fn safe(&self, s: &str) -> String {
-        terminal_safe(&self.r.text(s)).into_owned()
+    /// A trace string made safe to print; borrowed when nothing changes.
+    fn safe<'s>(&self, s: &'s str) -> Cow<'s, str> {
+        match self.r.text(s) {
+            Cow::Borrowed(text) => terminal_safe(text),
+            Cow::Owned(text) => Cow::Owned(terminal_safe(&text).into_owned()),
+        }
     }
 }
 
@@ -133,25 +135,35 @@ pub fn write(
         c.p.ending(verdict.ending, &terminal_safe(&verdict.line(c.r)))
     );
     out.write_all(part.as_bytes())?;
+    // A batch is cut into runs of flows, each rendered into one string with the
+    // memo of prose of its place in the batch, kept from batch to batch.
+    let run_len = FLOWS_PER_BATCH.div_ceil(2 * rayon::current_num_threads());
+    let mut memos: Vec<Prose> = std::iter::repeat_with(Prose::default)
+        .take(FLOWS_PER_BATCH.div_ceil(run_len))
+        .collect();
     for batch in session.analysis.flows.chunks(FLOWS_PER_BATCH) {
-        let sections: Vec<String> = batch
-            .par_iter()
-            .map(|flow| {
-                let mut section = String::new();
-                flow_section(&c, flow, &mut section);
-                section
+        let runs: Vec<String> = batch
+            .par_chunks(run_len)
+            .zip(memos.par_iter_mut())
+            .map(|(flows, prose)| {
+                let mut run = String::new();
+                for flow in flows {
+                    flow_section(&c, prose, flow, &mut run);
+                }
+                run
             })
             .collect();
-        for section in &sections {
-            out.write_all(section.as_bytes())?;
+        for run in &runs {
+            out.write_all(run.as_bytes())?;
         }
     }
     part.clear();
     let loose = c.findings_of(None);
     if !loose.is_empty() {
         let _ = writeln!(part, "\n{}", c.p.bold("Findings outside sign-in flows"));
+        let mut prose = Prose::default();
         for f in loose {
-            finding_block(&c, f, &mut part);
+            finding_block(&c, &mut prose, f, &mut part);
         }
     }
     footer(&c, &mut part);
@@ -195,7 +207,7 @@ fn header(c: &Ctx, out: &mut String) {
     }
 }
 
-fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
+fn flow_section(c: &Ctx, prose: &mut Prose, flow: &Flow, out: &mut String) {
     let a = &c.session.analysis;
     let title = format!(
         "Sign-in flow {} · {} · ",
@@ -251,7 +263,7 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     if !findings.is_empty() {
         let _ = writeln!(out, "  {}", c.p.bold("Findings"));
         for f in findings {
-            finding_block(c, f, out);
+            finding_block(c, prose, f, out);
         }
     }
 }
@@ -353,43 +365,71 @@ struct StepLine {
 }
 
 fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
-    let label = s.label();
-    let mut detail = Vec::new();
+    let mut detail = String::new();
+    let mut part = |text: &str| {
+        if !detail.is_empty() {
+            detail.push_str(" · ");
+        }
+        detail.push_str(text);
+    };
     if let Some(p) = &s.page {
-        detail.push(c.safe(p));
+        part(&c.safe(p));
     }
     if s.endpoint.is_some()
         && s.role
             .is_some_and(|r| r != crate::identity::endpoints::HostRole::Ests)
     {
-        detail.push(c.safe(&s.host));
+        part(&c.safe(&s.host));
     }
     if let Some(v) = s.sas.as_ref().and_then(|sas| sas.result_value.as_ref()) {
-        detail.push(c.safe(v));
+        part(&c.safe(v));
     }
     if !s.aadsts.is_empty() {
-        let codes: Vec<String> = s.aadsts.iter().map(|x| format!("AADSTS{x}")).collect();
-        detail.push(codes.join(" "));
+        let mut codes = String::new();
+        for (n, x) in s.aadsts.iter().enumerate() {
+            let _ = write!(codes, "{}AADSTS{x}", if n > 0 { " " } else { "" });
+        }
+        part(&codes);
     }
     if let Some(e) = s.error.as_ref().and_then(|e| e.error.as_ref()) {
-        detail.push(format!("error={}", c.safe(e)));
+        part(&format!("error={}", c.safe(e)));
     }
     if let Some(e) = &s.transport_error {
-        detail.push(c.safe(e));
+        part(&c.safe(e));
     }
     if s.issued {
-        detail.push("issued".into());
+        part("issued");
     }
     StepLine {
         id: s.id,
-        time: format!("+{:.3}", (s.started_us - flow_start) as f64 / 1e6),
-        label: c.safe(&label).chars().take(28).collect(),
+        time: offset_seconds(s.started_us - flow_start),
+        label: first_chars(c.safe(&s.label()), 28),
         status: c.p.status(s.status),
         elapsed: s
             .duration_ms
             .map(human_duration)
             .unwrap_or_else(|| "-".into()),
-        detail: detail.join(" · "),
+        detail,
+    }
+}
+
+/// `+1.234`: an offset in µs as seconds with three decimals, as `{:+.3}` of
+/// the seconds would print it. Whole milliseconds by integers; a tie (…500 µs)
+/// is left to the float formatting, whose rounding of the binary value decides
+/// it, as are offsets that are negative or too large for an exact f64 quotient.
+fn offset_seconds(us: i64) -> String {
+    if !(0..1 << 50).contains(&us) || us % 1000 == 500 {
+        return format!("+{:.3}", us as f64 / 1e6);
+    }
+    let ms = (us + 500) / 1000;
+    format!("+{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// The first `n` characters of `text`.
+fn first_chars(text: Cow<'_, str>, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((end, _)) => text[..end].to_string(),
+        None => text.into_owned(),
     }
 }
 
@@ -426,7 +466,7 @@ fn row(out: &mut String, ids: &str, l: &StepLine, detail: &str) {
     );
 }
 
-fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
+fn finding_block(c: &Ctx, prose: &mut Prose, f: &Finding, out: &mut String) {
     let when = f
         .time_us
         .map(|t| format!(" at {}", time_of_day(t)))
@@ -453,12 +493,12 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
         out,
         "    {} {}{when}{steps}",
         c.p.severity(f.severity),
-        c.p.bold(&c.safe(&f.title))
+        c.p.bold(&prose.shown(c, &f.title, Shape::Line))
     );
     let _ = writeln!(
         out,
         "            {}",
-        wrap(&c.safe(&f.explanation), 88, "            ")
+        prose.shown(c, &f.explanation, Shape::Explanation)
     );
     if f.severity == Severity::Info {
         return;
@@ -467,7 +507,7 @@ fn finding_block(c: &Ctx, f: &Finding, out: &mut String) {
         let _ = writeln!(
             out,
             "            → {}",
-            wrap(&c.safe(step), 86, "              ")
+            prose.shown(c, step, Shape::NextStep)
         );
     }
     ticket_block(c, f, out);
@@ -481,7 +521,7 @@ fn ticket_block(c: &Ctx, f: &Finding, out: &mut String) {
             let shown = if r.is_user {
                 terminal_safe(&c.r.user(&r.value)).into_owned()
             } else {
-                c.safe(&r.value)
+                c.safe(&r.value).into_owned()
             };
             (r.label, shown)
         })
@@ -517,11 +557,70 @@ fn server_record(c: &Ctx, f: &Finding, out: &mut String) {
     let _ = writeln!(out, "              GET {}", terminal_safe(&graph));
 }
 
+/// How a finding's text is laid out: one line, or wrapped at a width with an
+/// indent for the lines after the first.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Line,
+    Explanation,
+    NextStep,
+}
+
+impl Shape {
+    /// The width and the continuation indent of a wrapped shape.
+    fn wrapping(self) -> Option<(usize, &'static str)> {
+        match self {
+            Shape::Line => None,
+            Shape::Explanation => Some((88, "            ")),
+            Shape::NextStep => Some((86, "              ")),
+        }
+    }
+}
+
+/// Findings' titles, explanations and next steps as printed (redacted,
+/// terminal-safe, wrapped), remembered for the flows a worker renders: the same
+/// texts repeat from flow to flow (one failure in hundreds of sign-ins), and
+/// scanning them for secrets and wrapping them again was a third of the report
+/// on an identity-dense trace (issue #15). Both steps depend on the text alone.
+#[derive(Default)]
+struct Prose {
+    shown: [crate::hashing::HashMap<String, String>; 3],
+}
+
+impl Prose {
+    /// Texts longer than this are rendered each time, not remembered.
+    const MAX_TEXT: usize = 4 << 10;
+    /// At most this many texts of each shape are remembered.
+    const MAX_TEXTS: usize = 512;
+
+    fn shown(&mut self, c: &Ctx, text: &str, shape: Shape) -> Cow<'_, str> {
+        let render = |text: &str| match shape.wrapping() {
+            None => c.safe(text).into_owned(),
+            Some((width, indent)) => wrap(&c.safe(text), width, indent),
+        };
+        let memo = &mut self.shown[shape as usize];
+        if !memo.contains_key(text) {
+            if text.len() > Self::MAX_TEXT || memo.len() >= Self::MAX_TEXTS {
+                return Cow::Owned(render(text));
+            }
+            memo.insert(text.to_string(), render(text));
+        }
+        Cow::Borrowed(&memo[text])
+    }
+}
+
 /// Wraps `text` at `width` columns, continuing lines with `indent`.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
+    // ASCII text is split without decoding characters: for it, `char`'s
+    // whitespace is ASCII whitespace and the vertical tab.
+    let words: Box<dyn Iterator<Item = &str>> = if text.is_ascii() && !text.contains('\x0B') {
+        Box::new(text.split_ascii_whitespace())
+    } else {
+        Box::new(text.split_whitespace())
+    };
+    let mut out = String::with_capacity(text.len() + text.len() / width * indent.len());
     let mut line_len = 0;
-    for word in text.split_whitespace() {
+    for word in words {
         let len = word.chars().count();
         if line_len > 0 && line_len + 1 + len > width {
             out.push('\n');
@@ -557,5 +656,84 @@ fn footer(c: &Ctx, out: &mut String) {
             "{}",
             c.p.dim("Secrets and user names are redacted; --unsafe-show-secrets shows them.")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_print_as_the_float_formatting_does() {
+        let float = |us: i64| format!("+{:.3}", us as f64 / 1e6);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut samples: Vec<i64> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 10_000_000_000) as i64
+            })
+            .collect();
+        samples.extend([
+            0,
+            1,
+            499,
+            500,
+            501,
+            999,
+            1000,
+            1500,
+            2500,
+            999_999_500,
+            -1,
+            -1500,
+        ]);
+        samples.extend([(1 << 50) - 1, 1 << 50, i64::MAX, i64::MIN]);
+        for us in samples {
+            assert_eq!(offset_seconds(us), float(us), "{us} µs");
+        }
+    }
+
+    #[test]
+    fn first_chars_counts_characters_not_bytes() {
+        assert_eq!(first_chars(Cow::Borrowed("POST café/ü"), 7), "POST ca");
+        assert_eq!(first_chars(Cow::Borrowed("üüüü"), 2), "üü");
+        assert_eq!(first_chars(Cow::Borrowed("short"), 28), "short");
+    }
+
+    #[test]
+    fn wrapping_ascii_splits_where_unicode_whitespace_does() {
+        let reference = |text: &str, width: usize| {
+            let (mut out, mut line_len) = (String::new(), 0);
+            for word in text.split_whitespace() {
+                let len = word.chars().count();
+                if line_len > 0 && line_len + 1 + len > width {
+                    out.push_str("\n  ");
+                    line_len = 0;
+                } else if line_len > 0 {
+                    out.push(' ');
+                    line_len += 1;
+                }
+                out.push_str(word);
+                line_len += len;
+            }
+            out
+        };
+        for text in [
+            "The request could not use an existing session:\teither a silent request",
+            "  leading and\r\ntrailing \x0C form feed \x0B vertical tab  ",
+            "non-ASCII\u{00A0}no-break space and\u{2003}em space ünïcödé words",
+            "",
+            "one",
+        ] {
+            for width in [1, 5, 20, 88] {
+                assert_eq!(
+                    wrap(text, width, "  "),
+                    reference(text, width),
+                    "{text:?} at {width}"
+                );
+            }
+        }
     }
 }
