@@ -102,6 +102,11 @@ impl<'a> Scanner<'a> {
         if b.get(self.pos).is_none_or(|&c| c > b' ') {
             return;
         }
+        // The one space after a `:` of an indented export.
+        if b[self.pos] == b' ' && b.get(self.pos + 1).is_some_and(|&c| c > b' ') {
+            self.pos += 1;
+            return;
+        }
         self.pos = whitespace_end(b, self.pos);
     }
 
