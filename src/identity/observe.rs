@@ -656,6 +656,9 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
         step.links_out.push(url_link(&absolute_url(&step.url, loc)));
         let loc_parts = split_url(loc);
         for params in [loc_parts.query, loc_parts.fragment].into_iter().flatten() {
+            // Read for an error only when a pair's name ends in `error`: the
+            // reader also finds one after a stray `?` or `#` (`cb??error=…`).
+            let mut error_named = false;
             for pair in form::pairs(params) {
                 let name = &pair.name;
                 if !pair.value_is_empty() && is_link_param(name) {
@@ -664,8 +667,12 @@ fn read_response_headers(step: &mut Step, resp: &crate::http::Response<'_>) {
                 if is_issued_param(name) {
                     step.issued = true;
                 }
+                error_named |= name.ends_with("error");
             }
-            if let Some(err) = messages::parse_param_error(params) {
+            if let Some(err) = error_named
+                .then(|| messages::parse_param_error(params))
+                .flatten()
+            {
                 note_param_error(step, err, ErrorPlace::Redirect);
             }
         }
@@ -1379,6 +1386,52 @@ mod tests {
             ..Default::default()
         };
         observe(0, &ex)
+    }
+
+    /// An error handed back in a redirect is read from its query or fragment,
+    /// also after a stray `?`, and a redirect without one has none.
+    #[test]
+    fn errors_in_redirects_are_read() {
+        use crate::http::{Header, Headers};
+        let redirect = |location: &str| {
+            let ex = Exchange {
+                request: crate::http::Request {
+                    method: "GET".into(),
+                    url:
+                        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a"
+                            .into(),
+                    ..Default::default()
+                },
+                response: Some(crate::http::Response {
+                    status: 302,
+                    headers: Headers(vec![Header::new("Location", location.to_string())]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let step = observe(0, &ex);
+            step.error
+                .and_then(|e| (e.place == Some(ErrorPlace::Redirect)).then_some(e.error))
+        };
+        let denied = Some(Some("access_denied".to_string()));
+        assert_eq!(
+            redirect("https://app.example/cb?error=access_denied&state=s"),
+            denied
+        );
+        assert_eq!(
+            redirect("https://app.example/cb#state=s&error=access_denied"),
+            denied
+        );
+        assert_eq!(
+            redirect("https://app.example/cb??error=access_denied"),
+            denied
+        );
+        assert_eq!(
+            redirect("https://app.example/cb?%65rror=access_denied"),
+            denied
+        );
+        assert_eq!(redirect("https://app.example/cb?code=c&state=s"), None);
+        assert_eq!(redirect("https://app.example/cb?myerror=x"), None);
     }
 
     /// Forms posted to other sites are evidence only when they carry a sign-in
