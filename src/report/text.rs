@@ -611,14 +611,25 @@ impl Prose {
 
 /// Wraps `text` at `width` columns, continuing lines with `indent`.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let capacity = text.len() + text.len() / width * indent.len();
     // ASCII text is split without decoding characters: for it, `char`'s
     // whitespace is ASCII whitespace and the vertical tab.
-    let words: Box<dyn Iterator<Item = &str>> = if text.is_ascii() && !text.contains('\x0B') {
-        Box::new(text.split_ascii_whitespace())
+    if text.is_ascii() && !text.contains('\x0B') {
+        wrap_words(text.split_ascii_whitespace(), capacity, width, indent)
     } else {
-        Box::new(text.split_whitespace())
-    };
-    let mut out = String::with_capacity(text.len() + text.len() / width * indent.len());
+        wrap_words(text.split_whitespace(), capacity, width, indent)
+    }
+}
+
+/// Lays `words` out at `width` columns, one space apart, continuing lines
+/// with `indent`.
+fn wrap_words<'w>(
+    words: impl Iterator<Item = &'w str>,
+    capacity: usize,
+    width: usize,
+    indent: &str,
+) -> String {
+    let mut out = String::with_capacity(capacity);
     let mut line_len = 0;
     for word in words {
         let len = word.chars().count();
@@ -704,22 +715,8 @@ mod tests {
 
     #[test]
     fn wrapping_ascii_splits_where_unicode_whitespace_does() {
-        let reference = |text: &str, width: usize| {
-            let (mut out, mut line_len) = (String::new(), 0);
-            for word in text.split_whitespace() {
-                let len = word.chars().count();
-                if line_len > 0 && line_len + 1 + len > width {
-                    out.push_str("\n  ");
-                    line_len = 0;
-                } else if line_len > 0 {
-                    out.push(' ');
-                    line_len += 1;
-                }
-                out.push_str(word);
-                line_len += len;
-            }
-            out
-        };
+        let reference =
+            |text: &str, width: usize| wrap_words(text.split_whitespace(), 0, width, "  ");
         for text in [
             "The request could not use an existing session:\teither a silent request",
             "  leading and\r\ntrailing \x0C form feed \x0B vertical tab  ",
