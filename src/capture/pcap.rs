@@ -128,6 +128,8 @@ enum Step {
 struct Walk {
     last_refill: Option<(usize, usize)>,
     since_progress: usize,
+    /// The size the reader's buffer was last grown to (0: never grown).
+    grown_to: usize,
 }
 
 impl Walk {
@@ -194,8 +196,12 @@ impl Walk {
             return Step::Stop;
         }
         if err_is_small_buffer || self.last_refill == Some(key) {
-            // A block bigger than the buffer: grow (pcap-parser#29), bounded.
-            let want = (reader.data().len() * 2).max(BUFFER * 2);
+            // A block bigger than the buffer: grow (pcap-parser#29), bounded. Doubled
+            // from the last size, not from the bytes buffered: at the cut of a
+            // truncated file those stay fewer than the buffer holds, and asking
+            // for the same size again read as a block too large to accept.
+            let want = (self.grown_to * 2).max(BUFFER * 2);
+            self.grown_to = want;
             if want > MAX_BLOCK * 2 || !reader.grow(want) {
                 report.warnings.push(InputWarning::new(
                     WarningCode::CaptureCorrupt,

@@ -305,3 +305,45 @@ fn pcapng_block_shorter_than_a_block_header() {
         summary.warnings
     );
 }
+
+/// A file cut inside a block larger than the 1 MiB read buffer is a truncated
+/// file ("cut short", with every frame before the cut), not a block "larger than
+/// 64 MiB": the buffer grew to the same size twice when the cut left it part-full.
+#[test]
+fn cut_inside_a_block_larger_than_the_buffer_is_truncation() {
+    let frames = http_frames();
+    let mut ng = Ng {
+        out: Vec::new(),
+        be: false,
+    };
+    ng.shb(false);
+    ng.idb(1, None);
+    for (i, f) in frames.iter().enumerate() {
+        ng.epb(0, (1_700_000_000 + i as u64) * 1_000_000, f);
+    }
+    let big_at = ng.out.len();
+    ng.epb(0, 1_700_000_009_000_000, &vec![0x45; 3 << 20]);
+    let whole = ng.out;
+    let rep = read_frames(&whole[..], "t", &NoProgress, &mut |_| {}).unwrap();
+    assert_eq!(rep.frames as usize, frames.len() + 1);
+    assert!(rep.warnings.is_empty(), "{:?}", rep.warnings);
+    for cut in [
+        big_at + 8,
+        big_at + 100,
+        big_at + 65_537,
+        big_at + (2 << 20),
+        whole.len() - 1,
+    ] {
+        let rep = read_frames(&whole[..cut], "t", &NoProgress, &mut |_| {}).unwrap();
+        assert_eq!(rep.frames as usize, frames.len(), "cut at {cut}");
+        let codes: Vec<_> = rep.warnings.iter().map(|w| (&w.code, &w.message)).collect();
+        assert!(
+            rep.warnings.len() == 1
+                && rep.warnings[0].code == aadtrace::capture::WarningCode::CaptureTruncated
+                && rep.warnings[0]
+                    .message
+                    .contains(&format!("at offset {big_at} ")),
+            "cut at {cut}: {codes:?}"
+        );
+    }
+}
