@@ -324,6 +324,16 @@ fn header<'a>(s: &mut Scanner<'a>) -> Scan<HarHeader<'a>> {
 
 /// An object with `name` and `value` strings (headers, params).
 fn name_value<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
+    let start = s.pos();
+    if let Ok(pair) = name_value_in_order(s) {
+        return Ok(pair);
+    }
+    s.set_pos(start);
+    name_value_any_order(s)
+}
+
+/// [`name_value`] member by member: keys in any order, others skipped.
+fn name_value_any_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
     if s.peek()? != Next::Object {
         return Err(Bail);
     }
@@ -342,6 +352,21 @@ fn name_value<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
         }
         _ => s.skip(),
     })?;
+    Ok((name, value))
+}
+
+/// `{"name": …, "value": …}` with just these keys in this order, as every HAR
+/// writer seen puts them: read without decoding the keys or walking the object
+/// member by member (headers are most of the objects of an identity-dense HAR).
+/// Anything else bails, and [`name_value`] reads the object in full.
+fn name_value_in_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
+    s.eat(b'{')?;
+    s.key("name")?;
+    let name = str_or_empty(s)?;
+    s.eat(b',')?;
+    s.key("value")?;
+    let value = str_or_empty(s)?;
+    s.eat(b'}')?;
     Ok((name, value))
 }
 
@@ -425,6 +450,47 @@ fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
 
 #[cfg(test)]
 mod tests {
+    /// The in-order shortcut reads what the member-by-member walk reads, ends
+    /// where it ends, and bails on every shape it does not take.
+    #[test]
+    fn name_value_shortcut_agrees_with_the_walk() {
+        use super::{name_value, name_value_any_order, name_value_in_order, Scanner};
+        let cases = [
+            (r#"{"name":"Host","value":"login.live.com"}"#, true),
+            ("{\n  \"name\" : \"a\" ,\n  \"value\":\t\"b\"\n}", true),
+            (r#"{"name":null,"value":"x"}"#, true),
+            (r#"{"name":"a\u0041","value":"caf\u00e9 \"q\""}"#, true),
+            (r#"{"name":"é","value":""}"#, true),
+            (r#"{"value":"b","name":"a"}"#, false),
+            (r#"{"name":"a","value":"b","comment":"c"}"#, false),
+            (r#"{"name":"a"}"#, false),
+            (r#"{"n\u0061me":"a","value":"b"}"#, false),
+            (r#"{"name":"a","value":"b","name":"c"}"#, false),
+            (r#"{"names":"a","value":"b"}"#, false),
+            (r#"{"name":1,"value":"b"}"#, false),
+            (r#"{}"#, false),
+            (r#"["name","value"]"#, false),
+            (r#"{"name":"a","value":"b""#, false),
+        ];
+        for (text, in_order) in cases {
+            let read = |f: fn(&mut Scanner<'static>) -> super::Scan<_>| {
+                let mut s =
+                    Scanner::new(Box::leak(format!("{text} ,").into_boxed_str()).as_bytes());
+                f(&mut s)
+                    .map(|(n, v): (super::Str, super::Str)| {
+                        (n.0.into_owned(), v.0.into_owned(), s.pos())
+                    })
+                    .ok()
+            };
+            let walked = read(name_value_any_order);
+            assert_eq!(read(name_value_in_order).is_some(), in_order, "{text}");
+            if in_order {
+                assert_eq!(read(name_value_in_order), walked, "{text}");
+            }
+            assert_eq!(read(name_value), walked, "{text}");
+        }
+    }
+
     use super::super::Pos;
     use super::*;
     use crate::capture::{NoProgress, ReadCtx};

@@ -130,7 +130,8 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    fn eat(&mut self, byte: u8) -> Scan<()> {
+    /// Consumes `byte` after any whitespace.
+    pub fn eat(&mut self, byte: u8) -> Scan<()> {
         self.skip_ws();
         if self.bytes().get(self.pos) == Some(&byte) {
             self.pos += 1;
@@ -156,6 +157,24 @@ impl<'a> Scanner<'a> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Consumes the key `"name"` (written without escapes) and its `:`; bails
+    /// on anything else, with the position unspecified.
+    pub fn key(&mut self, name: &str) -> Scan<()> {
+        self.skip_ws();
+        let b = self.bytes();
+        let at = self.pos;
+        let end = at + name.len() + 2;
+        let literal = b.get(at..end).ok_or(Bail)?;
+        if literal[0] != b'"'
+            || literal[end - at - 1] != b'"'
+            || &literal[1..end - at - 1] != name.as_bytes()
+        {
+            return Err(Bail);
+        }
+        self.pos = end;
+        self.eat(b':')
     }
 
     /// Walks an object: `field` is called with each key (decoded) and must consume
