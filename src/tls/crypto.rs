@@ -180,14 +180,10 @@ impl<A: AeadInOut + Send + Sync> Aead for RustCrypto<A> {
     }
 }
 
-/// `ring`'s AEAD (AES-GCM, ChaCha20-Poly1305).
+/// `ring`'s AEAD (AES-GCM, ChaCha20-Poly1305). Its key's `Debug` shows the
+/// algorithm only.
+#[derive(Debug)]
 struct Ring(ring::aead::LessSafeKey);
-
-impl std::fmt::Debug for Ring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Aead")
-    }
-}
 
 impl Ring {
     fn boxed(alg: &'static ring::aead::Algorithm, key: &[u8]) -> Option<Box<dyn Aead>> {

@@ -77,6 +77,7 @@ fn pcap(frames: &[Vec<u8>], be: bool, nanos: bool) -> Vec<u8> {
     out
 }
 
+#[derive(Default)]
 struct Ng {
     out: Vec<u8>,
     be: bool,
@@ -216,10 +217,7 @@ fn pcap_gzip_and_truncation() {
 #[test]
 fn pcapng_sections_interfaces_blocks_and_damage() {
     let frames = http_frames();
-    let mut ng = Ng {
-        out: Vec::new(),
-        be: false,
-    };
+    let mut ng = Ng::default();
     ng.shb(false);
     ng.idb(1, Some(9)); // nanoseconds
     ng.block(0x0000_0bad, b"custom block payload"); // custom block
@@ -250,10 +248,7 @@ fn pcapng_sections_interfaces_blocks_and_damage() {
     assert_eq!(rep.frames, 6);
 
     // A block whose trailing length disagrees is skipped with its offset named.
-    let mut bad = Ng {
-        out: Vec::new(),
-        be: false,
-    };
+    let mut bad = Ng::default();
     bad.shb(false);
     bad.idb(1, None);
     let start = bad.out.len();
@@ -287,10 +282,7 @@ fn pcapng_sections_interfaces_blocks_and_damage() {
 /// made pcap-parser subtract past zero. It is a corrupt block, not a panic.
 #[test]
 fn pcapng_block_shorter_than_a_block_header() {
-    let mut ng = Ng {
-        out: Vec::new(),
-        be: false,
-    };
+    let mut ng = Ng::default();
     ng.shb(false);
     ng.idb(1, None);
     let mut bytes = ng.out;
@@ -312,10 +304,7 @@ fn pcapng_block_shorter_than_a_block_header() {
 #[test]
 fn cut_inside_a_block_larger_than_the_buffer_is_truncation() {
     let frames = http_frames();
-    let mut ng = Ng {
-        out: Vec::new(),
-        be: false,
-    };
+    let mut ng = Ng::default();
     ng.shb(false);
     ng.idb(1, None);
     for (i, f) in frames.iter().enumerate() {

@@ -450,11 +450,15 @@ fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Pos;
+    use super::*;
+    use crate::capture::{NoProgress, ReadCtx};
+    use crate::http::Exchange;
+
     /// The in-order shortcut reads what the member-by-member walk reads, ends
     /// where it ends, and bails on every shape it does not take.
     #[test]
     fn name_value_shortcut_agrees_with_the_walk() {
-        use super::{name_value, name_value_any_order, name_value_in_order, Scanner};
         let cases = [
             (r#"{"name":"Host","value":"login.live.com"}"#, true),
             ("{\n  \"name\" : \"a\" ,\n  \"value\":\t\"b\"\n}", true),
@@ -473,13 +477,11 @@ mod tests {
             (r#"{"name":"a","value":"b""#, false),
         ];
         for (text, in_order) in cases {
-            let read = |f: fn(&mut Scanner<'static>) -> super::Scan<_>| {
-                let mut s =
-                    Scanner::new(Box::leak(format!("{text} ,").into_boxed_str()).as_bytes());
+            let text = format!("{text} ,");
+            let read = |f: for<'a> fn(&mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)>| {
+                let mut s = Scanner::new(text.as_bytes());
                 f(&mut s)
-                    .map(|(n, v): (super::Str, super::Str)| {
-                        (n.0.into_owned(), v.0.into_owned(), s.pos())
-                    })
+                    .map(|(n, v)| (n.0.into_owned(), v.0.into_owned(), s.pos()))
                     .ok()
             };
             let walked = read(name_value_any_order);
@@ -490,11 +492,6 @@ mod tests {
             assert_eq!(read(name_value), walked, "{text}");
         }
     }
-
-    use super::super::Pos;
-    use super::*;
-    use crate::capture::{NoProgress, ReadCtx};
-    use crate::http::Exchange;
 
     /// Reads `text` with the fast pass alone; `None` when it bailed.
     fn fast_only(text: &str) -> Option<Vec<String>> {

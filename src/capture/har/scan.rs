@@ -163,17 +163,13 @@ impl<'a> Scanner<'a> {
     /// on anything else, with the position unspecified.
     pub fn key(&mut self, name: &str) -> Scan<()> {
         self.skip_ws();
-        let b = self.bytes();
-        let at = self.pos;
-        let end = at + name.len() + 2;
-        let literal = b.get(at..end).ok_or(Bail)?;
-        if literal[0] != b'"'
-            || literal[end - at - 1] != b'"'
-            || &literal[1..end - at - 1] != name.as_bytes()
-        {
+        let rest = &self.bytes()[self.pos..];
+        let inner = rest.strip_prefix(b"\"").ok_or(Bail)?;
+        let after = inner.strip_prefix(name.as_bytes()).ok_or(Bail)?;
+        if after.first() != Some(&b'"') {
             return Err(Bail);
         }
-        self.pos = end;
+        self.pos += name.len() + 2;
         self.eat(b':')
     }
 
