@@ -219,31 +219,25 @@ pub struct Summary {
 /// (issue #15).
 pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
     use rayon::prelude::*;
+    let by_flow = super::findings_by_flow(&session.findings);
     Document {
         schema: SCHEMA,
-        tool: Tool {
-            name: "aadtrace",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: tool(),
         verdict: verdict(session, redactor),
         inputs: session.inputs.iter().map(|i| input(i, redactor)).collect(),
         exchanges: session
             .analysis
             .steps
             .par_iter()
-            .map(|s| exchange(s, session.analysis.flow_of_step[s.id], redactor))
+            .map(|s| exchange_of(session, s, redactor))
             .collect(),
         connections: connections(session),
-        flows: {
-            let by_flow = super::findings_by_flow(&session.findings);
-            let of = |id| by_flow.get(&Some(id)).map_or(&[][..], Vec::as_slice);
-            session
-                .analysis
-                .flows
-                .par_iter()
-                .map(|f| flow(session, f, of(f.id), redactor))
-                .collect()
-        },
+        flows: session
+            .analysis
+            .flows
+            .par_iter()
+            .map(|f| flow_of(session, &by_flow, f, redactor))
+            .collect(),
         background: &session.analysis.background,
         findings: session
             .findings
@@ -254,6 +248,27 @@ pub fn document<'s>(session: &'s Session, redactor: &Redactor) -> Document<'s> {
     }
 }
 
+fn tool() -> Tool {
+    Tool {
+        name: "aadtrace",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn exchange_of<'s>(session: &'s Session, s: &'s Step, r: &Redactor) -> Exchange<'s> {
+    exchange(s, session.analysis.flow_of_step[s.id], r)
+}
+
+fn flow_of<'s>(
+    session: &'s Session,
+    by_flow: &super::FindingsByFlow<'s>,
+    f: &'s Flow,
+    r: &Redactor,
+) -> FlowOut<'s> {
+    let of = by_flow.get(&Some(f.id)).map_or(&[][..], Vec::as_slice);
+    flow(session, f, of, r)
+}
+
 /// The document as pretty JSON text, ending with a newline.
 pub fn render(session: &Session, redactor: &Redactor) -> String {
     super::collected(|out| write(session, redactor, out)).expect("a report serialises into memory")
@@ -261,33 +276,35 @@ pub fn render(session: &Session, redactor: &Redactor) -> String {
 
 /// The document as pretty JSON text, ending with a newline, streamed to `out`
 /// through a buffer: the text of a large trace's report is never held whole
-/// (issue #15). The same bytes as [`render`].
+/// (issue #15). The same bytes as [`render`], and as serde_json's pretty
+/// printer gives for [`document`] (two spaces a level; a test compares them):
+/// the members are those of [`Document`], in its order, but its long lists
+/// (exchanges, flows, findings…) are never built whole. Their elements are
+/// made, serialised and indented a batch at a time on every core, and written
+/// in order: serialising them one after another on one core was a third of
+/// the JSON report of an identity-dense trace, and building, then dropping,
+/// a document of 17,000 exchanges another tenth (issue #15).
 pub fn write(session: &Session, redactor: &Redactor, out: &mut dyn Write) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(64 << 10, out);
-    write_document(&document(session, redactor), &mut out)?;
-    out.write_all(b"\n")?;
-    out.flush()
-}
-
-/// Writes `d` as serde_json's pretty printer does (two spaces a level), with
-/// its long lists (exchanges, flows, findings…) rendered a batch of elements
-/// at a time on every core and written in order: serialising them one after
-/// another on one core was a third of the JSON report of an identity-dense
-/// trace (issue #15). The members are those of [`Document`], in its order;
-/// a test compares the bytes with serde_json's.
-fn write_document(d: &Document<'_>, out: &mut impl Write) -> io::Result<()> {
+    let out = &mut io::BufWriter::with_capacity(64 << 10, out);
+    let analysis = &session.analysis;
+    let by_flow = super::findings_by_flow(&session.findings);
     out.write_all(b"{")?;
-    member(out, "schema", &d.schema, true)?;
-    member(out, "tool", &d.tool, false)?;
-    member(out, "verdict", &d.verdict, false)?;
-    list(out, "inputs", &d.inputs)?;
-    list(out, "exchanges", &d.exchanges)?;
-    list(out, "connections", &d.connections)?;
-    list(out, "flows", &d.flows)?;
-    member(out, "background", &d.background, false)?;
-    list(out, "findings", &d.findings)?;
-    member(out, "summary", &d.summary, false)?;
-    out.write_all(b"\n}")
+    member(out, "schema", &SCHEMA, true)?;
+    member(out, "tool", &tool(), false)?;
+    member(out, "verdict", &verdict(session, redactor), false)?;
+    list(out, "inputs", &session.inputs, |i| input(i, redactor))?;
+    list(out, "exchanges", &analysis.steps, |s| {
+        exchange_of(session, s, redactor)
+    })?;
+    list(out, "connections", &connections(session), |c| c)?;
+    list(out, "flows", &analysis.flows, |f| {
+        flow_of(session, &by_flow, f, redactor)
+    })?;
+    member(out, "background", &analysis.background, false)?;
+    list(out, "findings", &session.findings, |f| finding(f, redactor))?;
+    member(out, "summary", &summary(session), false)?;
+    out.write_all(b"\n}\n")?;
+    out.flush()
 }
 
 /// `"name": ` on a new line of the top object.
@@ -308,12 +325,18 @@ fn member<T: Serialize>(
     write_indented(out, &serde_json::to_string_pretty(value)?, b"  ")
 }
 
-/// Elements rendered at a time: enough to keep every core busy, few enough
-/// that the text in memory stays small.
+/// Elements made and rendered at a time: enough to keep every core busy, few
+/// enough that the text in memory stays small.
 const ELEMENTS_PER_BATCH: usize = 1024;
 
-/// A list member of the top object: `[]`, or one element a line, two levels deep.
-fn list<T: Serialize + Sync>(out: &mut impl Write, name: &str, items: &[T]) -> io::Result<()> {
+/// A list member of the top object: `[]`, or one element a line, two levels
+/// deep, each element made from an item by `make`.
+fn list<'s, S: Sync, T: Serialize>(
+    out: &mut impl Write,
+    name: &str,
+    items: &'s [S],
+    make: impl Fn(&'s S) -> T + Sync,
+) -> io::Result<()> {
     use rayon::prelude::*;
     member_name(out, name, false)?;
     if items.is_empty() {
@@ -323,18 +346,26 @@ fn list<T: Serialize + Sync>(out: &mut impl Write, name: &str, items: &[T]) -> i
     for (n, batch) in items.chunks(ELEMENTS_PER_BATCH).enumerate() {
         let texts = batch
             .par_iter()
-            .map(serde_json::to_string_pretty)
-            .collect::<Result<Vec<String>, _>>()?;
+            .map(|item| indented(&make(item), b"    "))
+            .collect::<io::Result<Vec<Vec<u8>>>>()?;
         for (i, text) in texts.iter().enumerate() {
             out.write_all(if n == 0 && i == 0 {
                 b"\n    "
             } else {
                 b",\n    "
             })?;
-            write_indented(out, text, b"    ")?;
+            out.write_all(text)?;
         }
     }
     out.write_all(b"\n  ]")
+}
+
+/// `value` as pretty JSON text, with `indent` after each line break.
+fn indented<T: Serialize>(value: &T, indent: &[u8]) -> io::Result<Vec<u8>> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
+    write_indented(&mut out, &text, indent)?;
+    Ok(out)
 }
 
 /// `text` with `indent` after each of its line breaks. Strings in JSON text

@@ -34,10 +34,13 @@ pub fn snake_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// Findings by the flow they are about (`None`: about no flow), in order.
+pub(crate) type FindingsByFlow<'f> = HashMap<Option<usize>, Vec<&'f Finding>>;
+
 /// The findings of each flow, in report order, looked up once per report
 /// rather than filtered out of every finding once per flow.
-pub(crate) fn findings_by_flow(findings: &[Finding]) -> HashMap<Option<usize>, Vec<&Finding>> {
-    let mut by_flow: HashMap<Option<usize>, Vec<&Finding>> = HashMap::new();
+pub(crate) fn findings_by_flow(findings: &[Finding]) -> FindingsByFlow<'_> {
+    let mut by_flow = FindingsByFlow::new();
     for f in findings {
         by_flow.entry(f.flow).or_default().push(f);
     }
