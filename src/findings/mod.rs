@@ -260,7 +260,7 @@ fn about_step(kind: FindingKind, analysis: &Analysis, step: &Step) -> Finding {
 }
 
 /// A finding of `kind` about nothing in particular (the trace as a whole).
-fn kind_only(kind: FindingKind) -> Finding {
+pub(crate) fn kind_only(kind: FindingKind) -> Finding {
     let info = kind_info(kind);
     Finding {
         id: 0,

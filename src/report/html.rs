@@ -94,7 +94,7 @@ struct Ctx<'a> {
     session: &'a Session,
     r: &'a Redactor,
     /// Findings by flow (`None`: outside flows), in report order.
-    by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
+    by_flow: super::FindingsByFlow<'a>,
     /// Findings by the steps they name, each once, in report order.
     by_step: HashMap<usize, Vec<&'a Finding>>,
     /// The one time axis of the page: every waterfall and the host lanes.
@@ -158,7 +158,7 @@ impl<'a> Ctx<'a> {
 
     /// The findings of a flow (`None`: outside flows), in report order.
     fn findings_of(&self, flow: Option<usize>) -> &[&'a Finding] {
-        self.by_flow.get(&flow).map_or(&[], Vec::as_slice)
+        self.by_flow.of(flow)
     }
 
     /// A trace string, redacted, control characters removed, escaped.

@@ -265,8 +265,7 @@ fn flow_of<'s>(
     f: &'s Flow,
     r: &Redactor,
 ) -> FlowOut<'s> {
-    let of = by_flow.get(&Some(f.id)).map_or(&[][..], Vec::as_slice);
-    flow(session, f, of, r)
+    flow(session, f, by_flow.of(Some(f.id)), r)
 }
 
 /// The document as pretty JSON text, ending with a newline.
@@ -322,7 +321,7 @@ fn member<T: Serialize>(
     first: bool,
 ) -> io::Result<()> {
     member_name(out, name, first)?;
-    write_indented(out, &serde_json::to_string_pretty(value)?, b"  ")
+    pretty(out, value, b"  ")
 }
 
 /// Elements made and rendered at a time: enough to keep every core busy, few
@@ -330,7 +329,8 @@ fn member<T: Serialize>(
 const ELEMENTS_PER_BATCH: usize = 1024;
 
 /// A list member of the top object: `[]`, or one element a line, two levels
-/// deep, each element made from an item by `make`.
+/// deep, each element made from an item by `make`. A batch is cut into runs,
+/// each rendered into one buffer that is kept from batch to batch.
 fn list<'s, S: Sync, T: Serialize>(
     out: &mut impl Write,
     name: &str,
@@ -343,46 +343,131 @@ fn list<'s, S: Sync, T: Serialize>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
+    let run_len = ELEMENTS_PER_BATCH.div_ceil(2 * rayon::current_num_threads());
+    let mut runs: Vec<Vec<u8>> = vec![Vec::new(); ELEMENTS_PER_BATCH.div_ceil(run_len)];
     for (n, batch) in items.chunks(ELEMENTS_PER_BATCH).enumerate() {
-        let texts = batch
-            .par_iter()
-            .map(|item| indented(&make(item), b"    "))
-            .collect::<io::Result<Vec<Vec<u8>>>>()?;
-        for (i, text) in texts.iter().enumerate() {
-            out.write_all(if n == 0 && i == 0 {
-                b"\n    "
-            } else {
-                b",\n    "
+        batch
+            .par_chunks(run_len)
+            .zip(runs.par_iter_mut())
+            .enumerate()
+            .try_for_each(|(r, (run_items, run))| {
+                run.clear();
+                for (i, item) in run_items.iter().enumerate() {
+                    let first = n == 0 && r == 0 && i == 0;
+                    run.extend_from_slice(if first { b"\n    " } else { b",\n    " });
+                    pretty(run, &make(item), b"    ")?;
+                }
+                io::Result::Ok(())
             })?;
-            out.write_all(text)?;
+        for run in &runs[..batch.len().div_ceil(run_len)] {
+            out.write_all(run)?;
         }
     }
     out.write_all(b"\n  ]")
 }
 
-/// `value` as pretty JSON text, with `indent` after each line break.
-fn indented<T: Serialize>(value: &T, indent: &[u8]) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_string_pretty(value)?;
-    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
-    write_indented(&mut out, &text, indent)?;
-    Ok(out)
+/// Writes `value` as serde_json's pretty printer does, every line after its
+/// first starting with `base` (how deep the value sits in the document).
+fn pretty<T: Serialize>(out: &mut impl Write, value: &T, base: &[u8]) -> io::Result<()> {
+    let layout = Pretty {
+        base,
+        depth: 0,
+        has_value: false,
+    };
+    value.serialize(&mut serde_json::Serializer::with_formatter(out, layout))?;
+    Ok(())
 }
 
-/// `text` with `indent` after each of its line breaks. Strings in JSON text
-/// are escaped, so every line break is the pretty printer's.
-fn write_indented(out: &mut impl Write, text: &str, indent: &[u8]) -> io::Result<()> {
-    let mut rest = text.as_bytes();
-    while let Some(at) = memchr::memchr(b'\n', rest) {
-        out.write_all(&rest[..=at])?;
-        out.write_all(indent)?;
-        rest = &rest[at + 1..];
+/// serde_json's pretty layout (a line per array element and object member,
+/// two spaces a level), shifted right by `base`, so a nested value is written
+/// in place instead of rendered, then re-indented line by line.
+struct Pretty<'b> {
+    base: &'b [u8],
+    depth: usize,
+    /// The array or object being written has an element already.
+    has_value: bool,
+}
+
+impl Pretty<'_> {
+    fn new_line<W: ?Sized + Write>(&self, w: &mut W, depth: usize) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        w.write_all(self.base)?;
+        (0..depth).try_for_each(|_| w.write_all(b"  "))
     }
-    out.write_all(rest)
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(w, self.depth)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn element<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.new_line(w, self.depth)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty<'_> {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.element(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.element(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Connections of every input, numbered across inputs in order, with their
 /// exchanges' ids (the capture names them by position in the input).
 fn connections(session: &Session) -> Vec<Connection<'_>> {
+    if session
+        .inputs
+        .iter()
+        .all(|i| i.summary.connections.is_empty())
+    {
+        // A HAR has none: no need to index its exchanges.
+        return Vec::new();
+    }
     let by_origin: std::collections::HashMap<(usize, u64), usize> = session
         .analysis
         .steps

@@ -10,8 +10,6 @@ pub mod ticket;
 pub mod time;
 pub mod verdict;
 
-use std::collections::HashMap;
-
 use crate::findings::Finding;
 
 /// A streamed report collected as text, for callers that hold it whole (tests,
@@ -34,17 +32,27 @@ pub fn snake_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Findings by the flow they are about (`None`: about no flow), in order.
-pub(crate) type FindingsByFlow<'f> = HashMap<Option<usize>, Vec<&'f Finding>>;
-
 /// The findings of each flow, in report order, looked up once per report
-/// rather than filtered out of every finding once per flow.
-pub(crate) fn findings_by_flow(findings: &[Finding]) -> FindingsByFlow<'_> {
-    let mut by_flow = FindingsByFlow::new();
-    for f in findings {
-        by_flow.entry(f.flow).or_default().push(f);
+/// rather than filtered out of every finding once per flow: one list ordered
+/// by flow (those about no flow first), each flow's in report order. One
+/// vector, not one per flow: the thousands of small vectors of a dense trace
+/// cost fresh memory on the thread that starts every report (issue #15).
+pub(crate) struct FindingsByFlow<'f>(Vec<&'f Finding>);
+
+impl<'f> FindingsByFlow<'f> {
+    /// The findings about `flow` (`None`: about no flow), in report order.
+    pub(crate) fn of(&self, flow: Option<usize>) -> &[&'f Finding] {
+        let from = self.0.partition_point(|f| f.flow < flow);
+        let to = from + self.0[from..].partition_point(|f| f.flow == flow);
+        &self.0[from..to]
     }
-    by_flow
+}
+
+pub(crate) fn findings_by_flow(findings: &[Finding]) -> FindingsByFlow<'_> {
+    let mut ordered: Vec<&Finding> = findings.iter().collect();
+    // Stable: each flow's findings keep their report order.
+    ordered.sort_by_key(|f| f.flow);
+    FindingsByFlow(ordered)
 }
 
 fn row<'f>(label: &'static str, value: std::borrow::Cow<'f, str>, is_user: bool) -> TicketRow<'f> {
@@ -94,4 +102,32 @@ pub fn ticket_rows(f: &Finding) -> Vec<TicketRow<'_>> {
         rows.push(row("User", u.as_str().into(), true));
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{kind_only, FindingKind};
+
+    #[test]
+    fn findings_of_a_flow_are_its_own_in_report_order() {
+        let flows = [Some(2), None, Some(0), Some(2), None, Some(0)];
+        let findings: Vec<Finding> = flows
+            .iter()
+            .enumerate()
+            .map(|(id, &flow)| Finding {
+                id,
+                flow,
+                ..kind_only(FindingKind::SlowResponse)
+            })
+            .collect();
+        let by_flow = findings_by_flow(&findings);
+        let ids = |flow| by_flow.of(flow).iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(ids(None), [1, 4]);
+        assert_eq!(ids(Some(0)), [2, 5]);
+        assert_eq!(ids(Some(1)), [0usize; 0]);
+        assert_eq!(ids(Some(2)), [0, 3]);
+        assert_eq!(ids(Some(7)), [0usize; 0]);
+        assert!(findings_by_flow(&[]).of(None).is_empty());
+    }
 }

@@ -4,7 +4,6 @@
 //! `NO_COLOR`); every trace string is redacted and made terminal-safe.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::json::summary;
@@ -78,13 +77,13 @@ struct Ctx<'a> {
     r: &'a Redactor,
     p: Palette,
     /// Findings by flow (`None`: outside flows), in report order.
-    by_flow: HashMap<Option<usize>, Vec<&'a Finding>>,
+    by_flow: super::FindingsByFlow<'a>,
 }
 
 impl<'a> Ctx<'a> {
     /// The findings of a flow (`None`: outside flows), in report order.
     fn findings_of(&self, flow: Option<usize>) -> &[&'a Finding] {
-        self.by_flow.get(&flow).map_or(&[], Vec::as_slice)
+        self.by_flow.of(flow)
     }
 
     /// A trace string made safe to print; borrowed when nothing changes.
