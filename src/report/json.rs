@@ -750,6 +750,18 @@ mod tests {
         assert!(compared >= 7, "only {compared} samples read");
     }
 
+    /// Lists longer than a batch are written in runs and batches (the last one
+    /// short) with the bytes serde_json gives for the whole document.
+    #[test]
+    fn long_lists_are_serde_jsons_pretty_text_across_batches() {
+        let session = super::super::test_support::separate_sign_ins(2 * ELEMENTS_PER_BATCH + 37);
+        for redactor in [Redactor::new(true), Redactor::new(false)] {
+            let expected =
+                serde_json::to_string_pretty(&document(&session, &redactor)).unwrap() + "\n";
+            assert_eq!(render(&session, &redactor), expected);
+        }
+    }
+
     /// `docs/json.md` documents every field the report writes: each field name of
     /// the documents made from the samples (flows, MFA, tokens, connections and
     /// reader warnings among them) appears there as `name`.

@@ -104,6 +104,40 @@ pub fn ticket_rows(f: &Finding) -> Vec<TicketRow<'_>> {
     rows
 }
 
+/// Sessions made for the reports' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::identity::endpoints::HostRole;
+    use crate::identity::Step;
+    use crate::session::Session;
+
+    /// `n` authorize requests a second apart, nothing linking one to another:
+    /// `n` flows of one step each, the reports' longest lists for their size.
+    pub(crate) fn separate_sign_ins(n: usize) -> Session {
+        let steps = (0..n)
+            .map(|i| Step {
+                id: i,
+                started_us: 1_700_000_000_000_000 + i as i64 * 1_000_000,
+                method: "GET".into(),
+                url: format!(
+                    "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?n={i}"
+                ),
+                host: "login.microsoftonline.com".into(),
+                path: "/common/oauth2/v2.0/authorize".into(),
+                status: Some(200),
+                role: Some(HostRole::Ests),
+                endpoint: Some("authorize"),
+                correlation_id: Some(format!("{i:08x}-0000-4000-8000-000000000001")),
+                url_key: i as u64 + 1,
+                ..Step::default()
+            })
+            .collect();
+        let session = crate::session::judge(Vec::new(), steps, &Default::default());
+        assert_eq!(session.analysis.flows.len(), n);
+        session
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -740,28 +740,8 @@ mod tests {
     /// does not fill.
     #[test]
     fn every_flow_is_written_once_and_in_order_across_batches() {
-        use crate::identity::endpoints::HostRole;
         let n = 2 * FLOWS_PER_BATCH + 37;
-        let steps = (0..n)
-            .map(|i| Step {
-                id: i,
-                started_us: 1_700_000_000_000_000 + i as i64 * 1_000_000,
-                method: "GET".into(),
-                url: format!(
-                    "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?n={i}"
-                ),
-                host: "login.microsoftonline.com".into(),
-                path: "/common/oauth2/v2.0/authorize".into(),
-                status: Some(200),
-                role: Some(HostRole::Ests),
-                endpoint: Some("authorize"),
-                correlation_id: Some(format!("{i:08x}-0000-4000-8000-000000000001")),
-                url_key: i as u64 + 1,
-                ..Step::default()
-            })
-            .collect();
-        let session = crate::session::judge(Vec::new(), steps, &Default::default());
-        assert_eq!(session.analysis.flows.len(), n);
+        let session = super::super::test_support::separate_sign_ins(n);
         let text = render(&session, &Redactor::new(true), Palette { enabled: false });
         let headings: Vec<usize> = text
             .lines()
