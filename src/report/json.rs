@@ -329,40 +329,36 @@ fn member<T: Serialize>(
 const ELEMENTS_PER_BATCH: usize = 1024;
 
 /// A list member of the top object: `[]`, or one element a line, two levels
-/// deep, each element made from an item by `make`. A batch is cut into runs,
-/// each rendered into one buffer that is kept from batch to batch.
+/// deep, each element made from an item by `make` on a worker and written
+/// there ([`super::write_in_batches`]).
 fn list<'s, S: Sync, T: Serialize>(
     out: &mut impl Write,
     name: &str,
     items: &'s [S],
     make: impl Fn(&'s S) -> T + Sync,
 ) -> io::Result<()> {
-    use rayon::prelude::*;
     member_name(out, name, false)?;
     if items.is_empty() {
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
-    let run_len = ELEMENTS_PER_BATCH.div_ceil(2 * rayon::current_num_threads());
-    let mut runs: Vec<Vec<u8>> = vec![Vec::new(); ELEMENTS_PER_BATCH.div_ceil(run_len)];
-    for (n, batch) in items.chunks(ELEMENTS_PER_BATCH).enumerate() {
-        batch
-            .par_chunks(run_len)
-            .zip(runs.par_iter_mut())
-            .enumerate()
-            .try_for_each(|(r, (run_items, run))| {
-                run.clear();
-                for (i, item) in run_items.iter().enumerate() {
-                    let first = n == 0 && r == 0 && i == 0;
-                    run.extend_from_slice(if first { b"\n    " } else { b",\n    " });
-                    pretty(run, &make(item), b"    ")?;
-                }
-                io::Result::Ok(())
-            })?;
-        for run in &runs[..batch.len().div_ceil(run_len)] {
-            out.write_all(run)?;
-        }
-    }
+    super::write_in_batches(
+        out,
+        items,
+        ELEMENTS_PER_BATCH,
+        |first, run, (), buffer: &mut Vec<u8>| {
+            for (i, item) in run.iter().enumerate() {
+                let sep: &[u8] = if first + i == 0 {
+                    b"\n    "
+                } else {
+                    b",\n    "
+                };
+                buffer.extend_from_slice(sep);
+                pretty(buffer, &make(item), b"    ")?;
+            }
+            Ok(())
+        },
+    )?;
     out.write_all(b"\n  ]")
 }
 
@@ -389,10 +385,10 @@ struct Pretty<'b> {
 }
 
 impl Pretty<'_> {
-    fn new_line<W: ?Sized + Write>(&self, w: &mut W, depth: usize) -> io::Result<()> {
+    fn new_line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
         w.write_all(b"\n")?;
         w.write_all(self.base)?;
-        (0..depth).try_for_each(|_| w.write_all(b"  "))
+        (0..self.depth).try_for_each(|_| w.write_all(b"  "))
     }
 
     fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
@@ -404,7 +400,7 @@ impl Pretty<'_> {
     fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            self.new_line(w, self.depth)?;
+            self.new_line(w)?;
         }
         w.write_all(bracket)
     }
@@ -413,7 +409,7 @@ impl Pretty<'_> {
         if !first {
             w.write_all(b",")?;
         }
-        self.new_line(w, self.depth)
+        self.new_line(w)
     }
 }
 

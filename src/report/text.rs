@@ -115,7 +115,6 @@ pub fn write(
     palette: Palette,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     use std::io::Write as _;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
     let c = Ctx {
@@ -134,30 +133,13 @@ pub fn write(
         c.p.ending(verdict.ending, &terminal_safe(&verdict.line(c.r)))
     );
     out.write_all(part.as_bytes())?;
-    // A batch is cut into runs of flows, each rendered into one string with the
-    // memo of prose of its place in the batch. Both are kept from batch to
-    // batch: a string grown afresh for every run cost fresh pages (9 MB of
-    // growth on a dense HAR of 2,200 flows), a cleared one is reused.
-    let run_len = FLOWS_PER_BATCH.div_ceil(2 * rayon::current_num_threads());
-    let mut runs: Vec<(Prose, String)> =
-        std::iter::repeat_with(|| (Prose::default(), String::new()))
-            .take(FLOWS_PER_BATCH.div_ceil(run_len))
-            .collect();
-    for batch in session.analysis.flows.chunks(FLOWS_PER_BATCH) {
-        batch
-            .par_chunks(run_len)
-            .zip(runs.par_iter_mut())
-            .for_each(|(flows, (prose, run))| {
-                run.clear();
-                for flow in flows {
-                    flow_section(&c, prose, flow, run);
-                }
-            });
-        let rendered = batch.len().div_ceil(run_len);
-        for (_, run) in &runs[..rendered] {
-            out.write_all(run.as_bytes())?;
+    let flows = &session.analysis.flows;
+    super::write_in_batches(&mut out, flows, FLOWS_PER_BATCH, |_, flows, prose, run| {
+        for flow in flows {
+            flow_section(&c, prose, flow, run);
         }
-    }
+        Ok(())
+    })?;
     part.clear();
     let loose = c.findings_of(None);
     if !loose.is_empty() {
