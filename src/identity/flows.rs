@@ -486,12 +486,18 @@ impl MaxTree {
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut by_correlation: HashMap<String, usize> = HashMap::default();
+    // Sized once for every link the steps name: growing them a rehash at a
+    // time would fill fresh memory several times over (issue #15).
+    let (links_in, links_out) = scoped.iter().fold((0, 0), |(i, o), &s| {
+        (i + steps[s].links_in.len(), o + steps[s].links_out.len())
+    });
     // Every step that handed out a link, in start order.
-    // The map holds an index into `producers`: small values keep the map's
-    // growth (a rehash copies every bucket into fresh memory) cheap.
-    let mut produced: HashMap<u64, usize> = HashMap::default();
-    let mut producers: Vec<Producers> = Vec::new();
-    let mut consumed: HashMap<u64, usize> = HashMap::default();
+    // The map holds an index into `producers`: small values keep the map small.
+    let mut produced: HashMap<u64, usize> =
+        HashMap::with_capacity_and_hasher(links_out, Default::default());
+    let mut producers: Vec<Producers> = Vec::with_capacity(links_out);
+    let mut consumed: HashMap<u64, usize> =
+        HashMap::with_capacity_and_hasher(links_in, Default::default());
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     // `Producers` needs positions that grow with start order.
