@@ -1,6 +1,8 @@
 //! Time-based judgements: slow steps, clocks that disagree, redirect loops and
 //! requests repeated in storms.
 
+use std::borrow::Cow;
+
 use crate::hashing::HashMap;
 
 use super::{about_step, human_duration, Finding, FindingKind, FindingOptions};
@@ -109,7 +111,7 @@ fn redirect_loops(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<F
     // Addresses a 3xx sent the browser to, and whether that redirect keeps the
     // method (307/308) rather than turning it into a GET.
     let mut redirected_to: HashMap<u64, bool> = HashMap::default();
-    let mut hits: HashMap<(String, String, String), Vec<&Step>> = HashMap::default();
+    let mut hits: HashMap<LoopKey<'_>, Vec<&Step>> = HashMap::default();
     for step in analysis.steps.iter().filter(|s| !s.noise) {
         let followed = redirected_to
             .get(&step.url_key)
@@ -200,19 +202,23 @@ impl<'a> SignInSteps<'a> {
 
 /// What makes two visits to one address the same request again: the address
 /// and the app the sign-in is for (`client_id`, or WS-Federation's `wtrealm`),
-/// so that signing in to several apps one after another is no loop.
-fn loop_key(step: &Step) -> (String, String, String) {
-    let app = step.client_id.clone().or_else(|| {
+/// so that signing in to several apps one after another is no loop. Borrowed
+/// from the step where it can be: one key per visit (issue #15).
+type LoopKey<'s> = (&'s str, Cow<'s, str>, Cow<'s, str>);
+
+fn loop_key(step: &Step) -> LoopKey<'_> {
+    let app = step.client_id.as_deref().map(Cow::Borrowed).or_else(|| {
         let query = crate::http::split_url(&step.url).query?;
         form::pairs(query)
             .find(|p| p.name.eq_ignore_ascii_case("wtrealm"))
-            .map(|p| p.value().into_owned())
+            .map(|p| p.value())
     });
-    (
-        step.host.clone(),
-        step.path.to_ascii_lowercase(),
-        app.unwrap_or_default(),
-    )
+    let path = if step.path.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(step.path.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(step.path.as_str())
+    };
+    (step.host.as_str(), path, app.unwrap_or_default())
 }
 
 /// A POST to an address a 301/302/303 had sent the browser to is a form the
@@ -253,14 +259,14 @@ fn expected_repeat(step: &Step) -> bool {
 }
 
 fn retry_storms(analysis: &Analysis, options: &FindingOptions, out: &mut Vec<Finding>) {
-    let mut same: HashMap<(String, String, String), Vec<&Step>> = HashMap::default();
+    let mut same: HashMap<(&str, &str, &str), Vec<&Step>> = HashMap::default();
     for step in analysis
         .steps
         .iter()
         // Only sign-in traffic: beacons and trackers repeat by design.
         .filter(|s| flows::in_scope(s) && !expected_repeat(s))
     {
-        same.entry((step.method.clone(), step.host.clone(), step.path.clone()))
+        same.entry((&step.method, &step.host, &step.path))
             .or_default()
             .push(step);
     }
