@@ -493,10 +493,16 @@ struct StringEnd {
     non_ascii: bool,
 }
 
-/// The closing quote of a short plain string (object keys, header names): a
-/// quote within the 16 bytes at `from`, with no backslash, control character or
-/// non-ASCII byte before it. `None` sends the string to [`string_end`], which
-/// handles every string; this only spares the short ones its 64-byte blocks.
+/// Where [`short_string_end`] looks, 16 bytes at a time from the string's
+/// start: 48 bytes hold most header names and values, which then skip the
+/// 64-byte blocks of [`string_end`] (and its call through the AVX2 check).
+const SHORT_STRING_CHUNKS: [usize; 3] = [0, 16, 32];
+
+/// The closing quote of a short plain string (object keys, header names and
+/// values): a quote within the first [`SHORT_STRING_CHUNKS`] at `from`, each
+/// in the input, with no backslash, control character or non-ASCII byte
+/// before it. `None` sends the string to [`string_end`], which handles every
+/// string; this only spares the short ones its 64-byte blocks.
 ///
 /// Each 8-byte word is tested at once (SWAR): a byte of `w ^ pattern` is zero
 /// where `w` holds that byte, and `(v - 0x01…) & !v & 0x80…` marks zero bytes.
@@ -508,17 +514,33 @@ fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
     short_string_end_swar(b, from)
 }
 
-/// [`short_string_end`] with SSE2 (part of every x86_64 CPU): the 16 bytes in
+/// [`short_string_end`] with SSE2 (part of every x86_64 CPU): each 16 bytes in
 /// one register, and one signed comparison for both the control bytes and the
 /// bytes of 0x80 and above (negative as `i8`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
+    for at in SHORT_STRING_CHUNKS.map(|c| from + c) {
+        match short_string_end_16(b, at) {
+            Ok(end) => return end,
+            Err(()) => continue,
+        }
+    }
+    None
+}
+
+/// One 16-byte step of [`short_string_end`]: `Ok` with its answer when the
+/// chunk holds a stop byte (or is past the input), `Err` when it holds none.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn short_string_end_16(b: &[u8], from: usize) -> Result<Option<usize>, ()> {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    let chunk = b.get(from..from + 16)?;
+    let Some(chunk) = b.get(from..from + 16) else {
+        return Ok(None);
+    };
     // SAFETY: SSE2 is always there on x86_64, and the load reads the 16 bytes
     // `chunk` holds.
     let (quote, stops) = unsafe {
@@ -533,10 +555,10 @@ fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
         )
     };
     if stops == 0 {
-        return None;
+        return Err(());
     }
     let first = stops.trailing_zeros();
-    (quote & (1 << first) != 0).then(|| from + first as usize)
+    Ok((quote & (1 << first) != 0).then(|| from + first as usize))
 }
 
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
@@ -545,17 +567,22 @@ fn short_string_end_swar(b: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    for word_at in [from, from + 8] {
-        let word = u64::from_le_bytes(b.get(word_at..word_at + 8)?.try_into().ok()?);
-        let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
-        let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
-        // Bytes below 0x20: the same test against 0x20 instead of 0x01.
-        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-        let stops = quote | backslash | control | (word & HIGH);
-        if stops != 0 {
-            let first = stops.trailing_zeros();
-            // No stop lies below the first, so its marks are all true ones.
-            return (quote & (1u64 << first) != 0).then(|| word_at + (first / 8) as usize);
+    // 16 bytes at a time, as the SSE2 version: the same answer where the input ends.
+    for chunk_at in SHORT_STRING_CHUNKS.map(|c| from + c) {
+        let chunk = b.get(chunk_at..chunk_at + 16)?;
+        for (i, word) in chunk.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+            let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+            // Bytes below 0x20: the same test against 0x20 instead of 0x01.
+            let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+            let stops = quote | backslash | control | (word & HIGH);
+            if stops != 0 {
+                let first = stops.trailing_zeros();
+                // No stop lies below the first, so its marks are all true ones.
+                let at = chunk_at + i * 8 + (first / 8) as usize;
+                return (quote & (1u64 << first) != 0).then_some(at);
+            }
         }
     }
     None
@@ -773,13 +800,14 @@ mod tests {
 
     #[test]
     fn a_short_string_end_is_the_reference_end_or_none() {
-        // Every byte value at every place of the 16 bytes looked at, before and
-        // after a quote, with other stops and with a run of the same byte.
-        for len in 0..20 {
+        // Every byte value at every place of the first 16 bytes looked at and
+        // around quotes in each of the three chunks, with other stops and with
+        // a run of the same byte; the SWAR and SSE2 versions agree everywhere.
+        for len in (0..20usize).chain(28..36).chain(44..52) {
             for c in 0..=255u8 {
-                for place in 0..18 {
-                    let mut s = vec![b'a'; 24];
-                    s[len.min(23)] = b'"';
+                for place in (0..18).chain(len.saturating_sub(3)..len + 2) {
+                    let mut s = vec![b'a'; 56];
+                    s[len.min(55)] = b'"';
                     s[place] = c;
                     let fill = place.min(len);
                     for byte in s.iter_mut().take(place).skip(fill.saturating_sub(2)) {
@@ -799,6 +827,17 @@ mod tests {
         assert_eq!(short_string_end(b"startedDateTime\":  ", 0), Some(15));
         assert_eq!(short_string_end(b"0123456789abcdefg\" ", 0), None);
         assert_eq!(short_string_end(b"ab\\\"cd\"        ", 0), None);
+        // A header value of 40 bytes too, unless the input ends in its chunk.
+        let value = format!("{}\"", "v".repeat(40));
+        assert_eq!(
+            short_string_end(format!("{value}       ").as_bytes(), 0),
+            Some(40)
+        );
+        assert_eq!(short_string_end(value.as_bytes(), 0), None);
+        assert_eq!(
+            short_string_end(format!("{}\"", "v".repeat(48)).as_bytes(), 0),
+            None
+        );
     }
 
     #[test]
