@@ -23,6 +23,8 @@
 //! that is never decoded is not checked).
 
 use std::borrow::Cow;
+#[cfg(target_arch = "x86_64")]
+use std::ops::ControlFlow;
 
 /// The scanner gave up; the document is read again by the serde reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,25 +523,24 @@ fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
 #[inline]
 fn short_string_end(b: &[u8], from: usize) -> Option<usize> {
     for at in SHORT_STRING_CHUNKS.map(|c| from + c) {
-        match short_string_end_16(b, at) {
-            Ok(end) => return end,
-            Err(()) => continue,
+        if let ControlFlow::Break(end) = short_string_end_16(b, at) {
+            return end;
         }
     }
     None
 }
 
-/// One 16-byte step of [`short_string_end`]: `Ok` with its answer when the
-/// chunk holds a stop byte (or is past the input), `Err` when it holds none.
+/// One 16-byte step of [`short_string_end`]: its answer when the chunk holds a
+/// stop byte (or is past the input), `Continue` to the next chunk when it holds none.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn short_string_end_16(b: &[u8], from: usize) -> Result<Option<usize>, ()> {
+fn short_string_end_16(b: &[u8], from: usize) -> ControlFlow<Option<usize>> {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
     let Some(chunk) = b.get(from..from + 16) else {
-        return Ok(None);
+        return ControlFlow::Break(None);
     };
     // SAFETY: SSE2 is always there on x86_64, and the load reads the 16 bytes
     // `chunk` holds.
@@ -555,10 +556,10 @@ fn short_string_end_16(b: &[u8], from: usize) -> Result<Option<usize>, ()> {
         )
     };
     if stops == 0 {
-        return Err(());
+        return ControlFlow::Continue(());
     }
     let first = stops.trailing_zeros();
-    Ok((quote & (1 << first) != 0).then(|| from + first as usize))
+    ControlFlow::Break((quote & (1 << first) != 0).then(|| from + first as usize))
 }
 
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
