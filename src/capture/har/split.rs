@@ -390,12 +390,9 @@ const TAIL_CHUNK: usize = 1 << 20;
 fn cuts(len: usize) -> Vec<usize> {
     let count = (len / CHUNK_TARGET).clamp(2, MAX_CHUNKS);
     let step = len / count;
-    let tail_from = step * count.saturating_sub(2).max(1);
-    let mut cuts: Vec<usize> = (1..count)
-        .map(|k| k * step)
-        .filter(|&c| c <= tail_from)
-        .collect();
-    let mut at = tail_from;
+    let uniform = (count - 2).max(1);
+    let mut cuts: Vec<usize> = (1..=uniform).map(|k| k * step).collect();
+    let mut at = uniform * step;
     while len - at >= 2 * TAIL_CHUNK {
         at += ((len - at) / 2).max(TAIL_CHUNK);
         cuts.push(at);
@@ -610,8 +607,8 @@ mod tests {
                 .collect();
             assert!(sizes.iter().all(|&s| s > 0), "{len}: {sizes:?}");
             // Up to the remainder of a division by the chunk count (< 256 bytes)
-            // more or less.
-            let step = len / (len / CHUNK_TARGET).clamp(2, MAX_CHUNKS);
+            // more or less than the uniform step, which is the first cut.
+            let step = cuts[0];
             assert!(sizes.iter().all(|&s| s <= step + 256), "{len}: {sizes:?}");
             assert!(
                 sizes.windows(2).all(|w| w[1] <= w[0] + 256),
