@@ -9,6 +9,7 @@ use base64::engine::{DecodePaddingMode, Engine};
 use serde_json::{Map, Value};
 
 use super::messages::value_i64;
+use crate::http::json_object::JsonObject;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtForm {
@@ -137,21 +138,29 @@ fn json_object(part: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// Decodes `token` if it looks like a JWT (`eyJ…` with 3 or 5 dot-separated parts).
-pub fn decode(token: &str) -> Option<Jwt> {
+/// The form of `token` and its base64url header and claims parts, when it looks
+/// like a JWT (`eyJ…` with 3 or 5 dot-separated parts).
+fn parts(token: &str) -> Option<(JwtForm, &str, &str)> {
     let token = token.trim();
     if !token.starts_with("eyJ") {
         return None;
     }
-    let parts: Vec<&str> = token.split('.').collect();
-    let form = match parts.len() {
-        3 => JwtForm::Signed,
-        5 => JwtForm::Encrypted,
+    let mut parts = token.split('.');
+    let (header, claims) = (parts.next()?, parts.next()?);
+    let form = match parts.count() {
+        1 => JwtForm::Signed,
+        3 => JwtForm::Encrypted,
         _ => return None,
     };
-    let header = json_object(parts[0])?;
+    Some((form, header, claims))
+}
+
+/// Decodes `token` if it looks like a JWT (`eyJ…` with 3 or 5 dot-separated parts).
+pub fn decode(token: &str) -> Option<Jwt> {
+    let (form, header, claims) = parts(token)?;
+    let header = json_object(header)?;
     let claims = match form {
-        JwtForm::Signed => Some(json_object(parts[1])?),
+        JwtForm::Signed => Some(json_object(claims)?),
         JwtForm::Encrypted => None,
     };
     Some(Jwt {
@@ -159,6 +168,32 @@ pub fn decode(token: &str) -> Option<Jwt> {
         header,
         claims,
     })
+}
+
+/// Reads a JWT's claims without building a tree of them (issue #15: every
+/// token of an identity-dense trace is read this way, for a few claims):
+/// `read` gets the form and, for a signed token, the claims object, whose
+/// members are decoded only when asked for. `None` when `token` is not a JWT
+/// whose header and claims are JSON objects.
+///
+/// Unlike [`decode`], a member that cannot be decoded (a lone surrogate in a
+/// string) is absent on its own instead of taking the whole token with it, as
+/// in every other identity reply ([`JsonObject`]).
+pub fn read_claims<T>(
+    token: &str,
+    read: impl FnOnce(JwtForm, Option<&JsonObject<'_>>) -> T,
+) -> Option<T> {
+    let (form, header, claims) = parts(token)?;
+    let header = b64_decode(header)?;
+    JsonObject::parse(std::str::from_utf8(&header).ok()?)?;
+    match form {
+        JwtForm::Signed => {
+            let claims = b64_decode(claims)?;
+            let claims = JsonObject::parse(std::str::from_utf8(&claims).ok()?)?;
+            Some(read(form, Some(&claims)))
+        }
+        JwtForm::Encrypted => Some(read(form, None)),
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +269,76 @@ mod tests {
         ] {
             assert!(decode(s).is_none(), "{s:?}");
         }
+    }
+
+    /// Claims' names with their values as JSON text.
+    type Members = Vec<(String, String)>;
+
+    /// What [`read_claims`] sees of `token`: the form, and the claims' names
+    /// with their raw values.
+    fn read(token: &str) -> Option<(JwtForm, Option<Members>)> {
+        read_claims(token, |form, claims| {
+            let members = claims.map(|c| {
+                c.iter()
+                    .map(|(name, raw)| (name.to_string(), raw.get().to_string()))
+                    .collect()
+            });
+            (form, members)
+        })
+    }
+
+    #[test]
+    fn read_claims_sees_what_decode_sees() {
+        let signed = format!(
+            "{}.{}.c2lnbmF0dXJl",
+            enc(&URL_SAFE_NO_PAD, HEADER),
+            enc(&URL_SAFE_NO_PAD, CLAIMS)
+        );
+        let standard = format!(
+            "{}.{}.",
+            enc(&URL_SAFE, HEADER),
+            enc(&STANDARD, r#"{"x":"???>>>~~~","exp":"12"}"#)
+        );
+        let jwe = format!(
+            "{}.a2V5.aXY.Y2lwaGVy.dGFn",
+            enc(&URL_SAFE_NO_PAD, r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#)
+        );
+        for token in [signed.as_str(), &standard, &jwe] {
+            let jwt = decode(token).unwrap();
+            let (form, members) = read(token).unwrap();
+            assert_eq!(form, jwt.form);
+            let expected = jwt.claims.map(|c| {
+                c.iter()
+                    .map(|(name, value)| (name.clone(), value.to_string()))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(members, expected, "{token}");
+        }
+        for junk in [
+            "",
+            "eyJ.eyJ.",
+            "eyJhbGciOiJub25lIn0.bm90IGpzb24.sig",
+            "eyJ9.eyJ9.x",
+        ] {
+            assert!(read(junk).is_none(), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn an_undecodable_claim_is_absent_on_its_own() {
+        let claims = r#"{"tid":"t-1","bad":"\ud800","exp":1700000000}"#;
+        let token = format!(
+            "{}.{}.sig",
+            enc(&URL_SAFE_NO_PAD, HEADER),
+            enc(&URL_SAFE_NO_PAD, claims)
+        );
+        assert!(decode(&token).is_none(), "serde refuses the lone surrogate");
+        let tid = read_claims(&token, |_, c| {
+            c.and_then(|c| c.str("tid")).map(|t| t.into_owned())
+        });
+        assert_eq!(tid, Some(Some("t-1".to_string())));
+        let bad = read_claims(&token, |_, c| c.and_then(|c| c.str("bad")).is_none());
+        assert_eq!(bad, Some(true));
     }
 
     #[test]

@@ -888,32 +888,40 @@ fn read_tokens(step: &mut Step, tokens: &messages::TokenResponse) {
 
 /// Decodes a JWT for display: safe claims only, the user name kept apart.
 pub fn token_facts(kind: &str, token: &str) -> Option<TokenFacts> {
-    let jwt = jwt::decode(token)?;
-    let mut claims = Vec::new();
-    if let Some(map) = &jwt.claims {
+    jwt::read_claims(token, |form, claims| {
+        let mut facts = TokenFacts {
+            kind: kind.to_string(),
+            signed: form == jwt::JwtForm::Signed,
+            iat: None,
+            nbf: None,
+            exp: None,
+            claims: Vec::new(),
+            user: None,
+        };
+        let Some(claims) = claims else {
+            return facts;
+        };
         for name in jwt::SAFE_CLAIMS {
-            if let Some(v) = map.get(*name) {
-                let shown = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                claims.push((name.to_string(), shown));
+            if let Some(shown) = claims.raw(name).and_then(shown_claim) {
+                facts.claims.push((name.to_string(), shown));
             }
         }
-    }
-    let user = ["upn", "preferred_username", "unique_name", "email"]
-        .iter()
-        .find_map(|c| jwt.str_claim(c))
-        .map(str::to_string);
-    Some(TokenFacts {
-        kind: kind.to_string(),
-        signed: jwt.form == jwt::JwtForm::Signed,
-        iat: jwt.numeric_claim("iat"),
-        nbf: jwt.numeric_claim("nbf"),
-        exp: jwt.numeric_claim("exp"),
-        claims,
-        user,
+        facts.user = ["upn", "preferred_username", "unique_name", "email"]
+            .iter()
+            .find_map(|c| claims.str(c))
+            .map(std::borrow::Cow::into_owned);
+        let numeric = |name| messages::value_i64(&claims.get(name)?);
+        (facts.iat, facts.nbf, facts.exp) = (numeric("iat"), numeric("nbf"), numeric("exp"));
+        facts
     })
+}
+
+/// A claim as shown: a string's text, any other value as compact JSON.
+fn shown_claim(raw: &serde_json::value::RawValue) -> Option<String> {
+    match json_object::string(raw) {
+        Some(text) => Some(text.into_owned()),
+        None => Some(json_object::decode(raw)?.to_string()),
+    }
 }
 
 fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
