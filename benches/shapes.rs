@@ -47,6 +47,24 @@ fn dense_har_full_analysis(bencher: Bencher) {
     files::full_analysis(bencher, dense());
 }
 
+/// Reading the dense HAR into exchanges on one thread, without observing them:
+/// beside [`dense_har_read_and_observe`], how the per-entry cost splits between
+/// the HAR reader and identity observation.
+#[divan::bench(sample_count = 10)]
+fn dense_har_read(bencher: Bencher) {
+    let data = std::fs::read(dense()).unwrap();
+    let mut entries = 0usize;
+    har::read_slice(&data, &ReadCtx::new("bench"), &mut |_| entries += 1).unwrap();
+    bencher.counter(ItemsCount::new(entries)).bench(|| {
+        let mut seen = 0usize;
+        har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
+            seen += usize::from(ex.response.is_some())
+        })
+        .unwrap();
+        seen
+    });
+}
+
 /// Reading and observing the dense HAR on one thread, counted per entry (the
 /// issue's "µs per entry").
 #[divan::bench(sample_count = 10)]
