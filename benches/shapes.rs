@@ -47,15 +47,21 @@ fn dense_har_full_analysis(bencher: Bencher) {
     files::full_analysis(bencher, dense());
 }
 
+/// The dense HAR's bytes, and its entries as a counter.
+fn dense_bytes() -> (Vec<u8>, ItemsCount) {
+    let data = std::fs::read(dense()).unwrap();
+    let mut entries = 0usize;
+    har::read_slice(&data, &ReadCtx::new("bench"), &mut |_| entries += 1).unwrap();
+    (data, ItemsCount::new(entries))
+}
+
 /// Reading the dense HAR into exchanges on one thread, without observing them:
 /// beside [`dense_har_read_and_observe`], how the per-entry cost splits between
 /// the HAR reader and identity observation.
 #[divan::bench(sample_count = 10)]
 fn dense_har_read(bencher: Bencher) {
-    let data = std::fs::read(dense()).unwrap();
-    let mut entries = 0usize;
-    har::read_slice(&data, &ReadCtx::new("bench"), &mut |_| entries += 1).unwrap();
-    bencher.counter(ItemsCount::new(entries)).bench(|| {
+    let (data, entries) = dense_bytes();
+    bencher.counter(entries).bench(|| {
         let mut seen = 0usize;
         har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
             seen += usize::from(ex.response.is_some())
@@ -69,10 +75,8 @@ fn dense_har_read(bencher: Bencher) {
 /// issue's "µs per entry").
 #[divan::bench(sample_count = 10)]
 fn dense_har_read_and_observe(bencher: Bencher) {
-    let data = std::fs::read(dense()).unwrap();
-    let mut entries = 0usize;
-    har::read_slice(&data, &ReadCtx::new("bench"), &mut |_| entries += 1).unwrap();
-    bencher.counter(ItemsCount::new(entries)).bench(|| {
+    let (data, entries) = dense_bytes();
+    bencher.counter(entries).bench(|| {
         let mut steps = Vec::new();
         har::read_slice(&data, &ReadCtx::new("bench"), &mut |ex| {
             steps.push(identity::observe(steps.len(), &ex))
