@@ -889,39 +889,33 @@ fn read_tokens(step: &mut Step, tokens: &messages::TokenResponse) {
 /// Decodes a JWT for display: safe claims only, the user name kept apart.
 pub fn token_facts(kind: &str, token: &str) -> Option<TokenFacts> {
     jwt::read_claims(token, |form, claims| {
-        let mut facts = TokenFacts {
+        let numeric = |name| messages::value_i64(&claims?.get(name)?);
+        let shown = |c: &JsonObject<'_>| {
+            let shown = |name: &&str| Some((name.to_string(), shown_claim(c.raw(name)?)?));
+            jwt::SAFE_CLAIMS.iter().filter_map(shown).collect()
+        };
+        TokenFacts {
             kind: kind.to_string(),
             signed: form == jwt::JwtForm::Signed,
-            iat: None,
-            nbf: None,
-            exp: None,
-            claims: Vec::new(),
-            user: None,
-        };
-        let Some(claims) = claims else {
-            return facts;
-        };
-        for name in jwt::SAFE_CLAIMS {
-            if let Some(shown) = claims.raw(name).and_then(shown_claim) {
-                facts.claims.push((name.to_string(), shown));
-            }
+            iat: numeric("iat"),
+            nbf: numeric("nbf"),
+            exp: numeric("exp"),
+            claims: claims.map(shown).unwrap_or_default(),
+            user: claims
+                .and_then(|c| USER_CLAIMS.iter().find_map(|name| c.str(name)))
+                .map(std::borrow::Cow::into_owned),
         }
-        facts.user = ["upn", "preferred_username", "unique_name", "email"]
-            .iter()
-            .find_map(|c| claims.str(c))
-            .map(std::borrow::Cow::into_owned);
-        let numeric = |name| messages::value_i64(&claims.get(name)?);
-        (facts.iat, facts.nbf, facts.exp) = (numeric("iat"), numeric("nbf"), numeric("exp"));
-        facts
     })
 }
 
+/// The claims that name a token's user, in the order they are looked for.
+const USER_CLAIMS: [&str; 4] = ["upn", "preferred_username", "unique_name", "email"];
+
 /// A claim as shown: a string's text, any other value as compact JSON.
 fn shown_claim(raw: &serde_json::value::RawValue) -> Option<String> {
-    match json_object::string(raw) {
-        Some(text) => Some(text.into_owned()),
-        None => Some(json_object::decode(raw)?.to_string()),
-    }
+    json_object::string(raw)
+        .map(std::borrow::Cow::into_owned)
+        .or_else(|| Some(json_object::decode(raw)?.to_string()))
 }
 
 fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
