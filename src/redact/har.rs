@@ -99,6 +99,15 @@ pub fn rewrite_bytes(
     rewrite_json(json, (prefix, suffix), out, masker)
 }
 
+/// Rewrites a HAR's JSON read from `json` (no BOM, no JSONP wrapper).
+pub fn rewrite_reader(
+    json: impl Read,
+    out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
+    rewrite_json(json, (b"", b""), out, masker)
+}
+
 /// Rewrites the JSON of a HAR read from `json`, between the wrapper's `prefix`
 /// and `suffix`. Each entry passes the analysing reader's guard first, so one
 /// entry larger than [`crate::limits::har_entry`] is never held: it is left

@@ -135,7 +135,7 @@ fn cleartext_captures_are_masked_in_place() {
 
         // No secret of the original survives in the copy's bytes.
         let (har, _) = exchanges::to_har(&original, None).unwrap();
-        let har: Value = serde_json::from_slice(&har).unwrap();
+        let har: Value = serde_json::from_slice(&har.to_vec()).unwrap();
         let mut secrets = secrets_of(&har);
         // AADSTS numbers are kept on purpose (`error_codes=[…]` looks like a code).
         let original_text = String::from_utf8_lossy(&original);
