@@ -205,8 +205,8 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let redactor = Redactor::new(!args.unsafe_show_secrets);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    // JSON and text are streamed: the text of a large trace's report is never
-    // held whole. The ticket and the HTML page are built whole.
+    // JSON, text and the HTML page are streamed: a large trace's report is
+    // never held whole. The ticket (a few findings) is built whole.
     let written = match args.format {
         _ if args.ticket => write_report(args, &crate::report::ticket::render(&session, &redactor)),
         ReportFormat::Json => write_report_with(args, |out| json::write(&session, &redactor, out)),
@@ -216,7 +216,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
             };
             write_report_with(args, |out| text::write(&session, &redactor, palette, out))
         }
-        ReportFormat::Html => write_report(args, &html::render(&session, &redactor)),
+        ReportFormat::Html => write_report_with(args, |out| html::write(&session, &redactor, out)),
     };
     if let Err(code) = written {
         return code;

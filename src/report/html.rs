@@ -24,7 +24,6 @@
 //! inline styles, and nothing from the network, so even a mistake here could not
 //! run an injected script or fetch anything.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 
@@ -99,9 +98,9 @@ struct Ctx<'a> {
     by_step: HashMap<usize, Vec<&'a Finding>>,
     /// The one time axis of the page: every waterfall and the host lanes.
     axis: Axis,
-    /// Step details kept out of the DOM (see [`Details`]), written at the
-    /// page's end; `None` when details are inline.
-    deferred: Option<RefCell<String>>,
+    /// Whether step details are kept out of the DOM (see [`Details`]): each
+    /// run of the page writes them into its [`Part`], and they go at its end.
+    defer: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -122,17 +121,21 @@ impl<'a> Ctx<'a> {
             by_flow: super::findings_by_flow(&session.findings),
             by_step,
             axis: trace_axis(session),
-            deferred: details
-                .deferred(session.analysis.steps.len())
-                .then(|| RefCell::new(String::new())),
+            defer: details.deferred(session.analysis.steps.len()),
         }
     }
 
     /// Writes the body of step `id`'s expandable detail, made by `write`:
     /// inline, or kept as inert text that report.js puts in place when the
     /// step is first opened.
-    fn detail(&self, id: usize, out: &mut String, write: impl FnOnce(&mut String)) {
-        let Some(deferred) = &self.deferred else {
+    fn detail(
+        &self,
+        id: usize,
+        out: &mut String,
+        deferred: &mut String,
+        write: impl FnOnce(&mut String),
+    ) {
+        if !self.defer {
             out.push_str("<div class=\"detail\">");
             write(out);
             out.push_str("</div>");
@@ -151,7 +154,7 @@ impl<'a> Ctx<'a> {
             "<div class=\"detail\" data-detail=\"{id}\"><p class=\"muted lazy\">The request and response appear here when the page's script runs.</p></div>"
         );
         let _ = writeln!(
-            deferred.borrow_mut(),
+            deferred,
             "<script type=\"text/html\" id=\"detail-{id}\">{body}</script>"
         );
     }
@@ -244,35 +247,77 @@ pub struct Page<'a> {
 
 /// Renders the whole page.
 pub fn render(session: &Session, redactor: &Redactor) -> String {
-    render_page(
-        session,
-        redactor,
-        Page {
-            nonce: &nonce(),
-            details: Details::Auto,
-        },
-    )
+    render_page(session, redactor, fresh_page(&nonce()))
 }
 
 /// [`render`] with a given script nonce (tests pin it).
 pub fn render_with_nonce(session: &Session, redactor: &Redactor, nonce: &str) -> String {
-    render_page(
-        session,
-        redactor,
-        Page {
-            nonce,
-            details: Details::Auto,
-        },
-    )
+    render_page(session, redactor, fresh_page(nonce))
 }
 
-/// Renders the whole page as `page` says.
+/// Renders the whole page as `page` says, held whole (tests, small traces).
 pub fn render_page(session: &Session, redactor: &Redactor, page: Page) -> String {
+    // Writing into memory does not fail.
+    super::collected(|out| write_page(session, redactor, page, out)).unwrap_or_default()
+}
+
+/// Writes the page [`render`] makes to `out`, streamed.
+pub fn write(
+    session: &Session,
+    redactor: &Redactor,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    write_page(session, redactor, fresh_page(&nonce()), out)
+}
+
+fn fresh_page(nonce: &str) -> Page<'_> {
+    Page {
+        nonce,
+        details: Details::Auto,
+    }
+}
+
+/// Flows rendered at a time, on every core; steps, in "All requests".
+const FLOWS_PER_BATCH: usize = 256;
+const ROWS_PER_BATCH: usize = 2048;
+
+/// A run of the page rendered on its own (on any core): its HTML, and the
+/// step details it kept out of the DOM ([`Details`]), which go at the page's
+/// end in the order they were written.
+#[derive(Default)]
+pub(crate) struct Part {
+    html: String,
+    deferred: String,
+}
+
+impl super::RunBuffer for Part {
+    fn clear(&mut self) {
+        self.html.clear();
+        self.deferred.clear();
+    }
+    fn bytes(&self) -> &[u8] {
+        self.html.as_bytes()
+    }
+}
+
+/// Writes the page as `page` says to `out`, streamed: the flows' sections and
+/// the rows of "All requests" are rendered a batch at a time on every core
+/// and written in order; only the deferred step details are held until the
+/// end, where the page keeps them (a 200 MB HAR's page was held whole, twice
+/// over while it grew: 2.6 times the HAR in memory, issue #15).
+pub fn write_page(
+    session: &Session,
+    redactor: &Redactor,
+    page: Page,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
     let nonce = page.nonce;
     let c = Ctx::new(session, redactor, page.details);
-    let mut out = String::with_capacity(64 * 1024);
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+    let mut text = String::with_capacity(64 * 1024);
     let _ = write!(
-        out,
+        text,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; img-src data:; base-uri 'none'; form-action 'none'\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -280,36 +325,53 @@ pub fn render_page(session: &Session, redactor: &Redactor, page: Page) -> String
 <title>aadtrace report</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
         version = env!("CARGO_PKG_VERSION"),
     );
-    header(&c, &mut out);
-    out.push_str("<main>\n");
-    controls(&mut out);
-    lanes::write(&c, &mut out);
+    header(&c, &mut text);
+    text.push_str("<main>\n");
+    controls(&mut text);
+    lanes::write(&c, &mut text);
     if session.analysis.flows.is_empty() {
-        out.push_str("<p class=\"muted\">No sign-in flow was found in this trace.</p>\n");
+        text.push_str("<p class=\"muted\">No sign-in flow was found in this trace.</p>\n");
     }
-    for flow in &session.analysis.flows {
-        flow_section(&c, flow, &mut out);
-    }
+    out.write_all(text.as_bytes())?;
+    let mut deferred: Vec<String> = Vec::new();
+    let mut keep = |part: &mut Part| deferred.push(std::mem::take(&mut part.deferred));
+    let flows = &session.analysis.flows;
+    super::write_in_batches_then(
+        &mut out,
+        flows,
+        FLOWS_PER_BATCH,
+        |_, flows, _: &mut (), part: &mut Part| {
+            for flow in flows {
+                flow_section(&c, flow, part);
+            }
+            Ok(())
+        },
+        &mut keep,
+    )?;
+    text.clear();
     let loose = c.findings_of(None);
     if !loose.is_empty() {
-        out.push_str("<section class=\"loose\" data-flow=\"none\">\n<h2>Findings outside sign-in flows</h2>\n<div class=\"findings\">\n");
+        text.push_str("<section class=\"loose\" data-flow=\"none\">\n<h2>Findings outside sign-in flows</h2>\n<div class=\"findings\">\n");
         for f in loose {
-            finding_block(&c, f, &mut out);
+            finding_block(&c, f, &mut text);
         }
-        out.push_str("</div>\n</section>\n");
+        text.push_str("</div>\n</section>\n");
     }
-    requests::write(&c, &mut out);
-    out.push_str("</main>\n");
-    footer(&c, &mut out);
-    if let Some(deferred) = &c.deferred {
-        out.push_str(&deferred.borrow());
+    out.write_all(text.as_bytes())?;
+    requests::write(&c, &mut out, &mut keep)?;
+    text.clear();
+    text.push_str("</main>\n");
+    footer(&c, &mut text);
+    out.write_all(text.as_bytes())?;
+    for part in &deferred {
+        out.write_all(part.as_bytes())?;
     }
-    let _ = write!(
+    write!(
         out,
         "<script type=\"application/json\" id=\"aadtrace-data\">{}</script>\n<script nonce=\"{nonce}\">\n{SCRIPT}</script>\n</body>\n</html>\n",
         script_json(&page_data(&c))
-    );
-    out
+    )?;
+    out.flush()
 }
 
 /// What the script needs: flow labels for the filter.
@@ -528,7 +590,8 @@ fn step_end(s: &Step) -> i64 {
     s.started_us + s.duration_ms.map_or(0, |d| (d * 1000.0) as i64)
 }
 
-fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
+fn flow_section(c: &Ctx, flow: &Flow, part: &mut Part) {
+    let out = &mut part.html;
     let outcome = outcome_name(flow);
     let _ = writeln!(
         out,
@@ -550,10 +613,11 @@ fn flow_section(c: &Ctx, flow: &Flow, out: &mut String) {
     let hops = hops(c, flow);
     for hop in &hops {
         match hop {
-            Hop::Step(step) => step_row(c, step, flow.started_us, axis, out),
-            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, axis, out),
+            Hop::Step(step) => step_row(c, step, flow.started_us, axis, part),
+            Hop::Mfa { attempt, .. } => mfa_band(c, flow, attempt, axis, &mut part.html),
         }
     }
+    let out = &mut part.html;
     out.push_str("</div>\n");
     sequence::write(c, flow, &hops, out);
 
@@ -719,7 +783,8 @@ fn marks(c: &Ctx, findings: &[&Finding]) -> String {
     out
 }
 
-fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
+fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, part: &mut Part) {
+    let out = &mut part.html;
     let label = s.label();
     let status = s
         .status
@@ -754,8 +819,8 @@ fn step_row(c: &Ctx, s: &Step, flow_start: i64, axis: &Axis, out: &mut String) {
         style = axis.style(s.started_us, step_end(s)),
         marks = marks(c, findings),
     );
-    c.detail(s.id, out, |out| step_detail(c, s, out));
-    out.push_str("</details>\n");
+    c.detail(s.id, out, &mut part.deferred, |out| step_detail(c, s, out));
+    part.html.push_str("</details>\n");
 }
 
 /// The facts of one step, under its row.
@@ -1016,6 +1081,51 @@ fn footer(c: &Ctx, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ids that follow `prefix` in `page`, in page order.
+    fn ids_after(page: &str, prefix: &str) -> Vec<usize> {
+        page.match_indices(prefix)
+            .map(|(at, _)| {
+                let rest = &page[at + prefix.len()..];
+                let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap();
+                rest[..end].parse().unwrap()
+            })
+            .collect()
+    }
+
+    /// Flows and request rows are rendered in batches on every core, each run
+    /// keeping its deferred details: every section, row and detail is written
+    /// once, in order, across batch boundaries, and the details at the page's
+    /// end follow the order of the steps that open them.
+    #[test]
+    fn a_streamed_page_keeps_every_part_once_and_in_order_across_batches() {
+        let n = 2 * ROWS_PER_BATCH + 37;
+        let mut steps = crate::report::test_support::separate_sign_ins(n)
+            .analysis
+            .steps;
+        // Every third step is noise: no flow, its detail in "All requests".
+        for s in steps.iter_mut().step_by(3) {
+            s.noise = true;
+        }
+        let session = crate::session::judge(Vec::new(), steps, &Default::default());
+        let flows = session.analysis.flows.len();
+        assert!(flows > 2 * FLOWS_PER_BATCH, "{flows} flows");
+        let page = render_with_nonce(&session, &Redactor::new(true), "N");
+        assert_eq!(
+            ids_after(&page, "<h2>Sign-in flow "),
+            (1..=flows).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            ids_after(&page, "<tr id=\"req-"),
+            (0..n).collect::<Vec<_>>()
+        );
+        let opened = ids_after(&page, "data-detail=\"");
+        assert_eq!(opened.len(), n, "every step has its detail once");
+        let in_flows: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
+        let outside: Vec<usize> = (0..n).step_by(3).collect();
+        assert_eq!(opened, [in_flows, outside].concat());
+        assert_eq!(ids_after(&page, "id=\"detail-"), opened);
+    }
 
     #[test]
     fn ticks_fall_on_round_values() {

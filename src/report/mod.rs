@@ -65,6 +65,23 @@ where
     M: Default + Send,
     B: RunBuffer + Default + Send,
 {
+    write_in_batches_then(out, items, per_batch, render, &mut |_: &mut B| {})
+}
+
+/// [`write_in_batches`], calling `then` with each run's buffer, in order,
+/// once its bytes are written (to take what else the run made).
+pub(crate) fn write_in_batches_then<'a, S, M, B>(
+    out: &mut impl std::io::Write,
+    items: &'a [S],
+    per_batch: usize,
+    render: impl Fn(usize, &'a [S], &mut M, &mut B) -> std::io::Result<()> + Sync,
+    then: &mut impl FnMut(&mut B),
+) -> std::io::Result<()>
+where
+    S: Sync,
+    M: Default + Send,
+    B: RunBuffer + Default + Send,
+{
     use rayon::prelude::*;
     assert!(per_batch > 0, "a batch holds items");
     let run_len = per_batch.div_ceil(2 * rayon::current_num_threads());
@@ -81,8 +98,9 @@ where
                 render(n * per_batch + r * run_len, run_items, memo, buffer)
             })?;
         // A short last batch fills fewer runs: the others hold an earlier batch.
-        for (_, buffer) in &runs[..batch.len().div_ceil(run_len)] {
+        for (_, buffer) in &mut runs[..batch.len().div_ceil(run_len)] {
             out.write_all(buffer.bytes())?;
+            then(buffer);
         }
     }
     Ok(())

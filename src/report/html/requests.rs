@@ -10,20 +10,28 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{badge_class, escape, exchange, intrinsic_size, marks, url_head, Ctx};
+use super::{
+    badge_class, escape, exchange, intrinsic_size, marks, url_head, Ctx, Part, ROWS_PER_BATCH,
+};
 use crate::findings::Severity;
 use crate::identity::Step;
 use crate::report::time::time_of_day;
 
-/// Writes the section.
-pub(super) fn write(c: &Ctx, out: &mut String) {
+/// Writes the section, its rows rendered a batch at a time on every core;
+/// `keep` takes each run's deferred details, in order.
+pub(super) fn write(
+    c: &Ctx,
+    out: &mut impl std::io::Write,
+    keep: &mut impl FnMut(&mut Part),
+) -> std::io::Result<()> {
     let steps = &c.session.analysis.steps;
     if steps.is_empty() {
-        return;
+        return Ok(());
     }
+    let mut head = String::new();
     let hosts: BTreeSet<&str> = steps.iter().map(|s| s.host.as_str()).collect();
     let _ = write!(
-        out,
+        head,
         "<section class=\"requests\" id=\"requests\" style=\"{size}\">\n<h2>All requests ({n})</h2>\n\
 <div id=\"req-controls\" class=\"controls\" hidden>\
 <label>host <select id=\"req-host\"><option value=\"\">all hosts ({hosts})</option></select></label>\
@@ -37,10 +45,20 @@ pub(super) fn write(c: &Ctx, out: &mut String) {
         size = intrinsic_size(steps.len()),
         hosts = hosts.len(),
     );
-    for s in steps {
-        row(c, s, out);
-    }
-    out.push_str("</tbody></table></div>\n</section>\n");
+    out.write_all(head.as_bytes())?;
+    crate::report::write_in_batches_then(
+        out,
+        steps,
+        ROWS_PER_BATCH,
+        |_, steps, _: &mut (), part: &mut Part| {
+            for s in steps {
+                row(c, s, part);
+            }
+            Ok(())
+        },
+        keep,
+    )?;
+    out.write_all(b"</tbody></table></div>\n</section>\n")
 }
 
 /// Longest request target shown in the table; the step's detail has it whole.
@@ -75,7 +93,7 @@ fn worst(c: &Ctx, s: &Step) -> &'static str {
         .map_or("none", |sev| sev.name())
 }
 
-fn row(c: &Ctx, s: &Step, out: &mut String) {
+fn row(c: &Ctx, s: &Step, part: &mut Part) {
     let findings = c.findings_of_step(s.id);
     let status = s.status.filter(|&st| st > 0);
     let flow = c.session.analysis.flow_of_step.get(s.id).copied().flatten();
@@ -103,13 +121,15 @@ fn row(c: &Ctx, s: &Step, out: &mut String) {
         Some(_) => format!("<a href=\"#step-{}\">{request}</a>", s.id),
         None => {
             let mut detail = format!("<details class=\"inline\"><summary>{request}</summary>");
-            c.detail(s.id, &mut detail, |out| exchange::write(c, s, out));
+            c.detail(s.id, &mut detail, &mut part.deferred, |out| {
+                exchange::write(c, s, out)
+            });
             detail.push_str("</details>");
             detail
         }
     };
     let _ = writeln!(
-        out,
+        part.html,
         "<tr id=\"req-{id}\" data-host=\"{host}\" data-status=\"{status_num}\" data-sev=\"{sev}\" data-ids=\"{ids}\"{bg}><td class=\"num\">{id}</td><td class=\"t\">{time}</td><td class=\"host\">{host}</td><td class=\"req\">{request}</td><td><span class=\"status {cls}\">{status}</span></td><td>{flow}</td><td>{marks}</td></tr>",
         host = c.t(&s.host),
         status_num = status.unwrap_or(0),
