@@ -11,6 +11,9 @@
 //! page of more than [`INLINE_STEPS`] steps the steps' requests and responses
 //! are kept out of the DOM until a step opens ([`Details`]), and sections are
 //! `content-visibility: auto`, so a 200 MB HAR's page opens in about 2 s.
+//! The page is written as it is made ([`write_page`]): flows and the rows of
+//! "All requests" are rendered a batch at a time on every core, each run into
+//! its own `Part`, and only the deferred details wait for the page's end.
 //!
 //! The verdict comes first, with the step it rests on linked under it, so the
 //! failure is in the first screen of every page (the browser test checks it at
@@ -285,7 +288,7 @@ const ROWS_PER_BATCH: usize = 2048;
 /// step details it kept out of the DOM ([`Details`]), which go at the page's
 /// end in the order they were written.
 #[derive(Default)]
-pub(crate) struct Part {
+struct Part {
     html: String,
     deferred: String,
 }
