@@ -60,6 +60,13 @@ pub fn in_flight() -> usize {
     share(4, 16 << 20, 256 << 20)
 }
 
+/// Largest streamed HAR (a `.har.gz`, a pipe) held whole, to be read as a
+/// file is (a quarter of a trace's share, at least 16 MiB); a larger one is
+/// read as a stream, entry by entry, after what was held.
+pub fn har_held() -> usize {
+    share(4, 16 << 20, usize::MAX)
+}
+
 /// Largest HAR entry held whole when a HAR is streamed (a sixteenth of a trace's
 /// share, 16–256 MiB: the entry is held twice while it is parsed); a larger one
 /// is skipped with a warning.

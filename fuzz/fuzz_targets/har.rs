@@ -1,6 +1,6 @@
 //! Arbitrary bytes into the HAR readers (fast pass, serde passes over a slice,
-//! stream): they must never panic, bodies must decode or fail cleanly, and the
-//! readers must agree.
+//! a stream held whole, the serde stream reader): they must never panic, bodies
+//! must decode or fail cleanly, and the readers must agree.
 #![no_main]
 
 use aadtrace::capture::{har, CaptureError, InputSummary, ReadCtx};
@@ -30,7 +30,12 @@ fuzz_target!(|data: &[u8]| {
     let (fast, with_fast) = exchanges(|sink| har::read_slice(data, &ReadCtx::new("fuzz"), sink));
     let (slow, slice) =
         exchanges(|sink| har::read_slice_serde_only(data, &ReadCtx::new("fuzz"), sink));
-    let stream = har::read_stream(data, &ReadCtx::new("fuzz"), &mut |ex| touch(&ex));
+    let stream = har::read_stream_serde_only(data, &ReadCtx::new("fuzz"), &mut |ex| touch(&ex));
+    // A stream that fits in memory is held and read as the slice is.
+    let (held, held_result) =
+        exchanges(|sink| har::read_stream(data, &ReadCtx::new("fuzz"), sink));
+    assert_eq!(held, fast, "a held stream and the slice differ");
+    assert_eq!(format!("{held_result:?}"), format!("{with_fast:?}"));
     // The fast pass reads what serde reads, exchange for exchange. It may read
     // further: it does not check escapes inside strings it does not decode, where
     // serde stops the document.

@@ -215,6 +215,9 @@ pub struct ReadCtx<'a> {
     /// Packet captures: parse TLS and HTTP on a second thread while this one
     /// reads frames and reassembles TCP (the output is the same).
     pub http_thread: bool,
+    /// How many bytes a compressed input is expected to hold once inflated
+    /// (a gzip file's trailer), so a HAR stream held whole is sized once.
+    pub inflated_len: Option<u64>,
 }
 
 impl<'a> ReadCtx<'a> {
@@ -226,6 +229,7 @@ impl<'a> ReadCtx<'a> {
             keys: None,
             progress: &NoProgress,
             http_thread: false,
+            inflated_len: None,
         }
     }
 
@@ -432,7 +436,13 @@ fn read_file(
         return read_stream(reader, ctx, sink);
     }
     match open_file(path, name)? {
-        Opened::Gzip(file) => read_stream(Box::new(file), ctx, sink),
+        Opened::Gzip(file) => {
+            let ctx = ReadCtx {
+                inflated_len: gzip_inflated_len(&file),
+                ..ctx.clone()
+            };
+            read_stream(Box::new(file), &ctx, sink)
+        }
         Opened::Har(map) => {
             let json = jsonp_body(&map).unwrap_or(&map);
             let summary = har::read_slice(json, ctx, sink)?;
@@ -460,6 +470,21 @@ fn read_file(
             format,
         }),
     }
+}
+
+/// The length a gzip file gives its inflated data: the trailer's `ISIZE`, the
+/// last member's length modulo 2^32 (RFC 1952 §2.3.1), so a hint and never a
+/// count. Leaves the file at its start.
+fn gzip_inflated_len(file: &std::fs::File) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let mut isize = [0u8; 4];
+    let read = f
+        .seek(SeekFrom::End(-4))
+        .and_then(|_| f.read_exact(&mut isize));
+    f.rewind().ok()?;
+    read.ok()?;
+    Some(u32::from_le_bytes(isize) as u64)
 }
 
 /// Reads a packet capture file (pcap, pcapng, NetMon); its exchanges are owned,

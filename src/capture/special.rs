@@ -63,15 +63,24 @@ fn open_nonblocking(path: &Path) -> io::Result<File> {
 }
 
 /// A non-blocking pipe read as a blocking one: "nothing yet" waits a moment and
-/// tries again; no writer at all reads as the end.
+/// tries again; no writer at all reads as the end. The wait starts short and
+/// doubles up to [`MAX_WAIT`]: a reader faster than its writer (a 64 KiB pipe
+/// buffer drained at once) would otherwise sleep the longest wait for every
+/// refill, seconds for a few hundred megabytes, while a writer that pauses
+/// still costs no CPU.
 struct Waiting(File);
+
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_micros(20);
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl Read for Waiting {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut wait = FIRST_WAIT;
         loop {
             match self.0.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(MAX_WAIT);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return other,

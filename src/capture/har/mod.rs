@@ -8,7 +8,10 @@
 //! - A document held in memory is first read by the fast pass ([`fast`], over the
 //!   zero-copy scanner in [`scan`]); a large one in two halves at once ([`split`]).
 //!   When the fast pass bails, the serde passes below read it again and skip the
-//!   entries it delivered. Streams (stdin, gzip) use the serde passes only.
+//!   entries it delivered. A stream (stdin, a pipe, gzip) is held whole and read
+//!   the same way when it fits in [`crate::limits::har_held`]; a larger one, or
+//!   one whose reading fails, uses the serde passes only, over what was held and
+//!   then the rest of the stream.
 //! - The top level and `log` are walked with hand-written serde visitors ([`visit`]),
 //!   so the entries are never collected: `log.entries` is visited one element at a
 //!   time and each entry goes to the sink before the next one is read.
@@ -27,7 +30,7 @@
 //!   complete entry before the cut and a `capture_truncated` warning.
 
 use std::cell::Cell;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde::de::DeserializeSeed;
 use serde_json::error::Category;
@@ -187,6 +190,91 @@ pub fn read_stream<R: BufRead>(
     ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
+    // serde reads a stream byte by byte, several times slower than the slice
+    // reader reads memory: a stream that fits is held and read as a slice.
+    let expected = ctx.inflated_len.map_or(0, |n| n.saturating_add(1));
+    match hold(&mut reader, crate::limits::har_held(), expected) {
+        Held::Whole(bytes) => read_slice_erased(&bytes, ctx, sink),
+        // Too large: streamed, from the start of what was held.
+        Held::Larger(part) => {
+            read_stream_serde_only(std::io::Cursor::new(part).chain(reader), ctx, sink)
+        }
+        // Streamed too, so a cut stream gives what it gave before (every entry
+        // before the cut, and the same warning).
+        Held::Failed(part, e) => read_stream_serde_only(
+            std::io::Cursor::new(part).chain(Failing(Some(e))),
+            ctx,
+            sink,
+        ),
+    }
+}
+
+/// What [`hold`] got of a stream.
+enum Held {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// Its first bytes: the rest would pass the cap, or memory ran out.
+    Larger(Vec<u8>),
+    /// What came before a read failed.
+    Failed(Vec<u8>, std::io::Error),
+}
+
+/// Reads `reader` whole while it holds at most `cap` bytes. The buffer grows
+/// in steps (the first `expected` bytes, then doubling) and never past
+/// `cap + 1`, so a stream over the cap costs the cap, not twice it.
+fn hold(reader: &mut impl Read, cap: usize, expected: u64) -> Held {
+    let limit = cap.saturating_add(1);
+    let first = usize::try_from(expected)
+        .unwrap_or(limit)
+        .clamp(1 << 20, limit);
+    let mut held = Vec::new();
+    let mut room = first;
+    loop {
+        if held.try_reserve_exact(room).is_err() {
+            return Held::Larger(held);
+        }
+        // The capacity holds `room` more bytes: read_to_end fills it without
+        // growing and stops at the end of the stream or of `room`.
+        match reader.take(room as u64).read_to_end(&mut held) {
+            Err(e) => return Held::Failed(held, e),
+            Ok(n) if n < room => return Held::Whole(held),
+            Ok(_) if held.len() >= limit => return Held::Larger(held),
+            Ok(_) => room = held.len().min(limit - held.len()),
+        }
+    }
+}
+
+/// A reader that fails with one error, then with its copy, however often read.
+struct Failing(Option<std::io::Error>);
+
+impl std::io::Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(match self.0.take() {
+            Some(e) => e,
+            None => std::io::Error::other("the stream failed"),
+        })
+    }
+}
+
+impl BufRead for Failing {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Err(match self.0.take() {
+            Some(e) => e,
+            None => std::io::Error::other("the stream failed"),
+        })
+    }
+    fn consume(&mut self, _: usize) {}
+}
+
+/// Reads a HAR stream with the serde passes only, entry by entry: what
+/// [`read_stream`] does past [`crate::limits::har_held`] (public for the fuzz
+/// target, which checks it against the slice readers).
+#[doc(hidden)]
+pub fn read_stream_serde_only<R: BufRead>(
+    mut reader: R,
+    ctx: &ReadCtx<'_>,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
     let (name, input_index, progress) = (ctx.name, ctx.input, ctx.progress);
     let io_err = |source| CaptureError::Io {
         path: name.to_string(),
@@ -233,6 +321,51 @@ mod tests {
     use crate::capture::ReadCtx;
     use crate::http::Body;
     use std::borrow::Cow;
+
+    /// A reader that gives `n` bytes of `x` and then fails.
+    struct FailsAfter(usize);
+
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("cut"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stream_is_held_whole_up_to_the_cap_and_never_past_it() {
+        let cap = 3 << 20;
+        for (len, hint) in [
+            (0, 0),
+            (10, 0),
+            (cap, 0),
+            (cap, cap as u64 + 1),
+            (cap - 7, 5),
+        ] {
+            let bytes = vec![b'y'; len];
+            match hold(&mut &bytes[..], cap, hint) {
+                Held::Whole(held) => assert_eq!(held, bytes, "{len}"),
+                _ => panic!("{len} bytes are held"),
+            }
+        }
+        let bytes = vec![b'y'; 2 * cap];
+        let mut rest = &bytes[..];
+        let Held::Larger(part) = hold(&mut rest, cap, 0) else {
+            panic!("past the cap");
+        };
+        assert_eq!(part.len(), cap + 1);
+        assert!(part.capacity() <= cap + 1, "{}", part.capacity());
+        assert_eq!(part.len() + rest.len(), bytes.len());
+        let Held::Failed(part, e) = hold(&mut FailsAfter(cap / 2), cap, 0) else {
+            panic!("a failing read");
+        };
+        assert_eq!((part.len(), e.to_string()), (cap / 2, "cut".to_string()));
+    }
 
     #[test]
     fn the_fast_pass_leaves_errors_to_serde() {
