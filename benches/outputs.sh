@@ -17,31 +17,20 @@
 set -uo pipefail
 bin="$1"
 out="$2"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-corpus="$(cd "${AADTRACE_CORPUS:-$root/../shared/corpus}" 2>/dev/null && pwd)"
+source "$(dirname "$0")/support/inputs.sh"
 mkdir -p "$out"
-inputs() {
-  ls "$root"/captures/*
-  [ -n "$corpus" ] && find "$corpus" -type f ! -name '*.md' ! -path '*/keys/*' | sort
-  ls "$root"/bench-data/* 2>/dev/null
-}
-inputs | while read -r f; do
-  case "$f" in *.keylog | *.md | *.txt) continue ;; esac
-  name="$f"
-  [ -n "$corpus" ] && name="${name/#"$corpus"\//corpus/}"
-  name="${name#"$root"/}"
-  name="${name//\//_}"
-  keylog=()
-  stem="${f%.*}"
-  [ -f "$stem.keylog" ] && keylog=(--keylog "$stem.keylog")
-  "$bin" redact "${keylog[@]}" "$f" -o "$out/$name.redacted" >"$out/$name.redacted.receipt" 2>"$out/$name.redacted.err"
+outputs() {
+  local f="$1" name="$2"
+  shift 2
+  "$bin" redact "$@" "$f" -o "$out/$name.redacted" >"$out/$name.redacted.receipt" 2>"$out/$name.redacted.err"
   echo "exit $?" >>"$out/$name.redacted.err"
-  "$bin" redact --to har "${keylog[@]}" "$f" -o "$out/$name.as.har" >"$out/$name.as.har.receipt" 2>"$out/$name.as.har.err"
+  "$bin" redact --to har "$@" "$f" -o "$out/$name.as.har" >"$out/$name.as.har.receipt" 2>"$out/$name.as.har.err"
   echo "exit $?" >>"$out/$name.as.har.err"
-  "$bin" analyze --format html "${keylog[@]}" "$f" -o "$out/$name.html" 2>"$out/$name.html.err"
+  "$bin" analyze --format html "$@" "$f" -o "$out/$name.html" 2>"$out/$name.html.err"
   echo "exit $?" >>"$out/$name.html.err"
   # The receipts name the copy's path: the folder differs from run to run.
   sed -i "s#$out/#OUT/#g" "$out/$name".*.err "$out/$name".*.receipt
   [ -f "$out/$name.html" ] && sed -i -E 's/nonce-[A-Za-z0-9+\/=_-]+/nonce-N/g; s/nonce="[^"]*"/nonce="N"/g' "$out/$name.html"
-done
+}
+each_input outputs
 echo "outputs of $(find "$out" -name '*.redacted.err' | wc -l) inputs in $out"

@@ -13,27 +13,15 @@
 set -uo pipefail
 bin="$1"
 out="$2"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-corpus="$(cd "${AADTRACE_CORPUS:-$root/../shared/corpus}" 2>/dev/null && pwd)"
+source "$(dirname "$0")/support/inputs.sh"
 mkdir -p "$out"
-inputs() {
-  ls "$root"/captures/*
-  [ -n "$corpus" ] && find "$corpus" -type f ! -name '*.md' ! -path '*/keys/*' | sort
-  ls "$root"/bench-data/* 2>/dev/null
-}
-inputs | while read -r f; do
-  case "$f" in *.keylog | *.md | *.txt) continue ;; esac
-  # One flat name per input: its path below the project or the corpus.
-  name="$f"
-  [ -n "$corpus" ] && name="${name/#"$corpus"\//corpus/}"
-  name="${name#"$root"/}"
-  name="${name//\//_}"
-  keylog=()
-  stem="${f%.*}"
-  [ -f "$stem.keylog" ] && keylog=(--keylog "$stem.keylog")
-  "$bin" analyze --format json "${keylog[@]}" "$f" >"$out/$name.json" 2>"$out/$name.json.err"
+report() {
+  local f="$1" name="$2"
+  shift 2
+  "$bin" analyze --format json "$@" "$f" >"$out/$name.json" 2>"$out/$name.json.err"
   echo "exit $?" >>"$out/$name.json.err"
-  "$bin" analyze "${keylog[@]}" "$f" >"$out/$name.txt" 2>"$out/$name.txt.err"
+  "$bin" analyze "$@" "$f" >"$out/$name.txt" 2>"$out/$name.txt.err"
   echo "exit $?" >>"$out/$name.txt.err"
-done
+}
+each_input report
 echo "reports of $(find "$out" -name '*.json' | wc -l) inputs in $out"
