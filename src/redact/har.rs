@@ -388,10 +388,7 @@ fn parse_entry(raw: &str, index: usize) -> Result<Value, Left> {
 /// Parses a raw value when its parsed form stays within the entry cap.
 pub(super) fn parse_capped(raw: &str) -> Result<Value, Left> {
     // Bodies count too: the JSON in them is parsed as well, to be redacted.
-    let values = raw
-        .bytes()
-        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
-        .count();
+    let values = value_marks(raw.as_bytes());
     let parsed = raw
         .len()
         .saturating_add(values.saturating_mul(PARSED_VALUE));
@@ -402,6 +399,21 @@ pub(super) fn parse_capped(raw: &str) -> Result<Value, Left> {
         )));
     }
     serde_json::from_str(raw).map_err(Left::Unparsed)
+}
+
+/// How many `,` `:` `[` `{` bytes `raw` holds (about one per value), counted
+/// in blocks of 255 with a byte-wide sum, which the compiler turns into vector
+/// compares: a tenth of `redact`'s time on a large HAR was this count, a byte
+/// at a time.
+fn value_marks(raw: &[u8]) -> usize {
+    raw.chunks(255)
+        .map(|block| {
+            let marks = block.iter().fold(0u8, |n, &b| {
+                n + u8::from((b == b',') | (b == b':') | (b == b'[') | (b == b'{'))
+            });
+            usize::from(marks)
+        })
+        .sum()
 }
 
 /// The value of member `key` of the top level or of `log`, parsed within the
@@ -771,4 +783,31 @@ pub fn body(m: &mut Masker, text: &str, mime: &str) -> String {
         return text::params(m, text);
     }
     text::markup(m, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_marks_counts_what_a_byte_filter_counts() {
+        let mut x: u32 = 0x2545_F491;
+        let mut text = Vec::new();
+        // Runs of one mark longer than a block, and every byte value.
+        text.extend(std::iter::repeat_n(b',', 600));
+        text.extend(0..=255u8);
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            text.push(b",:[{a\"}]"[(x % 8) as usize]);
+        }
+        for end in [0, 1, 254, 255, 256, 600, 857, text.len()] {
+            let naive = text[..end]
+                .iter()
+                .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+                .count();
+            assert_eq!(value_marks(&text[..end]), naive, "{end}");
+        }
+    }
 }
