@@ -600,6 +600,12 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
                     let (format, summary) = with_keylog_warning(Ok(read), bad)?;
                     return Ok((format, summary, out));
                 }
+                Opened::Gzip(file) => {
+                    let ctx = ReadCtx::new(&name).input(input_index).progress(progress);
+                    if let Some(read) = gzip_har_mapped(file, ctx, on_exchange, map)? {
+                        return Ok(read);
+                    }
+                }
                 // Read again from the start below.
                 _ => {}
             }
@@ -611,6 +617,44 @@ pub fn read_source_mapped_with<T: Renumber + Send>(
         out.push(map(ex));
     })?;
     Ok((format, summary, out))
+}
+
+/// A gzip'd HAR read as a mapped one is ([`pipeline`]: two threads) when it
+/// inflates to what [`har::hold_stream`] holds; past that, streamed as before,
+/// mapped on this thread. `None` for any other gzip'd input, which the caller
+/// reads again from its start.
+fn gzip_har_mapped<T: Renumber + Send>(
+    file: std::fs::File,
+    ctx: ReadCtx<'_>,
+    on_exchange: &dyn Fn(),
+    map: &(dyn Fn(Exchange<'_>) -> T + Sync),
+) -> Result<Option<(Format, InputSummary, Vec<T>)>, CaptureError> {
+    let ctx = ReadCtx {
+        inflated_len: gzip_inflated_len(&file),
+        ..ctx
+    };
+    let decoder = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut inflated = std::io::BufReader::with_capacity(1 << 16, decoder);
+    // What is no HAR, or cannot be read at all, is left to the stream reader
+    // (and its messages).
+    let Ok(head) = std::io::BufRead::fill_buf(&mut inflated) else {
+        return Ok(None);
+    };
+    if is_gzip(head) || sniff(head) != Some(Format::Har) || jsonp_head(head) {
+        return Ok(None);
+    }
+    let (summary, out) = match har::hold_stream(&mut inflated, &ctx) {
+        har::Held::Whole(bytes) => pipeline(&bytes, &ctx, on_exchange, map)?,
+        unheld => {
+            let mut out = Vec::new();
+            let summary = har::read_unheld(unheld, inflated, &ctx, &mut |ex| {
+                on_exchange();
+                out.push(map(ex));
+            })?;
+            (summary, out)
+        }
+    };
+    Ok(Some((Format::Har, summary, out)))
 }
 
 /// Maps larger than this are unmapped on a thread of their own.

@@ -2,7 +2,8 @@
 //! TLS decryption and HTTP parsing on a second, `capture::relay`; identity
 //! observation on a third) give the same report as on one thread
 //! (`ReadOptions::one_thread`, `AADTRACE_ONE_THREAD=1`): every sample capture and
-//! every uncompressed corpus capture, compared as JSON reports.
+//! every uncompressed corpus capture, compared as JSON reports. Gzip'd HARs too,
+//! which are inflated and then read on two threads as a mapped HAR is.
 
 use std::path::{Path, PathBuf};
 
@@ -124,4 +125,41 @@ fn a_panic_of_the_analysis_thread_is_reported() {
         capture::read_source_mapped_with(&source, 0, &read, &NoProgress, &|| {}, &panicking)
     });
     assert!(one.is_err(), "one thread: the panic unwinds");
+}
+
+/// A gzip'd HAR is inflated, held and read on two threads as a mapped one is
+/// (`capture::gzip_har_mapped`): every sample HAR gzip'd, and each cut at 60 % of
+/// its gzip bytes (the stream reader's warning and entries), reports the same as
+/// on one thread.
+#[test]
+fn gzipped_hars_report_the_same_on_two_threads() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    let mut hars: Vec<PathBuf> = std::fs::read_dir("captures")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "har"))
+        .collect();
+    hars.sort();
+    assert!(hars.len() >= 5, "captures/ has HARs: {hars:?}");
+    for har in &hars {
+        let name = har.file_name().unwrap().to_str().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&std::fs::read(har).unwrap()).unwrap();
+        let gz = gz.finish().unwrap();
+        let whole = dir.path().join(format!("{name}.gz"));
+        std::fs::write(&whole, &gz).unwrap();
+        let cut = dir.path().join(format!("cut-{name}.gz"));
+        std::fs::write(&cut, &gz[..gz.len() * 6 / 10]).unwrap();
+        paths.extend([whole, cut]);
+    }
+    assert_same(&paths);
+    // Not vacuous: the whole ones hold sign-ins, the cut ones say they were cut.
+    let whole: serde_json::Value =
+        serde_json::from_str(&report(&paths[0], false).unwrap()).unwrap();
+    assert!(!whole["flows"].as_array().unwrap().is_empty(), "{whole}");
+    let cut = report(&paths[1], false).unwrap();
+    assert!(cut.contains("capture_truncated"), "{cut}");
 }

@@ -190,14 +190,35 @@ pub fn read_stream<R: BufRead>(
     ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    // serde reads a stream byte by byte, several times slower than the slice
-    // reader reads memory: a stream that fits is held and read as a slice.
+    match hold_stream(&mut reader, ctx) {
+        Held::Whole(bytes) => read_slice_erased(&bytes, ctx, sink),
+        unheld => read_unheld(unheld, reader, ctx, sink),
+    }
+}
+
+/// Holds a HAR stream whole when it fits in [`crate::limits::har_held`]: serde
+/// reads a stream byte by byte, several times slower than the slice reader
+/// reads memory, so a stream that fits is read as a slice (here, or on two
+/// threads as a mapped file is). The buffer is sized from
+/// [`ReadCtx::inflated_len`] when known.
+pub fn hold_stream(reader: &mut impl Read, ctx: &ReadCtx<'_>) -> Held {
     let expected = ctx.inflated_len.map_or(0, |n| n.saturating_add(1));
-    match hold(&mut reader, crate::limits::har_held(), expected) {
+    hold(reader, crate::limits::har_held(), expected)
+}
+
+/// Reads a HAR stream of which [`hold_stream`] got `held`, `rest` being what
+/// is left of it, with the serde stream reader (a held whole one as a slice).
+pub fn read_unheld<R: BufRead>(
+    held: Held,
+    rest: R,
+    ctx: &ReadCtx<'_>,
+    sink: &mut dyn FnMut(Exchange<'_>),
+) -> Result<InputSummary, CaptureError> {
+    match held {
         Held::Whole(bytes) => read_slice_erased(&bytes, ctx, sink),
         // Too large: streamed, from the start of what was held.
         Held::Larger(part) => {
-            read_stream_serde_only(std::io::Cursor::new(part).chain(reader), ctx, sink)
+            read_stream_serde_only(std::io::Cursor::new(part).chain(rest), ctx, sink)
         }
         // Streamed too, so a cut stream gives what it gave before (every entry
         // before the cut, and the same warning).
@@ -210,7 +231,7 @@ pub fn read_stream<R: BufRead>(
 }
 
 /// What [`hold`] got of a stream.
-enum Held {
+pub enum Held {
     /// All of it.
     Whole(Vec<u8>),
     /// Its first bytes: the rest would pass the cap, or memory ran out.
