@@ -18,9 +18,16 @@ fuzz_target!(|text: &str| {
     let _ = scan::free_text(&mut m, text);
     let _ = scan::multipart(&mut m, text, "b");
     // A plain `password=VALUE` after a space is always masked (unless the
-    // input already holds the marker as ordinary text).
+    // input already holds the marker as ordinary text). The text before it may
+    // spell the marker once redacted (`?z9Secret` written back encoded is
+    // `%3Fz9Secret`), so the planted value must add no marker of its own.
     if !text.contains("Fz9Secret") {
         let planted = format!("{text} password=Fz9Secret");
-        assert!(!r.text(&planted).contains("Fz9Secret"), "{shown}");
+        let markers = |s: &str| s.matches("Fz9Secret").count();
+        assert!(
+            markers(&r.text(&planted)) <= markers(&shown),
+            "{shown} / {}",
+            r.text(&planted)
+        );
     }
 });

@@ -281,6 +281,23 @@ mod tests {
         assert_eq!(Redactor::new(false).url(url), url);
     }
 
+    /// Found by the `secrets` fuzz target: a value the pair scanner writes back
+    /// percent-encoded can spell the fuzz marker by chance (`?z9Secret` becomes
+    /// `%3Fz9Secret`); the password after it is still masked.
+    #[test]
+    fn a_password_after_a_value_that_encodes_to_the_marker_is_masked() {
+        let r = Redactor::new(true);
+        let text = "ey==1c=%=@R?z9Secret:/:%A:%Adc=%=";
+        let alone = r.text(text);
+        let planted = r.text(&format!("{text} password=Fz9Secret")).into_owned();
+        assert!(planted.ends_with(" password=[redacted]"), "{planted}");
+        assert_eq!(
+            planted.matches("Fz9Secret").count(),
+            alone.matches("Fz9Secret").count(),
+            "{alone} / {planted}"
+        );
+    }
+
     #[test]
     fn users_and_text() {
         assert_eq!(
