@@ -437,10 +437,7 @@ fn read_file(
     }
     match open_file(path, name)? {
         Opened::Gzip(file) => {
-            let ctx = ReadCtx {
-                inflated_len: gzip_inflated_len(&file),
-                ..ctx.clone()
-            };
+            let ctx = sized_by_gzip(ctx, &file);
             read_stream(Box::new(file), &ctx, sink)
         }
         Opened::Har(map) => {
@@ -469,6 +466,14 @@ fn read_file(
             path: name.to_string(),
             format,
         }),
+    }
+}
+
+/// `ctx` with the inflated length `file`'s gzip trailer gives.
+fn sized_by_gzip<'a>(ctx: &ReadCtx<'a>, file: &std::fs::File) -> ReadCtx<'a> {
+    ReadCtx {
+        inflated_len: gzip_inflated_len(file),
+        ..ctx.clone()
     }
 }
 
@@ -629,10 +634,7 @@ fn gzip_har_mapped<T: Renumber + Send>(
     on_exchange: &dyn Fn(),
     map: &(dyn Fn(Exchange<'_>) -> T + Sync),
 ) -> Result<Option<(Format, InputSummary, Vec<T>)>, CaptureError> {
-    let ctx = ReadCtx {
-        inflated_len: gzip_inflated_len(&file),
-        ..ctx
-    };
+    let ctx = sized_by_gzip(&ctx, &file);
     let decoder = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::new(file));
     let mut inflated = std::io::BufReader::with_capacity(1 << 16, decoder);
     // What is no HAR, or cannot be read at all, is left to the stream reader
@@ -647,7 +649,7 @@ fn gzip_har_mapped<T: Renumber + Send>(
         har::Held::Whole(bytes) => pipeline(&bytes, &ctx, on_exchange, map)?,
         unheld => {
             let mut out = Vec::new();
-            let summary = har::read_unheld(unheld, inflated, &ctx, &mut |ex| {
+            let summary = har::read_held(unheld, inflated, &ctx, &mut |ex| {
                 on_exchange();
                 out.push(map(ex));
             })?;

@@ -280,8 +280,8 @@ fn fresh_page(nonce: &str) -> Page<'_> {
     }
 }
 
-/// Flows rendered at a time, on every core; steps, in "All requests".
-const FLOWS_PER_BATCH: usize = 256;
+/// Steps of "All requests" rendered at a time, on every core (flows:
+/// [`super::FLOWS_PER_BATCH`]).
 const ROWS_PER_BATCH: usize = 2048;
 
 /// A run of the page rendered on its own (on any core): its HTML, and the
@@ -342,7 +342,7 @@ pub fn write_page(
     super::write_in_batches_then(
         &mut out,
         flows,
-        FLOWS_PER_BATCH,
+        super::FLOWS_PER_BATCH,
         |_, flows, _: &mut (), part: &mut Part| {
             for flow in flows {
                 flow_section(&c, flow, part);
@@ -1112,7 +1112,7 @@ mod tests {
         }
         let session = crate::session::judge(Vec::new(), steps, &Default::default());
         let flows = session.analysis.flows.len();
-        assert!(flows > 2 * FLOWS_PER_BATCH, "{flows} flows");
+        assert!(flows > 2 * crate::report::FLOWS_PER_BATCH, "{flows} flows");
         let page = render_with_nonce(&session, &Redactor::new(true), "N");
         assert_eq!(
             ids_after(&page, "<h2>Sign-in flow "),

@@ -23,6 +23,10 @@ pub fn collected(
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// How many flows' sections the text and HTML reports render at a time (on
+/// every core) before they are written.
+pub(crate) const FLOWS_PER_BATCH: usize = 256;
+
 /// A run's text, written into a buffer that is cleared and reused.
 pub(crate) trait RunBuffer {
     fn clear(&mut self);

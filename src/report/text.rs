@@ -101,9 +101,6 @@ pub fn render(session: &Session, redactor: &Redactor, palette: Palette) -> Strin
     super::collected(|out| write(session, redactor, palette, out)).unwrap_or_default()
 }
 
-/// How many flows' sections are rendered at a time before they are written.
-const FLOWS_PER_BATCH: usize = 256;
-
 /// Writes the whole report to `out`, streamed: the flows' sections are
 /// rendered a batch at a time, on every core (each flow's section depends on
 /// nothing but the flow), and written in order. Holding the text of a large
@@ -134,12 +131,17 @@ pub fn write(
     );
     out.write_all(part.as_bytes())?;
     let flows = &session.analysis.flows;
-    super::write_in_batches(&mut out, flows, FLOWS_PER_BATCH, |_, flows, prose, run| {
-        for flow in flows {
-            flow_section(&c, prose, flow, run);
-        }
-        Ok(())
-    })?;
+    super::write_in_batches(
+        &mut out,
+        flows,
+        super::FLOWS_PER_BATCH,
+        |_, flows, prose, run| {
+            for flow in flows {
+                flow_section(&c, prose, flow, run);
+            }
+            Ok(())
+        },
+    )?;
     part.clear();
     let loose = c.findings_of(None);
     if !loose.is_empty() {
@@ -722,7 +724,7 @@ mod tests {
     /// does not fill.
     #[test]
     fn every_flow_is_written_once_and_in_order_across_batches() {
-        let n = 2 * FLOWS_PER_BATCH + 37;
+        let n = 2 * crate::report::FLOWS_PER_BATCH + 37;
         let session = super::super::test_support::separate_sign_ins(n);
         let text = render(&session, &Redactor::new(true), Palette { enabled: false });
         let headings: Vec<usize> = text

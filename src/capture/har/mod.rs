@@ -190,10 +190,8 @@ pub fn read_stream<R: BufRead>(
     ctx: &ReadCtx<'_>,
     sink: &mut dyn FnMut(Exchange<'_>),
 ) -> Result<InputSummary, CaptureError> {
-    match hold_stream(&mut reader, ctx) {
-        Held::Whole(bytes) => read_slice_erased(&bytes, ctx, sink),
-        unheld => read_unheld(unheld, reader, ctx, sink),
-    }
+    let held = hold_stream(&mut reader, ctx);
+    read_held(held, reader, ctx, sink)
 }
 
 /// Holds a HAR stream whole when it fits in [`crate::limits::har_held`]: serde
@@ -207,8 +205,9 @@ pub fn hold_stream(reader: &mut impl Read, ctx: &ReadCtx<'_>) -> Held {
 }
 
 /// Reads a HAR stream of which [`hold_stream`] got `held`, `rest` being what
-/// is left of it, with the serde stream reader (a held whole one as a slice).
-pub fn read_unheld<R: BufRead>(
+/// is left of it: a whole one as a slice, the others with the serde stream
+/// reader.
+pub fn read_held<R: BufRead>(
     held: Held,
     rest: R,
     ctx: &ReadCtx<'_>,
@@ -265,24 +264,26 @@ fn hold(reader: &mut impl Read, cap: usize, expected: u64) -> Held {
     }
 }
 
-/// A reader that fails with one error, then with its copy, however often read.
+/// A reader that fails with its error, then with a plain one if read again.
 struct Failing(Option<std::io::Error>);
+
+impl Failing {
+    fn error(&mut self) -> std::io::Error {
+        self.0
+            .take()
+            .unwrap_or_else(|| std::io::Error::other("the stream failed"))
+    }
+}
 
 impl std::io::Read for Failing {
     fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-        Err(match self.0.take() {
-            Some(e) => e,
-            None => std::io::Error::other("the stream failed"),
-        })
+        Err(self.error())
     }
 }
 
 impl BufRead for Failing {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        Err(match self.0.take() {
-            Some(e) => e,
-            None => std::io::Error::other("the stream failed"),
-        })
+        Err(self.error())
     }
     fn consume(&mut self, _: usize) {}
 }
