@@ -20,6 +20,12 @@ use crate::http::{Body, Exchange, Headers};
 pub struct AsHar;
 
 impl TraceRewriter for AsHar {
+    /// Learns without printing the HAR's entries.
+    fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
+        let (har, _) = to_har(input.raw(), input.keys())?;
+        har::learn_reader(har.reader(), masker)
+    }
+
     fn rewrite(
         &self,
         input: &Input,

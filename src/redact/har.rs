@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::text;
+use super::workers::{self, Workers};
 use super::{Input, TraceRewriter, Written};
 use crate::capture::har::guard::{self, EntryGuard};
 use crate::limits;
@@ -33,6 +34,11 @@ pub struct Har;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl TraceRewriter for Har {
+    /// Learns without printing: the entries are only masked.
+    fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
+        rewrite_to(input, None, masker).map(|_| ())
+    }
+
     fn rewrite(
         &self,
         input: &Input,
@@ -60,8 +66,17 @@ pub fn rewrite(
     out: &mut dyn Write,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
+    rewrite_to(input, Some(out), masker)
+}
+
+/// [`rewrite`] to `out`, or only learning when there is none.
+fn rewrite_to(
+    input: &Input,
+    out: Option<&mut dyn Write>,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
     if let Some(bytes) = input.plain() {
-        return rewrite_bytes(bytes, out, masker);
+        return rewrite_bytes_to(bytes, out, masker);
     }
     let mut reader = BufReader::with_capacity(1 << 16, input.reader());
     let head = reader
@@ -72,7 +87,7 @@ pub fn rewrite(
     let first = json.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|&b| b != b'{') {
         drop(reader);
-        return rewrite_bytes(&input.whole()?, out, masker);
+        return rewrite_bytes_to(&input.whole()?, out, masker);
     }
     if bom {
         reader.consume(UTF8_BOM.len());
@@ -84,6 +99,14 @@ pub fn rewrite(
 pub fn rewrite_bytes(
     input: &[u8],
     out: &mut dyn Write,
+    masker: &mut Masker,
+) -> Result<Written, RewriteError> {
+    rewrite_bytes_to(input, Some(out), masker)
+}
+
+fn rewrite_bytes_to(
+    input: &[u8],
+    out: Option<&mut dyn Write>,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
     let (prefix, json, suffix) = match crate::capture::jsonp_body(input) {
@@ -105,21 +128,40 @@ pub fn rewrite_reader(
     out: &mut dyn Write,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
-    rewrite_json(json, (b"", b""), out, masker)
+    rewrite_json(json, (b"", b""), Some(out), masker)
+}
+
+/// Learns a HAR's JSON read from `json` (the learning pass of
+/// [`rewrite_reader`]): masks it, prints nothing.
+pub fn learn_reader(json: impl Read, masker: &mut Masker) -> Result<(), RewriteError> {
+    rewrite_json(json, (b"", b""), None, masker).map(|_| ())
 }
 
 /// Rewrites the JSON of a HAR read from `json`, between the wrapper's `prefix`
 /// and `suffix`. Each entry passes the analysing reader's guard first, so one
 /// entry larger than [`crate::limits::har_entry`] is never held: it is left
-/// out of the copy (never written unredacted) with a warning.
+/// out of the copy (never written unredacted) with a warning. Without `out`
+/// (the learning pass) nothing is printed.
 fn rewrite_json(
     json: impl Read,
-    (prefix, suffix): (&[u8], &[u8]),
-    out: &mut dyn Write,
+    wrapper: (&[u8], &[u8]),
+    out: Option<&mut dyn Write>,
     masker: &mut Masker,
+) -> Result<Written, RewriteError> {
+    rewrite_json_with(json, wrapper, out, masker, Workers::for_this_machine())
+}
+
+/// [`rewrite_json`] with the entries masked by `workers`.
+fn rewrite_json_with(
+    json: impl Read,
+    (prefix, suffix): (&[u8], &[u8]),
+    out: Option<&mut dyn Write>,
+    masker: &mut Masker,
+    workers: Workers,
 ) -> Result<Written, RewriteError> {
     let mut sink = Sink {
         out,
+        workers,
         error: None,
         entries: 0,
         seen: 0,
@@ -160,7 +202,9 @@ fn rewrite_json(
 }
 
 struct Sink<'w> {
-    out: &'w mut dyn Write,
+    /// `None` in the learning pass.
+    out: Option<&'w mut dyn Write>,
+    workers: Workers,
     error: Option<std::io::Error>,
     /// Entries written, and entries read (written or left out).
     entries: usize,
@@ -172,24 +216,24 @@ struct Sink<'w> {
 
 impl Sink<'_> {
     fn write(&mut self, bytes: &[u8]) {
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
         if self.error.is_none() {
-            if let Err(e) = self.out.write_all(bytes) {
+            if let Err(e) = out.write_all(bytes) {
                 self.error = Some(e);
             }
         }
     }
 
+    fn printing(&self) -> bool {
+        self.out.is_some()
+    }
+
     /// Writes `value` pretty-printed, its continuation lines indented by `indent`.
     fn value(&mut self, value: &Value, indent: &str) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-        let mut first = true;
-        for line in text.split('\n') {
-            if !first {
-                self.write(b"\n");
-                self.write(indent.as_bytes());
-            }
-            self.write(line.as_bytes());
-            first = false;
+        if self.printing() {
+            self.write(&pretty(value, indent));
         }
     }
 
@@ -228,6 +272,21 @@ impl Sink<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// `value` pretty-printed, its continuation lines indented by `indent`.
+fn pretty(value: &Value, indent: &str) -> Vec<u8> {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    let lines = text.bytes().filter(|&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(text.len() + lines * indent.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(indent.as_bytes());
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
 }
 
 struct TopSeed<'a, 'w> {
@@ -328,33 +387,67 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
         f.write_str("the \"entries\" array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.sink.write(b"[");
+        let EntriesSeed { sink, masker } = self;
+        sink.write(b"[");
+        let (workers, print) = (sink.workers, sink.printing());
         let mut first = true;
-        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-            let index = self.sink.seen;
-            self.sink.seen += 1;
-            let mut entry = match parse_entry(raw.get(), index) {
-                Ok(entry) => entry,
-                Err(Left::TooLarge(why)) => {
-                    self.sink.skipped.push(why);
-                    continue;
+        let mut index = sink.seen;
+        let next = || -> Result<_, A::Error> {
+            let raw = seq.next_element::<Box<RawValue>>()?;
+            Ok(raw.map(|raw| {
+                index += 1;
+                let size = raw.get().len();
+                ((index - 1, raw), size)
+            }))
+        };
+        let done = |outcome: Outcome| -> Result<(), A::Error> {
+            sink.seen += 1;
+            match outcome {
+                Outcome::LeftOut(why) => sink.skipped.push(why),
+                Outcome::Unparsed(e) => return Err(de::Error::custom(e)),
+                Outcome::Rewritten(text) => {
+                    sink.write(if first { b"\n      " } else { b",\n      " });
+                    first = false;
+                    sink.write(&text);
+                    sink.entries += 1;
+                    sink.check()?;
                 }
-                Err(Left::Unparsed(e)) => return Err(de::Error::custom(e)),
-            };
-            drop(raw);
-            // Counted from 0, like the entries the receipt's warnings name.
-            self.masker.set_place(&format!("entry {index}"), "");
-            rewrite_entry(self.masker, &mut entry);
-            self.sink
-                .write(if first { b"\n      " } else { b",\n      " });
-            first = false;
-            self.sink.value(&entry, "      ");
-            self.sink.entries += 1;
-            self.sink.check()?;
-        }
-        self.sink.write(if first { b"]" } else { b"\n    ]" });
+            }
+            Ok(())
+        };
+        let work = |m: &mut Masker, (index, raw): (usize, Box<RawValue>)| {
+            rewrite_raw_entry(m, index, &raw, print)
+        };
+        workers::run(masker, workers, next, work, done)?;
+        sink.write(if first { b"]" } else { b"\n    ]" });
         Ok(())
     }
+}
+
+/// What became of one raw entry.
+enum Outcome {
+    /// Rewritten, and printed when the pass prints.
+    Rewritten(Vec<u8>),
+    /// Left out of the copy, and why.
+    LeftOut(String),
+    Unparsed(serde_json::Error),
+}
+
+/// Parses, masks and (when `print`) prints the entry `index` of the log.
+fn rewrite_raw_entry(m: &mut Masker, index: usize, raw: &RawValue, print: bool) -> Outcome {
+    let mut entry = match parse_entry(raw.get(), index) {
+        Ok(entry) => entry,
+        Err(Left::TooLarge(why)) => return Outcome::LeftOut(why),
+        Err(Left::Unparsed(e)) => return Outcome::Unparsed(e),
+    };
+    // Counted from 0, like the entries the receipt's warnings name.
+    m.set_place(&format!("entry {index}"), "");
+    rewrite_entry(m, &mut entry);
+    Outcome::Rewritten(if print {
+        pretty(&entry, "      ")
+    } else {
+        Vec::new()
+    })
 }
 
 /// What a parsed value costs at most, per `,`, `:`, `[` or `{` of its text:
@@ -788,6 +881,109 @@ pub fn body(m: &mut Masker, text: &str, mime: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::mask::PlaceCount;
+
+    /// What a redaction shows: the copy, the entries written, the warnings,
+    /// the counts, the places and the places left out.
+    type Shown = (
+        Vec<u8>,
+        usize,
+        Vec<String>,
+        Vec<(&'static str, u64)>,
+        Vec<PlaceCount>,
+        (usize, u64),
+    );
+
+    /// Both passes of `redact` on `har`, the entries masked by `workers`, with
+    /// a copy of `key` (so every run draws the same pseudonyms).
+    fn redacted_with(har: &[u8], key: &Masker, workers: Workers) -> Shown {
+        let mut m = key.clone();
+        rewrite_json_with(har, (b"", b""), None, &mut m, workers).unwrap();
+        m.reset_counts();
+        let mut out = Vec::new();
+        let written = rewrite_json_with(har, (b"", b""), Some(&mut out), &mut m, workers).unwrap();
+        let counts = m.counts().iter().map(|(k, n)| (k.name(), *n)).collect();
+        let places = m.places().to_vec();
+        (
+            out,
+            written.exchanges,
+            written.warnings,
+            counts,
+            places,
+            m.places_omitted(),
+        )
+    }
+
+    /// `n` entries, each with a cookie and a code, whose response shows the
+    /// next entry's cookie and code (learnt only later, maybe by another
+    /// worker), and
+    /// an ID token whose display name the sweep looks for everywhere.
+    fn many_places_har(n: usize) -> Vec<u8> {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                let claims = format!(r#"{{"name":"Adele Vance {}","oid":"x"}}"#, i % 300);
+                let token = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&claims));
+                format!(
+                    r#"{{"startedDateTime":"2026-01-01T00:00:00.000Z","time":1,"request":{{"method":"GET","url":"https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=x&code=code-value-{i}-abcdefgh","httpVersion":"HTTP/1.1","headers":[{{"name":"Cookie","value":"ESTSAUTH=cookie-value-{i}-abcdefgh"}}],"cookies":[],"queryString":[],"headersSize":-1,"bodySize":0}},"response":{{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{{"size":10,"mimeType":"application/json","text":"{{\"id_token\":\"{token}\",\"note\":\"Adele Vance {} then cookie-value-{}-abcdefgh code-value-{}-abcdefgh\"}}"}},"redirectURL":"","headersSize":-1,"bodySize":0}},"cache":{{}},"timings":{{"send":0,"wait":1,"receive":0}}}}"#,
+                    (i + 7) % 300,
+                    i + 1,
+                    i + 1
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"log":{{"version":"1.2","creator":{{"name":"test","version":"1"}},"entries":[{}]}}}}"#,
+            entries.join(",")
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn entries_masked_on_several_threads_come_out_as_on_one() {
+        let key = Masker::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        let mut inputs: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "har"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        assert!(
+            inputs.len() >= 5,
+            "the sample HARs are in {}",
+            dir.display()
+        );
+        // Past MAX_PLACES rows, so the cap applies to merged rows too.
+        inputs.push(("many places".into(), many_places_har(4_000)));
+        let one = Workers {
+            threads: 1,
+            batch_bytes: usize::MAX,
+        };
+        let last = inputs.len() - 1;
+        for (i, (name, har)) in inputs.iter().enumerate() {
+            let alone = redacted_with(har, &key, one);
+            assert!(alone.1 > 0 && !alone.3.is_empty(), "{name}: nothing masked");
+            let configs: &[(usize, usize)] = if i == last {
+                &[(3, 256 << 10)]
+            } else {
+                &[(2, 1), (3, 1), (2, 64 << 10), (4, 1 << 20)]
+            };
+            for &(threads, batch_bytes) in configs {
+                let workers = Workers {
+                    threads,
+                    batch_bytes,
+                };
+                assert!(
+                    redacted_with(har, &key, workers) == alone,
+                    "{name}: {threads} threads, batches of {batch_bytes} bytes"
+                );
+            }
+        }
+        let (.., places, omitted) = redacted_with(&inputs[last].1, &key, one);
+        assert_eq!(places.len(), crate::redact::mask::MAX_PLACES);
+        assert!(omitted.0 > 1_000, "{omitted:?}");
+    }
 
     #[test]
     fn value_marks_counts_what_a_byte_filter_counts() {

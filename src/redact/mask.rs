@@ -61,7 +61,7 @@ pub struct PlaceCount {
 }
 
 /// Where values are being masked, and the counts by place.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Places {
     place: String,
     field: String,
@@ -75,6 +75,13 @@ struct Places {
 }
 
 /// Masks values and counts what it masked.
+///
+/// A masker can work on several threads: each worker takes a copy
+/// ([`Masker::worker`]), masks a run of consecutive values, and hands what it
+/// learnt and counted back ([`Masker::take_work`]); merged in the order of the
+/// runs ([`Masker::merge`]), the result is the one of a single masker that did
+/// every run in turn.
+#[derive(Clone)]
 pub struct Masker {
     key: std::collections::hash_map::RandomState,
     counts: BTreeMap<SecretKind, u64>,
@@ -87,6 +94,28 @@ pub struct Masker {
     /// Originals masked since [`Masker::start_journal`], for writers that
     /// mask in place ([`super::packets`]).
     journal: Option<Vec<(String, SecretKind)>>,
+    /// What a worker learnt since its last [`Masker::take_work`], in order.
+    learnt: Option<Learnt>,
+}
+
+/// What a worker masker learnt, in the order it learnt it: replayed into the
+/// main masker, the same first-come budget and caps apply as if it had learnt
+/// it itself.
+#[derive(Default, Clone)]
+struct Learnt {
+    /// `remember` calls that added something to the worker's registry.
+    registry: Vec<(String, String, SecretKind)>,
+    /// Display names added to the worker's phrases.
+    phrases: Vec<(String, String)>,
+}
+
+/// What a worker masked and learnt in one run of values ([`Masker::take_work`]).
+pub struct Work {
+    counts: BTreeMap<SecretKind, u64>,
+    rows: Vec<(PlaceCount, SecretKind)>,
+    omitted: std::collections::HashSet<u64>,
+    omitted_values: u64,
+    learnt: Learnt,
 }
 
 impl Default for Masker {
@@ -106,6 +135,86 @@ impl Masker {
             phrases: Vec::new(),
             places: Places::default(),
             journal: None,
+            learnt: None,
+        }
+    }
+
+    /// A copy for a worker thread: what this masker has learnt and its key,
+    /// with no counts and no place; it keeps what it learns for
+    /// [`Masker::take_work`].
+    pub fn worker(&self) -> Masker {
+        let mut worker = self.clone();
+        worker.reset_counts();
+        worker.journal = None;
+        worker.learnt = Some(Learnt::default());
+        worker
+    }
+
+    /// What this worker counted and learnt since it was made or last asked;
+    /// its counts and places start again from nothing.
+    pub fn take_work(&mut self) -> Work {
+        let places = &mut self.places;
+        let mut kinds = vec![SecretKind::Token; places.rows.len()];
+        for (&(_, _, kind), &row) in &places.index {
+            kinds[row] = kind;
+        }
+        let work = Work {
+            counts: std::mem::take(&mut self.counts),
+            rows: std::mem::take(&mut places.rows)
+                .into_iter()
+                .zip(kinds)
+                .collect(),
+            omitted: std::mem::take(&mut places.omitted),
+            omitted_values: std::mem::take(&mut places.omitted_values),
+            learnt: self.learnt.as_mut().map(std::mem::take).unwrap_or_default(),
+        };
+        self.reset_counts();
+        work
+    }
+
+    /// Takes in a worker's run, as if this masker had masked it: what the
+    /// worker learnt is learnt again here in its order (so the registry's
+    /// budget and the phrases' cap keep the first ones of the whole file), its
+    /// counts are added, and its place rows follow this masker's up to
+    /// [`MAX_PLACES`]. The runs of the workers must be merged in their order
+    /// in the trace, and their places must be their own (an entry's index).
+    pub fn merge(&mut self, work: Work) {
+        for (original, replacement, kind) in &work.learnt.registry {
+            self.remember(original, replacement, *kind);
+        }
+        for (original, replacement) in work.learnt.phrases {
+            self.add_phrase(original, replacement);
+        }
+        for (kind, n) in work.counts {
+            *self.counts.entry(kind).or_insert(0) += n;
+        }
+        for row in work.rows {
+            self.merge_row(row);
+        }
+        self.places.omitted.extend(work.omitted);
+        self.places.omitted_values += work.omitted_values;
+        // The place being counted is no longer this masker's last one.
+        self.places.current.clear();
+    }
+
+    /// A worker's row, listed while there is room and counted as omitted past it.
+    fn merge_row(&mut self, (row, kind): (PlaceCount, SecretKind)) {
+        let p = &mut self.places;
+        let key = (row.place, row.field, kind);
+        if let Some(&at) = p.index.get(&key) {
+            p.rows[at].count += row.count;
+        } else if p.rows.len() < MAX_PLACES {
+            p.rows.push(PlaceCount {
+                place: key.0.clone(),
+                field: key.1.clone(),
+                kind: row.kind,
+                count: row.count,
+            });
+            p.index.insert(key, p.rows.len() - 1);
+        } else {
+            let digest = self.digest("place", &format!("{}\0{}\0{}", key.0, key.1, row.kind));
+            self.places.omitted.insert(digest);
+            self.places.omitted_values += row.count;
         }
     }
 
@@ -238,16 +347,25 @@ impl Masker {
             return;
         }
         let add = |m: &mut Self, from: String, to: String| {
-            if !m.registry.contains_key(&from) {
-                m.registry_bytes += from.len() + to.len();
-                m.registry.insert(from, (to, kind));
+            if m.registry.contains_key(&from) {
+                return false;
             }
+            m.registry_bytes += from.len() + to.len();
+            m.registry.insert(from, (to, kind));
+            true
         };
-        add(self, original.to_string(), replacement.to_string());
+        let mut added = add(self, original.to_string(), replacement.to_string());
         let encoded: String = form_urlencoded::byte_serialize(original.as_bytes()).collect();
         if encoded != original {
             let to: String = form_urlencoded::byte_serialize(replacement.as_bytes()).collect();
-            add(self, encoded, to);
+            added |= add(self, encoded, to);
+        }
+        // What this worker had already added, it logged then; what it could
+        // not add for its budget, the main masker (never smaller) cannot either.
+        if let (true, Some(learnt)) = (added, self.learnt.as_mut()) {
+            learnt
+                .registry
+                .push((original.to_string(), replacement.to_string(), kind));
         }
     }
 
@@ -345,14 +463,20 @@ impl Masker {
 
     fn remember_phrase(&mut self, original: &str, replacement: &str) {
         let original = original.trim();
-        if original.chars().count() >= 5
-            && self.phrases.len() < MAX_PHRASES
-            && !self.phrases.iter().any(|(o, _)| o == original)
-        {
-            self.phrases
-                .push((original.to_string(), replacement.to_string()));
+        if original.chars().count() >= 5 {
+            self.add_phrase(original.to_string(), replacement.to_string());
         }
         self.remember(original, replacement, SecretKind::JwtPersonalClaim);
+    }
+
+    /// Adds a display name to sweep for, while there is room and it is new.
+    fn add_phrase(&mut self, original: String, replacement: String) {
+        if self.phrases.len() < MAX_PHRASES && !self.phrases.iter().any(|(o, _)| *o == original) {
+            if let Some(learnt) = self.learnt.as_mut() {
+                learnt.phrases.push((original.clone(), replacement.clone()));
+            }
+            self.phrases.push((original, replacement));
+        }
     }
 
     /// The pseudonym of a user name: `user-3f9a2c1b@pseudonym.invalid` for an

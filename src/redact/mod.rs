@@ -40,6 +40,7 @@ pub mod netlog;
 pub mod packets;
 pub mod saz;
 pub mod text;
+pub mod workers;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -1,0 +1,167 @@
+//! Masking a long run of values (a HAR's entries) on several threads, with
+//! the result of one.
+//!
+//! The values are read in order on the calling thread and gathered in batches
+//! of about [`Workers::batch_bytes`]; each batch is cut into one run of
+//! consecutive values per worker. Every worker masks its runs with its own copy
+//! of the masker ([`Masker::worker`]) and hands back, with the results, what it
+//! counted and learnt ([`Masker::take_work`]). The calling thread takes the
+//! runs back in their order: it merges each worker's work into the masker
+//! ([`Masker::merge`]) and hands the results on, so the receipt, the registry
+//! of originals and the output are those of one masker that did every value in
+//! turn. While the workers mask one batch, the calling thread reads the next.
+//!
+//! This holds because masking a value depends only on what the masker learnt
+//! before the values are masked (the learning pass is complete before the
+//! writing pass), and in the learning pass only what is learnt counts, which
+//! the merge replays in order.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use super::mask::{Masker, Work};
+
+/// At most this many workers, whatever the machine.
+const MAX_THREADS: usize = 4;
+
+/// About how many bytes of values one batch holds: enough that a batch's
+/// hand-over costs nothing, few enough that two batches in flight stay small.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// How many workers mask, and how large their batches are.
+#[derive(Debug, Clone, Copy)]
+pub struct Workers {
+    pub threads: usize,
+    pub batch_bytes: usize,
+}
+
+impl Workers {
+    /// One worker per core (up to [`MAX_THREADS`]), or the calling thread
+    /// alone when [`crate::capture::ONE_THREAD_ENV`] asks for one thread.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if crate::capture::one_thread_from_env() {
+            1
+        } else {
+            cores.min(MAX_THREADS)
+        };
+        Workers {
+            threads,
+            batch_bytes: BATCH_BYTES,
+        }
+    }
+}
+
+/// A worker's inbox and outbox.
+struct Lane<T, R> {
+    jobs: SyncSender<Vec<T>>,
+    results: Receiver<(Vec<R>, Work)>,
+}
+
+/// Masks every value `next` reads with `work`, handing each result to `done`
+/// in the order read. `next` gives a value and its size in bytes. With one
+/// thread, everything happens on the calling thread with `masker` itself. An
+/// error of `next` or `done` stops the run (the workers finish the batch they
+/// hold, and their results are dropped).
+pub fn run<T: Send, R: Send, E>(
+    masker: &mut Masker,
+    workers: Workers,
+    mut next: impl FnMut() -> Result<Option<(T, usize)>, E>,
+    work: impl Fn(&mut Masker, T) -> R + Sync,
+    mut done: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    if workers.threads <= 1 {
+        while let Some((value, _)) = next()? {
+            done(work(masker, value))?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let lanes: Vec<Lane<T, R>> = (0..workers.threads)
+            .map(|_| {
+                let (jobs, inbox) = sync_channel::<Vec<T>>(1);
+                let (outbox, results) = sync_channel(1);
+                let mut own = masker.worker();
+                let work = &work;
+                scope.spawn(move || {
+                    for run in inbox {
+                        let out: Vec<R> = run.into_iter().map(|v| work(&mut own, v)).collect();
+                        if outbox.send((out, own.take_work())).is_err() {
+                            break;
+                        }
+                    }
+                });
+                Lane { jobs, results }
+            })
+            .collect();
+        let mut in_flight: VecDeque<usize> = VecDeque::new();
+        let mut batch: Vec<(T, usize)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut finished = false;
+        while !finished {
+            match next()? {
+                Some((value, size)) => {
+                    bytes += size;
+                    batch.push((value, size));
+                    if bytes < workers.batch_bytes {
+                        continue;
+                    }
+                }
+                None => finished = true,
+            }
+            if !batch.is_empty() {
+                in_flight.push_back(hand_out(&lanes, std::mem::take(&mut batch), bytes));
+                bytes = 0;
+            }
+            // One batch with the workers while the next is read; at the end, all.
+            while in_flight.len() > usize::from(!finished) {
+                let used = in_flight.pop_front().unwrap_or(0);
+                take_back(&lanes[..used], masker, &mut done)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Cuts `batch` into one run of consecutive values per lane, of about equal
+/// bytes, and sends each to its lane. Returns how many lanes got a run (the
+/// first ones).
+fn hand_out<T, R>(lanes: &[Lane<T, R>], batch: Vec<(T, usize)>, bytes: usize) -> usize {
+    let share = bytes.div_ceil(lanes.len()).max(1);
+    let mut used = 0;
+    let mut run = Vec::new();
+    let mut run_bytes = 0;
+    let mut values = batch.into_iter().peekable();
+    while let Some((value, size)) = values.next() {
+        run.push(value);
+        run_bytes += size;
+        let last_lane = used + 1 == lanes.len();
+        if (run_bytes >= share && !last_lane) || values.peek().is_none() {
+            // A worker that is gone has panicked; the scope reports it.
+            let _ = lanes[used].jobs.send(std::mem::take(&mut run));
+            used += 1;
+            run_bytes = 0;
+        }
+    }
+    used
+}
+
+/// Takes back one batch from `lanes`, in their order: merges each worker's
+/// work into `masker` and hands its results to `done`.
+fn take_back<T, R, E>(
+    lanes: &[Lane<T, R>],
+    masker: &mut Masker,
+    done: &mut impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    for lane in lanes {
+        // A worker that is gone has panicked; the scope reports it.
+        let Ok((results, work)) = lane.results.recv() else {
+            continue;
+        };
+        masker.merge(work);
+        for r in results {
+            done(r)?;
+        }
+    }
+    Ok(())
+}
