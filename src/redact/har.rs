@@ -76,7 +76,7 @@ fn rewrite_to(
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
     if let Some(bytes) = input.plain() {
-        return rewrite_bytes_to(bytes, out, masker);
+        return rewrite_bytes_to(bytes, &input.passes_guard, out, masker);
     }
     let mut reader = BufReader::with_capacity(1 << 16, input.reader());
     let head = reader
@@ -87,12 +87,12 @@ fn rewrite_to(
     let first = json.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|&b| b != b'{') {
         drop(reader);
-        return rewrite_bytes_to(&input.whole()?, out, masker);
+        return rewrite_bytes_to(&input.whole()?, &input.passes_guard, out, masker);
     }
     if bom {
         reader.consume(UTF8_BOM.len());
     }
-    rewrite_json(reader, (b"", b""), out, masker)
+    rewrite_json(Json::Stream(Box::new(reader)), (b"", b""), out, masker)
 }
 
 /// Rewrites the HAR held in `input` (plain or JSONP-wrapped) to `out`.
@@ -101,11 +101,13 @@ pub fn rewrite_bytes(
     out: &mut dyn Write,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
-    rewrite_bytes_to(input, Some(out), masker)
+    rewrite_bytes_to(input, &std::sync::OnceLock::new(), Some(out), masker)
 }
 
+/// [`rewrite_bytes`], or only learning without `out`.
 fn rewrite_bytes_to(
     input: &[u8],
+    passes_guard: &std::sync::OnceLock<bool>,
     out: Option<&mut dyn Write>,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
@@ -119,22 +121,27 @@ fn rewrite_bytes_to(
             (&b""[..], json, &b""[..])
         }
     };
-    rewrite_json(json, (prefix, suffix), out, masker)
+    rewrite_json(
+        Json::Held(json, passes_guard),
+        (prefix, suffix),
+        out,
+        masker,
+    )
 }
 
 /// Rewrites a HAR's JSON read from `json` (no BOM, no JSONP wrapper).
-pub fn rewrite_reader(
-    json: impl Read,
+pub fn rewrite_reader<'a>(
+    json: impl Read + 'a,
     out: &mut dyn Write,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
-    rewrite_json(json, (b"", b""), Some(out), masker)
+    rewrite_json(Json::Stream(Box::new(json)), (b"", b""), Some(out), masker)
 }
 
 /// Learns a HAR's JSON read from `json` (the learning pass of
 /// [`rewrite_reader`]): masks it, prints nothing.
-pub fn learn_reader(json: impl Read, masker: &mut Masker) -> Result<(), RewriteError> {
-    rewrite_json(json, (b"", b""), None, masker).map(|_| ())
+pub fn learn_reader<'a>(json: impl Read + 'a, masker: &mut Masker) -> Result<(), RewriteError> {
+    rewrite_json(Json::Stream(Box::new(json)), (b"", b""), None, masker).map(|_| ())
 }
 
 /// Rewrites the JSON of a HAR read from `json`, between the wrapper's `prefix`
@@ -143,25 +150,43 @@ pub fn learn_reader(json: impl Read, masker: &mut Masker) -> Result<(), RewriteE
 /// out of the copy (never written unredacted) with a warning. Without `out`
 /// (the learning pass) nothing is printed.
 fn rewrite_json(
-    json: impl Read,
+    json: Json<'_>,
     wrapper: (&[u8], &[u8]),
     out: Option<&mut dyn Write>,
     masker: &mut Masker,
 ) -> Result<Written, RewriteError> {
-    rewrite_json_with(json, wrapper, out, masker, Workers::for_this_machine())
+    let cap = limits::har_entry();
+    rewrite_json_with(
+        json,
+        wrapper,
+        out,
+        masker,
+        (Workers::for_this_machine(), cap),
+    )
 }
 
-/// [`rewrite_json`] with the entries masked by `workers`.
+/// A HAR's JSON: held in memory (with where to keep whether the entry guard
+/// passes it unchanged: the check reads every byte on one thread, and the
+/// two passes of `redact` read the same bytes), or read from a stream.
+enum Json<'a> {
+    Held(&'a [u8], &'a std::sync::OnceLock<bool>),
+    Stream(Box<dyn Read + 'a>),
+}
+
+/// [`rewrite_json`] with the entries masked by `workers`, each entry guarded
+/// by `cap`. A HAR held in memory that the guard would pass unchanged is read
+/// by serde as a slice (several times faster than through the guard).
 fn rewrite_json_with(
-    json: impl Read,
+    json: Json<'_>,
     (prefix, suffix): (&[u8], &[u8]),
     out: Option<&mut dyn Write>,
     masker: &mut Masker,
-    workers: Workers,
+    (workers, cap): (Workers, usize),
 ) -> Result<Written, RewriteError> {
     let mut sink = Sink {
         out,
         workers,
+        borrow_entries: false,
         error: None,
         entries: 0,
         seen: 0,
@@ -169,14 +194,35 @@ fn rewrite_json_with(
         log_seen: false,
     };
     sink.write(prefix);
-    let guarded = BufReader::with_capacity(1 << 16, EntryGuard::new(json, limits::har_entry()));
-    let mut de = serde_json::Deserializer::from_reader(guarded);
-    let result = TopSeed {
-        sink: &mut sink,
-        masker,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
+    let guarded = |json| BufReader::with_capacity(1 << 16, EntryGuard::new(json, cap));
+    let result = match json {
+        Json::Held(bytes, verdict)
+            if *verdict.get_or_init(|| guard::passes_unchanged(bytes, cap)) =>
+        {
+            sink.borrow_entries = true;
+            read_top(
+                &mut serde_json::Deserializer::from_slice(bytes),
+                &mut sink,
+                masker,
+            )
+        }
+        Json::Held(bytes, _) => {
+            let reader = guarded(Box::new(bytes) as Box<dyn Read>);
+            read_top(
+                &mut serde_json::Deserializer::from_reader(reader),
+                &mut sink,
+                masker,
+            )
+        }
+        Json::Stream(reader) => {
+            let reader = guarded(reader);
+            read_top(
+                &mut serde_json::Deserializer::from_reader(reader),
+                &mut sink,
+                masker,
+            )
+        }
+    };
     if let Some(e) = sink.error.take() {
         return Err(RewriteError::Write(e));
     }
@@ -201,10 +247,23 @@ fn rewrite_json_with(
     }
 }
 
+/// Reads the whole HAR from `de`, rewriting it into `sink`.
+fn read_top<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    sink: &mut Sink<'_>,
+    masker: &mut Masker,
+) -> serde_json::Result<()> {
+    TopSeed { sink, masker }
+        .deserialize(&mut *de)
+        .and_then(|()| de.end())
+}
+
 struct Sink<'w> {
     /// `None` in the learning pass.
     out: Option<&'w mut dyn Write>,
     workers: Workers,
+    /// Whether the entries can be borrowed from the input (read as a slice).
+    borrow_entries: bool,
     error: Option<std::io::Error>,
     /// Entries written, and entries read (written or left out).
     entries: usize,
@@ -392,8 +451,12 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
         let (workers, print) = (sink.workers, sink.printing());
         let mut first = true;
         let mut index = sink.seen;
+        let borrow = sink.borrow_entries;
         let next = || -> Result<_, A::Error> {
-            let raw = seq.next_element::<Box<RawValue>>()?;
+            let raw = match borrow {
+                true => seq.next_element::<&'de RawValue>()?.map(Raw::Borrowed),
+                false => seq.next_element::<Box<RawValue>>()?.map(Raw::Owned),
+            };
             Ok(raw.map(|raw| {
                 index += 1;
                 let size = raw.get().len();
@@ -415,12 +478,27 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
             }
             Ok(())
         };
-        let work = |m: &mut Masker, (index, raw): (usize, Box<RawValue>)| {
-            rewrite_raw_entry(m, index, &raw, print)
+        let work = |m: &mut Masker, (index, raw): (usize, Raw<'de>)| {
+            rewrite_raw_entry(m, index, raw.get(), print)
         };
         workers::run(masker, workers, next, work, done)?;
         sink.write(if first { b"]" } else { b"\n    ]" });
         Ok(())
+    }
+}
+
+/// An entry's text: borrowed from a HAR held in memory, copied from a stream.
+enum Raw<'de> {
+    Borrowed(&'de RawValue),
+    Owned(Box<RawValue>),
+}
+
+impl Raw<'_> {
+    fn get(&self) -> &str {
+        match self {
+            Raw::Borrowed(raw) => raw.get(),
+            Raw::Owned(raw) => raw.get(),
+        }
     }
 }
 
@@ -434,8 +512,8 @@ enum Outcome {
 }
 
 /// Parses, masks and (when `print`) prints the entry `index` of the log.
-fn rewrite_raw_entry(m: &mut Masker, index: usize, raw: &RawValue, print: bool) -> Outcome {
-    let mut entry = match parse_entry(raw.get(), index) {
+fn rewrite_raw_entry(m: &mut Masker, index: usize, raw: &str, print: bool) -> Outcome {
+    let mut entry = match parse_entry(raw, index) {
         Ok(entry) => entry,
         Err(Left::TooLarge(why)) => return Outcome::LeftOut(why),
         Err(Left::Unparsed(e)) => return Outcome::Unparsed(e),
@@ -897,11 +975,21 @@ mod tests {
     /// Both passes of `redact` on `har`, the entries masked by `workers`, with
     /// a copy of `key` (so every run draws the same pseudonyms).
     fn redacted_with(har: &[u8], key: &Masker, workers: Workers) -> Shown {
+        redacted(har, true, key, (workers, limits::har_entry()))
+    }
+
+    /// Both passes of `redact` on `har` (`held` in memory, or as a stream).
+    fn redacted(har: &[u8], held: bool, key: &Masker, how: (Workers, usize)) -> Shown {
+        let verdict = std::sync::OnceLock::new();
+        let json = || match held {
+            true => Json::Held(har, &verdict),
+            false => Json::Stream(Box::new(har)),
+        };
         let mut m = key.clone();
-        rewrite_json_with(har, (b"", b""), None, &mut m, workers).unwrap();
+        rewrite_json_with(json(), (b"", b""), None, &mut m, how).unwrap();
         m.reset_counts();
         let mut out = Vec::new();
-        let written = rewrite_json_with(har, (b"", b""), Some(&mut out), &mut m, workers).unwrap();
+        let written = rewrite_json_with(json(), (b"", b""), Some(&mut out), &mut m, how).unwrap();
         let counts = m.counts().iter().map(|(k, n)| (k.name(), *n)).collect();
         let places = m.places().to_vec();
         (
@@ -912,6 +1000,29 @@ mod tests {
             places,
             m.places_omitted(),
         )
+    }
+
+    #[test]
+    fn a_held_har_is_read_as_its_stream_is() {
+        let key = Masker::new();
+        let text = String::from_utf8(many_places_har(12)).unwrap();
+        // Entry 5 holds some 6,000 bytes more than the others.
+        let at = text.match_indices("\"text\":\"").nth(5).unwrap().0 + 8;
+        let har = format!("{}{}{}", &text[..at], "x".repeat(6_000), &text[at..]);
+        let workers = Workers {
+            threads: 2,
+            batch_bytes: 2_000,
+        };
+        for cap in [4_096, 1 << 20] {
+            let held = redacted(har.as_bytes(), true, &key, (workers, cap));
+            let streamed = redacted(har.as_bytes(), false, &key, (workers, cap));
+            assert!(held == streamed, "cap {cap}");
+            let left_out = held.2.iter().any(|w| w.starts_with("entry 5 is "));
+            assert_eq!(
+                (held.1, left_out),
+                if cap < 6_000 { (11, true) } else { (12, false) }
+            );
+        }
     }
 
     /// `n` entries, each with a cookie and a code, whose response shows the

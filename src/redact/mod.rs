@@ -399,6 +399,9 @@ pub struct Input {
     gzip: bool,
     /// TLS keys for a packet capture.
     keys: Option<std::sync::Arc<capture::keylog::KeyLog>>,
+    /// Whether the HAR entry guard passes the input unchanged: found in the
+    /// learning pass, needed again in the writing pass.
+    pub(crate) passes_guard: std::sync::OnceLock<bool>,
 }
 
 impl Input {
@@ -408,6 +411,7 @@ impl Input {
             raw: Loaded::Owned(bytes),
             gzip: false,
             keys: None,
+            passes_guard: std::sync::OnceLock::new(),
         }
     }
 
@@ -491,6 +495,7 @@ fn load(source: &Source, name: &str) -> Result<Input, RedactError> {
         raw,
         gzip,
         keys: None,
+        passes_guard: std::sync::OnceLock::new(),
     })
 }
 

@@ -25,8 +25,12 @@ use super::mask::{Masker, Work};
 const MAX_THREADS: usize = 4;
 
 /// About how many bytes of values one batch holds: enough that a batch's
-/// hand-over costs nothing, few enough that two batches in flight stay small.
+/// hand-over costs nothing, few enough that the batches in flight stay small.
 const BATCH_BYTES: usize = 4 << 20;
+
+/// Batches handed out and not yet taken back, at most: enough that a worker
+/// whose runs were quicker than the others' finds the next one waiting.
+const IN_FLIGHT: usize = 3;
 
 /// How many workers mask, and how large their batches are.
 #[derive(Debug, Clone, Copy)]
@@ -79,8 +83,8 @@ pub fn run<T: Send, R: Send, E>(
     std::thread::scope(|scope| {
         let lanes: Vec<Lane<T, R>> = (0..workers.threads)
             .map(|_| {
-                let (jobs, inbox) = sync_channel::<Vec<T>>(1);
-                let (outbox, results) = sync_channel(1);
+                let (jobs, inbox) = sync_channel::<Vec<T>>(IN_FLIGHT);
+                let (outbox, results) = sync_channel(IN_FLIGHT);
                 let mut own = masker.worker();
                 let work = &work;
                 scope.spawn(move || {
@@ -113,8 +117,9 @@ pub fn run<T: Send, R: Send, E>(
                 in_flight.push_back(hand_out(&lanes, std::mem::take(&mut batch), bytes));
                 bytes = 0;
             }
-            // One batch with the workers while the next is read; at the end, all.
-            while in_flight.len() > usize::from(!finished) {
+            // A few batches with the workers while the next is read; at the end, all.
+            let keep = if finished { 0 } else { IN_FLIGHT - 1 };
+            while in_flight.len() > keep {
                 let used = in_flight.pop_front().unwrap_or(0);
                 take_back(&lanes[..used], masker, &mut done)?;
             }

@@ -60,6 +60,21 @@ pub struct EntryGuard<R> {
     in_entries: bool,
     chunk: Vec<u8>,
     eof: bool,
+    /// Only checking ([`passes_unchanged`]): nothing is copied, and the first
+    /// change the guard would make stops the scan.
+    dry: bool,
+    /// Bytes of the entry being held, in a dry run.
+    held: usize,
+}
+
+/// Whether the guard would hand `json` (a whole HAR held in memory) on
+/// unchanged: no entry larger than `cap`, no stretch outside entries larger than
+/// it. Such a HAR needs no guard: serde can read it as it is, as a slice.
+pub fn passes_unchanged(json: &[u8], cap: usize) -> bool {
+    let mut guard = EntryGuard::new(&[][..], cap);
+    guard.dry = true;
+    guard.chunk = Vec::new();
+    guard.scan(json).is_ok()
 }
 
 impl<R: Read> EntryGuard<R> {
@@ -81,6 +96,8 @@ impl<R: Read> EntryGuard<R> {
             in_entries: false,
             chunk: vec![0; 1 << 16],
             eof: false,
+            dry: false,
+            held: 0,
         }
     }
 
@@ -181,6 +198,13 @@ impl<R: Read> EntryGuard<R> {
 
     /// Sends a run of scanned bytes to the current destination.
     fn send(&mut self, run: &[u8]) -> io::Result<()> {
+        if self.dry && self.dest == Dest::Entry {
+            self.held += run.len();
+            return match self.held > self.cap {
+                true => Err(io::Error::other("an entry past the cap")),
+                false => Ok(()),
+            };
+        }
         match self.dest {
             Dest::Out => {
                 self.outside += run.len() as u64;
@@ -193,7 +217,9 @@ impl<R: Read> EntryGuard<R> {
                         ),
                     ));
                 }
-                self.out.extend_from_slice(run);
+                if !self.dry {
+                    self.out.extend_from_slice(run);
+                }
             }
             Dest::Entry => {
                 if self.entry.len() + run.len() > self.cap {
@@ -222,6 +248,7 @@ impl<R: Read> EntryGuard<R> {
         }
         self.dest = Dest::Out;
         self.outside = 0;
+        self.held = 0;
     }
 }
 
@@ -283,6 +310,22 @@ mod tests {
         );
         assert_eq!(out, want);
         assert_eq!(skipped_size(&format!("{MARK}5008}}")), Some(5008));
+    }
+
+    #[test]
+    fn a_dry_run_says_whether_the_guard_changes_anything() {
+        let small = br#"{"log":{"pages":[{"a":"}]"}],"entries":[{"x":"a\"}b"},{"y":[1,{}]}]}}"#;
+        assert!(passes_unchanged(small, 1 << 20));
+        // 40 bytes before the first entry.
+        assert!(passes_unchanged(small, 40));
+        assert!(!passes_unchanged(small, 39));
+        let big = "x".repeat(5000);
+        let har = format!(r#"{{"log":{{"entries":[{{"a":1}},{{"t":"{big}"}},{{"b":2}}]}}}}"#);
+        assert!(passes_unchanged(har.as_bytes(), 5008));
+        assert!(!passes_unchanged(har.as_bytes(), 5007));
+        let nested = [b"{\"log\":{\"pages\":".as_slice(), &[b'['; 10_000]].concat();
+        assert!(!passes_unchanged(&nested, 1000));
+        assert!(passes_unchanged(&nested, 20_000));
     }
 
     #[test]
