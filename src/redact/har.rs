@@ -138,6 +138,12 @@ pub fn rewrite_reader<'a>(
     rewrite_json(Json::Stream(Box::new(json)), (b"", b""), Some(out), masker)
 }
 
+/// Learns the HAR held in `input` (the learning pass of [`rewrite_bytes`]):
+/// masks it, prints nothing.
+pub fn learn_bytes(input: &[u8], masker: &mut Masker) -> Result<(), RewriteError> {
+    rewrite_bytes_to(input, &std::sync::OnceLock::new(), None, masker).map(|_| ())
+}
+
 /// Learns a HAR's JSON read from `json` (the learning pass of
 /// [`rewrite_reader`]): masks it, prints nothing.
 pub fn learn_reader<'a>(json: impl Read + 'a, masker: &mut Masker) -> Result<(), RewriteError> {

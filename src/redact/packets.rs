@@ -53,7 +53,7 @@ impl TraceRewriter for InPlace {
     fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
         let (har, summary) = exchanges::to_har(input.raw(), input.keys())?;
         refuse_unmaskable(&summary)?;
-        har::learn_reader(har.reader(), masker)
+        har::learn_bytes(har.as_bytes(), masker)
     }
 
     fn rewrite(
