@@ -22,8 +22,8 @@ pub struct AsHar;
 impl TraceRewriter for AsHar {
     /// Learns without printing the HAR's entries.
     fn learn(&self, input: &Input, masker: &mut Masker) -> Result<(), RewriteError> {
-        let (har, _) = to_har(input.raw(), input.keys())?;
-        har::learn_bytes(har.as_bytes(), masker)
+        let har = har_of(input)?;
+        har::rewrite_bytes_to(har.as_bytes(), &har.passes_guard, None, masker).map(|_| ())
     }
 
     fn rewrite(
@@ -32,14 +32,25 @@ impl TraceRewriter for AsHar {
         out: &mut dyn Write,
         masker: &mut Masker,
     ) -> Result<Written, RewriteError> {
-        // The capture reader inflates a gzip'd capture as it reads it.
-        let (har, _) = to_har(input.raw(), input.keys())?;
-        har::rewrite_bytes(har.as_bytes(), out, masker)
+        let har = har_of(input)?;
+        har::rewrite_bytes_to(har.as_bytes(), &har.passes_guard, Some(out), masker)
     }
 
     fn output_format(&self, _input: Format) -> Format {
         Format::Har
     }
+}
+
+/// The HAR of `input`'s exchanges, made once for both passes and kept on the
+/// input: reading a large capture again (decrypting it, putting its messages
+/// together) took as long as a pass of masking. The capture reader inflates a
+/// gzip'd capture as it reads it.
+fn har_of(input: &Input) -> Result<&HarText, RewriteError> {
+    if let Some(har) = input.har_text.get() {
+        return Ok(har);
+    }
+    let (har, _) = to_har(input.raw(), input.keys())?;
+    Ok(input.har_text.get_or_init(|| har))
 }
 
 /// The exchanges of a trace as the text of a HAR, in one buffer written once:
@@ -52,9 +63,19 @@ pub struct HarText {
     buffer: Vec<u8>,
     /// Where the text starts in `buffer` (the head's room is not all used).
     start: usize,
+    /// Whether the entry guard passes the text unchanged, once a pass asked.
+    passes_guard: std::sync::OnceLock<bool>,
 }
 
 impl HarText {
+    fn new(buffer: Vec<u8>, start: usize) -> Self {
+        HarText {
+            buffer,
+            start,
+            passes_guard: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The whole text.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buffer[self.start..]
@@ -148,10 +169,7 @@ impl EntryWriter {
     fn around(self, empty: Vec<u8>) -> HarText {
         let at = memchr::memmem::rfind(&empty, EMPTY_ENTRIES).filter(|_| self.count > 0);
         let Some(at) = at else {
-            return HarText {
-                buffer: empty,
-                start: 0,
-            };
+            return HarText::new(empty, 0);
         };
         let open = at + EMPTY_ENTRIES.len() - 1;
         let (head, close) = empty.split_at(open);
@@ -161,12 +179,9 @@ impl EntryWriter {
         match HEAD_ROOM.checked_sub(head.len()) {
             Some(start) => {
                 buffer[start..HEAD_ROOM].copy_from_slice(head);
-                HarText { buffer, start }
+                HarText::new(buffer, start)
             }
-            None => HarText {
-                buffer: [head, &buffer[HEAD_ROOM..]].concat(),
-                start: 0,
-            },
+            None => HarText::new([head, &buffer[HEAD_ROOM..]].concat(), 0),
         }
     }
 }

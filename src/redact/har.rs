@@ -104,8 +104,9 @@ pub fn rewrite_bytes(
     rewrite_bytes_to(input, &std::sync::OnceLock::new(), Some(out), masker)
 }
 
-/// [`rewrite_bytes`], or only learning without `out`.
-fn rewrite_bytes_to(
+/// [`rewrite_bytes`], or only learning without `out`; `passes_guard` keeps
+/// whether the entry guard passes `input` unchanged, for the other pass.
+pub(crate) fn rewrite_bytes_to(
     input: &[u8],
     passes_guard: &std::sync::OnceLock<bool>,
     out: Option<&mut dyn Write>,

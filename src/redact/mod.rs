@@ -402,6 +402,9 @@ pub struct Input {
     /// Whether the HAR entry guard passes the input unchanged: found in the
     /// learning pass, needed again in the writing pass.
     pub(crate) passes_guard: std::sync::OnceLock<bool>,
+    /// The HAR of a capture's exchanges (`--to har`), made in the learning
+    /// pass and read again in the writing pass.
+    pub(crate) har_text: std::sync::OnceLock<exchanges::HarText>,
 }
 
 impl Input {
@@ -412,6 +415,7 @@ impl Input {
             gzip: false,
             keys: None,
             passes_guard: std::sync::OnceLock::new(),
+            har_text: std::sync::OnceLock::new(),
         }
     }
 
@@ -496,6 +500,7 @@ fn load(source: &Source, name: &str) -> Result<Input, RedactError> {
         gzip,
         keys: None,
         passes_guard: std::sync::OnceLock::new(),
+        har_text: std::sync::OnceLock::new(),
     })
 }
 
