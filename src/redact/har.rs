@@ -1010,6 +1010,32 @@ mod tests {
     }
 
     #[test]
+    fn the_first_error_is_reported_on_any_number_of_workers() {
+        let text = String::from_utf8(many_places_har(8)).unwrap();
+        // Entry 1 holds a number serde cannot hold, and the file is cut in entry 6.
+        let text = text.replacen("\"time\":1,", "\"time\":1e999,", 2);
+        let text = text.replacen("\"time\":1e999,", "\"time\":1,", 1);
+        let cut = text.match_indices("startedDateTime").nth(6).unwrap().0;
+        let har = &text.as_bytes()[..cut];
+        let error = |threads| {
+            let workers = Workers {
+                threads,
+                batch_bytes: 1 << 20,
+            };
+            let verdict = std::sync::OnceLock::new();
+            let mut m = Masker::new();
+            let json = Json::Held(har, &verdict);
+            match rewrite_json_with(json, (b"", b""), None, &mut m, (workers, 1 << 20)) {
+                Err(RewriteError::Malformed(e)) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        let one = error(1);
+        assert!(one.contains("number out of range"), "{one}");
+        assert_eq!(error(2), one);
+    }
+
+    #[test]
     fn a_held_har_is_read_as_its_stream_is() {
         let key = Masker::new();
         let text = String::from_utf8(many_places_har(12)).unwrap();

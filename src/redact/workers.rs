@@ -103,7 +103,21 @@ pub fn run<T: Send, R: Send, E>(
         let mut bytes = 0usize;
         let mut finished = false;
         while !finished {
-            match next()? {
+            let read = match next() {
+                Ok(read) => read,
+                Err(e) => {
+                    // What was read before the error is masked and handed on
+                    // first, as on one thread: an error in it comes first.
+                    if !batch.is_empty() {
+                        in_flight.push_back(hand_out(&lanes, std::mem::take(&mut batch), bytes));
+                    }
+                    while let Some(used) = in_flight.pop_front() {
+                        take_back(&lanes[..used], masker, &mut done)?;
+                    }
+                    return Err(e);
+                }
+            };
+            match read {
                 Some((value, size)) => {
                     bytes += size;
                     batch.push((value, size));
