@@ -1021,6 +1021,7 @@ mod tests {
             let workers = Workers {
                 threads,
                 batch_bytes: 1 << 20,
+                alone_past: usize::MAX,
             };
             let verdict = std::sync::OnceLock::new();
             let mut m = Masker::new();
@@ -1045,6 +1046,7 @@ mod tests {
         let workers = Workers {
             threads: 2,
             batch_bytes: 2_000,
+            alone_past: usize::MAX,
         };
         for cap in [4_096, 1 << 20] {
             let held = redacted(har.as_bytes(), true, &key, (workers, cap));
@@ -1103,24 +1105,35 @@ mod tests {
         let one = Workers {
             threads: 1,
             batch_bytes: usize::MAX,
+            alone_past: usize::MAX,
         };
         let last = inputs.len() - 1;
         for (i, (name, har)) in inputs.iter().enumerate() {
             let alone = redacted_with(har, &key, one);
             assert!(alone.1 > 0 && !alone.3.is_empty(), "{name}: nothing masked");
-            let configs: &[(usize, usize)] = if i == last {
-                &[(3, 256 << 10)]
+            // Workers, bytes a batch, bytes past which an entry is masked alone.
+            let configs: &[(usize, usize, usize)] = if i == last {
+                &[(3, 256 << 10, usize::MAX)]
             } else {
-                &[(2, 1), (3, 1), (2, 64 << 10), (4, 1 << 20)]
+                let all = usize::MAX;
+                &[
+                    (2, 1, all),
+                    (3, 1, all),
+                    (2, 64 << 10, all),
+                    (4, 1 << 20, all),
+                    (2, 16 << 10, 8 << 10),
+                    (3, 1, 8 << 10),
+                ]
             };
-            for &(threads, batch_bytes) in configs {
+            for &(threads, batch_bytes, alone_past) in configs {
                 let workers = Workers {
                     threads,
                     batch_bytes,
+                    alone_past,
                 };
                 assert!(
                     redacted_with(har, &key, workers) == alone,
-                    "{name}: {threads} threads, batches of {batch_bytes} bytes"
+                    "{name}: {threads} threads, batches of {batch_bytes} bytes, alone past {alone_past}"
                 );
             }
         }

@@ -87,7 +87,10 @@ pub struct Masker {
     counts: BTreeMap<SecretKind, u64>,
     /// Original → replacement, for the sweep over every string.
     registry: HashMap<String, (String, SecretKind)>,
+    /// Bytes of the registry's originals and replacements, and of its
+    /// originals alone.
     registry_bytes: usize,
+    registry_key_bytes: usize,
     /// Display names (with spaces, so the token sweep cannot see them).
     phrases: Vec<(String, String)>,
     places: Places,
@@ -132,6 +135,7 @@ impl Masker {
             counts: BTreeMap::new(),
             registry: HashMap::new(),
             registry_bytes: 0,
+            registry_key_bytes: 0,
             phrases: Vec::new(),
             places: Places::default(),
             journal: None,
@@ -343,7 +347,15 @@ impl Masker {
     /// URL-encoded spelling.
     fn remember(&mut self, original: &str, replacement: &str, kind: SecretKind) {
         let original = original.trim_end_matches('=');
-        if original.len() < MIN_SWEPT_LEN || self.registry_bytes > REGISTRY_BUDGET {
+        // A worker's replacement of an original may be longer than the one the
+        // main masker keeps (the first seen in the whole file), so only its
+        // originals, which the main masker holds too, say for sure that the
+        // main masker's budget is spent: past that a worker adds nothing.
+        let used = match self.learnt {
+            Some(_) => self.registry_key_bytes,
+            None => self.registry_bytes,
+        };
+        if original.len() < MIN_SWEPT_LEN || used > REGISTRY_BUDGET {
             return;
         }
         let add = |m: &mut Self, from: String, to: String| {
@@ -351,6 +363,7 @@ impl Masker {
                 return false;
             }
             m.registry_bytes += from.len() + to.len();
+            m.registry_key_bytes += from.len();
             m.registry.insert(from, (to, kind));
             true
         };
@@ -361,7 +374,7 @@ impl Masker {
             added |= add(self, encoded, to);
         }
         // What this worker had already added, it logged then; what it could
-        // not add for its budget, the main masker (never smaller) cannot either.
+        // not add for its budget, the main masker cannot add either.
         if let (true, Some(learnt)) = (added, self.learnt.as_mut()) {
             learnt
                 .registry
@@ -807,6 +820,51 @@ mod tests {
         assert_eq!(m.places().len(), MAX_PLACES);
         assert_eq!(m.places_omitted(), (3, 6));
         assert_eq!(m.total(), 2 * (MAX_PLACES as u64 + 3));
+    }
+
+    #[test]
+    fn workers_merged_in_order_learn_what_one_masker_learns() {
+        // Forty large JWTs (some 53 MiB of originals): first as passwords (a
+        // short replacement), then as tokens (a replacement as long as the
+        // token), then a cookie. One masker stays under the registry's budget
+        // and learns the cookie; a worker that saw only the tokens holds twice
+        // the bytes, and must still learn it.
+        let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let note = "a".repeat(1 << 20);
+        let tokens: Vec<String> = (0..40)
+            .map(|i| {
+                format!(
+                    "{}.{}.sig",
+                    b64(r#"{"alg":"none"}"#),
+                    b64(&format!(r#"{{"note":"{note}{i}"}}"#))
+                )
+            })
+            .collect();
+        let cookie = "cookie-secret-value-0001";
+        let first = |m: &mut Masker| {
+            for t in &tokens {
+                m.secret(SecretKind::Password, t);
+            }
+        };
+        let then = |m: &mut Masker| {
+            for t in &tokens {
+                m.jwt(t);
+            }
+            m.secret(SecretKind::Cookie, cookie);
+        };
+        let mut alone = Masker::new();
+        let mut merged = alone.clone();
+        first(&mut alone);
+        then(&mut alone);
+        let (mut a, mut b) = (merged.worker(), merged.worker());
+        first(&mut a);
+        then(&mut b);
+        merged.merge(a.take_work());
+        merged.merge(b.take_work());
+        let text = format!("later: {cookie}");
+        assert!(alone.sweep(&text).is_some());
+        assert_eq!(merged.sweep(&text), alone.sweep(&text));
+        assert_eq!(merged.registry_bytes, alone.registry_bytes);
     }
 
     #[test]

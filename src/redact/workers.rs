@@ -28,6 +28,12 @@ const MAX_THREADS: usize = 4;
 /// hand-over costs nothing, few enough that the batches in flight stay small.
 const BATCH_BYTES: usize = 4 << 20;
 
+/// Values larger than this are masked alone on the calling thread, once the
+/// workers are done with what came before: a value is held twice while it is
+/// masked (its text and its parsed form, `limits::har_entry`), and several
+/// large ones in flight and on every worker at once would hold many times that.
+const ALONE_PAST: usize = 8 << 20;
+
 /// Batches handed out and not yet taken back, at most: enough that a worker
 /// whose runs were quicker than the others' finds the next one waiting.
 const IN_FLIGHT: usize = 3;
@@ -37,6 +43,8 @@ const IN_FLIGHT: usize = 3;
 pub struct Workers {
     pub threads: usize,
     pub batch_bytes: usize,
+    /// Values larger than this are masked alone, on the calling thread.
+    pub alone_past: usize,
 }
 
 impl Workers {
@@ -52,6 +60,7 @@ impl Workers {
         Workers {
             threads,
             batch_bytes: BATCH_BYTES,
+            alone_past: ALONE_PAST,
         }
     }
 }
@@ -81,65 +90,123 @@ pub fn run<T: Send, R: Send, E>(
         return Ok(());
     }
     std::thread::scope(|scope| {
+        let mut handles = Vec::new();
         let lanes: Vec<Lane<T, R>> = (0..workers.threads)
             .map(|_| {
                 let (jobs, inbox) = sync_channel::<Vec<T>>(IN_FLIGHT);
                 let (outbox, results) = sync_channel(IN_FLIGHT);
                 let mut own = masker.worker();
                 let work = &work;
-                scope.spawn(move || {
+                handles.push(scope.spawn(move || {
                     for run in inbox {
                         let out: Vec<R> = run.into_iter().map(|v| work(&mut own, v)).collect();
                         if outbox.send((out, own.take_work())).is_err() {
                             break;
                         }
                     }
-                });
+                }));
                 Lane { jobs, results }
             })
             .collect();
-        let mut in_flight: VecDeque<usize> = VecDeque::new();
-        let mut batch: Vec<(T, usize)> = Vec::new();
-        let mut bytes = 0usize;
-        let mut finished = false;
-        while !finished {
-            let read = match next() {
-                Ok(read) => read,
-                Err(e) => {
-                    // What was read before the error is masked and handed on
-                    // first, as on one thread: an error in it comes first.
-                    if !batch.is_empty() {
-                        in_flight.push_back(hand_out(&lanes, std::mem::take(&mut batch), bytes));
-                    }
-                    while let Some(used) = in_flight.pop_front() {
-                        take_back(&lanes[..used], masker, &mut done)?;
-                    }
-                    return Err(e);
-                }
-            };
-            match read {
-                Some((value, size)) => {
-                    bytes += size;
-                    batch.push((value, size));
-                    if bytes < workers.batch_bytes {
-                        continue;
-                    }
-                }
-                None => finished = true,
-            }
-            if !batch.is_empty() {
-                in_flight.push_back(hand_out(&lanes, std::mem::take(&mut batch), bytes));
-                bytes = 0;
-            }
-            // A few batches with the workers while the next is read; at the end, all.
-            let keep = if finished { 0 } else { IN_FLIGHT - 1 };
-            while in_flight.len() > keep {
-                let used = in_flight.pop_front().unwrap_or(0);
-                take_back(&lanes[..used], masker, &mut done)?;
+        let result = feed(&lanes, workers, &mut next, &work, masker, &mut done);
+        // The workers end when their inboxes close. Each is joined, not only
+        // waited for, so that its thread has ended (its thread-locals freed)
+        // when this returns; a worker's panic goes on from here.
+        drop(lanes);
+        for handle in handles {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        Ok(())
+        result
     })
+}
+
+/// Reads every value with `next` and masks it on `lanes` (or alone, when it is
+/// large), handing the results to `done` in order.
+fn feed<T, R, E>(
+    lanes: &[Lane<T, R>],
+    workers: Workers,
+    next: &mut impl FnMut() -> Result<Option<(T, usize)>, E>,
+    work: &impl Fn(&mut Masker, T) -> R,
+    masker: &mut Masker,
+    done: &mut impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut in_flight: VecDeque<usize> = VecDeque::new();
+    let mut batch: Vec<(T, usize)> = Vec::new();
+    let mut bytes = 0usize;
+    let mut finished = false;
+    while !finished {
+        let read = match next() {
+            Ok(read) => read,
+            Err(e) => {
+                // What was read before the error is masked and handed on
+                // first, as on one thread: an error in it comes first.
+                settle(
+                    lanes,
+                    &mut in_flight,
+                    std::mem::take(&mut batch),
+                    masker,
+                    done,
+                )?;
+                return Err(e);
+            }
+        };
+        match read {
+            Some((value, size)) if size > workers.alone_past => {
+                settle(
+                    lanes,
+                    &mut in_flight,
+                    std::mem::take(&mut batch),
+                    masker,
+                    done,
+                )?;
+                bytes = 0;
+                // Every value before it is merged: the masker is the one
+                // a single thread would have here.
+                done(work(masker, value))?;
+                continue;
+            }
+            Some((value, size)) => {
+                bytes += size;
+                batch.push((value, size));
+                if bytes < workers.batch_bytes {
+                    continue;
+                }
+            }
+            None => finished = true,
+        }
+        if !batch.is_empty() {
+            in_flight.push_back(hand_out(lanes, std::mem::take(&mut batch), bytes));
+            bytes = 0;
+        }
+        // A few batches with the workers while the next is read; at the end, all.
+        let keep = if finished { 0 } else { IN_FLIGHT - 1 };
+        while in_flight.len() > keep {
+            let used = in_flight.pop_front().unwrap_or(0);
+            take_back(&lanes[..used], masker, done)?;
+        }
+    }
+    Ok(())
+}
+
+/// Hands out what `batch` gathered and takes back every batch in flight, in
+/// order: then every value read so far is merged into `masker`.
+fn settle<T, R, E>(
+    lanes: &[Lane<T, R>],
+    in_flight: &mut VecDeque<usize>,
+    batch: Vec<(T, usize)>,
+    masker: &mut Masker,
+    done: &mut impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    if !batch.is_empty() {
+        let bytes = batch.iter().map(|(_, size)| size).sum();
+        in_flight.push_back(hand_out(lanes, batch, bytes));
+    }
+    while let Some(used) = in_flight.pop_front() {
+        take_back(&lanes[..used], masker, done)?;
+    }
+    Ok(())
 }
 
 /// Cuts `batch` into one run of consecutive values per lane, of about equal
