@@ -142,25 +142,15 @@ fn feed<T, R, E>(
             Err(e) => {
                 // What was read before the error is masked and handed on
                 // first, as on one thread: an error in it comes first.
-                settle(
-                    lanes,
-                    &mut in_flight,
-                    std::mem::take(&mut batch),
-                    masker,
-                    done,
-                )?;
+                let gathered = std::mem::take(&mut batch);
+                settle(lanes, &mut in_flight, gathered, masker, done)?;
                 return Err(e);
             }
         };
         match read {
             Some((value, size)) if size > workers.alone_past => {
-                settle(
-                    lanes,
-                    &mut in_flight,
-                    std::mem::take(&mut batch),
-                    masker,
-                    done,
-                )?;
+                let gathered = std::mem::take(&mut batch);
+                settle(lanes, &mut in_flight, gathered, masker, done)?;
                 bytes = 0;
                 // Every value before it is merged: the masker is the one
                 // a single thread would have here.
