@@ -201,7 +201,6 @@ fn rewrite_json_with(
         log_seen: false,
     };
     sink.write(prefix);
-    let guarded = |json| BufReader::with_capacity(1 << 16, EntryGuard::new(json, cap));
     let result = match json {
         Json::Held(bytes, verdict)
             if *verdict.get_or_init(|| guard::passes_unchanged(bytes, cap)) =>
@@ -213,16 +212,12 @@ fn rewrite_json_with(
                 masker,
             )
         }
-        Json::Held(bytes, _) => {
-            let reader = guarded(Box::new(bytes) as Box<dyn Read>);
-            read_top(
-                &mut serde_json::Deserializer::from_reader(reader),
-                &mut sink,
-                masker,
-            )
-        }
-        Json::Stream(reader) => {
-            let reader = guarded(reader);
+        guarded => {
+            let reader: Box<dyn Read> = match guarded {
+                Json::Held(bytes, _) => Box::new(bytes),
+                Json::Stream(reader) => reader,
+            };
+            let reader = BufReader::with_capacity(1 << 16, EntryGuard::new(reader, cap));
             read_top(
                 &mut serde_json::Deserializer::from_reader(reader),
                 &mut sink,

@@ -167,7 +167,7 @@ fn feed<T, R, E>(
             None => finished = true,
         }
         if !batch.is_empty() {
-            in_flight.push_back(hand_out(lanes, std::mem::take(&mut batch), bytes));
+            in_flight.push_back(hand_out(lanes, std::mem::take(&mut batch)));
             bytes = 0;
         }
         // A few batches with the workers while the next is read; at the end, all.
@@ -190,8 +190,7 @@ fn settle<T, R, E>(
     done: &mut impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     if !batch.is_empty() {
-        let bytes = batch.iter().map(|(_, size)| size).sum();
-        in_flight.push_back(hand_out(lanes, batch, bytes));
+        in_flight.push_back(hand_out(lanes, batch));
     }
     while let Some(used) = in_flight.pop_front() {
         take_back(&lanes[..used], masker, done)?;
@@ -202,7 +201,8 @@ fn settle<T, R, E>(
 /// Cuts `batch` into one run of consecutive values per lane, of about equal
 /// bytes, and sends each to its lane. Returns how many lanes got a run (the
 /// first ones).
-fn hand_out<T, R>(lanes: &[Lane<T, R>], batch: Vec<(T, usize)>, bytes: usize) -> usize {
+fn hand_out<T, R>(lanes: &[Lane<T, R>], batch: Vec<(T, usize)>) -> usize {
+    let bytes: usize = batch.iter().map(|(_, size)| size).sum();
     let share = bytes.div_ceil(lanes.len()).max(1);
     let mut used = 0;
     let mut run = Vec::new();
@@ -213,7 +213,7 @@ fn hand_out<T, R>(lanes: &[Lane<T, R>], batch: Vec<(T, usize)>, bytes: usize) ->
         run_bytes += size;
         let last_lane = used + 1 == lanes.len();
         if (run_bytes >= share && !last_lane) || values.peek().is_none() {
-            // A worker that is gone has panicked; the scope reports it.
+            // A worker that is gone has panicked; its join reports it.
             let _ = lanes[used].jobs.send(std::mem::take(&mut run));
             used += 1;
             run_bytes = 0;
@@ -230,7 +230,7 @@ fn take_back<T, R, E>(
     done: &mut impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     for lane in lanes {
-        // A worker that is gone has panicked; the scope reports it.
+        // A worker that is gone has panicked; its join reports it.
         let Ok((results, work)) = lane.results.recv() else {
             continue;
         };
