@@ -361,10 +361,10 @@ fn name_value_any_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
 /// Anything else bails, and [`name_value`] reads the object in full.
 fn name_value_in_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
     s.eat(b'{')?;
-    s.key("name")?;
+    s.key(b"\"name\"")?;
     let name = str_or_empty(s)?;
     s.eat(b',')?;
-    s.key("value")?;
+    s.key(b"\"value\"")?;
     let value = str_or_empty(s)?;
     s.eat(b'}')?;
     Ok((name, value))

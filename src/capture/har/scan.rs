@@ -161,17 +161,16 @@ impl<'a> Scanner<'a> {
         Ok(false)
     }
 
-    /// Consumes the key `"name"` (written without escapes) and its `:`; bails
-    /// on anything else, with the position unspecified.
-    pub fn key(&mut self, name: &str) -> Scan<()> {
+    /// Consumes the key `quoted` (with its quotes, written without escapes) and
+    /// its `:`; bails on anything else, with the position unspecified. The key
+    /// is an array so that the comparison is a few loads, not a call to
+    /// `memcmp` (2.5 % of an identity-dense HAR's analysis, issue #15).
+    pub fn key<const N: usize>(&mut self, quoted: &[u8; N]) -> Scan<()> {
         self.skip_ws();
-        let rest = &self.bytes()[self.pos..];
-        let inner = rest.strip_prefix(b"\"").ok_or(Bail)?;
-        let after = inner.strip_prefix(name.as_bytes()).ok_or(Bail)?;
-        if after.first() != Some(&b'"') {
+        if self.bytes()[self.pos..].first_chunk::<N>() != Some(quoted) {
             return Err(Bail);
         }
-        self.pos += name.len() + 2;
+        self.pos += N;
         self.eat(b':')
     }
 
