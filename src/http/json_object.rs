@@ -149,7 +149,9 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Vec::new();
+        // Identity replies (SAS, token, error bodies) have ten to twenty
+        // members: room for them at once, not four reallocations (issue #15).
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(Name(name)) = map.next_key()? {
             members.push((name, map.next_value()?));
         }

@@ -53,6 +53,35 @@ struct Pattern {
 struct Tables {
     hosts: Vec<(&'static str, HostRole)>,
     patterns: Vec<Pattern>,
+    /// For each host role a pattern can name ([`role_slot`]), the patterns
+    /// that apply to it (its own and `any`), in table order: a host is matched
+    /// against these only, not against every line (issue #15).
+    by_role: [Vec<usize>; ROLE_SLOTS],
+}
+
+/// Roles a pattern line names: `ests`, `msa`, `seamless_sso`, and the rest.
+const ROLE_SLOTS: usize = 4;
+
+/// The slot of `by_role` whose patterns apply to hosts of `role`.
+fn role_slot(role: HostRole) -> usize {
+    match role {
+        HostRole::Ests => 0,
+        HostRole::Msa => 1,
+        HostRole::SeamlessSso => 2,
+        _ => 3,
+    }
+}
+
+/// Which slots a pattern line's role name applies to: its own, every one for
+/// `any`, none for a name no host role has.
+fn applies_to(name: &str, slot: usize) -> bool {
+    match name {
+        "ests" => slot == 0,
+        "msa" => slot == 1,
+        "seamless_sso" => slot == 2,
+        "any" => true,
+        _ => false,
+    }
 }
 
 fn role_from_name(name: &str) -> Option<HostRole> {
@@ -84,24 +113,40 @@ fn tables() -> &'static Tables {
                 segments: cols[1].split('/').filter(|s| !s.is_empty()).collect(),
                 endpoint: cols.get(2).copied().unwrap_or(""),
             })
-            .collect();
-        Tables { hosts, patterns }
+            .collect::<Vec<Pattern>>();
+        let by_role = std::array::from_fn(|slot| {
+            (0..patterns.len())
+                .filter(|&i| applies_to(patterns[i].role, slot))
+                .collect()
+        });
+        Tables {
+            hosts,
+            patterns,
+            by_role,
+        }
     })
 }
 
 /// The role of `host` (case-insensitive; a trailing dot or port is ignored).
 pub fn host_role(host: &str) -> HostRole {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    // Compared in place, not lower-cased into a new string: once per exchange.
+    let host = host.trim_end_matches('.');
     for (name, role) in &tables().hosts {
         let matches = match name.strip_prefix('.') {
-            Some(suffix) => host.ends_with(name) || host == suffix,
-            None => host == *name,
+            Some(suffix) => ends_with_ignore_case(host, name) || host.eq_ignore_ascii_case(suffix),
+            None => host.eq_ignore_ascii_case(name),
         };
         if matches {
             return *role;
         }
     }
     HostRole::Other
+}
+
+/// Whether `text` ends with `suffix`, in any ASCII case.
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    let (text, suffix) = (text.as_bytes(), suffix.as_bytes());
+    text.len() >= suffix.len() && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// Whether the non-empty `segments` of a path match `pattern` (`*` one
@@ -139,16 +184,14 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
             noise: true,
         };
     }
-    let role_name = match role {
-        HostRole::Ests => "ests",
-        HostRole::Msa => "msa",
-        HostRole::SeamlessSso => "seamless_sso",
-        _ => "",
-    };
     // Split once, not once per pattern (there are dozens).
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    for p in &tables().patterns {
-        if (p.role == role_name || p.role == "any") && path_matches(&p.segments, &segments) {
+    let tables = tables();
+    for p in tables.by_role[role_slot(role)]
+        .iter()
+        .map(|&i| &tables.patterns[i])
+    {
+        if path_matches(&p.segments, &segments) {
             let role = if p.endpoint.starts_with("adfs") {
                 HostRole::Adfs
             } else {
@@ -177,8 +220,9 @@ const STATIC_ENDINGS: &[&str] = &[
 /// True for a path that names a static asset (an image, a script, a style sheet).
 pub fn is_static_asset(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or("");
-    let lower = last.to_ascii_lowercase();
-    STATIC_ENDINGS.iter().any(|e| lower.ends_with(e))
+    STATIC_ENDINGS
+        .iter()
+        .any(|e| ends_with_ignore_case(last, e))
 }
 
 /// Endpoints that only serve a sign-in (discovery and metadata documents, user
