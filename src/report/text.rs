@@ -237,7 +237,7 @@ fn flow_section(c: &Ctx, prose: &mut Prose, flow: &Flow, out: &mut String) {
     let lines: Vec<StepLine> = flow
         .steps
         .iter()
-        .map(|&i| step_line(c, &a.steps[i], flow.started_us))
+        .map(|&i| step_line(c, prose, &a.steps[i], flow.started_us))
         .collect();
     write_collapsed(&lines, out);
     tokens_block(c, flow, out);
@@ -349,7 +349,7 @@ struct StepLine {
     detail: String,
 }
 
-fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
+fn step_line(c: &Ctx, prose: &mut Prose, s: &Step, flow_start: i64) -> StepLine {
     let mut detail = String::new();
     let mut part = |text: &str| {
         if !detail.is_empty() {
@@ -358,16 +358,16 @@ fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
         detail.push_str(text);
     };
     if let Some(p) = &s.page {
-        part(&c.safe(p));
+        part(&prose.shown(c, p, Shape::Cell));
     }
     if s.endpoint.is_some()
         && s.role
             .is_some_and(|r| r != crate::identity::endpoints::HostRole::Ests)
     {
-        part(&c.safe(&s.host));
+        part(&prose.shown(c, &s.host, Shape::Cell));
     }
     if let Some(v) = s.sas.as_ref().and_then(|sas| sas.result_value.as_ref()) {
-        part(&c.safe(v));
+        part(&prose.shown(c, v, Shape::Cell));
     }
     if !s.aadsts.is_empty() {
         let mut codes = String::new();
@@ -388,7 +388,7 @@ fn step_line(c: &Ctx, s: &Step, flow_start: i64) -> StepLine {
     StepLine {
         id: s.id,
         time: offset_seconds(s.started_us - flow_start),
-        label: first_chars(c.safe(&s.label()), 28),
+        label: first_chars(prose.shown(c, &s.label(), Shape::Cell), 28),
         status: c.p.status(s.status),
         elapsed: s
             .duration_ms
@@ -549,27 +549,31 @@ enum Shape {
     Line,
     Explanation,
     NextStep,
+    /// A cell of a flow's step table (the step's label, its page, its host,
+    /// an MFA result): a handful of values, each on thousands of rows.
+    Cell,
 }
 
 impl Shape {
     /// The width and the continuation indent of a wrapped shape.
     fn wrapping(self) -> Option<(usize, &'static str)> {
         match self {
-            Shape::Line => None,
+            Shape::Line | Shape::Cell => None,
             Shape::Explanation => Some((88, "            ")),
             Shape::NextStep => Some((86, "              ")),
         }
     }
 }
 
-/// Findings' titles, explanations and next steps as printed (redacted,
-/// terminal-safe, wrapped), remembered for the flows a worker renders: the same
-/// texts repeat from flow to flow (one failure in hundreds of sign-ins), and
-/// scanning them for secrets and wrapping them again was a third of the report
-/// on an identity-dense trace (issue #15). Both steps depend on the text alone.
+/// Findings' titles, explanations and next steps, and the cells of the step
+/// tables, as printed (redacted, terminal-safe, wrapped), remembered for the
+/// flows a worker renders: the same texts repeat from flow to flow (one failure
+/// in hundreds of sign-ins, `GET authorize` on every sign-in), and scanning them
+/// for secrets and wrapping them again was a third of the report on an
+/// identity-dense trace (issue #15). Both steps depend on the text alone.
 #[derive(Default)]
 struct Prose {
-    shown: [crate::hashing::HashMap<String, String>; 3],
+    shown: [crate::hashing::HashMap<String, String>; 4],
 }
 
 impl Prose {
