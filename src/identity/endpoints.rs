@@ -219,10 +219,17 @@ const STATIC_ENDINGS: &[&str] = &[
 
 /// True for a path that names a static asset (an image, a script, a style sheet).
 pub fn is_static_asset(path: &str) -> bool {
+    // Every ending is a dot and a name without one, so a path ends with one
+    // exactly when what follows its last dot is one: one comparison per
+    // ending, not a suffix test (every exchange to an identity host asks).
     let last = path.rsplit('/').next().unwrap_or("");
+    let Some(dot) = last.rfind('.') else {
+        return false;
+    };
+    let ending = &last[dot..];
     STATIC_ENDINGS
         .iter()
-        .any(|e| ends_with_ignore_case(last, e))
+        .any(|e| ending.eq_ignore_ascii_case(e))
 }
 
 /// Endpoints that only serve a sign-in (discovery and metadata documents, user
@@ -293,6 +300,34 @@ mod tests {
 
     fn name(host: &str, path: &str) -> Option<&'static str> {
         recognise(host, path).endpoint.map(Endpoint::name)
+    }
+
+    #[test]
+    fn static_assets_are_paths_that_end_with_an_asset_ending_in_any_case() {
+        let reference = |path: &str| {
+            let last = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+            STATIC_ENDINGS.iter().any(|e| last.ends_with(e))
+        };
+        for path in [
+            "/ests/2.1/content/cdnbundles/converged.v2.login.min_81imvbluez.css",
+            "/favicon.ICO",
+            "/a/b.min.JS",
+            "/.js",
+            "/js",
+            "/a.js/b",
+            "/font.woff2",
+            "/font.woff2x",
+            "/image.jpeg?x=.png",
+            "/common/oauth2/v2.0/authorize",
+            "/a.b.c.svg",
+            "/é.png",
+            "",
+            "/",
+            "/.",
+            "/x.",
+        ] {
+            assert_eq!(is_static_asset(path), reference(path), "{path}");
+        }
     }
 
     #[test]
