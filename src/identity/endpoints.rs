@@ -59,8 +59,10 @@ struct Tables {
     by_role: [Vec<usize>; ROLE_SLOTS],
 }
 
-/// Roles a pattern line names: `ests`, `msa`, `seamless_sso`, and the rest.
-const ROLE_SLOTS: usize = 4;
+/// The role name a pattern line gives for each slot of `by_role`; the last
+/// slot, hosts of no named role, takes only `any` lines.
+const ROLE_NAMES: [&str; 4] = ["ests", "msa", "seamless_sso", ""];
+const ROLE_SLOTS: usize = ROLE_NAMES.len();
 
 /// The slot of `by_role` whose patterns apply to hosts of `role`.
 fn role_slot(role: HostRole) -> usize {
@@ -69,18 +71,6 @@ fn role_slot(role: HostRole) -> usize {
         HostRole::Msa => 1,
         HostRole::SeamlessSso => 2,
         _ => 3,
-    }
-}
-
-/// Which slots a pattern line's role name applies to: its own, every one for
-/// `any`, none for a name no host role has.
-fn applies_to(name: &str, slot: usize) -> bool {
-    match name {
-        "ests" => slot == 0,
-        "msa" => slot == 1,
-        "seamless_sso" => slot == 2,
-        "any" => true,
-        _ => false,
     }
 }
 
@@ -116,7 +106,10 @@ fn tables() -> &'static Tables {
             .collect::<Vec<Pattern>>();
         let by_role = std::array::from_fn(|slot| {
             (0..patterns.len())
-                .filter(|&i| applies_to(patterns[i].role, slot))
+                .filter(|&i| {
+                    let role = patterns[i].role;
+                    role == "any" || role == ROLE_NAMES[slot]
+                })
                 .collect()
         });
         Tables {

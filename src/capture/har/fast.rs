@@ -317,14 +317,14 @@ fn param<'a>(s: &mut Scanner<'a>) -> Scan<Param<'a>> {
     Ok(Param { name, value })
 }
 
-/// spec §"headers".
 /// Room for this many headers is made before a list is read: a browser sends
 /// and receives about 18 per exchange, and a list that grew from nothing was
-/// reallocated three or four times (3 % of an identity-dense HAR's
+/// reallocated three or four times (about 1 % of an identity-dense HAR's
 /// instructions, issue #15). The vector becomes the exchange's own
 /// ([`super::convert`] maps it in place), so the room is not copied again.
 const HEADERS_GUESS: usize = 24;
 
+/// spec §"headers".
 fn header<'a>(s: &mut Scanner<'a>) -> Scan<HarHeader<'a>> {
     let (name, value) = name_value(s)?;
     Ok(HarHeader { name, value })
