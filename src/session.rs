@@ -10,6 +10,7 @@ use crate::capture::{
 };
 use crate::findings::{self, Finding, FindingOptions};
 use crate::identity::{self, Analysis, IdentityOptions};
+use std::time::{Duration, Instant};
 
 /// What was read from one input.
 #[derive(Debug, Clone)]
@@ -27,6 +28,22 @@ pub struct Session {
     pub inputs: Vec<InputReport>,
     pub analysis: Analysis,
     pub findings: Vec<Finding>,
+    /// How long each phase took (wall clock), for measurements; never reported.
+    pub phases: PhaseTimes,
+}
+
+/// Wall-clock time of each phase of a run. The command prints them with the
+/// report's own time when `AADTRACE_PHASE_TIMES=1`: which phases run on one
+/// core and which on all is what decides a large trace's time, and instruction
+/// counts do not show it (issue #15).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhaseTimes {
+    /// Reading every input and observing each exchange as it streams by.
+    pub read: Duration,
+    /// Ordering the steps and grouping them into flows ([`Analysis::build`]).
+    pub flows: Duration,
+    /// Judging the flows ([`findings::evaluate`]).
+    pub findings: Duration,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +80,7 @@ pub fn run_with(
     progress: &dyn Progress,
     on_exchange: &dyn Fn(),
 ) -> Result<Session, CaptureError> {
+    let started = Instant::now();
     let mut steps = Vec::new();
     let mut inputs = Vec::new();
     // Step ids are assigned when the analysis orders the steps by time.
@@ -98,7 +116,10 @@ pub fn run_with(
             keylogs,
         });
     }
-    Ok(judge(inputs, steps, options))
+    let read = started.elapsed();
+    let mut session = judge(inputs, steps, options);
+    session.phases.read = read;
+    Ok(session)
 }
 
 /// Builds flows and findings from observed steps.
@@ -107,7 +128,9 @@ pub fn judge(
     steps: Vec<identity::Step>,
     options: &SessionOptions,
 ) -> Session {
+    let started = Instant::now();
     let analysis = Analysis::build(steps, &options.identity);
+    let flows = started.elapsed();
     let warnings: Vec<(usize, InputWarning)> = inputs
         .iter()
         .enumerate()
@@ -123,5 +146,10 @@ pub fn judge(
         inputs,
         analysis,
         findings,
+        phases: PhaseTimes {
+            read: Duration::ZERO,
+            flows,
+            findings: started.elapsed() - flows,
+        },
     }
 }

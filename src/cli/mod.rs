@@ -175,6 +175,22 @@ fn redact(args: &RedactArgs) -> ExitCode {
     ExitCode::Clean
 }
 
+/// Set to `1`, makes `analyze` print to stderr how long each phase took
+/// ([`crate::session::PhaseTimes`] and the report): for measurements.
+pub const PHASE_TIMES_ENV: &str = "AADTRACE_PHASE_TIMES";
+
+/// The line [`PHASE_TIMES_ENV`] asks for.
+fn phase_times(p: &crate::session::PhaseTimes, report: std::time::Duration) -> String {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "aadtrace: phases (wall): read {:.1} ms, flows {:.1} ms, findings {:.1} ms, report {:.1} ms",
+        ms(p.read),
+        ms(p.flows),
+        ms(p.findings),
+        ms(report)
+    )
+}
+
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if let Some(password) = &args.password {
         // Set before any thread starts; the SAZ reader looks it up when it needs it.
@@ -207,6 +223,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     // JSON, text and the HTML page are streamed: a large trace's report is
     // never held whole. The ticket (a few findings) is built whole.
+    let report_started = std::time::Instant::now();
     let written = match args.format {
         _ if args.ticket => write_report(args, &crate::report::ticket::render(&session, &redactor)),
         ReportFormat::Json => write_report_with(args, |out| json::write(&session, &redactor, out)),
@@ -220,6 +237,9 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     if let Err(code) = written {
         return code;
+    }
+    if std::env::var_os(PHASE_TIMES_ENV).is_some_and(|v| v == "1") {
+        eprintln!("{}", phase_times(&session.phases, report_started.elapsed()));
     }
     let code = exit_for(&session.findings, args.fail_on);
     // The process ends right after this: freeing every step, flow and string

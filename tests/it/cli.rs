@@ -560,3 +560,49 @@ fn files_that_are_not_traces_are_named() {
         assert!(err.contains(want), "{path}: {err}");
     }
 }
+
+/// `AADTRACE_PHASE_TIMES=1` adds one line to stderr naming every phase with a
+/// time, and changes nothing else: same report, same exit code.
+#[test]
+fn phase_times_go_to_stderr_and_leave_the_report_alone() {
+    let run = |times: bool| {
+        let mut cmd = aadtrace();
+        cmd.args([
+            "analyze",
+            "--format",
+            "json",
+            &sample("mfa-timeout-then-success.har"),
+        ]);
+        if times {
+            cmd.env("AADTRACE_PHASE_TIMES", "1");
+        } else {
+            cmd.env_remove("AADTRACE_PHASE_TIMES");
+        }
+        cmd.output().unwrap()
+    };
+    let (plain, timed) = (run(false), run(true));
+    assert_eq!(plain.stdout, timed.stdout);
+    assert_eq!(plain.status.code(), timed.status.code());
+    assert!(
+        plain.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let line = String::from_utf8(timed.stderr).unwrap();
+    let rest = line
+        .trim_end()
+        .strip_prefix("aadtrace: phases (wall): ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let phases: Vec<(&str, f64)> = rest
+        .split(", ")
+        .map(|p| {
+            let (name, time) = p.split_once(' ').unwrap();
+            let ms = time.strip_suffix(" ms").unwrap().parse().unwrap();
+            (name, ms)
+        })
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
+    assert_eq!(names, ["read", "flows", "findings", "report"]);
+    assert!(phases.iter().all(|p| p.1 >= 0.0), "{line}");
+    assert!(phases[0].1 > 0.0, "reading a HAR takes some time: {line}");
+}
