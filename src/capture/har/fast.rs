@@ -368,12 +368,11 @@ fn name_value_any_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
 /// member by member (headers are most of the objects of an identity-dense HAR).
 /// Anything else bails, and [`name_value`] reads the object in full.
 fn name_value_in_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
+    let or_empty = |v: Option<Cow<'a, str>>| Str(v.unwrap_or(Cow::Borrowed("")));
     s.eat(b'{')?;
-    s.key(b"\"name\"")?;
-    let name = str_or_empty(s)?;
+    let name = or_empty(s.key_then_opt_string(b"\"name\"")?);
     s.eat(b',')?;
-    s.key(b"\"value\"")?;
-    let value = str_or_empty(s)?;
+    let value = or_empty(s.key_then_opt_string(b"\"value\"")?);
     s.eat(b'}')?;
     Ok((name, value))
 }
@@ -483,6 +482,17 @@ mod tests {
             (r#"{}"#, false),
             (r#"["name","value"]"#, false),
             (r#"{"name":"a","value":"b""#, false),
+            // An indented export's `": "`, which `key_then_opt_string` takes in one step.
+            ("{\n  \"name\": \"Host\",\n  \"value\": \"x\"\n}", true),
+            (r#"{"name": null, "value": "x"}"#, true),
+            (r#"{"name": "a\u0041", "value": "caf\u00e9 \"q\""}"#, true),
+            (r#"{"name":  "a", "value":"b"}"#, true),
+            (r#"{"name": "é", "value": ""}"#, true),
+            (r#"{"name": 1, "value": "b"}"#, false),
+            (r#"{"name": "a", "value": "b", "comment": "c"}"#, false),
+            (r#"{"name": "a\x", "value": "b"}"#, false),
+            (r#"{"name": "a", "value": "b"#, false),
+            (r#"{"name": "#, false),
         ];
         for (text, in_order) in cases {
             let text = format!("{text} ,");
