@@ -262,20 +262,32 @@ impl<'a> Scanner<'a> {
     }
 
     /// The literal of the next string, and whether it holds any backslash.
+    /// Inlined into its few callers for the short plain strings most of a HAR's
+    /// strings are (names, header values): the call itself, saving and restoring
+    /// registers, was a third of the function's count on an identity-dense HAR
+    /// (issue #15). Longer strings go to [`Self::long_literal`].
+    #[inline(always)]
     fn literal_and_escapes(&mut self) -> Scan<(&'a str, bool)> {
         self.skip_ws();
         let start = self.pos;
         if self.bytes().get(start) != Some(&b'"') {
             return Err(Bail);
         }
-        let end = match short_string_end(self.bytes(), start + 1) {
-            Some(at) => StringEnd {
-                at,
-                escapes: false,
-                non_ascii: false,
-            },
-            None => string_end(self.bytes(), start + 1)?,
-        };
+        match short_string_end(self.bytes(), start + 1) {
+            Some(at) => {
+                self.pos = at + 1;
+                Ok((self.checked_str(start, at + 1), false))
+            }
+            None => self.long_literal(start),
+        }
+    }
+
+    /// [`Self::literal_and_escapes`] of a string that is not short and plain:
+    /// its end found 64 bytes at a time, its contents checked as UTF-8 when a
+    /// byte above 0x7F came before it.
+    #[inline(never)]
+    fn long_literal(&mut self, start: usize) -> Scan<(&'a str, bool)> {
+        let end = string_end(self.bytes(), start + 1)?;
         if end.non_ascii && simdutf8::basic::from_utf8(&self.bytes[start + 1..end.at]).is_err() {
             return Err(Bail);
         }
