@@ -118,7 +118,10 @@ impl<'a> Scanner<'a> {
         self.pos == self.bytes.len()
     }
 
-    /// The kind of the next value, without consuming it.
+    /// The kind of the next value, without consuming it. This and the other
+    /// small steps (`eat`, `null`, `array_continues`) are inlined into their
+    /// callers: 1.7 % fewer instructions on an identity-dense HAR (issue #15).
+    #[inline(always)]
     pub fn peek(&mut self) -> Scan<Next> {
         self.skip_ws();
         Ok(match self.bytes().get(self.pos).ok_or(Bail)? {
@@ -133,6 +136,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `byte` after any whitespace.
+    #[inline(always)]
     pub fn eat(&mut self, byte: u8) -> Scan<()> {
         self.skip_ws();
         if self.bytes().get(self.pos) == Some(&byte) {
@@ -153,6 +157,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `null` if it is next.
+    #[inline(always)]
     pub fn null(&mut self) -> Scan<bool> {
         if self.peek()? == Next::Null {
             self.eat_word("null")?;
@@ -241,6 +246,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// After an element: consumes `,` (true: another element follows) or `]`.
+    #[inline(always)]
     pub fn array_continues(&mut self) -> Scan<bool> {
         self.skip_ws();
         let more = match self.bytes().get(self.pos) {
