@@ -303,20 +303,29 @@ pub fn clock_time(us: i64) -> String {
 
 /// "3.2 s", "1 min 12 s", "2 h 5 min": durations for people.
 pub fn human_duration(ms: f64) -> String {
+    let mut out = String::new();
+    write_human_duration(&mut out, ms);
+    out
+}
+
+/// [`human_duration`], appended to `out` (a report's rows reuse one buffer).
+pub fn write_human_duration(out: &mut String, ms: f64) {
+    use std::fmt::Write as _;
     let s = ms / 1000.0;
-    if s < 1.0 {
-        format!("{ms:.0} ms")
+    let _ = if s < 1.0 {
+        write!(out, "{ms:.0} ms")
     } else if s < 60.0 {
-        format!("{s:.1} s")
+        write!(out, "{s:.1} s")
     } else if s < 3600.0 {
-        format!("{} min {} s", (s / 60.0) as i64, (s % 60.0) as i64)
+        write!(out, "{} min {} s", (s / 60.0) as i64, (s % 60.0) as i64)
     } else {
-        format!(
+        write!(
+            out,
             "{} h {} min",
             (s / 3600.0) as i64,
             ((s % 3600.0) / 60.0) as i64
         )
-    }
+    };
 }
 
 #[cfg(test)]

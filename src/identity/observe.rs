@@ -180,10 +180,16 @@ impl Step {
     /// a path aadtrace does not know. Never a path segment, which can hold a
     /// user name (`/common/userrealm/USER`) or anything else.
     pub fn label(&self) -> String {
-        match self.endpoint {
-            Some(e) => format!("{} {e}", self.method),
-            None => format!("{} {}", self.method, self.host),
-        }
+        let mut label = String::new();
+        self.write_label(&mut label);
+        label
+    }
+
+    /// [`Step::label`], appended to `out` (a report's rows reuse one buffer).
+    pub fn write_label(&self, out: &mut String) {
+        out.push_str(&self.method);
+        out.push(' ');
+        out.push_str(self.endpoint.unwrap_or(&self.host));
     }
 }
 

@@ -57,17 +57,26 @@ impl Palette {
         }
     }
     /// The status right-aligned in six columns, then coloured (so escapes do not
-    /// upset the alignment).
-    fn status(&self, status: Option<u16>) -> String {
-        let shown = match status {
-            Some(s) => format!("{s:>6}"),
-            None => "   ---".to_string(),
+    /// upset the alignment), appended to `out`.
+    fn push_status(&self, out: &mut String, status: Option<u16>) {
+        let code = match status {
+            Some(s) if s >= 400 => Some("31"),
+            Some(s) if s >= 300 => Some("36"),
+            Some(_) => None,
+            None => Some("31"),
         };
+        let code = code.filter(|_| self.enabled);
+        if let Some(code) = code {
+            let _ = write!(out, "\x1b[{code}m");
+        }
         match status {
-            Some(s) if s >= 400 => self.paint("31", &shown),
-            Some(s) if s >= 300 => self.paint("36", &shown),
-            Some(_) => shown,
-            None => self.paint("31", &shown),
+            Some(s) => {
+                let _ = write!(out, "{s:>6}");
+            }
+            None => out.push_str("   ---"),
+        }
+        if code.is_some() {
+            out.push_str("\x1b[0m");
         }
     }
 }
@@ -234,12 +243,13 @@ fn flow_section(c: &Ctx, prose: &mut Prose, flow: &Flow, out: &mut String) {
             "#", "+time", "step", "status", "elapsed", "page / detail"
         ))
     );
+    let mut scratch = String::new();
     let lines: Vec<StepLine> = flow
         .steps
         .iter()
-        .map(|&i| step_line(c, prose, &a.steps[i], flow.started_us))
+        .map(|&i| step_line(c, prose, &a.steps[i], flow.started_us, &mut scratch))
         .collect();
-    write_collapsed(&lines, out);
+    write_collapsed(c, &lines, out, &mut scratch);
     tokens_block(c, flow, out);
     mfa_block(c, flow, out);
     let mut findings = c.findings_of(Some(flow.id)).to_vec();
@@ -339,17 +349,25 @@ fn tokens_block(c: &Ctx, flow: &Flow, out: &mut String) {
 }
 
 /// One row of a flow's step table, split so that runs of alike rows (MFA polling)
-/// can be folded into one.
+/// can be folded into one. Numbers stay numbers until a row is written: the
+/// rows of a polling run are folded, and formatting each cell into a `String`
+/// of its own was most of the report on an identity-dense trace (issue #15).
 struct StepLine {
     id: usize,
-    time: String,
+    offset_us: i64,
     label: String,
-    status: String,
-    elapsed: String,
+    status: Option<u16>,
+    duration_ms: Option<f64>,
     detail: String,
 }
 
-fn step_line(c: &Ctx, prose: &mut Prose, s: &Step, flow_start: i64) -> StepLine {
+fn step_line(
+    c: &Ctx,
+    prose: &mut Prose,
+    s: &Step,
+    flow_start: i64,
+    scratch: &mut String,
+) -> StepLine {
     let mut detail = String::new();
     let mut part = |text: &str| {
         if !detail.is_empty() {
@@ -385,29 +403,30 @@ fn step_line(c: &Ctx, prose: &mut Prose, s: &Step, flow_start: i64) -> StepLine 
     if s.issued {
         part("issued");
     }
+    scratch.clear();
+    s.write_label(scratch);
     StepLine {
         id: s.id,
-        time: offset_seconds(s.started_us - flow_start),
-        label: first_chars(prose.shown(c, &s.label(), Shape::Cell), 28),
-        status: c.p.status(s.status),
-        elapsed: s
-            .duration_ms
-            .map(human_duration)
-            .unwrap_or_else(|| "-".into()),
+        offset_us: s.started_us - flow_start,
+        label: first_chars(prose.shown(c, scratch, Shape::Cell), 28),
+        status: s.status,
+        duration_ms: s.duration_ms,
         detail,
     }
 }
 
 /// `+1.234`: an offset in µs as seconds with three decimals, as `{:+.3}` of
-/// the seconds would print it. Whole milliseconds by integers; a tie (…500 µs)
-/// is left to the float formatting, whose rounding of the binary value decides
-/// it, as are offsets that are negative or too large for an exact f64 quotient.
-fn offset_seconds(us: i64) -> String {
+/// the seconds would print it, appended to `out`. Whole milliseconds by
+/// integers; a tie (…500 µs) is left to the float formatting, whose rounding
+/// of the binary value decides it, as are offsets that are negative or too
+/// large for an exact f64 quotient.
+fn push_offset_seconds(out: &mut String, us: i64) {
     if !(0..1 << 50).contains(&us) || us % 1000 == 500 {
-        return format!("+{:.3}", us as f64 / 1e6);
+        let _ = write!(out, "+{:.3}", us as f64 / 1e6);
+        return;
     }
     let ms = (us + 500) / 1000;
-    format!("+{}.{:03}", ms / 1000, ms % 1000)
+    let _ = write!(out, "+{}.{:03}", ms / 1000, ms % 1000);
 }
 
 /// The first `n` characters of `text`.
@@ -419,7 +438,7 @@ fn first_chars(text: Cow<'_, str>, n: usize) -> String {
 }
 
 /// Writes the rows, folding three or more consecutive alike rows into one.
-fn write_collapsed(lines: &[StepLine], out: &mut String) {
+fn write_collapsed(c: &Ctx, lines: &[StepLine], out: &mut String, scratch: &mut String) {
     let alike = |a: &StepLine, b: &StepLine| {
         a.label == b.label && a.status == b.status && a.detail == b.detail
     };
@@ -431,24 +450,64 @@ fn write_collapsed(lines: &[StepLine], out: &mut String) {
             .count();
         if run >= 3 {
             let (first, last) = (&lines[i], &lines[i + run - 1]);
-            let ids = format!("{}–{}", first.id, last.id);
-            let detail = format!("{} ×{run}", first.detail);
-            row(out, &ids, first, &detail);
+            row(c, out, scratch, first, Some((last.id, run)));
         } else {
             for l in &lines[i..i + run] {
-                row(out, &l.id.to_string(), l, &l.detail);
+                row(c, out, scratch, l, None);
             }
         }
         i += run;
     }
 }
 
-fn row(out: &mut String, ids: &str, l: &StepLine, detail: &str) {
-    let _ = writeln!(
-        out,
-        "  {:>9}  {:>9}  {:<28} {}  {:>9}  {}",
-        ids, l.time, l.label, l.status, l.elapsed, detail
-    );
+/// One row of the step table; `folded` is the last id and the length of the
+/// run a row stands for. Each cell is formatted into `cell` and padded by hand,
+/// as `{:>9}` would pad it.
+fn row(c: &Ctx, out: &mut String, cell: &mut String, l: &StepLine, folded: Option<(usize, usize)>) {
+    out.push_str("  ");
+    cell.clear();
+    let _ = match folded {
+        Some((last, _)) => write!(cell, "{}–{last}", l.id),
+        None => write!(cell, "{}", l.id),
+    };
+    pad_left(out, cell, 9);
+    out.push_str("  ");
+    cell.clear();
+    push_offset_seconds(cell, l.offset_us);
+    pad_left(out, cell, 9);
+    out.push_str("  ");
+    pad_right(out, &l.label, 28);
+    out.push(' ');
+    c.p.push_status(out, l.status);
+    out.push_str("  ");
+    cell.clear();
+    match l.duration_ms {
+        Some(ms) => crate::findings::write_human_duration(cell, ms),
+        None => cell.push('-'),
+    }
+    pad_left(out, cell, 9);
+    out.push_str("  ");
+    out.push_str(&l.detail);
+    if let Some((_, run)) = folded {
+        let _ = write!(out, " ×{run}");
+    }
+    out.push('\n');
+}
+
+/// `text` right-aligned in `width` characters, as `{:>width$}` writes it.
+fn pad_left(out: &mut String, text: &str, width: usize) {
+    for _ in text.chars().count()..width {
+        out.push(' ');
+    }
+    out.push_str(text);
+}
+
+/// `text` left-aligned in `width` characters, as `{:<width$}` writes it.
+fn pad_right(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    for _ in text.chars().count()..width {
+        out.push(' ');
+    }
 }
 
 fn finding_block(c: &Ctx, prose: &mut Prose, f: &Finding, out: &mut String) {
@@ -691,7 +750,9 @@ mod tests {
         ]);
         samples.extend([(1 << 50) - 1, 1 << 50, i64::MAX, i64::MIN]);
         for us in samples {
-            assert_eq!(offset_seconds(us), float(us), "{us} µs");
+            let mut ours = String::new();
+            push_offset_seconds(&mut ours, us);
+            assert_eq!(ours, float(us), "{us} µs");
         }
     }
 
