@@ -48,6 +48,32 @@ struct Pattern {
     role: &'static str,
     segments: Vec<&'static str>,
     endpoint: &'static str,
+    /// How many segments a path it matches has: exactly the pattern's, or at
+    /// least those before its `**`. Tested before any segment is compared:
+    /// most patterns are ruled out by it (every exchange is matched, issue #15).
+    length: PathLength,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathLength {
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+impl PathLength {
+    fn of(segments: &[&str]) -> Self {
+        match segments.iter().position(|s| *s == "**") {
+            Some(open) => PathLength::AtLeast(open),
+            None => PathLength::Exactly(segments.len()),
+        }
+    }
+
+    fn admits(self, segments: usize) -> bool {
+        match self {
+            PathLength::Exactly(n) => segments == n,
+            PathLength::AtLeast(n) => segments >= n,
+        }
+    }
 }
 
 struct Tables {
@@ -98,10 +124,14 @@ fn tables() -> &'static Tables {
             .collect();
         let patterns = data_lines(include_str!("../../data/endpoints.tsv"))
             .filter(|cols| cols.len() >= 2)
-            .map(|cols| Pattern {
-                role: cols[0],
-                segments: cols[1].split('/').filter(|s| !s.is_empty()).collect(),
-                endpoint: cols.get(2).copied().unwrap_or(""),
+            .map(|cols| {
+                let segments: Vec<&str> = cols[1].split('/').filter(|s| !s.is_empty()).collect();
+                Pattern {
+                    role: cols[0],
+                    length: PathLength::of(&segments),
+                    segments,
+                    endpoint: cols.get(2).copied().unwrap_or(""),
+                }
             })
             .collect::<Vec<Pattern>>();
         let by_role = std::array::from_fn(|slot| {
@@ -184,7 +214,7 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
         .iter()
         .map(|&i| &tables.patterns[i])
     {
-        if path_matches(&p.segments, &segments) {
+        if p.length.admits(segments.len()) && path_matches(&p.segments, &segments) {
             let role = if p.endpoint.starts_with("adfs") {
                 HostRole::Adfs
             } else {
@@ -293,6 +323,29 @@ mod tests {
 
     fn name(host: &str, path: &str) -> Option<&'static str> {
         recognise(host, path).endpoint.map(Endpoint::name)
+    }
+
+    /// A path the length test rules out is one the pattern never matches: for
+    /// every pattern, paths made of its own segments, shortened and lengthened.
+    #[test]
+    fn the_length_test_rules_out_only_paths_that_do_not_match() {
+        for p in &tables().patterns {
+            let concrete: Vec<&str> = p
+                .segments
+                .iter()
+                .map(|s| if *s == "*" || *s == "**" { "x" } else { s })
+                .collect();
+            for keep in 0..=concrete.len() {
+                for extra in 0..3 {
+                    let mut path: Vec<&str> = concrete[..keep].to_vec();
+                    path.extend(std::iter::repeat_n("y", extra));
+                    if path_matches(&p.segments, &path) {
+                        assert!(p.length.admits(path.len()), "{:?} {path:?}", p.segments);
+                    }
+                }
+            }
+            assert!(path_matches(&p.segments, &concrete) && p.length.admits(concrete.len()));
+        }
     }
 
     #[test]
