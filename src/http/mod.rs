@@ -359,11 +359,14 @@ pub fn split_url(url: &str) -> UrlParts<'_> {
             None => (before_query, "/"),
         }
     };
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let host = if let Some(stripped) = host_port.strip_prefix('[') {
-        stripped.split(']').next().unwrap_or(stripped)
-    } else {
-        host_port.split(':').next().unwrap_or(host_port)
+    let host_port = match memchr::memrchr(b'@', authority.as_bytes()) {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let before = |s: &'_ str, byte: u8| -> usize { find(s, byte).unwrap_or(s.len()) };
+    let host = match host_port.strip_prefix('[') {
+        Some(stripped) => &stripped[..before(stripped, b']')],
+        None => &host_port[..before(host_port, b':')],
     };
     UrlParts {
         scheme,
@@ -420,6 +423,32 @@ mod tests {
         assert_eq!(p.path, "/");
         let p = split_url("not a url");
         assert_eq!(p.path, "not a url");
+    }
+
+    /// The host is what follows the last `@` of the authority, up to a port's
+    /// `:` or inside `[…]`, as splitting the text by those characters gives it.
+    #[test]
+    fn hosts_split_as_the_characters_say() {
+        let reference = |authority: &str| {
+            let host_port = authority.rsplit('@').next().unwrap_or(authority);
+            match host_port.strip_prefix('[') {
+                Some(stripped) => stripped.split(']').next().unwrap_or(stripped).to_string(),
+                None => host_port.split(':').next().unwrap_or(host_port).to_string(),
+            }
+        };
+        let pieces = ["a", "é", "@", ":", "[", "]", "443", "::1", "user:pw", "."];
+        let mut x: u64 = 0x853C_49E6_748F_EA9B;
+        for _ in 0..5000 {
+            let mut authority = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..x % 7 {
+                authority.push_str(pieces[((x >> (8 * k)) % pieces.len() as u64) as usize]);
+            }
+            let url = format!("https://{authority}/p?q#f");
+            assert_eq!(split_url(&url).host, reference(&authority), "{url}");
+        }
     }
 
     #[test]

@@ -276,8 +276,9 @@ pub fn is_background(endpoint: &str) -> bool {
 /// when the path has one.
 pub fn tenant_segment(path: &str) -> Option<&str> {
     let first = path.split('/').find(|s| !s.is_empty())?;
-    let lower = first.to_ascii_lowercase();
-    let looks_like_tenant = matches!(lower.as_str(), "common" | "organizations" | "consumers")
+    let looks_like_tenant = ["common", "organizations", "consumers"]
+        .iter()
+        .any(|name| first.eq_ignore_ascii_case(name))
         || is_guid(first)
         || is_domain_name(first);
     looks_like_tenant.then_some(first)

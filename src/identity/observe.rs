@@ -270,13 +270,20 @@ fn normalise_version(ex: &Exchange<'_>) -> String {
         .map(|r| r.http_version.as_ref())
         .filter(|v| !v.is_empty())
         .unwrap_or(ex.request.http_version.as_ref());
-    match v.to_ascii_lowercase().as_str() {
-        "h2" | "http/2" | "http/2.0" => "HTTP/2".to_string(),
-        "h3" | "http/3" | "http/3.0" => "HTTP/3".to_string(),
-        "http/1.1" => "HTTP/1.1".to_string(),
-        "http/1.0" => "HTTP/1.0".to_string(),
-        _ => v.to_string(),
-    }
+    // Compared in any case in place: no lower-cased copy per exchange.
+    let is = |names: &[&str]| names.iter().any(|n| v.eq_ignore_ascii_case(n));
+    let normal = if is(&["h2", "http/2", "http/2.0"]) {
+        "HTTP/2"
+    } else if is(&["h3", "http/3", "http/3.0"]) {
+        "HTTP/3"
+    } else if is(&["http/1.1"]) {
+        "HTTP/1.1"
+    } else if is(&["http/1.0"]) {
+        "HTTP/1.0"
+    } else {
+        v
+    };
+    normal.to_string()
 }
 
 /// A link value for "the next request goes to this URL" (redirects, federation
@@ -696,19 +703,27 @@ fn region_of(ests_server: &str) -> Option<String> {
 
 fn interesting_body(step: &Step, mime: Option<&str>, headers: &crate::http::Headers<'_>) -> bool {
     let identity = !matches!(step.role, Some(HostRole::Other) | None) || step.endpoint.is_some();
-    let mime = mime
-        .or_else(|| headers.get("content-type"))
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let mime = mime.or_else(|| headers.get("content-type")).unwrap_or("");
+    // Lower-cased on the stack: a media type is short (a longer one is copied).
+    let mut buf = [0u8; 128];
+    let copied;
+    let mime: &[u8] = match lower_ascii(mime.as_bytes(), &mut buf) {
+        Some(lower) => lower,
+        None => {
+            copied = mime.to_ascii_lowercase();
+            copied.as_bytes()
+        }
+    };
+    let has = |part: &[u8]| mime.windows(part.len()).any(|w| w == part);
     let textual = mime.is_empty()
-        || mime.contains("json")
-        || mime.contains("html")
-        || mime.contains("xml")
-        || mime.contains("text/plain")
-        || mime.contains("javascript");
+        || has(b"json")
+        || has(b"html")
+        || has(b"xml")
+        || has(b"text/plain")
+        || has(b"javascript");
     // The app's own pages are read too: a form_post page or an error page from the
     // app can carry `code` or `error` parameters and AADSTS text.
-    textual && (identity || mime.contains("html") || mime.contains("json"))
+    textual && (identity || has(b"html") || has(b"json"))
 }
 
 fn read_response_body(step: &mut Step, text: &str) {
