@@ -5,6 +5,8 @@
 //! Every parser is total: invalid input gives `None` (or an empty result), never a
 //! panic.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::http::json_object::{self, JsonObject};
@@ -431,27 +433,29 @@ pub fn msa_code(text: &str) -> Option<String> {
     (hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_uppercase())
 }
 
-/// A successful token response (v1 numbers-as-strings and v2 numbers).
+/// A successful token response (v1 numbers-as-strings and v2 numbers). Strings
+/// are borrowed from the body when they have no escapes: a reply's tokens are
+/// kilobytes, and only their claims are kept (issue #15).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenResponse {
-    pub token_type: Option<String>,
-    pub scope: Option<String>,
+pub struct TokenResponse<'a> {
+    pub token_type: Option<Cow<'a, str>>,
+    pub scope: Option<Cow<'a, str>>,
     pub expires_in: Option<i64>,
-    pub access_token: Option<String>,
-    pub id_token: Option<String>,
+    pub access_token: Option<Cow<'a, str>>,
+    pub id_token: Option<Cow<'a, str>>,
     pub has_refresh_token: bool,
     /// Device-code start reply (`user_code`, `interval`, `expires_in`).
     pub device_code_interval: Option<i64>,
     /// The device code a device-code start reply hands out (a secret: only its
     /// hash is kept, to link the polling that sends it back).
-    pub device_code: Option<String>,
+    pub device_code: Option<Cow<'a, str>>,
 }
 
 /// Reads a token (or device-code start) reply; `None` when it carries no token and
 /// no device code.
-pub fn parse_token_response(body: &str) -> Option<TokenResponse> {
+pub fn parse_token_response(body: &str) -> Option<TokenResponse<'_>> {
     let map = json_object(body)?;
-    let non_empty = |k: &str| get_str(&map, k).filter(|s| !s.is_empty());
+    let non_empty = |k: &str| map.str(k).filter(|s| !s.is_empty());
     let access_token = non_empty("access_token");
     let id_token = non_empty("id_token");
     let has_refresh_token = non_empty("refresh_token").is_some();
@@ -461,8 +465,8 @@ pub fn parse_token_response(body: &str) -> Option<TokenResponse> {
         return None;
     }
     Some(TokenResponse {
-        token_type: get_str(&map, "token_type"),
-        scope: get_str(&map, "scope"),
+        token_type: map.str("token_type"),
+        scope: map.str("scope"),
         expires_in: get_i64(&map, "expires_in"),
         access_token,
         id_token,
@@ -479,23 +483,23 @@ pub fn parse_token_response(body: &str) -> Option<TokenResponse> {
 /// A SAS (MFA) JSON message: BeginAuth/EndAuth request or response
 /// (key case varies: `FlowToken`/`flowToken`, `Ctx`/`ctx`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SasMessage {
-    pub method: Option<String>,
+pub struct SasMessage<'a> {
+    pub method: Option<Cow<'a, str>>,
     pub success: Option<bool>,
-    pub result_value: Option<String>,
-    pub message: Option<String>,
-    pub auth_method_id: Option<String>,
+    pub result_value: Option<Cow<'a, str>>,
+    pub message: Option<Cow<'a, str>>,
+    pub auth_method_id: Option<Cow<'a, str>>,
     pub err_code: Option<i64>,
     pub retry: Option<bool>,
-    pub session_id: Option<String>,
-    pub correlation_id: Option<String>,
+    pub session_id: Option<Cow<'a, str>>,
+    pub correlation_id: Option<Cow<'a, str>>,
     /// Server `Timestamp` as written (`2022-05-20T15:15:11Z`).
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Cow<'a, str>>,
     pub entropy: Option<i64>,
     pub poll_count: Option<i64>,
     /// Secrets, kept only to link steps.
-    pub flow_token: Option<String>,
-    pub ctx: Option<String>,
+    pub flow_token: Option<Cow<'a, str>>,
+    pub ctx: Option<Cow<'a, str>>,
 }
 
 /// A case-insensitive key lookup (exact match preferred), decoded.
@@ -503,15 +507,17 @@ fn get_ci(map: &JsonObject<'_>, key: &str) -> Option<Value> {
     map.get_ci(key)
 }
 
-/// A string member (any key case), or a number written as text.
-fn ci_str(map: &JsonObject<'_>, key: &str) -> Option<String> {
+/// A string member (any key case), or a number written as text. Borrowed from
+/// the body when it has no escapes: an MFA poll's reply is read for nine of
+/// them, its flow token hundreds of bytes (issue #15).
+fn ci_str<'a>(map: &JsonObject<'a>, key: &str) -> Option<Cow<'a, str>> {
     let raw = map.raw_ci(key)?;
     if raw.get().starts_with('"') {
         // Most members are strings: decoded without a `Value`.
-        return json_object::string(raw).map(String::from);
+        return json_object::string(raw);
     }
     match json_object::decode(raw)? {
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
@@ -519,12 +525,12 @@ fn ci_str(map: &JsonObject<'_>, key: &str) -> Option<String> {
 /// Reads a SAS BeginAuth/EndAuth request or response; `None` unless a SAS-specific
 /// key (`ResultValue`, `AuthMethodId`, `Method`, or `Success` with `FlowToken`) is
 /// present.
-pub fn parse_sas(body: &str) -> Option<SasMessage> {
+pub fn parse_sas(body: &str) -> Option<SasMessage<'_>> {
     sas_of(&json_object(body)?)
 }
 
 /// [`parse_sas`] of a body already parsed.
-pub fn sas_of(map: &JsonObject<'_>) -> Option<SasMessage> {
+pub fn sas_of<'a>(map: &JsonObject<'a>) -> Option<SasMessage<'a>> {
     let has = |k: &str| map.raw_ci(k).is_some_and(|v| !json_object::is_null(v));
     let is_sas = has("ResultValue")
         || has("AuthMethodId")

@@ -866,7 +866,7 @@ fn read_sas_response(step: &mut Step, sas: &SasMessage) {
         step.server_times_us.push(ts);
     }
     if step.correlation_id.is_none() {
-        step.correlation_id = sas.correlation_id.clone();
+        step.correlation_id = sas.correlation_id.as_deref().map(str::to_string);
     }
     for v in [&sas.flow_token, &sas.ctx].into_iter().flatten() {
         step.links_out.push(hash_link(v));
@@ -894,7 +894,7 @@ fn read_hand_off_urls(step: &mut Step, body: &str) {
     }
 }
 
-fn read_tokens(step: &mut Step, tokens: &messages::TokenResponse) {
+fn read_tokens(step: &mut Step, tokens: &messages::TokenResponse<'_>) {
     step.issued |=
         tokens.access_token.is_some() || tokens.id_token.is_some() || tokens.has_refresh_token;
     for (kind, token) in [
@@ -942,7 +942,7 @@ fn shown_claim(raw: &serde_json::value::RawValue) -> Option<String> {
 fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
     let facts = step.sas.get_or_insert_with(Box::default);
     if facts.auth_method.is_none() {
-        facts.auth_method = sas.auth_method_id.clone();
+        facts.auth_method = sas.auth_method_id.as_deref().map(str::to_string);
     }
     if from_request {
         facts.poll_count = facts.poll_count.or(sas.poll_count);
@@ -951,7 +951,7 @@ fn merge_sas(step: &mut Step, sas: &SasMessage, from_request: bool) {
         }
         return;
     }
-    facts.result_value = sas.result_value.clone();
+    facts.result_value = sas.result_value.as_deref().map(str::to_string);
     facts.success = sas.success;
     facts.retry = sas.retry;
     facts.entropy = sas.entropy.filter(|e| *e != 0);
