@@ -1376,14 +1376,11 @@ mod tests {
         let html = "<form action=\"https://app/x\"><input type=hidden name=ru value=o'neil><input type=hidden name=code value=abc></form>";
         assert_eq!(
             html::input_fields(html),
-            [
-                ("ru".to_string(), "o'neil".to_string()),
-                ("code".to_string(), "abc".to_string())
-            ]
+            [("ru", "o'neil".into()), ("code", "abc".into())]
         );
         // A quote that never closes: the broken tag does not borrow the next one's value.
         let html = "<input type=\"hidden\" name=\"code\" title='it><input type=\"hidden\" name=\"x\" value=\"y\">";
-        assert!(html::input_fields(html).iter().all(|(n, _)| n != "code"));
+        assert!(html::input_fields(html).iter().all(|(n, _)| *n != "code"));
     }
 
     fn get(url: &str) -> Step {
@@ -1567,10 +1564,7 @@ mod tests {
         let inputs = html::input_fields(html);
         assert_eq!(
             inputs,
-            vec![
-                ("code".into(), "0.AX&y".into()),
-                ("state".into(), "abc".into())
-            ]
+            vec![("code", "0.AX&y".into()), ("state", "abc".into())]
         );
     }
 
