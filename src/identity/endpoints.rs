@@ -207,14 +207,34 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
             noise: true,
         };
     }
-    // Split once, not once per pattern (there are dozens).
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Split once, not once per pattern (there are dozens), onto the stack: the
+    // paths of sign-in endpoints have a handful of segments.
+    let mut held = [""; 8];
+    let mut more = Vec::new();
+    let mut count = 0;
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        match held.get_mut(count) {
+            Some(slot) => *slot = segment,
+            None => {
+                if more.is_empty() {
+                    more.extend_from_slice(&held);
+                }
+                more.push(segment);
+            }
+        }
+        count += 1;
+    }
+    let segments: &[&str] = if count <= held.len() {
+        &held[..count]
+    } else {
+        &more
+    };
     let tables = tables();
     for p in tables.by_role[role_slot(role)]
         .iter()
         .map(|&i| &tables.patterns[i])
     {
-        if p.length.admits(segments.len()) && path_matches(&p.segments, &segments) {
+        if p.length.admits(segments.len()) && path_matches(&p.segments, segments) {
             let role = if p.endpoint.starts_with("adfs") {
                 HostRole::Adfs
             } else {
@@ -324,6 +344,25 @@ mod tests {
 
     fn name(host: &str, path: &str) -> Option<&'static str> {
         recognise(host, path).endpoint.map(Endpoint::name)
+    }
+
+    /// Paths longer than the segments held on the stack are matched whole.
+    #[test]
+    fn long_paths_are_matched_whole() {
+        let ests = "login.microsoftonline.com";
+        assert_eq!(
+            name(ests, "/common/userrealm/a/b/c/d/e/f/g/h"),
+            Some("user_realm")
+        );
+        assert_eq!(
+            name(ests, "/common/userrealm/a/b/c/d/e/f"),
+            Some("user_realm")
+        );
+        assert_eq!(name(ests, "/common/oauth2/v2.0/authorize/a/b/c/d/e"), None);
+        assert_eq!(
+            name(ests, "/common/oauth2/v2.0/authorize"),
+            Some("authorize")
+        );
     }
 
     /// A path the length test rules out is one the pattern never matches: for
