@@ -311,7 +311,7 @@ mod tests {
         Step {
             started_us: t_s * 1_000_000,
             duration_ms: Some(50.0),
-            method: method.into(),
+            method: method.to_string().into(),
             status: Some(status),
             host: "sts.contoso.com".into(),
             path: "/adfs/ls/".into(),

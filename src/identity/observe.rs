@@ -6,6 +6,7 @@
 //! sign-in evidence; the exchange itself (and the memory it borrows) is dropped by the
 //! caller right after, so a trace of any size is analysed in bounded memory.
 
+use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::catalogue;
@@ -101,11 +102,13 @@ pub struct Step {
     pub started_us: i64,
     pub duration_ms: Option<f64>,
     pub wait_ms: Option<f64>,
-    pub method: String,
+    /// Borrowed for the methods and versions every trace has: one string
+    /// less per exchange each (issue #15).
+    pub method: Cow<'static, str>,
     pub url: String,
     pub host: String,
     pub path: String,
-    pub http_version: String,
+    pub http_version: Cow<'static, str>,
     pub status: Option<u16>,
     pub transport_error: Option<String>,
     pub role: Option<HostRole>,
@@ -224,7 +227,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
         started_us: ex.timing.started_us,
         duration_ms: ex.timing.duration_ms,
         wait_ms: ex.timing.wait_ms,
-        method: ex.request.method.to_string(),
+        method: known_method(&ex.request.method),
         url: url.to_string(),
         host: parts.host.to_ascii_lowercase(),
         path: parts.path.to_string(),
@@ -263,7 +266,7 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
     step
 }
 
-fn normalise_version(ex: &Exchange<'_>) -> String {
+fn normalise_version(ex: &Exchange<'_>) -> Cow<'static, str> {
     let v = ex
         .response
         .as_ref()
@@ -272,7 +275,7 @@ fn normalise_version(ex: &Exchange<'_>) -> String {
         .unwrap_or(ex.request.http_version.as_ref());
     // Compared in any case in place: no lower-cased copy per exchange.
     let is = |names: &[&str]| names.iter().any(|n| v.eq_ignore_ascii_case(n));
-    let normal = if is(&["h2", "http/2", "http/2.0"]) {
+    Cow::Borrowed(if is(&["h2", "http/2", "http/2.0"]) {
         "HTTP/2"
     } else if is(&["h3", "http/3", "http/3.0"]) {
         "HTTP/3"
@@ -281,9 +284,20 @@ fn normalise_version(ex: &Exchange<'_>) -> String {
     } else if is(&["http/1.0"]) {
         "HTTP/1.0"
     } else {
-        v
-    };
-    normal.to_string()
+        return Cow::Owned(v.to_string());
+    })
+}
+
+/// The request method, borrowed when it is one of HTTP's own (RFC 9110 §9.3;
+/// methods are case-sensitive, §9.1), copied otherwise.
+fn known_method(method: &str) -> Cow<'static, str> {
+    const METHODS: [&str; 8] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT",
+    ];
+    match METHODS.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
 }
 
 /// A link value for "the next request goes to this URL" (redirects, federation
