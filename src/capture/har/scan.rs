@@ -377,12 +377,51 @@ impl<'a> Scanner<'a> {
             return Err(Bail);
         }
         match self.peek()? {
-            Next::Object => self.object(|s, _| s.skip_nested(depth + 1)),
+            Next::Object => self.skip_object(depth),
             Next::Array => self.array(|s| s.skip_nested(depth + 1)),
             Next::String => self.string_literal().map(drop),
             Next::Number => self.skip_number(),
             Next::Bool => self.boolean().map(drop),
             Next::Null => self.eat_word("null"),
+        }
+    }
+
+    /// Consumes an object that is only checked, not read (cookies, `cache`,
+    /// `_initiator`: a tenth of an identity-dense HAR's instructions, issue #15).
+    /// Checks what [`Self::object`] with [`Self::skip`] checks (an escaped key
+    /// is decoded, so a bad escape bails; values to [`Self::skip_nested`] one
+    /// level down), without a key string and a call per member: a string
+    /// value, most of them, is checked in place.
+    fn skip_object(&mut self, depth: usize) -> Scan<()> {
+        self.eat(b'{')?;
+        self.skip_ws();
+        if self.bytes().get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        // One level down is where `skip_nested` would refuse even a string.
+        let strings_in_place = depth + 1 < MAX_DEPTH;
+        loop {
+            let (key, escapes) = self.literal_and_escapes()?;
+            if escapes {
+                unescape(&key[1..key.len() - 1])?;
+            }
+            self.eat(b':')?;
+            self.skip_ws();
+            if strings_in_place && self.bytes().get(self.pos) == Some(&b'"') {
+                self.literal_and_escapes()?;
+            } else {
+                self.skip_nested(depth + 1)?;
+            }
+            self.skip_ws();
+            match self.bytes().get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
         }
     }
 }
@@ -811,6 +850,60 @@ fn masks(chunk: &[u8; 64]) -> Masks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What skipping checked before objects were skipped in place: each member
+    /// through `object` (its key decoded) and `skip_nested` one level down.
+    fn skip_by_members(s: &mut Scanner<'_>, depth: usize) -> Scan<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        match s.peek()? {
+            Next::Object => s.object(|s, _| skip_by_members(s, depth + 1)),
+            Next::Array => s.array(|s| skip_by_members(s, depth + 1)),
+            _ => s.skip_nested(depth),
+        }
+    }
+
+    #[test]
+    fn objects_skipped_in_place_are_checked_as_member_by_member() {
+        let deep =
+            |n: usize, inner: &str| format!("{}{inner}{}", "{\"k\":".repeat(n), "}".repeat(n));
+        let mut cases: Vec<String> = [
+            r#"{}"#,
+            r#"{ }"#,
+            r#"{"name": "a", "value": "b", "httpOnly": true, "expires": null, "size": 1.5e3}"#,
+            "{\n  \"a\": \"x\",\n  \"b\": [1, \"y\", {\"c\": false}]\n}",
+            r#"{"k\u0061y": "v"}"#,
+            r#"{"k\xy": "v"}"#,
+            r#"{"k": "v\x"}"#,
+            r#"{"k": "v",}"#,
+            r#"{"k" "v"}"#,
+            r#"{"k": }"#,
+            r#"{"k": "v""#,
+            r#"{"k": "v" "j": 1}"#,
+            r#"{k: "v"}"#,
+            r#"{"k": tru}"#,
+            r#"{"a": {"b": {"c": "d"}}, "e": "f"}"#,
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        for n in [MAX_DEPTH - 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1] {
+            cases.push(deep(n, "\"s\""));
+            cases.push(deep(n, "1"));
+            cases.push(deep(n, "{}"));
+        }
+        for case in &cases {
+            let text = format!("{case} ,");
+            let mut ours = Scanner::new(text.as_bytes());
+            let mut theirs = Scanner::new(text.as_bytes());
+            let (a, b) = (ours.skip(), skip_by_members(&mut theirs, 0));
+            assert_eq!(a, b, "{case}");
+            if a.is_ok() {
+                assert_eq!(ours.pos(), theirs.pos(), "{case}");
+            }
+        }
+    }
 
     /// Byte-at-a-time reference for [`string_end`].
     fn reference_end(b: &[u8], from: usize) -> Scan<StringEnd> {
