@@ -318,10 +318,9 @@ impl<'a> Scanner<'a> {
     pub fn number(&mut self) -> Scan<f64> {
         self.skip_ws();
         let start = self.pos;
-        let end = number_end(self.bytes(), start)?;
+        let (end, exact) = decimal_number(self.bytes(), start)?;
         self.pos = end;
-        let text = &self.bytes()[start..end];
-        if let Some(value) = exact_decimal(text) {
+        if let Some(value) = exact {
             return Ok(value);
         }
         // serde_json refuses numbers out of the f64 range; so does the scanner.
@@ -430,43 +429,63 @@ impl<'a> Scanner<'a> {
 /// largest value (about 1.8e308), with room for a sign and a point.
 const FINITE_WITHOUT_EXPONENT: usize = 300;
 
-/// The value of a number without an exponent whose digits fit in 15 decimal
-/// places (so they are an exact f64) and with at most 22 after the point (so the
-/// power of ten is exact too): one IEEE division then rounds exactly as
-/// `str::parse` does (Clinger's fast path). HAR times and sizes are all of this
-/// kind; anything else is `None`, for the full parse.
-fn exact_decimal(text: &[u8]) -> Option<f64> {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
+/// Decimal places whose power of ten is an exact f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The end of the number at `start` (its grammar checked as [`number_end`]
+/// checks it) and, for a number without an exponent whose digits fit in 15
+/// decimal places (so they are an exact f64) and with at most 22 after the
+/// point (so the power of ten is exact too), its value: one IEEE division then
+/// rounds exactly as `str::parse` does (Clinger's fast path). HAR times and
+/// sizes are all of this kind; the value is `None` for anything else, which
+/// the full parse reads. One pass over the digits, for both (a HAR has a dozen
+/// numbers per entry, issue #15).
+fn decimal_number(b: &[u8], start: usize) -> Scan<(usize, Option<f64>)> {
+    let mut i = start;
+    let negative = b.get(i) == Some(&b'-');
+    i += usize::from(negative);
     let mut mantissa: u64 = 0;
     let mut significant = 0usize;
-    let mut after_point: Option<usize> = None;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
+    let mut exact = true;
+    let mut digits = |i: &mut usize| {
+        let from = *i;
+        while let Some(&c) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+            if exact {
                 mantissa = mantissa * 10 + u64::from(c - b'0');
                 significant += usize::from(mantissa != 0);
-                if significant > 15 {
-                    return None;
-                }
-                if let Some(n) = after_point.as_mut() {
-                    *n += 1;
-                }
+                exact = significant <= 15;
             }
-            b'.' => after_point = Some(0),
-            _ => return None,
+            *i += 1;
+        }
+        *i - from
+    };
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return Err(Bail),
+    }
+    let mut places = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        places = digits(&mut i);
+        if places == 0 {
+            return Err(Bail);
         }
     }
-    let scale = *POW10.get(after_point.unwrap_or(0))?;
-    // Exact: mantissa < 10^15 < 2^53.
-    let value = mantissa as f64 / scale;
-    Some(if negative { -value } else { value })
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        return number_end(b, start).map(|end| (end, None));
+    }
+    let value = match POW10.get(places) {
+        // Exact: mantissa < 10^15 < 2^53.
+        Some(scale) if exact => Some(mantissa as f64 / scale),
+        _ => None,
+    };
+    Ok((i, value.map(|v| if negative { -v } else { v })))
 }
 
 fn is_ws(c: u8) -> bool {
@@ -1126,7 +1145,9 @@ mod tests {
         }
         for text in &texts {
             let full = text.parse::<f64>().unwrap();
-            if let Some(fast) = exact_decimal(text.as_bytes()) {
+            let (end, fast) = decimal_number(text.as_bytes(), 0).unwrap();
+            assert_eq!(end, number_end(text.as_bytes(), 0).unwrap(), "{text}");
+            if let Some(fast) = fast {
                 assert_eq!(fast.to_bits(), full.to_bits(), "{text}");
             }
             let scanned = Scanner::new(text.as_bytes()).number();
@@ -1136,8 +1157,17 @@ mod tests {
                 assert_eq!(scanned, Err(Bail), "{text}");
             }
         }
-        assert_eq!(exact_decimal(b"1e5"), None);
-        assert_eq!(exact_decimal(b"1234567890123456"), None);
+        assert_eq!(decimal_number(b"1e5", 0), Ok((3, None)));
+        assert_eq!(decimal_number(b"1234567890123456", 0), Ok((16, None)));
+        assert_eq!(
+            decimal_number(b"0.00000000000000000000001", 0),
+            Ok((25, None))
+        );
+        assert_eq!(decimal_number(b"12.5,", 0), Ok((4, Some(12.5))));
+        for bad in ["-", "1.", "1.e5", "1e", "1e+", ".5", "x"] {
+            assert_eq!(decimal_number(bad.as_bytes(), 0), Err(Bail), "{bad}");
+            assert_eq!(number_end(bad.as_bytes(), 0), Err(Bail), "{bad}");
+        }
     }
 
     #[test]
