@@ -390,7 +390,10 @@ impl<'a> Scanner<'a> {
     /// Checks what [`Self::object`] with [`Self::skip`] checks (an escaped key
     /// is decoded, so a bad escape bails; values to [`Self::skip_nested`] one
     /// level down), without a key string and a call per member: a string
-    /// value, most of them, is checked in place.
+    /// value, most of them, is checked in place. Its frame (`{`, `,`, `}`)
+    /// repeats `object`'s on purpose: both written through shared
+    /// `open_object` / `object_continues` steps counted 0.5 % more
+    /// instructions on the identity-dense HAR.
     fn skip_object(&mut self, depth: usize) -> Scan<()> {
         self.eat(b'{')?;
         self.skip_ws();
