@@ -21,10 +21,17 @@ pub struct Palette {
 
 impl Palette {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.enabled {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+        let mut out = String::new();
+        self.push_painted(&mut out, Some(code), text);
+        out
+    }
+    /// `text` appended to `out`, in colour `code` when colour is on.
+    fn push_painted(&self, out: &mut String, code: Option<&str>, text: &str) {
+        match code.filter(|_| self.enabled) {
+            Some(code) => {
+                let _ = write!(out, "\x1b[{code}m{text}\x1b[0m");
+            }
+            None => out.push_str(text),
         }
     }
     fn bold(&self, t: &str) -> String {
@@ -57,27 +64,22 @@ impl Palette {
         }
     }
     /// The status right-aligned in six columns, then coloured (so escapes do not
-    /// upset the alignment), appended to `out`.
-    fn push_status(&self, out: &mut String, status: Option<u16>) {
+    /// upset the alignment), appended to `out`; `cell` is a buffer to reuse.
+    fn push_status(&self, out: &mut String, cell: &mut String, status: Option<u16>) {
         let code = match status {
             Some(s) if s >= 400 => Some("31"),
             Some(s) if s >= 300 => Some("36"),
             Some(_) => None,
             None => Some("31"),
         };
-        let code = code.filter(|_| self.enabled);
-        if let Some(code) = code {
-            let _ = write!(out, "\x1b[{code}m");
-        }
+        cell.clear();
         match status {
             Some(s) => {
-                let _ = write!(out, "{s:>6}");
+                let _ = write!(cell, "{s:>6}");
             }
-            None => out.push_str("   ---"),
+            None => cell.push_str("   ---"),
         }
-        if code.is_some() {
-            out.push_str("\x1b[0m");
-        }
+        self.push_painted(out, code, cell);
     }
 }
 
@@ -478,7 +480,7 @@ fn row(c: &Ctx, out: &mut String, cell: &mut String, l: &StepLine, folded: Optio
     out.push_str("  ");
     pad_right(out, &l.label, 28);
     out.push(' ');
-    c.p.push_status(out, l.status);
+    c.p.push_status(out, cell, l.status);
     out.push_str("  ");
     cell.clear();
     match l.duration_ms {

@@ -438,8 +438,8 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// The end of the number at `start` (its grammar checked as [`number_end`]
-/// checks it) and, for a number without an exponent whose digits fit in 15
+/// The end of the number at `start` (RFC 8259 §6: `-? int frac? exp?`) and,
+/// for a number without an exponent whose digits fit in 15
 /// decimal places (so they are an exact f64) and with at most 22 after the
 /// point (so the power of ten is exact too), its value: one IEEE division then
 /// rounds exactly as `str::parse` does (Clinger's fast path). HAR times and
@@ -447,12 +447,19 @@ const POW10: [f64; 23] = [
 /// the full parse reads. One pass over the digits, for both (a HAR has a dozen
 /// numbers per entry, issue #15).
 fn decimal_number(b: &[u8], start: usize) -> Scan<(usize, Option<f64>)> {
+    number::<true>(b, start)
+}
+
+/// [`decimal_number`]; with `VALUE` false the digits are only walked (a number
+/// that is skipped) and the value is `None`.
+#[inline(always)]
+fn number<const VALUE: bool>(b: &[u8], start: usize) -> Scan<(usize, Option<f64>)> {
     let mut i = start;
     let negative = b.get(i) == Some(&b'-');
     i += usize::from(negative);
     let mut mantissa: u64 = 0;
     let mut significant = 0usize;
-    let mut exact = true;
+    let mut exact = VALUE;
     let mut digits = |i: &mut usize| {
         let from = *i;
         while let Some(&c) = b.get(*i).filter(|c| c.is_ascii_digit()) {
@@ -481,7 +488,15 @@ fn decimal_number(b: &[u8], start: usize) -> Scan<(usize, Option<f64>)> {
         }
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
-        return number_end(b, start).map(|end| (end, None));
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let from = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        return if i == from { Err(Bail) } else { Ok((i, None)) };
     }
     let value = match POW10.get(places) {
         // Exact: mantissa < 10^15 < 2^53.
@@ -538,41 +553,7 @@ fn whitespace_end_bytewise(b: &[u8], mut pos: usize) -> usize {
 
 /// End of a JSON number starting at `start` (RFC 8259 §6: `-? int frac? exp?`).
 fn number_end(b: &[u8], start: usize) -> Scan<usize> {
-    let digits = |mut i: usize| {
-        let from = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        (i, i - from)
-    };
-    let mut i = start;
-    if b.get(i) == Some(&b'-') {
-        i += 1;
-    }
-    match b.get(i) {
-        Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => i = digits(i).0,
-        _ => return Err(Bail),
-    }
-    if b.get(i) == Some(&b'.') {
-        let (end, n) = digits(i + 1);
-        if n == 0 {
-            return Err(Bail);
-        }
-        i = end;
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let (end, n) = digits(i);
-        if n == 0 {
-            return Err(Bail);
-        }
-        i = end;
-    }
-    Ok(i)
+    number::<false>(b, start).map(|(end, _)| end)
 }
 
 /// Decodes the inside of a string literal, checking every escape.
