@@ -189,23 +189,6 @@ fn opt_literal<'a>(s: &mut Scanner<'a>) -> Scan<Option<Literal<'a>>> {
     Ok(Some(Literal(s.raw()?)))
 }
 
-/// An optional array of objects.
-fn opt_list<'a, T>(
-    s: &mut Scanner<'a>,
-    capacity: usize,
-    mut read: impl FnMut(&mut Scanner<'a>) -> Scan<T>,
-) -> Scan<Option<Vec<T>>> {
-    if s.null()? {
-        return Ok(None);
-    }
-    let mut out = Vec::with_capacity(capacity);
-    s.array(|s| {
-        out.push(read(s)?);
-        Ok(())
-    })?;
-    Ok(Some(out))
-}
-
 /// `cookies`, only counted (see [`Count`]).
 fn count(s: &mut Scanner<'_>) -> Scan<Count> {
     match s.peek()? {
@@ -278,7 +261,7 @@ fn har_request<'a>(s: &mut Scanner<'a>) -> Scan<HarRequest<'a>> {
         "method" => once(&mut method, opt_str(s)?),
         "url" => once(&mut url, opt_str(s)?),
         "httpVersion" => once(&mut http_version, opt_str(s)?),
-        "headers" => once(&mut headers, opt_list(s, HEADERS_GUESS, header)?),
+        "headers" => once(&mut headers, pair_list(s, HEADERS_GUESS, header)?),
         "cookies" => once(&mut cookies, count(s)?),
         "postData" => once(&mut post_data, opt_object(s, har_post_data)?),
         _ => s.skip(),
@@ -301,7 +284,7 @@ fn har_post_data<'a>(s: &mut Scanner<'a>) -> Scan<PostData<'a>> {
     s.object(|s, key| match key.as_ref() {
         "mimeType" => once(&mut mime_type, opt_str(s)?),
         "text" => once(&mut text, opt_literal(s)?),
-        "params" => once(&mut params, opt_list(s, 0, param)?),
+        "params" => once(&mut params, pair_list(s, 0, param)?),
         _ => s.skip(),
     })?;
     Ok(PostData {
@@ -312,9 +295,8 @@ fn har_post_data<'a>(s: &mut Scanner<'a>) -> Scan<PostData<'a>> {
 }
 
 /// spec §"params".
-fn param<'a>(s: &mut Scanner<'a>) -> Scan<Param<'a>> {
-    let (name, value) = name_value(s)?;
-    Ok(Param { name, value })
+fn param<'a>((name, value): (Str<'a>, Str<'a>)) -> Param<'a> {
+    Param { name, value }
 }
 
 /// Room for this many headers is made before a list is read: a browser sends
@@ -325,9 +307,130 @@ fn param<'a>(s: &mut Scanner<'a>) -> Scan<Param<'a>> {
 const HEADERS_GUESS: usize = 24;
 
 /// spec §"headers".
-fn header<'a>(s: &mut Scanner<'a>) -> Scan<HarHeader<'a>> {
+fn header<'a>((name, value): (Str<'a>, Str<'a>)) -> HarHeader<'a> {
+    HarHeader { name, value }
+}
+
+/// The bytes around the two strings of one `{"name": …, "value": …}` object
+/// of a list, as an element read in full wrote them. An element written with
+/// exactly the same bytes around its strings has the same structure, so only
+/// its strings are read: no whitespace skipped, no keys compared, no `:`,
+/// `,` or `}` looked for one by one. An indented export writes every element
+/// of a list alike, and headers and parameters are most of the objects of an
+/// identity-dense HAR (issue #15).
+#[derive(Debug, Clone, Copy)]
+struct PairLayout<'a> {
+    /// From `{` to the name's opening quote.
+    open: &'a [u8],
+    /// From after the name's closing quote to the value's opening quote.
+    mid: &'a [u8],
+    /// From after the value's closing quote to just past `}`.
+    close: &'a [u8],
+}
+
+/// An optional array of `{"name": …, "value": …}` objects (headers, form
+/// parameters), each made into a `T`: what reading each element with
+/// [`name_value`] reads. An element (or a separator) that does not match the
+/// layout learned from the one before is read in full.
+fn pair_list<'a, T>(
+    s: &mut Scanner<'a>,
+    capacity: usize,
+    make: impl Fn((Str<'a>, Str<'a>)) -> T,
+) -> Scan<Option<Vec<T>>> {
+    if s.null()? {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(capacity);
+    let mut more = s.open_array()?;
+    let mut layout: Option<PairLayout<'a>> = None;
+    // From just past an element's `}` to the next element's first byte.
+    let mut separator: Option<&'a [u8]> = None;
+    while more {
+        let known = match layout {
+            Some(l) => pair_as(s, l)?,
+            None => None,
+        };
+        let pair = match known {
+            Some(pair) => pair,
+            None => {
+                let (pair, learned) = pair_learning(s)?;
+                layout = learned.or(layout);
+                pair
+            }
+        };
+        out.push(make(pair));
+        if separator.is_some_and(|sep| s.eat_bytes(sep)) {
+            continue;
+        }
+        let end = s.pos();
+        more = s.array_continues()?;
+        if more {
+            separator = Some(s.since(end));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The element at the cursor when it is written as `layout` says, its two
+/// strings read; `None` (the cursor where it was) when it is not. A string
+/// that does not read bails, as it would in [`name_value`].
+#[inline(always)]
+fn pair_as<'a>(s: &mut Scanner<'a>, layout: PairLayout<'a>) -> Scan<Option<(Str<'a>, Str<'a>)>> {
+    let start = s.pos();
+    if !(s.eat_bytes(layout.open) && s.next_is(b'"')) {
+        s.set_pos(start);
+        return Ok(None);
+    }
+    let name = s.string()?;
+    if !(s.eat_bytes(layout.mid) && s.next_is(b'"')) {
+        s.set_pos(start);
+        return Ok(None);
+    }
+    let value = s.string()?;
+    if !s.eat_bytes(layout.close) {
+        s.set_pos(start);
+        return Ok(None);
+    }
+    Ok(Some((Str(name), Str(value))))
+}
+
+/// [`name_value`], and the element's layout when both strings were borrowed
+/// from the input (no escapes, no `null`) with the name first.
+fn pair_learning<'a>(s: &mut Scanner<'a>) -> Scan<((Str<'a>, Str<'a>), Option<PairLayout<'a>>)> {
+    s.skip_ws();
+    let start = s.pos();
     let (name, value) = name_value(s)?;
-    Ok(HarHeader { name, value })
+    let end = s.pos();
+    let layout = match (&name.0, &value.0) {
+        (Cow::Borrowed(n), Cow::Borrowed(v)) => layout_of(s, start, n, v, end),
+        _ => None,
+    };
+    Ok(((name, value), layout))
+}
+
+/// The layout of the element from `start` to `end` whose strings' contents
+/// are `name` and `value`, borrowed from the input.
+fn layout_of<'a>(
+    s: &Scanner<'a>,
+    start: usize,
+    name: &str,
+    value: &str,
+    end: usize,
+) -> Option<PairLayout<'a>> {
+    let name_at = s.offset_of(name)?.checked_sub(1)?;
+    let name_end = name_at + name.len() + 2;
+    let value_at = s.offset_of(value)?.checked_sub(1)?;
+    let value_end = value_at + value.len() + 2;
+    if !(start <= name_at && name_end <= value_at && value_end <= end) {
+        return None;
+    }
+    let whole = s.since(start);
+    let part = |from: usize, to: usize| whole.get(from - start..to - start);
+    Some(PairLayout {
+        open: part(start, name_at)?,
+        mid: part(name_end, value_at)?,
+        close: part(value_end, end)?,
+    })
 }
 
 /// An object with `name` and `value` strings (headers, params).
@@ -391,7 +494,7 @@ fn har_response<'a>(s: &mut Scanner<'a>) -> Scan<HarResponse<'a>> {
         "status" => once(&mut status, num(s)?),
         "statusText" => once(&mut status_text, opt_str(s)?),
         "httpVersion" => once(&mut http_version, opt_str(s)?),
-        "headers" => once(&mut headers, opt_list(s, HEADERS_GUESS, header)?),
+        "headers" => once(&mut headers, pair_list(s, HEADERS_GUESS, header)?),
         "cookies" => once(&mut cookies, count(s)?),
         "content" => once(&mut content, opt_object(s, har_content)?),
         "_error" => once(&mut error, opt_str(s)?),
@@ -461,6 +564,115 @@ mod tests {
     use super::*;
     use crate::capture::{NoProgress, ReadCtx};
     use crate::http::Exchange;
+
+    /// A list read element by element with [`name_value`], as the lists were
+    /// read before [`pair_list`]: the reference it must agree with.
+    fn pairs_one_by_one<'a>(s: &mut Scanner<'a>) -> Scan<Option<Vec<(Str<'a>, Str<'a>)>>> {
+        if s.null()? {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        s.array(|s| {
+            out.push(name_value(s)?);
+            Ok(())
+        })?;
+        Ok(Some(out))
+    }
+
+    /// A list's pairs as owned strings (`None`: the list was `null`).
+    type OwnedPairs = Option<Vec<(String, String)>>;
+
+    /// Element texts from which the lists below are made: indented and
+    /// compact, escapes, `null`s, other keys and orders, bad escapes, and
+    /// elements that are not pairs at all.
+    const ELEMENTS: [&str; 22] = [
+        "{\n      \"name\": \"Host\",\n      \"value\": \"login.live.com\"\n    }",
+        "{\n      \"name\": \"sec-ch-ua\",\n      \"value\": \"\\\"Chromium\\\";v=\\\"131\\\"\"\n    }",
+        "{\n      \"name\": \"accept\",\n      \"value\": \"*/*\"\n    }",
+        "{\n      \"name\": \"\",\n      \"value\": \"\"\n    }",
+        "{\n      \"name\": null,\n      \"value\": \"x\"\n    }",
+        "{\n      \"name\": \"n\",\n      \"value\": null\n    }",
+        "{\n        \"name\": \"deeper\",\n        \"value\": \"v\"\n    }",
+        "{\"name\":\"a\",\"value\":\"b\"}",
+        "{\"name\":\"c\",\"value\":\"d\"}",
+        "{\"value\":\"v1\",\"name\":\"n1\"}",
+        "{\"name\":\"a\",\"comment\":\"c\",\"value\":\"b\"}",
+        "{\"name\":\"x\",\"comment\":\"c\",\"value\":\"y\"}",
+        "{\n      \"name\": \"bad\\q\",\n      \"value\": \"b\"\n    }",
+        "{\n      \"name\": \"é\",\n      \"value\": \"ü\"\n    }",
+        "null",
+        "{\n      \"name\": \"a\",\n      \"value\": \"b\",\n      \"name\": \"c\"\n    }",
+        // Bytes of the same length as an alike element's, but another key or
+        // no closing brace: only a byte-for-byte comparison tells them apart.
+        "{\n      \"nAme\": \"q\",\n      \"value\": \"r\"\n    }",
+        "{\n      \"name\": \"q\",\n      \"valuE\": \"r\"\n    }",
+        "{\n      \"name\": \"q\",\n      \"value\": \"r\"\n    ]",
+        "{\"Name\":\"a\",\"value\":\"b\"}",
+        "{\"name\":\"a\",\"Value\":\"b\"}",
+        "{\"name\":\"a\",\"value\":\"b\"]",
+    ];
+
+    /// Separators between the elements of the lists below.
+    const SEPARATORS: [&str; 4] = [",\n    ", ",", " , ", ",\n      "];
+
+    /// `pair_list` reads every list as the element-by-element walk does (the
+    /// same pairs, or a bail in both) and ends at the same place, whatever
+    /// mix of layouts, separators and odd elements it holds.
+    #[test]
+    fn pair_lists_agree_with_the_walk() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut lists: Vec<String> = vec!["null".into(), "[]".into(), "[ ]".into()];
+        for _ in 0..3000 {
+            let len = 1 + next(6);
+            let mut text = String::from(["[\n    ", "["][next(2)]);
+            for i in 0..len {
+                if i > 0 {
+                    text.push_str(SEPARATORS[next(SEPARATORS.len())]);
+                }
+                // Mostly the first three (alike, as an export writes them).
+                let pick = if next(3) > 0 {
+                    next(3)
+                } else {
+                    next(ELEMENTS.len())
+                };
+                text.push_str(ELEMENTS[pick]);
+            }
+            text.push_str(["\n  ]", "]"][next(2)]);
+            lists.push(text);
+        }
+        let mut fast_reads = 0;
+        for list in &lists {
+            let text = format!("{list} ,");
+            let read = |f: &dyn Fn(&mut Scanner<'_>) -> Scan<OwnedPairs>| {
+                let mut s = Scanner::new(text.as_bytes());
+                f(&mut s).map(|v| (v, s.pos())).ok()
+            };
+            let owned = |v: Option<Vec<(Str<'_>, Str<'_>)>>| {
+                v.map(|v| {
+                    v.into_iter()
+                        .map(|(n, v)| (n.0.into_owned(), v.0.into_owned()))
+                        .collect()
+                })
+            };
+            let walked = read(&|s| pairs_one_by_one(s).map(owned));
+            let paired = read(&|s| pair_list(s, 0, |p| p).map(owned));
+            assert_eq!(paired, walked, "{list}");
+            fast_reads += usize::from(walked.is_some());
+        }
+        // Most lists read (the odd elements are a minority), so the
+        // comparison is not only of bails.
+        assert!(
+            fast_reads > lists.len() / 3,
+            "{fast_reads} of {}",
+            lists.len()
+        );
+    }
 
     /// The in-order shortcut reads what the member-by-member walk reads, ends
     /// where it ends, and bails on every shape it does not take.

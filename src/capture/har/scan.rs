@@ -195,6 +195,38 @@ impl<'a> Scanner<'a> {
         self.string().map(Some)
     }
 
+    /// Consumes `expected` when the input goes on with exactly these bytes.
+    #[inline(always)]
+    pub fn eat_bytes(&mut self, expected: &[u8]) -> bool {
+        let at = self.pos;
+        match self.bytes.get(at..at + expected.len()) {
+            Some(have) if same_bytes(have, expected) => {
+                self.pos += expected.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// True when the byte at the cursor (no whitespace skipped) is `byte`.
+    #[inline(always)]
+    pub fn next_is(&self, byte: u8) -> bool {
+        self.bytes.get(self.pos) == Some(&byte)
+    }
+
+    /// The input from `start` to the cursor.
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        &self.bytes[start.min(self.pos)..self.pos]
+    }
+
+    /// Where `text`, borrowed from the input, starts in it; `None` for text
+    /// that lies elsewhere (a decoded copy, a constant).
+    pub fn offset_of(&self, text: &str) -> Option<usize> {
+        let base = self.bytes.as_ptr() as usize;
+        let at = (text.as_ptr() as usize).checked_sub(base)?;
+        (at + text.len() <= self.bytes.len()).then_some(at)
+    }
+
     /// Walks an object: `field` is called with each key (decoded) and must consume
     /// the value.
     pub fn object(
@@ -504,6 +536,25 @@ fn number<const VALUE: bool>(b: &[u8], start: usize) -> Scan<(usize, Option<f64>
         _ => None,
     };
     Ok((i, value.map(|v| if negative { -v } else { v })))
+}
+
+/// `a == b` for slices of the same length. The few to few dozen bytes of
+/// [`Scanner::eat_bytes`] are compared as two overlapping words (8 to 16
+/// bytes) or two overlapping 16-byte blocks (16 to 32), not by a call to
+/// `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let block = |s: &[u8], at: usize| u128::from_le_bytes(s[at..at + 16].try_into().unwrap());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        17..=32 => block(a, 0) == block(b, 0) && block(a, n - 16) == block(b, n - 16),
+        _ => a == b,
+    }
 }
 
 fn is_ws(c: u8) -> bool {
@@ -1165,6 +1216,42 @@ mod tests {
         ] {
             assert_eq!(Scanner::new(text.as_bytes()).skip().is_ok(), ok, "{text}");
         }
+    }
+
+    /// `same_bytes` is `==` for every length it has a shortcut for (and
+    /// around them), with the one differing byte at every place.
+    #[test]
+    fn same_bytes_is_equality() {
+        let a: Vec<u8> = (0..70u8).map(|i| i.wrapping_mul(37)).collect();
+        for n in 0..a.len() {
+            let x = &a[..n];
+            assert!(same_bytes(x, x), "{n}");
+            assert!(!same_bytes(x, &a[..n.saturating_sub(1)]) || n == 0, "{n}");
+            for at in 0..n {
+                let mut y = x.to_vec();
+                y[at] ^= 0x20;
+                assert!(!same_bytes(x, &y), "{n} {at}");
+            }
+        }
+    }
+
+    /// `eat_bytes` consumes exactly the bytes given, and nothing when the
+    /// input differs or ends first; `offset_of` finds borrowed text only.
+    #[test]
+    fn eats_exact_bytes_and_finds_borrowed_text() {
+        let text = b"{\n  \"name\": \"a\"}";
+        let mut s = Scanner::new(text);
+        assert!(!s.eat_bytes(b"{\n \"name\""));
+        assert_eq!(s.pos(), 0);
+        assert!(s.eat_bytes(b"{\n  \"name\": "));
+        assert!(s.next_is(b'"'));
+        assert_eq!(s.since(0), b"{\n  \"name\": ");
+        let name = s.string().unwrap();
+        assert_eq!(s.offset_of(&name), Some(13));
+        assert_eq!(s.offset_of("a"), None);
+        assert!(!s.eat_bytes(b"}}"));
+        assert!(s.eat_bytes(b"}"));
+        assert!(!s.eat_bytes(b"}"));
     }
 
     #[test]
