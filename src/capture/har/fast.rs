@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use super::scan::{Bail, Next, Scan, Scanner};
+use super::scan::{Bail, KeyMemo, Next, Scan, Scanner};
 use super::{Content, Count, Entry, HarHeader, HarReader, HarRequest, HarResponse, Literal};
 use super::{Param, PostData, Str, Timings};
 
@@ -86,8 +86,21 @@ fn log(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) ->
     })
 }
 
+/// The [`KeyMemo`]s of the objects of an entry, shared by the entries of one
+/// walk.
+#[derive(Debug, Default)]
+struct Memos<'a> {
+    entry: KeyMemo<'a>,
+    request: KeyMemo<'a>,
+    post_data: KeyMemo<'a>,
+    response: KeyMemo<'a>,
+    content: KeyMemo<'a>,
+    timings: KeyMemo<'a>,
+}
+
 /// spec §"entries": the array, one entry at a time to `reader`.
-fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>) -> Scan<()> {
+fn entries<'a>(reader: &mut HarReader<'_>, s: &mut Scanner<'a>, handoff: Handoff<'_>) -> Scan<()> {
+    let mut memos = Memos::default();
     let mut more = s.open_array()?;
     while more {
         match handoff(reader, s.pos()) {
@@ -98,7 +111,7 @@ fn entries(reader: &mut HarReader<'_>, s: &mut Scanner<'_>, handoff: Handoff<'_>
             Some(Resume::EntryAt(at)) => s.set_pos(at),
             None => {}
         }
-        let entry = entry(s)?;
+        let entry = entry(s, &mut memos)?;
         reader.parsed_entry(entry);
         more = s.array_continues()?;
     }
@@ -116,8 +129,9 @@ pub(super) fn entries_from(
     limit: Option<usize>,
 ) -> Scan<Stop> {
     let mut s = Scanner::at(doc, start);
+    let mut memos = Memos::default();
     loop {
-        let entry = entry(&mut s)?;
+        let entry = entry(&mut s, &mut memos)?;
         reader.parsed_entry(entry);
         if !s.array_continues()? {
             return Ok(Stop::ArrayEnd(s.pos()));
@@ -214,7 +228,7 @@ fn count(s: &mut Scanner<'_>) -> Scan<Count> {
 }
 
 /// spec §"entries".
-fn entry<'a>(s: &mut Scanner<'a>) -> Scan<Entry<'a>> {
+fn entry<'a>(s: &mut Scanner<'a>, memos: &mut Memos<'a>) -> Scan<Entry<'a>> {
     if s.peek()? != Next::Object {
         return Err(Bail);
     }
@@ -226,12 +240,26 @@ fn entry<'a>(s: &mut Scanner<'a>) -> Scan<Entry<'a>> {
     let mut server_ip = None;
     let mut error = None;
     let mut failure_text = None;
-    s.object(|s, key| match key.as_ref() {
+    let Memos {
+        entry,
+        request: req,
+        post_data,
+        response: resp,
+        content,
+        timings: tim,
+    } = memos;
+    s.object_memo(entry, |s, key| match key.as_ref() {
         "startedDateTime" => once(&mut started, opt_str(s)?),
         "time" => once(&mut time, num(s)?),
-        "request" => once(&mut request, opt_object(s, har_request)?),
-        "response" => once(&mut response, opt_object(s, har_response)?),
-        "timings" => once(&mut timings, opt_object(s, har_timings)?),
+        "request" => once(
+            &mut request,
+            opt_object(s, |s| har_request(s, req, post_data))?,
+        ),
+        "response" => once(
+            &mut response,
+            opt_object(s, |s| har_response(s, resp, content))?,
+        ),
+        "timings" => once(&mut timings, opt_object(s, |s| har_timings(s, tim))?),
         "serverIPAddress" => once(&mut server_ip, opt_str(s)?),
         "_error" => once(&mut error, opt_str(s)?),
         "_failureText" => once(&mut failure_text, opt_str(s)?),
@@ -250,20 +278,27 @@ fn entry<'a>(s: &mut Scanner<'a>) -> Scan<Entry<'a>> {
 }
 
 /// spec §"request".
-fn har_request<'a>(s: &mut Scanner<'a>) -> Scan<HarRequest<'a>> {
+fn har_request<'a>(
+    s: &mut Scanner<'a>,
+    memo: &mut KeyMemo<'a>,
+    post_data_memo: &mut KeyMemo<'a>,
+) -> Scan<HarRequest<'a>> {
     let mut method = None;
     let mut url = None;
     let mut http_version = None;
     let mut headers = None;
     let mut cookies = None;
     let mut post_data = None;
-    s.object(|s, key| match key.as_ref() {
+    s.object_memo(memo, |s, key| match key.as_ref() {
         "method" => once(&mut method, opt_str(s)?),
         "url" => once(&mut url, opt_str(s)?),
         "httpVersion" => once(&mut http_version, opt_str(s)?),
         "headers" => once(&mut headers, pair_list(s, HEADERS_GUESS, header)?),
         "cookies" => once(&mut cookies, count(s)?),
-        "postData" => once(&mut post_data, opt_object(s, har_post_data)?),
+        "postData" => once(
+            &mut post_data,
+            opt_object(s, |s| har_post_data(s, post_data_memo))?,
+        ),
         _ => s.skip(),
     })?;
     Ok(HarRequest {
@@ -277,11 +312,11 @@ fn har_request<'a>(s: &mut Scanner<'a>) -> Scan<HarRequest<'a>> {
 }
 
 /// spec §"postData".
-fn har_post_data<'a>(s: &mut Scanner<'a>) -> Scan<PostData<'a>> {
+fn har_post_data<'a>(s: &mut Scanner<'a>, memo: &mut KeyMemo<'a>) -> Scan<PostData<'a>> {
     let mut mime_type = None;
     let mut text = None;
     let mut params = None;
-    s.object(|s, key| match key.as_ref() {
+    s.object_memo(memo, |s, key| match key.as_ref() {
         "mimeType" => once(&mut mime_type, opt_str(s)?),
         "text" => once(&mut text, opt_literal(s)?),
         "params" => once(&mut params, pair_list(s, 0, param)?),
@@ -481,7 +516,11 @@ fn name_value_in_order<'a>(s: &mut Scanner<'a>) -> Scan<(Str<'a>, Str<'a>)> {
 }
 
 /// spec §"response".
-fn har_response<'a>(s: &mut Scanner<'a>) -> Scan<HarResponse<'a>> {
+fn har_response<'a>(
+    s: &mut Scanner<'a>,
+    memo: &mut KeyMemo<'a>,
+    content_memo: &mut KeyMemo<'a>,
+) -> Scan<HarResponse<'a>> {
     let mut status = None;
     let mut status_text = None;
     let mut http_version = None;
@@ -490,13 +529,16 @@ fn har_response<'a>(s: &mut Scanner<'a>) -> Scan<HarResponse<'a>> {
     let mut content = None;
     let mut error = None;
     let mut failure_text = None;
-    s.object(|s, key| match key.as_ref() {
+    s.object_memo(memo, |s, key| match key.as_ref() {
         "status" => once(&mut status, num(s)?),
         "statusText" => once(&mut status_text, opt_str(s)?),
         "httpVersion" => once(&mut http_version, opt_str(s)?),
         "headers" => once(&mut headers, pair_list(s, HEADERS_GUESS, header)?),
         "cookies" => once(&mut cookies, count(s)?),
-        "content" => once(&mut content, opt_object(s, har_content)?),
+        "content" => once(
+            &mut content,
+            opt_object(s, |s| har_content(s, content_memo))?,
+        ),
         "_error" => once(&mut error, opt_str(s)?),
         "_failureText" => once(&mut failure_text, opt_str(s)?),
         _ => s.skip(),
@@ -514,12 +556,12 @@ fn har_response<'a>(s: &mut Scanner<'a>) -> Scan<HarResponse<'a>> {
 }
 
 /// spec §"content".
-fn har_content<'a>(s: &mut Scanner<'a>) -> Scan<Content<'a>> {
+fn har_content<'a>(s: &mut Scanner<'a>, memo: &mut KeyMemo<'a>) -> Scan<Content<'a>> {
     let mut size = None;
     let mut mime_type = None;
     let mut text = None;
     let mut encoding = None;
-    s.object(|s, key| match key.as_ref() {
+    s.object_memo(memo, |s, key| match key.as_ref() {
         "size" => once(&mut size, num(s)?),
         "mimeType" => once(&mut mime_type, opt_str(s)?),
         "text" => once(&mut text, opt_literal(s)?),
@@ -535,9 +577,9 @@ fn har_content<'a>(s: &mut Scanner<'a>) -> Scan<Content<'a>> {
 }
 
 /// spec §"timings": every phase.
-fn har_timings(s: &mut Scanner<'_>) -> Scan<Timings> {
+fn har_timings<'a>(s: &mut Scanner<'a>, memo: &mut KeyMemo<'a>) -> Scan<Timings> {
     let [mut blocked, mut dns, mut connect, mut ssl, mut send, mut wait, mut receive] = [None; 7];
-    s.object(|s, key| match key.as_ref() {
+    s.object_memo(memo, |s, key| match key.as_ref() {
         "blocked" => once(&mut blocked, num(s)?),
         "dns" => once(&mut dns, num(s)?),
         "connect" => once(&mut connect, num(s)?),

@@ -35,6 +35,31 @@ pub type Scan<T> = Result<T, Bail>;
 /// serde_json refuses nesting deeper than this; so does the scanner.
 const MAX_DEPTH: usize = 128;
 
+/// The members of one kind of object as the last object of that kind wrote
+/// them, for [`Scanner::object_memo`]: for each place, the bytes from just
+/// past the `{` or `,` before the member to its value (whitespace, the quoted
+/// key, `:`, whitespace), and the key. A HAR's entries, requests, responses
+/// and timings repeat their keys in the same order and indentation, so most
+/// members are known by one comparison (issue #15). Only keys without
+/// escapes are kept; the bytes were read by the grammar, so a member written
+/// with the same bytes is that member.
+#[derive(Debug, Default)]
+pub struct KeyMemo<'a> {
+    members: Vec<(&'a [u8], &'a str)>,
+}
+
+impl<'a> KeyMemo<'a> {
+    fn learn(&mut self, place: usize, written: &'a [u8], key: &'a str) {
+        let known = self.members.len();
+        match self.members.get_mut(place) {
+            Some(slot) => *slot = (written, key),
+            None if place == known => self.members.push((written, key)),
+            // A place after one that could not be kept is not kept either.
+            None => {}
+        }
+    }
+}
+
 /// A cursor over a JSON document held in memory.
 pub struct Scanner<'a> {
     /// The document. Invariant: every range handed out as `&str` holds only
@@ -253,6 +278,54 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return Err(Bail),
             }
+        }
+    }
+
+    /// [`Self::object`], with each member's key first looked for in `memo`: a
+    /// member written with the same bytes as the member at its place in the
+    /// last object of its kind (whitespace, quoted key, `:`) has that key,
+    /// which is then neither looked for nor read. Members that do not match
+    /// are read as `object` reads them, and taught to `memo`.
+    pub fn object_memo(
+        &mut self,
+        memo: &mut KeyMemo<'a>,
+        mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Scan<()>,
+    ) -> Scan<()> {
+        self.eat(b'{')?;
+        let mut place = 0;
+        loop {
+            // Just past the `{` or the `,` before the member.
+            let start = self.pos;
+            let key = match memo.members.get(place) {
+                Some(&(written, key)) if self.eat_bytes(written) => Cow::Borrowed(key),
+                _ => {
+                    self.skip_ws();
+                    if place == 0 && self.next_is(b'}') {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                    let key = self.string()?;
+                    self.eat(b':')?;
+                    // Every value's reader skips whitespace first: skipping it
+                    // here too lets the memo hold it.
+                    self.skip_ws();
+                    if let Cow::Borrowed(plain) = key {
+                        memo.learn(place, self.since(start), plain);
+                    }
+                    key
+                }
+            };
+            field(self, key)?;
+            self.skip_ws();
+            match self.bytes().get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+            place += 1;
         }
     }
 
@@ -1216,6 +1289,84 @@ mod tests {
         ] {
             assert_eq!(Scanner::new(text.as_bytes()).skip().is_ok(), ok, "{text}");
         }
+    }
+
+    /// An object's members (key and raw value) and where it ends, read by
+    /// `object_memo` with `memo` or else by `object`; `None` when it bails.
+    fn read_object<'a>(
+        s: &mut Scanner<'a>,
+        memo: Option<&mut KeyMemo<'a>>,
+    ) -> Option<(Vec<(String, String)>, usize)> {
+        let mut seen = Vec::new();
+        let mut field = |s: &mut Scanner<'a>, key: Cow<'a, str>| {
+            seen.push((key.into_owned(), s.raw()?.to_string()));
+            Ok(())
+        };
+        let result = match memo {
+            Some(memo) => s.object_memo(memo, &mut field),
+            None => s.object(&mut field),
+        };
+        result.ok().map(|()| (seen, s.pos()))
+    }
+
+    /// Objects read one after another with one memo give what `object` gives
+    /// for each (the same keys and values, the same end, a bail in both),
+    /// whatever mix of layouts, escaped keys, same-length keys and broken
+    /// members they have.
+    #[test]
+    fn object_memo_reads_what_object_reads() {
+        const MEMBERS: [&str; 12] = [
+            "\n  \"a\": 1",
+            "\n  \"b\": \"x\"",
+            "\n  \"c\": {\"d\": [1, 2]}",
+            "\"a\":1",
+            " \"a\" : 2",
+            "\n  \"A\": 1",
+            "\n  \"B\": \"y\"",
+            "\n  \"\\u0061\": 3",
+            "\n  \"a\": ",
+            "\n  \"b\" \"x\"",
+            "\n  \"é\": null",
+            "\n  \"a\": true",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut hits = 0;
+        for _ in 0..800 {
+            let objects: Vec<String> = (0..4)
+                .map(|_| {
+                    if next(10) == 0 {
+                        return ["{}", "{ }", "{,}", "{\n  \"a\": 1,\n}"][next(4)].to_string();
+                    }
+                    let len = 1 + next(4);
+                    let members: Vec<&str> = (0..len)
+                        // Mostly the first three, in order, as a HAR writes them.
+                        .map(|i| {
+                            if next(3) > 0 {
+                                MEMBERS[i % 3]
+                            } else {
+                                MEMBERS[next(12)]
+                            }
+                        })
+                        .collect();
+                    format!("{{{}\n}}", members.join(","))
+                })
+                .collect();
+            let texts: Vec<String> = objects.iter().map(|o| format!("{o} ")).collect();
+            let mut memo = KeyMemo::default();
+            for text in &texts {
+                let plain = read_object(&mut Scanner::new(text.as_bytes()), None);
+                let memoised = read_object(&mut Scanner::new(text.as_bytes()), Some(&mut memo));
+                assert_eq!(memoised, plain, "{text}");
+                hits += usize::from(plain.is_some());
+            }
+        }
+        assert!(hits > 1000, "{hits}");
     }
 
     /// `same_bytes` is `==` for every length it has a shortcut for (and
