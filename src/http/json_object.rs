@@ -10,6 +10,16 @@
 //! and its last value. Values are only checked for their structure when the
 //! object is read, so one member that cannot be decoded (a lone surrogate in a
 //! string) is absent on its own instead of taking the whole object with it.
+//!
+//! The object is read by [`json_scan::Scanner`]: serde_json spent about 380
+//! instructions per member skipping the values of identity replies on an
+//! identity-dense HAR (issue #15). The scanner is stricter than serde_json in
+//! a few corners (numbers beyond the f64 range, nesting deeper than 128 inside
+//! a value, which serde_json skips without a limit); what it refuses is read
+//! again by serde_json, so the object is always the one serde_json reads. It
+//! is never laxer: escapes in values are checked for their form, as
+//! serde_json checks them, and the `json_object` fuzz target compares the two
+//! readers.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -18,8 +28,20 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::json_scan::{self, Scanner};
 use super::json_string;
 use crate::hashing::HashMap;
+
+/// One member's value as its JSON text, decoded only when asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// The value's JSON text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
 
 /// Members up to which [`JsonObject::iter`] finds repeated names by a scan.
 const SCAN_UP_TO: usize = 32;
@@ -30,7 +52,7 @@ const SCAN_UP_TO: usize = 32;
 /// times than to index.
 #[derive(Debug, Default)]
 pub struct JsonObject<'a> {
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    members: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
 impl<'a> JsonObject<'a> {
@@ -41,16 +63,78 @@ impl<'a> JsonObject<'a> {
         if !text.starts_with('{') {
             return None;
         }
-        serde_json::from_str(text).ok()
+        Self::scanned(text).or_else(|| Self::with_serde(text))
+    }
+
+    /// The object that `text` starts with, whatever follows it (a page's
+    /// `$Config = {…};` and the script after it).
+    pub fn parse_prefix(text: &'a str) -> Option<Self> {
+        Self::scanned_prefix(text).or_else(|| Self::prefix_with_serde(text))
+    }
+
+    /// `text` (one object, trimmed) read by the scanner; `None` for what it
+    /// refuses. Public for the `json_object` fuzz target only.
+    #[doc(hidden)]
+    pub fn scanned(text: &'a str) -> Option<Self> {
+        Self::read_with_scanner(text, true)
+    }
+
+    /// The object at the start of `text`, which must be all of it when
+    /// `whole`.
+    fn read_with_scanner(text: &'a str, whole: bool) -> Option<Self> {
+        let mut s = Scanner::new(text.as_bytes());
+        // Identity replies (SAS, token, error bodies) have ten to twenty
+        // members: room for them at once, not four reallocations (issue #15).
+        let mut members = Vec::with_capacity(16);
+        s.object(|s, name| {
+            let value = s.raw()?;
+            if !escapes_well_formed(value) {
+                return Err(json_scan::Bail);
+            }
+            members.push((name, Raw(value)));
+            Ok(())
+        })
+        .ok()?;
+        (!whole || s.at_end()).then_some(JsonObject { members })
+    }
+
+    /// [`Self::parse_prefix`]'s read by the scanner alone. Public for the
+    /// `json_object` fuzz target only.
+    #[doc(hidden)]
+    pub fn scanned_prefix(text: &'a str) -> Option<Self> {
+        Self::read_with_scanner(text, false)
+    }
+
+    /// [`Self::parse_prefix`]'s read by serde_json alone. Public for the
+    /// `json_object` fuzz target only.
+    #[doc(hidden)]
+    pub fn prefix_with_serde(text: &'a str) -> Option<Self> {
+        let mut json = serde_json::Deserializer::from_str(text);
+        SerdeObject::deserialize(&mut json).ok().map(|o| o.0)
+    }
+
+    /// `text` read by serde_json. Public for the `json_object` fuzz target
+    /// only.
+    #[doc(hidden)]
+    pub fn with_serde(text: &'a str) -> Option<Self> {
+        serde_json::from_str::<SerdeObject<'a>>(text)
+            .ok()
+            .map(|o| o.0)
+    }
+
+    /// The members as read, in order (for comparing the two readers).
+    #[doc(hidden)]
+    pub fn members(&self) -> &[(Cow<'a, str>, Raw<'a>)] {
+        &self.members
     }
 
     /// Reads a member's raw value as an object.
-    pub fn parse_raw(raw: &'a RawValue) -> Option<Self> {
+    pub fn parse_raw(raw: Raw<'a>) -> Option<Self> {
         Self::parse(raw.get())
     }
 
     /// The raw value of member `name` (its last value when repeated).
-    pub fn raw(&self, name: &str) -> Option<&'a RawValue> {
+    pub fn raw(&self, name: &str) -> Option<Raw<'a>> {
         self.members
             .iter()
             .rev()
@@ -60,7 +144,7 @@ impl<'a> JsonObject<'a> {
 
     /// The raw value of member `name`, or else of the first member whose name
     /// equals it in any ASCII case.
-    pub fn raw_ci(&self, name: &str) -> Option<&'a RawValue> {
+    pub fn raw_ci(&self, name: &str) -> Option<Raw<'a>> {
         self.raw(name).or_else(|| {
             let (first, _) = self
                 .members
@@ -92,8 +176,8 @@ impl<'a> JsonObject<'a> {
 
     /// Every member name once, in the order of first use, with its last value
     /// (as a `serde_json::Map` holds them).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
-        let mut unique: Vec<(&str, &'a RawValue)> = Vec::with_capacity(self.members.len());
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Raw<'a>)> + '_ {
+        let mut unique: Vec<(&str, Raw<'a>)> = Vec::with_capacity(self.members.len());
         // A hostile body can have thousands of names: past a few, repeats are
         // found through a set, not a scan.
         let mut places: HashMap<&str, usize> = HashMap::default();
@@ -105,12 +189,12 @@ impl<'a> JsonObject<'a> {
                 places.get(name).copied()
             };
             match place {
-                Some(at) => unique[at].1 = value,
+                Some(at) => unique[at].1 = *value,
                 None => {
                     if self.members.len() > SCAN_UP_TO {
                         places.insert(name, unique.len());
                     }
-                    unique.push((name, value));
+                    unique.push((name, *value));
                 }
             }
         }
@@ -119,23 +203,51 @@ impl<'a> JsonObject<'a> {
 }
 
 /// A raw value decoded into a `serde_json::Value`.
-pub fn decode(raw: &RawValue) -> Option<Value> {
+pub fn decode(raw: Raw<'_>) -> Option<Value> {
     serde_json::from_str(raw.get()).ok()
 }
 
 /// A raw value's text when it is a string (borrowed when it has no escape).
-pub fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub fn string(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     json_string::decode_literal(raw.get())
 }
 
 /// True when a raw value is JSON `null`.
-pub fn is_null(raw: &RawValue) -> bool {
+pub fn is_null(raw: Raw<'_>) -> bool {
     raw.get() == "null"
 }
 
-impl<'de> Deserialize<'de> for JsonObject<'de> {
+/// True when every escape in `json` (the text of a value the scanner has
+/// checked, so every backslash is in a string) has the form RFC 8259 §7 gives
+/// it: one of `"\/bfnrt`, or `u` and four hex digits. serde_json refuses any
+/// other even in a value it only skips; which code points the `\u` escapes
+/// name is left to decoding, as there.
+fn escapes_well_formed(json: &str) -> bool {
+    let b = json.as_bytes();
+    let mut from = 0;
+    while let Some(found) = memchr::memchr(b'\\', &b[from..]) {
+        let at = from + found;
+        from = match b.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
+            Some(b'u')
+                if b.get(at + 2..at + 6)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                at + 6
+            }
+            _ => return false,
+        };
+    }
+    true
+}
+
+/// The object as serde_json reads it (with raw values), for what the scanner
+/// refuses.
+struct SerdeObject<'a>(JsonObject<'a>);
+
+impl<'de> Deserialize<'de> for SerdeObject<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor)
+        deserializer.deserialize_map(ObjectVisitor).map(SerdeObject)
     }
 }
 
@@ -149,11 +261,10 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Identity replies (SAS, token, error bodies) have ten to twenty
-        // members: room for them at once, not four reallocations (issue #15).
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(Name(name)) = map.next_key()? {
-            members.push((name, map.next_value()?));
+            let value: &'de RawValue = map.next_value()?;
+            members.push((name, Raw(value.get())));
         }
         Ok(JsonObject { members })
     }
@@ -232,6 +343,63 @@ mod tests {
         agrees(&format!("{{{}}}", many.join(",")));
     }
 
+    /// What the scanner reads is what serde_json reads; what it refuses
+    /// (numbers beyond f64, nesting deeper than 128 in a value) serde_json
+    /// reads for it; escapes serde_json refuses even in skipped values are
+    /// refused by both.
+    #[test]
+    fn the_scanner_reads_what_serde_reads() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        let cases: Vec<(String, bool, bool)> = [
+            // (text, the scanner reads it, serde_json reads it)
+            (r#"{"a":1,"b":"x","c":[1,{"d":null}],"e":true}"#, true, true),
+            (r#"{"a":"\u00e9\"\/\b\f\n\r\t"}"#, true, true),
+            (r#"{"a":"\ud800"}"#, true, true),
+            (r#"{"a\u0041":1,"a":2,"a":3}"#, true, true),
+            (" {\n\"a\" : -0.5e-3 } ", true, true),
+            ("{}", true, true),
+            (r#"{"a":1e400}"#, false, true),
+            (&deep, false, true),
+            (r#"{"a":"\x"}"#, false, false),
+            (r#"{"a":["\u12g4"]}"#, false, false),
+            (r#"{"a":"\u12"}"#, false, false),
+            (r#"{"\ud800":1}"#, false, false),
+            (r#"{"a":01}"#, false, false),
+            (r#"{"a":1.}"#, false, false),
+            (r#"{"a":[1,]}"#, false, false),
+            (r#"{"a":1,}"#, false, false),
+            (r#"{"a":tru}"#, false, false),
+            (r#"{"a":1} x"#, false, false),
+            ("{\"a\":\"\u{1}\"}", false, false),
+        ]
+        .into_iter()
+        .map(|(t, s, j)| (t.to_string(), s, j))
+        .collect();
+        for (text, scans, serde_reads) in &cases {
+            let scanned = JsonObject::scanned(text);
+            let read = JsonObject::with_serde(text);
+            assert_eq!(scanned.is_some(), *scans, "{text}");
+            assert_eq!(read.is_some(), *serde_reads, "{text}");
+            if let Some(scanned) = &scanned {
+                assert_eq!(
+                    scanned.members(),
+                    read.as_ref().unwrap().members(),
+                    "{text}"
+                );
+            }
+            let parsed = JsonObject::parse(text).map(|o| o.members().to_vec());
+            assert_eq!(parsed, read.map(|o| o.members().to_vec()), "{text}");
+        }
+        // A page's object is read up to its closing brace, whatever follows.
+        let page = r#"{"sErrorCode":"50126","arr":[1,2]};var x = {"#;
+        let prefix = JsonObject::parse_prefix(page).unwrap();
+        assert_eq!(prefix.str("sErrorCode").as_deref(), Some("50126"));
+        assert_eq!(
+            JsonObject::scanned_prefix(page).map(|o| o.members().to_vec()),
+            JsonObject::prefix_with_serde(page).map(|o| o.members().to_vec())
+        );
+    }
+
     #[test]
     fn not_objects_are_refused() {
         for text in ["", "[1]", "\"s\"", "{", "{\"a\":1} x", "{\"a\":}", "{1:2}"] {
@@ -248,7 +416,7 @@ mod tests {
             .map(|(n, _)| matches!(n, Cow::Borrowed(_)))
             .collect();
         assert_eq!(borrowed, [true, false]);
-        assert_eq!(object.raw("escaped").map(RawValue::get), Some("2"));
+        assert_eq!(object.raw("escaped").map(|r| r.get()), Some("2"));
     }
 
     #[test]

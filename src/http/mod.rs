@@ -17,6 +17,7 @@ pub mod h2;
 pub mod hpack;
 pub mod html;
 pub mod json_object;
+pub(crate) mod json_scan;
 pub mod json_string;
 pub mod message;
 

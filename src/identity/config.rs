@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 use crate::http::html;
@@ -157,8 +156,7 @@ fn find_object<'a>(html: &'a str, name: &str) -> Option<Found<'a>> {
         tried += 1;
         // Where a JSON object ends is only known by reading it: one read, which
         // stops at its closing brace, both finds the end and keeps the members.
-        let mut json = serde_json::Deserializer::from_str(&html[i..]);
-        if let Ok(object) = JsonObject::deserialize(&mut json) {
+        if let Some(object) = JsonObject::parse_prefix(&html[i..]) {
             return Some(Found::Json(object));
         }
         if let Some(end) = match_braces(bytes, i) {

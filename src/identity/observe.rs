@@ -947,7 +947,7 @@ pub fn token_facts(kind: &str, token: &str) -> Option<TokenFacts> {
 const USER_CLAIMS: [&str; 4] = ["upn", "preferred_username", "unique_name", "email"];
 
 /// A claim as shown: a string's text, any other value as compact JSON.
-fn shown_claim(raw: &serde_json::value::RawValue) -> Option<String> {
+fn shown_claim(raw: json_object::Raw<'_>) -> Option<String> {
     json_object::string(raw)
         .map(std::borrow::Cow::into_owned)
         .or_else(|| Some(json_object::decode(raw)?.to_string()))

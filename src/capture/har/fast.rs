@@ -17,9 +17,9 @@
 
 use std::borrow::Cow;
 
-use super::scan::{Bail, KeyMemo, Next, Scan, Scanner};
 use super::{Content, Count, Entry, HarHeader, HarReader, HarRequest, HarResponse, Literal};
 use super::{Param, PostData, Str, Timings};
+use crate::http::json_scan::{Bail, KeyMemo, Next, Scan, Scanner};
 
 /// Asked before each entry with the entry's offset: `Some` when entries from
 /// there on were read elsewhere (by the other threads of a split read).

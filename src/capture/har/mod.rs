@@ -36,13 +36,14 @@ use serde::de::DeserializeSeed;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
+use crate::http::json_scan;
+
 use super::{CaptureError, InputSummary, ReadCtx};
 
 mod convert;
 mod fast;
 pub mod guard;
 mod reader;
-mod scan;
 mod schema;
 mod split;
 mod visit;
@@ -141,12 +142,12 @@ fn finish_slice(
     mut reader: HarReader<'_>,
     skipped: usize,
     body: &[u8],
-    walked: Option<Result<(), scan::Bail>>,
+    walked: Option<Result<(), json_scan::Bail>>,
 ) -> Result<InputSummary, CaptureError> {
     let total = (skipped + body.len()) as u64;
     match walked {
         Some(Ok(())) => return reader.finish(Ok(()), total),
-        Some(Err(scan::Bail)) => {
+        Some(Err(json_scan::Bail)) => {
             reader.skip_until = reader.index;
             reader.index = 0;
             // The serde pass finds these again; what the fast pass saw before it

@@ -1,4 +1,6 @@
-//! A zero-copy JSON pull scanner for the HAR fast path (RFC 8259 grammar).
+//! A zero-copy JSON pull scanner (RFC 8259 grammar): the HAR fast path
+//! (`capture::har`) reads whole documents with it, and [`super::json_object`]
+//! the objects of identity replies and pages.
 //!
 //! It reads one value at a time from a byte slice, and never allocates unless a
 //! string it is asked to decode holds escapes. The slice need not be UTF-8: the
