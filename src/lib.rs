@@ -44,3 +44,6 @@ pub mod session;
 pub mod stream;
 pub mod tls;
 pub mod wire;
+
+#[cfg(test)]
+mod test_rng;

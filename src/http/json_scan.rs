@@ -271,16 +271,24 @@ impl<'a> Scanner<'a> {
             let key = self.string()?;
             self.eat(b':')?;
             field(self, key)?;
-            self.skip_ws();
-            match self.bytes().get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(Bail),
+            if !self.member_continues()? {
+                return Ok(());
             }
         }
+    }
+
+    /// After a member's value: consumes `,` (true: another member follows)
+    /// or `}`.
+    #[inline(always)]
+    fn member_continues(&mut self) -> Scan<bool> {
+        self.skip_ws();
+        let more = match self.bytes().get(self.pos) {
+            Some(b',') => true,
+            Some(b'}') => false,
+            _ => return Err(Bail),
+        };
+        self.pos += 1;
+        Ok(more)
     }
 
     /// [`Self::object`], with each member's key first looked for in `memo`: a
@@ -318,14 +326,8 @@ impl<'a> Scanner<'a> {
                 }
             };
             field(self, key)?;
-            self.skip_ws();
-            match self.bytes().get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(Bail),
+            if !self.member_continues()? {
+                return Ok(());
             }
             place += 1;
         }
@@ -1331,13 +1333,7 @@ mod tests {
             "\n  \"é\": null",
             "\n  \"a\": true",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng::picker(0x9e37_79b9_7f4a_7c15);
         let mut hits = 0;
         for _ in 0..800 {
             let objects: Vec<String> = (0..4)

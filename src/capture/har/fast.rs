@@ -664,13 +664,7 @@ mod tests {
     /// mix of layouts, separators and odd elements it holds.
     #[test]
     fn pair_lists_agree_with_the_walk() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng::picker(0x2545_f491_4f6c_dd1d);
         let mut lists: Vec<String> = vec!["null".into(), "[]".into(), "[ ]".into()];
         for _ in 0..3000 {
             let len = 1 + next(6);
