@@ -4,7 +4,10 @@
 //! are data compiled into the binary: Microsoft adds hosts and paths, and updating a
 //! table must not need a code change.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
+
+use crate::hashing::HashMap;
 
 /// What an identity host is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -207,8 +210,58 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
             noise: true,
         };
     }
-    // Split once, not once per pattern (there are dozens), onto the stack: the
-    // paths of sign-in endpoints have a handful of segments.
+    let tables = tables();
+    match matching_pattern(role_slot(role), path).map(|i| &tables.patterns[i]) {
+        Some(p) => Recognised {
+            role: if p.endpoint.starts_with("adfs") {
+                HostRole::Adfs
+            } else {
+                role
+            },
+            endpoint: (!p.endpoint.is_empty()).then_some(Endpoint(p.endpoint)),
+            noise: p.endpoint.is_empty(),
+        },
+        None => Recognised {
+            role,
+            endpoint: None,
+            noise: false,
+        },
+    }
+}
+
+/// At most this many paths per host role are remembered by
+/// [`matching_pattern`] on each thread; later ones are matched every time.
+const REMEMBERED_PATHS: usize = 1024;
+
+thread_local! {
+    /// The pattern each path matched, by the slot of its host's role: a trace
+    /// asks for the same few dozen paths thousands of times (MFA polls, token
+    /// calls), and matching one against its role's patterns cost about a
+    /// thousand instructions (issue #15).
+    static MATCHED: RefCell<[HashMap<Box<str>, Option<usize>>; ROLE_SLOTS]> =
+        RefCell::new(std::array::from_fn(|_| HashMap::default()));
+}
+
+/// The index of the first pattern of role slot `slot` that `path` matches.
+fn matching_pattern(slot: usize, path: &str) -> Option<usize> {
+    MATCHED.with(|matched| {
+        let mut matched = matched.borrow_mut();
+        let known = &mut matched[slot];
+        if let Some(&pattern) = known.get(path) {
+            return pattern;
+        }
+        let pattern = match_path(slot, path);
+        if known.len() < REMEMBERED_PATHS {
+            known.insert(path.into(), pattern);
+        }
+        pattern
+    })
+}
+
+/// [`matching_pattern`] without the memory: `path` split into segments once
+/// (onto the stack: the paths of sign-in endpoints have a handful) and
+/// compared with the slot's patterns in order.
+fn match_path(slot: usize, path: &str) -> Option<usize> {
     let mut held = [""; 8];
     let mut more = Vec::new();
     let mut count = 0;
@@ -230,28 +283,10 @@ pub fn recognise(host: &str, path: &str) -> Recognised {
         &more
     };
     let tables = tables();
-    for p in tables.by_role[role_slot(role)]
-        .iter()
-        .map(|&i| &tables.patterns[i])
-    {
-        if p.length.admits(segments.len()) && path_matches(&p.segments, segments) {
-            let role = if p.endpoint.starts_with("adfs") {
-                HostRole::Adfs
-            } else {
-                role
-            };
-            return Recognised {
-                role,
-                endpoint: (!p.endpoint.is_empty()).then_some(Endpoint(p.endpoint)),
-                noise: p.endpoint.is_empty(),
-            };
-        }
-    }
-    Recognised {
-        role,
-        endpoint: None,
-        noise: false,
-    }
+    tables.by_role[slot].iter().copied().find(|&i| {
+        let p = &tables.patterns[i];
+        p.length.admits(segments.len()) && path_matches(&p.segments, segments)
+    })
 }
 
 /// File endings of the static assets a sign-in page loads.
@@ -347,6 +382,41 @@ mod tests {
     }
 
     /// Paths longer than the segments held on the stack are matched whole.
+    /// A remembered path gives what matching it again gives, for every role
+    /// slot, before and after the memory is full, in any case of letters.
+    #[test]
+    fn remembered_paths_match_as_matched_again() {
+        let paths = [
+            "/common/SAS/EndAuth",
+            "/common/sas/endauth",
+            "/4f1e7c2a-93b5-4d0e-8c61-2a7d95e3b0f4/oauth2/v2.0/authorize",
+            "/common/oauth2/token",
+            "/common/GetCredentialType",
+            "/ppsecure/post.srf",
+            "/adfs/ls/",
+            "/",
+            "",
+            "/a/b/c/d/e/f/g/h/i/j/k",
+        ];
+        for round in 0..3 {
+            for slot in 0..ROLE_SLOTS {
+                for path in paths {
+                    assert_eq!(
+                        matching_pattern(slot, path),
+                        match_path(slot, path),
+                        "{round} {slot} {path}"
+                    );
+                }
+                // Past the memory's limit on the second round.
+                for n in 0..REMEMBERED_PATHS * round {
+                    let path = format!("/common/{n}/oauth2/token");
+                    assert_eq!(matching_pattern(slot, &path), match_path(slot, &path));
+                }
+            }
+        }
+        assert!(match_path(0, "/common/SAS/EndAuth").is_some());
+    }
+
     #[test]
     fn long_paths_are_matched_whole() {
         let ests = "login.microsoftonline.com";
