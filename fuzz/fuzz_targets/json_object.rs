@@ -11,13 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Some(scanned) = JsonObject::scanned(text) {
-        let read = JsonObject::with_serde(text).expect("the scanner read what serde_json refuses");
-        assert_eq!(scanned.members(), read.members());
-    }
-    if let Some(scanned) = JsonObject::scanned_prefix(text) {
-        let read = JsonObject::prefix_with_serde(text)
-            .expect("the scanner read a prefix serde_json refuses");
-        assert_eq!(scanned.members(), read.members());
+    for whole in [true, false] {
+        if let Some(scanned) = JsonObject::scanned(text, whole) {
+            let read = JsonObject::with_serde(text, whole)
+                .expect("the scanner read what serde_json refuses");
+            assert_eq!(scanned.members(), read.members(), "whole: {whole}");
+        }
     }
 });

@@ -63,25 +63,20 @@ impl<'a> JsonObject<'a> {
         if !text.starts_with('{') {
             return None;
         }
-        Self::scanned(text).or_else(|| Self::with_serde(text))
+        Self::scanned(text, true).or_else(|| Self::with_serde(text, true))
     }
 
     /// The object that `text` starts with, whatever follows it (a page's
     /// `$Config = {…};` and the script after it).
     pub fn parse_prefix(text: &'a str) -> Option<Self> {
-        Self::scanned_prefix(text).or_else(|| Self::prefix_with_serde(text))
+        Self::scanned(text, false).or_else(|| Self::with_serde(text, false))
     }
 
-    /// `text` (one object, trimmed) read by the scanner; `None` for what it
-    /// refuses. Public for the `json_object` fuzz target only.
+    /// The object at the start of `text` (which must be all of it when
+    /// `whole`) read by the scanner; `None` for what it refuses. Public for
+    /// the `json_object` fuzz target only.
     #[doc(hidden)]
-    pub fn scanned(text: &'a str) -> Option<Self> {
-        Self::read_with_scanner(text, true)
-    }
-
-    /// The object at the start of `text`, which must be all of it when
-    /// `whole`.
-    fn read_with_scanner(text: &'a str, whole: bool) -> Option<Self> {
+    pub fn scanned(text: &'a str, whole: bool) -> Option<Self> {
         let mut s = Scanner::new(text.as_bytes());
         // Identity replies (SAS, token, error bodies) have ten to twenty
         // members: room for them at once, not four reallocations (issue #15).
@@ -98,28 +93,13 @@ impl<'a> JsonObject<'a> {
         (!whole || s.at_end()).then_some(JsonObject { members })
     }
 
-    /// [`Self::parse_prefix`]'s read by the scanner alone. Public for the
-    /// `json_object` fuzz target only.
+    /// [`Self::scanned`], read by serde_json. Public for the `json_object`
+    /// fuzz target only.
     #[doc(hidden)]
-    pub fn scanned_prefix(text: &'a str) -> Option<Self> {
-        Self::read_with_scanner(text, false)
-    }
-
-    /// [`Self::parse_prefix`]'s read by serde_json alone. Public for the
-    /// `json_object` fuzz target only.
-    #[doc(hidden)]
-    pub fn prefix_with_serde(text: &'a str) -> Option<Self> {
+    pub fn with_serde(text: &'a str, whole: bool) -> Option<Self> {
         let mut json = serde_json::Deserializer::from_str(text);
-        SerdeObject::deserialize(&mut json).ok().map(|o| o.0)
-    }
-
-    /// `text` read by serde_json. Public for the `json_object` fuzz target
-    /// only.
-    #[doc(hidden)]
-    pub fn with_serde(text: &'a str) -> Option<Self> {
-        serde_json::from_str::<SerdeObject<'a>>(text)
-            .ok()
-            .map(|o| o.0)
+        let object = SerdeObject::deserialize(&mut json).ok()?.0;
+        (!whole || json.end().is_ok()).then_some(object)
     }
 
     /// The members as read, in order (for comparing the two readers).
@@ -376,8 +356,8 @@ mod tests {
         .map(|(t, s, j)| (t.to_string(), s, j))
         .collect();
         for (text, scans, serde_reads) in &cases {
-            let scanned = JsonObject::scanned(text);
-            let read = JsonObject::with_serde(text);
+            let scanned = JsonObject::scanned(text, true);
+            let read = JsonObject::with_serde(text, true);
             assert_eq!(scanned.is_some(), *scans, "{text}");
             assert_eq!(read.is_some(), *serde_reads, "{text}");
             if let Some(scanned) = &scanned {
@@ -395,8 +375,8 @@ mod tests {
         let prefix = JsonObject::parse_prefix(page).unwrap();
         assert_eq!(prefix.str("sErrorCode").as_deref(), Some("50126"));
         assert_eq!(
-            JsonObject::scanned_prefix(page).map(|o| o.members().to_vec()),
-            JsonObject::prefix_with_serde(page).map(|o| o.members().to_vec())
+            JsonObject::scanned(page, false).map(|o| o.members().to_vec()),
+            JsonObject::with_serde(page, false).map(|o| o.members().to_vec())
         );
     }
 
