@@ -281,10 +281,17 @@ impl<'a> Scanner<'a> {
     /// or `}`.
     #[inline(always)]
     fn member_continues(&mut self) -> Scan<bool> {
+        self.separator_or(b'}')
+    }
+
+    /// After a member or an element: consumes `,` (true: another follows) or
+    /// `close`, whitespace before it skipped.
+    #[inline(always)]
+    fn separator_or(&mut self, close: u8) -> Scan<bool> {
         self.skip_ws();
         let more = match self.bytes().get(self.pos) {
             Some(b',') => true,
-            Some(b'}') => false,
+            Some(&c) if c == close => false,
             _ => return Err(Bail),
         };
         self.pos += 1;
@@ -357,13 +364,7 @@ impl<'a> Scanner<'a> {
     /// After an element: consumes `,` (true: another element follows) or `]`.
     #[inline(always)]
     pub fn array_continues(&mut self) -> Scan<bool> {
-        self.skip_ws();
-        let more = match self.bytes().get(self.pos) {
-            Some(b',') => true,
-            Some(b']') => false,
-            _ => return Err(Bail),
-        };
-        self.pos += 1;
+        let more = self.separator_or(b']')?;
         if more {
             self.skip_ws();
         }

@@ -381,7 +381,6 @@ mod tests {
         recognise(host, path).endpoint.map(Endpoint::name)
     }
 
-    /// Paths longer than the segments held on the stack are matched whole.
     /// A remembered path gives what matching it again gives, for every role
     /// slot, before and after the memory is full, in any case of letters.
     #[test]
@@ -417,6 +416,7 @@ mod tests {
         assert!(match_path(0, "/common/SAS/EndAuth").is_some());
     }
 
+    /// Paths longer than the segments held on the stack are matched whole.
     #[test]
     fn long_paths_are_matched_whole() {
         let ests = "login.microsoftonline.com";
