@@ -127,6 +127,13 @@ struct Chunks<'a, T> {
     /// One slot per chunk: `None` until read, then `Some(None)` when the chunk
     /// bailed or needs the first thread's warnings.
     read: Vec<Mutex<Option<Option<ChunkRead<T>>>>>,
+    /// Emptied vectors of adopted chunks, for the next chunks to fill. A chunk's
+    /// vector is freed on the first thread but was allocated on the thread that
+    /// read it, and the allocator often handed the reader fresh pages instead:
+    /// on a 211 MB identity-dense HAR a new vector per chunk cost about 8 MB
+    /// more fresh memory per run (76 → 69 MB, 33 → 31 huge pages), which the
+    /// kernel clears at the host's pace (issue #15, benches/README.md).
+    spare: Mutex<Vec<Vec<T>>>,
 }
 
 impl<'a, T> Chunks<'a, T> {
@@ -145,6 +152,7 @@ impl<'a, T> Chunks<'a, T> {
             chunks,
             next: AtomicUsize::new(0),
             read,
+            spare: Mutex::new(Vec::new()),
         }
     }
 
@@ -162,7 +170,16 @@ impl<'a, T> Chunks<'a, T> {
             let Some(&chunk) = self.chunks.get(i) else {
                 return;
             };
-            let read = read_chunk(self.doc, chunk, name, input_index, base, map);
+            let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let read = read_chunk(
+                self.doc,
+                chunk,
+                spare.unwrap_or_default(),
+                name,
+                input_index,
+                base,
+                map,
+            );
             *self.read[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
             between();
         }
@@ -218,7 +235,11 @@ impl<'a, T> Chunks<'a, T> {
                 on_exchange();
             }
             let stop = read.stop;
-            adopt(reader, read, values);
+            let emptied = adopt(reader, read, values);
+            self.spare
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(emptied);
             adoption.next += 1;
             match stop {
                 Stop::ArrayEnd(end) => self.end(adoption, Resume::ArrayEnd(end)),
@@ -310,10 +331,15 @@ pub fn read_slice_split<T: Renumber + Send>(
     });
     Some(summary.map(|summary| (summary, values.into_inner())))
 }
-/// Takes a chunk's entries as the next ones of `reader`.
-fn adopt<T: Renumber>(reader: &mut HarReader<'_>, read: ChunkRead<T>, values: &mut Vec<T>) {
+/// Takes a chunk's entries as the next ones of `reader`; gives back the
+/// chunk's vector, emptied, for another chunk to fill.
+fn adopt<T: Renumber>(
+    reader: &mut HarReader<'_>,
+    mut read: ChunkRead<T>,
+    values: &mut Vec<T>,
+) -> Vec<T> {
     let first = reader.index;
-    values.extend(read.values.into_iter().map(|mut v| {
+    values.extend(read.values.drain(..).map(|mut v| {
         v.renumber(first);
         v
     }));
@@ -323,13 +349,15 @@ fn adopt<T: Renumber>(reader: &mut HarReader<'_>, read: ChunkRead<T>, values: &m
     reader.missing_body += read.missing_body;
     reader.no_offset += read.no_offset;
     reader.bad_time += read.bad_time;
+    read.values
 }
 
-/// Reads one chunk, mapping its exchanges. `None` when the guess was wrong or an
-/// entry needs the first thread's warnings.
+/// Reads one chunk into `values` (empty), mapping its exchanges. `None` when
+/// the guess was wrong or an entry needs the first thread's warnings.
 fn read_chunk<T>(
     doc: &[u8],
     chunk: Chunk,
+    mut values: Vec<T>,
     name: &str,
     input_index: usize,
     base: usize,
@@ -337,7 +365,8 @@ fn read_chunk<T>(
 ) -> Option<ChunkRead<T>> {
     let end = chunk.limit.unwrap_or(doc.len()).max(chunk.start);
     let end = end.min(chunk.start + 2 * CHUNK_TARGET);
-    let mut values = Vec::with_capacity(entries_guess(&doc[chunk.start..end]));
+    debug_assert!(values.is_empty(), "a chunk's values start empty");
+    values.reserve(entries_guess(&doc[chunk.start..end]));
     let mut sink = |ex: Exchange<'_>| values.push(map(ex));
     let mut reader = HarReader::new(
         name,
@@ -520,9 +549,15 @@ mod tests {
             start: fake + 2,
             limit: None,
         };
-        let read = read_chunk(text.as_bytes(), chunk, "t", 0, 0, &|ex: Exchange<'_>| {
-            (ex.origin.index, ex.request.url.to_string())
-        });
+        let read = read_chunk(
+            text.as_bytes(),
+            chunk,
+            Vec::new(),
+            "t",
+            0,
+            0,
+            &|ex: Exchange<'_>| (ex.origin.index, ex.request.url.to_string()),
+        );
         assert!(read.is_none());
     }
 
