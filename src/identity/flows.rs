@@ -43,7 +43,7 @@ use crate::hashing::{HashMap, HashSet};
 
 use super::endpoints::HostRole;
 use super::mfa::{self, MfaAttempt, MfaResult};
-use super::observe::{end_us, is_blocking, Step};
+use super::observe::{correlation_keys, end_us, is_blocking, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -485,7 +485,9 @@ impl MaxTree {
 }
 
 fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
-    let mut by_correlation: HashMap<String, usize> = HashMap::default();
+    // By the steps' correlation keys, hashed when they were observed: the
+    // ids' strings are not read again here, on one core (issue #15).
+    let mut by_correlation: HashMap<u64, usize> = HashMap::default();
     // Sized once for every link the steps name: growing them a rehash at a
     // time would fill fresh memory several times over (issue #15).
     let (links_in, links_out) = scoped.iter().fold((0, 0), |(i, o), &s| {
@@ -501,34 +503,15 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
     let mut order: Vec<usize> = (0..scoped.len()).collect();
     order.sort_by_key(|&p| (steps[scoped[p]].started_us, scoped[p]));
     // `Producers` needs positions that grow with start order.
-    let mut key = String::new();
     for (rank, pos) in order.into_iter().enumerate() {
         let step = &steps[scoped[pos]];
-        let grant = grant_of_its_own(step);
-        for id in [&step.client_request_id, &step.correlation_id]
-            .into_iter()
-            .flatten()
-        {
-            let id = id.trim();
-            if id.is_empty() || id.chars().all(|c| c == '0' || c == '-') {
-                continue;
-            }
-            key.clear();
-            key.push_str(id);
-            if let Some(g) = grant {
-                key.push('|');
-                key.push_str(g);
-            }
-            key.make_ascii_lowercase();
-            // Looked up before inserting: ids repeat (every poll of a sign-in
-            // sends its id), and a key is allocated only for a new one.
-            let first = match by_correlation.get(key.as_str()) {
-                Some(&first) => first,
-                None => {
-                    by_correlation.insert(key.clone(), pos);
-                    pos
-                }
-            };
+        // A step built by hand, not observed, has its keys derived here.
+        let keys = match step.correlation_keys {
+            [None, None] => correlation_keys(step),
+            keys => keys,
+        };
+        for key in keys.into_iter().flatten() {
+            let first = *by_correlation.entry(key.get()).or_insert(pos);
             uf.union(first, pos);
         }
         let mut sent_back = false;
@@ -567,14 +550,6 @@ fn link_components(steps: &[Step], scoped: &[usize], uf: &mut UnionFind) {
             producers[p].push((rank, pos), end_us(step));
         }
     }
-}
-
-/// The grant type that makes a token request a sign-in of its own: any but
-/// `authorization_code`, which redeems the interactive sign-in it follows.
-fn grant_of_its_own(step: &Step) -> Option<&str> {
-    matches!(step.endpoint, Some("token" | "msa_token"))
-        .then_some(step.grant_type.as_deref()?)
-        .filter(|g| !g.eq_ignore_ascii_case("authorization_code"))
 }
 
 fn build_flow(id: usize, g: Vec<usize>, steps: &[Step], trace_end_us: i64, window_ms: i64) -> Flow {

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::num::NonZeroU64;
 
 use super::catalogue;
 use super::config::{self, PageConfig};
@@ -167,6 +168,11 @@ pub struct Step {
     pub links_out: Vec<u64>,
     /// Hash of this step's own URL, matched against earlier steps' `links_out`.
     pub url_key: u64,
+    /// Hashes of the correlation and client request ids the step sends
+    /// ([`correlation_keys`]): steps with one in common are one sign-in. Set
+    /// by [`observe`]; the flows' walk derives them for a step built by hand
+    /// that leaves them empty.
+    pub correlation_keys: [Option<NonZeroU64>; 2],
     /// Connection id within the input (packet captures).
     pub connection: Option<usize>,
     /// The response had a body the container did not keep.
@@ -263,7 +269,44 @@ pub fn observe(id: usize, ex: &Exchange<'_>) -> Step {
     }
     step.aadsts.sort_unstable();
     step.aadsts.dedup();
+    step.correlation_keys = correlation_keys(&step);
     step
+}
+
+/// The keys that join the steps sending the same client request id or
+/// correlation id, in that order: the id in any case, with the grant of a
+/// token request that is a sign-in of its own ([`grant_of_its_own`]); none
+/// for an empty or all-zero id. Hashed here, on the thread that observed the
+/// step, and not by the walk that groups flows, which runs on one core and
+/// would read every id's string again (issue #15). Keys are compared with
+/// each other and never shown, like links ([`link_hasher`]).
+pub fn correlation_keys(step: &Step) -> [Option<NonZeroU64>; 2] {
+    if step.client_request_id.is_none() && step.correlation_id.is_none() {
+        return [None, None];
+    }
+    let grant = grant_of_its_own(step);
+    let key = |id: &Option<String>| {
+        let id = id.as_deref()?.trim();
+        if id.bytes().all(|b| b == b'0' || b == b'-') {
+            return None;
+        }
+        let mut h = link_hasher();
+        "correlation".hash(&mut h);
+        hash_ascii_lowercase(id, &mut h);
+        if let Some(g) = grant {
+            hash_ascii_lowercase(g, &mut h);
+        }
+        Some(NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN))
+    };
+    [key(&step.client_request_id), key(&step.correlation_id)]
+}
+
+/// The grant type that makes a token request a sign-in of its own: any but
+/// `authorization_code`, which redeems the interactive sign-in it follows.
+fn grant_of_its_own(step: &Step) -> Option<&str> {
+    matches!(step.endpoint, Some("token" | "msa_token"))
+        .then_some(step.grant_type.as_deref()?)
+        .filter(|g| !g.eq_ignore_ascii_case("authorization_code"))
 }
 
 fn normalise_version(ex: &Exchange<'_>) -> Cow<'static, str> {
@@ -1420,6 +1463,39 @@ mod tests {
             ..Default::default()
         };
         observe(0, &ex)
+    }
+
+    /// Observing a step hashes the ids it sends: the same id in any case is
+    /// the same key, a token request's own grant makes another sign-in (an
+    /// authorization code redeems the one it follows), an all-zero id is
+    /// none, and the keys are the ones the flows' walk would derive.
+    #[test]
+    fn correlation_keys_are_made_when_observed() {
+        let token = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
+        let id = "1a2b3c4d-0000-4000-8000-00000000abcd";
+        let upper = id.to_ascii_uppercase();
+        let form = |grant: &str, id: &str| format!("grant_type={grant}&client-request-id={id}");
+        let password = post(token, &form("password", id));
+        let again = post(token, &form("password", &upper));
+        let other_grant = post(token, &form("client_credentials", id));
+        let redeem = post(token, &form("authorization_code", id));
+        let page = get(&format!(
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client-request-id={id}"
+        ));
+        let zero = post(
+            token,
+            &form("password", "00000000-0000-0000-0000-000000000000"),
+        );
+        let key = |s: &Step| s.correlation_keys[0];
+        assert!(key(&password).is_some());
+        assert_eq!(key(&password), key(&again));
+        assert_ne!(key(&password), key(&other_grant));
+        assert_eq!(key(&redeem), key(&page));
+        assert_ne!(key(&redeem), key(&password));
+        assert_eq!(zero.correlation_keys, [None, None]);
+        for s in [&password, &again, &other_grant, &redeem, &page, &zero] {
+            assert_eq!(s.correlation_keys, correlation_keys(s));
+        }
     }
 
     /// An error handed back in a redirect is read from its query or fragment,
