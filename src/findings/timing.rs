@@ -318,7 +318,7 @@ mod tests {
             role: Some(HostRole::Adfs),
             endpoint: Some("adfs"),
             url_key,
-            links_out: links_out.to_vec(),
+            links_out: links_out.into(),
             ..Step::default()
         }
     }

@@ -703,7 +703,7 @@ mod tests {
             role: Some(HostRole::Ests),
             endpoint: Some(endpoint),
             url_key,
-            links_out: links_out.to_vec(),
+            links_out: links_out.into(),
             ..Step::default()
         }
     }
@@ -780,8 +780,8 @@ mod tests {
             step(250_000, "redirect_back", 31, &[]),
             step(300_000, "redirect_back", 31, &[]),
         ];
-        steps[2].links_in = vec![40];
-        steps[3].links_in = vec![41];
+        steps[2].links_in = [40][..].into();
+        steps[3].links_in = [41][..].into();
         assert_eq!(grouped(&steps), [vec![0, 2], vec![1, 3]]);
     }
 

@@ -10,6 +10,7 @@ pub mod detail;
 pub mod endpoints;
 pub mod flows;
 pub mod jwt;
+pub mod links;
 pub mod messages;
 pub mod mfa;
 pub mod observe;

@@ -14,6 +14,7 @@ use super::catalogue;
 use super::config::{self, PageConfig};
 use super::endpoints::{self, HostRole};
 use super::jwt;
+use super::links::Links;
 use super::messages::{self, SasMessage};
 use crate::http::json_object::{self, JsonObject};
 use crate::http::{form, html, split_url, Exchange};
@@ -162,10 +163,10 @@ pub struct Step {
     pub issued: bool,
     pub tokens: Vec<TokenFacts>,
     /// Hashes of link values (flow tokens, ctx, codes, device codes) sent by the request.
-    pub links_in: Vec<u64>,
+    pub links_in: Links,
     /// Hashes of link values handed out by the response, including the URLs it
     /// sends the client to next.
-    pub links_out: Vec<u64>,
+    pub links_out: Links,
     /// Hash of this step's own URL, matched against earlier steps' `links_out`.
     pub url_key: u64,
     /// Hashes of the correlation and client request ids the step sends
