@@ -693,6 +693,7 @@ fn outcome_of(g: &[usize], steps: &[Step], mfa: &[MfaAttempt]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::links::Links;
 
     const MINUTE_US: i64 = 60_000_000;
 
@@ -780,8 +781,8 @@ mod tests {
             step(250_000, "redirect_back", 31, &[]),
             step(300_000, "redirect_back", 31, &[]),
         ];
-        steps[2].links_in = [40][..].into();
-        steps[3].links_in = [41][..].into();
+        steps[2].links_in = Links::from(&[40][..]);
+        steps[3].links_in = Links::from(&[41][..]);
         assert_eq!(grouped(&steps), [vec![0, 2], vec![1, 3]]);
     }
 

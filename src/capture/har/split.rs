@@ -10,10 +10,10 @@
 //! at or after the next chunk's start, mapping every exchange as it goes. When
 //! the first thread reaches an entry that starts exactly at the first guess, it
 //! reads chunks too until none are left, and after each one takes the chunks
-//! read so far, in order, into its own (so a chunk's values are freed early and
-//! their memory reused, not fresh pages for every chunk): a chunk counts only
-//! when the chunk before it ended exactly where it starts, so every guess is
-//! proven by the chunk before it. At the first chunk that does not
+//! read so far, in order, into its own (so a chunk's emptied vector is given
+//! back early for the next chunk to fill, not fresh pages for every chunk): a
+//! chunk counts only when the chunk before it ended exactly where it starts, so
+//! every guess is proven by the chunk before it. At the first chunk that does not
 //! fit (a wrong guess, a bail, a malformed entry that needs the first thread's
 //! warnings), the first thread reads on alone from where the proven chunks
 //! ended: the result is always the one of a sequential read.
@@ -127,9 +127,10 @@ struct Chunks<'a, T> {
     /// One slot per chunk: `None` until read, then `Some(None)` when the chunk
     /// bailed or needs the first thread's warnings.
     read: Vec<Mutex<Option<Option<ChunkRead<T>>>>>,
-    /// Emptied vectors of adopted chunks, for the next chunks to fill. A chunk's
-    /// vector is freed on the first thread but was allocated on the thread that
-    /// read it, and the allocator often handed the reader fresh pages instead:
+    /// Emptied vectors of adopted chunks, for the next chunks to fill. Freed
+    /// instead, a chunk's vector went back on the first thread to the
+    /// allocator of the thread that read it, which often handed the reader
+    /// fresh pages rather than that memory:
     /// on a 211 MB identity-dense HAR a new vector per chunk cost about 8 MB
     /// more fresh memory per run (76 → 69 MB, 33 → 31 huge pages), which the
     /// kernel clears at the host's pace (issue #15, benches/README.md).
@@ -199,9 +200,9 @@ impl<'a, T> Chunks<'a, T> {
     /// `values`, from where `adoption` got to. When `all_read`, every chunk has
     /// been read and the adoption ends: it says where the first thread goes on.
     /// Otherwise it stops at the first chunk still being read, so the first
-    /// thread can adopt while chunks are still read: each chunk's values are
-    /// freed as soon as they are moved, and the next chunk reuses that memory
-    /// instead of fresh pages.
+    /// thread can adopt while chunks are still read: each chunk's vector goes
+    /// back to [`Chunks::spare`] as soon as its values are moved, for the next
+    /// chunk to fill instead of fresh pages.
     fn adopt_ready(
         &self,
         adoption: &mut Adoption,
